@@ -1,0 +1,237 @@
+"""The instance schema (DESIGN.md section 3, version 1) as pydantic models.
+
+These models validate one row at a time: types, ranges, finiteness and unknown fields.
+Cross-references between tables (an offer naming a missing provider, overlapping lots, a
+priority with no penalty, ...) are checked by :func:`allocator.validate.check_references`,
+which sees the whole instance. :func:`allocator.io.load_instance` runs both and reports every
+problem at once.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+SCHEMA_VERSION = 1
+
+Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
+class Service(str, Enum):
+    personal_care = "personal_care"
+    individual_support = "individual_support"
+    group_support = "group_support"
+    supported_living = "supported_living"
+
+
+class Complexity(str, Enum):
+    less_complex = "less_complex"
+    complex = "complex"
+    highly_complex = "highly_complex"
+
+    @property
+    def rank(self) -> int:
+        return COMPLEXITY_RANK[self.value]
+
+
+COMPLEXITY_RANK = {"less_complex": 0, "complex": 1, "highly_complex": 2}
+
+
+class CareGroup(str, Enum):
+    OP = "OP"
+    OPMH = "OPMH"
+    PD = "PD"
+    LD = "LD"
+    MH = "MH"
+    Autism = "Autism"
+
+
+Unit = Literal["hours", "beds"]
+Kind = Literal["package", "placement"]
+UNIT_OF_KIND: dict[str, str] = {"package": "hours", "placement": "beds"}
+
+
+class Row(BaseModel):
+    """Base of every table row: unknown fields are an error, never dropped."""
+
+    model_config = ConfigDict(extra="forbid", use_enum_values=True, frozen=True)
+
+
+class Zone(Row):
+    id: Id
+    name: str = ""
+
+
+class Provider(Row):
+    id: Id
+    name: str = ""
+    quality: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+    capacity: NonNegative | None = None  # hours/week across all its hours offers
+    cqc_rating: str | None = None
+
+
+class Offer(Row):
+    id: Id | None = None
+    provider: Id
+    zone: Id
+    service: Service
+    unit: Unit
+    price: NonNegative
+    capacity: NonNegative
+    max_complexity: Complexity
+    travel_factor: Annotated[float, Field(ge=1, allow_inf_nan=False)] = 1.0
+    care_groups: list[CareGroup] = Field(default_factory=list)
+    scheme: Id | None = None
+
+    @model_validator(mode="after")
+    def _scheme_only_for_beds(self) -> Offer:
+        if self.scheme is not None and self.unit != "beds":
+            raise ValueError("scheme is only allowed on offers in unit 'beds'")
+        return self
+
+    @property
+    def key(self) -> str:
+        """The offer id of DESIGN.md clarification 2."""
+        if self.id is not None:
+            return self.id
+        if self.scheme is not None:
+            return self.scheme
+        return f"{self.provider}/{self.zone}/{self.service}"
+
+
+class Need(Row):
+    id: Id
+    kind: Kind
+    zone: Id
+    service: Service
+    complexity: Complexity
+    care_group: CareGroup
+    quantity: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    priority: Id = "standard"
+    acceptable_zones: list[Id] | None = None
+    current_provider: Id | None = None
+
+    @model_validator(mode="after")
+    def _placement_is_one_bed(self) -> Need:
+        if self.kind == "placement" and self.quantity != 1:
+            raise ValueError(f"a placement has quantity 1 (one bed), got {self.quantity:g}")
+        return self
+
+    @property
+    def zones(self) -> list[str]:
+        """The zones this need may be served in (its own zone when none are listed)."""
+        return list(self.acceptable_zones) if self.acceptable_zones else [self.zone]
+
+
+class BlockRules(Row):
+    min_providers: Annotated[int, Field(ge=0)] = 0
+    max_providers: Annotated[int, Field(ge=0)] | None = None
+    min_share: Share = 0.0
+    max_share: Share = 1.0
+    min_quality: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] = 0.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BlockRules:
+        if self.max_providers is not None and self.max_providers < self.min_providers:
+            raise ValueError(
+                f"max_providers ({self.max_providers}) is below min_providers "
+                f"({self.min_providers})"
+            )
+        if self.max_share < self.min_share:
+            raise ValueError(
+                f"max_share ({self.max_share:g}) is below min_share ({self.min_share:g})"
+            )
+        return self
+
+
+class Lot(Row):
+    id: Id
+    name: str = ""
+    unit: Unit
+    zones: Annotated[list[Id], Field(min_length=1)]
+    services: Annotated[list[Service], Field(min_length=1)]
+    complexities: Annotated[list[Complexity], Field(min_length=1)]
+    framework: bool = True
+    block: BlockRules | None = None
+
+
+class BlockContract(Row):
+    provider: Id
+    lot: Id
+    rate: NonNegative
+    volume: NonNegative
+
+
+class BlockBid(Row):
+    provider: Id
+    lot: Id
+    rate: NonNegative
+    min_volume: NonNegative = 0.0
+    max_volume: NonNegative
+    award_cost: NonNegative = 0.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BlockBid:
+        if self.max_volume < self.min_volume:
+            raise ValueError(
+                f"max_volume ({self.max_volume:g}) is below min_volume ({self.min_volume:g})"
+            )
+        return self
+
+
+class Policy(Row):
+    unmet_penalty: dict[Id, NonNegative] = Field(default_factory=dict)
+    transfer_penalty: NonNegative = 0.0
+    quality_weight: NonNegative = 0.0
+    out_of_zone_penalty: NonNegative = 0.0
+    min_framework_quality: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] = 0.0
+    max_provider_share: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] | None = None
+    objective: Literal["weighted", "lexicographic"] = "weighted"
+
+
+class Scenario(Row):
+    id: Id
+    weight: NonNegative
+    demand_multiplier: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    needs: list[Need] | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Scenario:
+        if self.demand_multiplier is not None and self.needs is not None:
+            raise ValueError("give either demand_multiplier or needs, not both")
+        return self
+
+
+class Instance(BaseModel):
+    """One market: the whole instance document."""
+
+    model_config = ConfigDict(extra="forbid", use_enum_values=True, frozen=True)
+
+    schema_version: Literal[1] = 1
+    name: str = "instance"
+    currency: str = "GBP"
+    zones: list[Zone]
+    providers: list[Provider]
+    offers: list[Offer]
+    needs: list[Need]
+    lots: list[Lot] = Field(default_factory=list)
+    block_contracts: list[BlockContract] = Field(default_factory=list)
+    block_bids: list[BlockBid] = Field(default_factory=list)
+    policy: Policy = Field(default_factory=Policy)
+    scenarios: list[Scenario] = Field(default_factory=list)
+
+
+# The tables of an instance, in file order, with their row model.
+TABLES: dict[str, type[Row]] = {
+    "zones": Zone,
+    "providers": Provider,
+    "offers": Offer,
+    "needs": Need,
+    "lots": Lot,
+    "block_contracts": BlockContract,
+    "block_bids": BlockBid,
+}
