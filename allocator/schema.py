@@ -157,6 +157,11 @@ class Lot(Row):
     complexities: Annotated[list[Complexity], Field(min_length=1)]
     framework: bool = True
     block: BlockRules | None = None
+    # Extension (not in DESIGN.md section 3; default keeps its semantics): in a reservation
+    # lot the block volume reserves capacity but every use is still paid at the offer price,
+    # i.e. the framework term charges price * q * x instead of price * q * (x - b). It is what
+    # capacitated facility location needs (models/benchmarks.md).
+    reservation: bool = False
 
 
 class BlockContract(Row):
@@ -206,6 +211,25 @@ class Scenario(Row):
         return self
 
 
+class BenchmarkInfo(Row):
+    """Where an imported benchmark instance came from, and how to report its objective.
+
+    Extension (not in DESIGN.md section 3): the objective in the original problem's own sense
+    and units is ``offset + scale * objective``.
+    """
+
+    problem: str
+    source: str
+    index: Annotated[int, Field(ge=1)] = 1
+    sense: Literal["min", "max"] = "min"
+    offset: Annotated[float, Field(allow_inf_nan=False)] = 0.0
+    scale: Annotated[float, Field(allow_inf_nan=False)] = 1.0
+    variant: str = ""
+
+    def original_objective(self, objective: float) -> float:
+        return self.offset + self.scale * objective
+
+
 class Instance(BaseModel):
     """One market: the whole instance document."""
 
@@ -223,6 +247,7 @@ class Instance(BaseModel):
     block_bids: list[BlockBid] = Field(default_factory=list)
     policy: Policy = Field(default_factory=Policy)
     scenarios: list[Scenario] = Field(default_factory=list)
+    benchmark: BenchmarkInfo | None = None
 
 
 # The tables of an instance, in file order, with their row model.
