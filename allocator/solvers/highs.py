@@ -1,0 +1,113 @@
+"""HiGHS backend: the matrices handed straight to highspy (no modelling layer in between)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..model import MatrixModel
+from ..result import Status
+from .base import MatrixSolve, SolverOptions
+
+NAME = "highs"
+
+
+def available() -> bool:
+    try:
+        import highspy  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _status(h, model_status) -> Status:
+    import highspy
+
+    S = highspy.HighsModelStatus
+    has_solution = h.getInfo().primal_solution_status == 2
+    if model_status == S.kOptimal:
+        return Status.optimal
+    if model_status in (S.kInfeasible, S.kUnboundedOrInfeasible):
+        return Status.infeasible
+    if model_status in (S.kTimeLimit, S.kIterationLimit, S.kSolutionLimit, S.kInterrupt,
+                        S.kHighsInterrupt, S.kObjectiveBound, S.kObjectiveTarget,
+                        S.kMemoryLimit, S.kUnknown):
+        return Status.feasible if has_solution else Status.time_limit_no_solution
+    if model_status == S.kModelEmpty:
+        return Status.optimal
+    return Status.error
+
+
+def solve(
+    model: MatrixModel,
+    options: SolverOptions,
+    *,
+    cost: np.ndarray | None = None,
+    offset: float | None = None,
+    warm_start: np.ndarray | None = None,
+    relax: bool = False,
+) -> MatrixSolve:
+    """Solve ``model`` (or its LP relaxation) with HiGHS.
+
+    ``cost``/``offset`` replace the objective (used by the lexicographic first phase).
+    """
+    import highspy
+
+    t0 = time.perf_counter()
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(options.verbose))
+    h.setOptionValue("time_limit", float(max(options.time_limit, 0.01)))
+    h.setOptionValue("mip_rel_gap", float(options.gap))
+    h.setOptionValue("random_seed", int(options.seed))
+    if options.threads:
+        h.setOptionValue("threads", int(options.threads))
+    c = model.c if cost is None else cost
+    off = model.offset if offset is None else offset
+    lp = highspy.HighsLp()
+    lp.num_col_ = model.n_cols
+    lp.num_row_ = model.n_rows
+    lp.col_cost_ = np.asarray(c, dtype=float)
+    lp.col_lower_ = model.col_lo
+    lp.col_upper_ = model.col_hi
+    lp.row_lower_ = model.row_lo
+    lp.row_upper_ = model.row_hi
+    lp.offset_ = float(off)
+    A = model.A.tocsc()
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.num_col_ = model.n_cols
+    lp.a_matrix_.num_row_ = model.n_rows
+    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = A.indices.astype(np.int32)
+    lp.a_matrix_.value_ = A.data.astype(float)
+    if not relax and model.integer.any():
+        lp.integrality_ = [
+            highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+            for i in model.integer
+        ]
+    h.passModel(lp)
+    if warm_start is not None and not relax:
+        sol = highspy.HighsSolution()
+        sol.col_value = list(np.asarray(warm_start, dtype=float))
+        sol.value_valid = True
+        h.setSolution(sol)
+    h.run()
+    status = _status(h, h.getModelStatus())
+    info = h.getInfo()
+    values = None
+    objective = None
+    bound = None
+    if status.has_solution:
+        values = np.array(h.getSolution().col_value, dtype=float)
+        objective = float(info.objective_function_value)
+        if relax or not model.integer.any():
+            bound = objective if status == Status.optimal else None
+        else:
+            bound = float(info.mip_dual_bound)
+            if not np.isfinite(bound):
+                bound = None
+    elif status == Status.time_limit_no_solution and model.integer.any():
+        b = float(info.mip_dual_bound)
+        bound = b if np.isfinite(b) else None
+    return MatrixSolve(status, values, objective, bound, time.perf_counter() - t0,
+                       message=str(h.modelStatusToString(h.getModelStatus())))

@@ -1,0 +1,144 @@
+"""PuLP backend: the same matrices as a PuLP model, solved by CBC (or HiGHS through PuLP).
+
+CBC's best bound is not exposed by PuLP, so it is read from CBC's own log.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import time
+
+import numpy as np
+
+from ..model import MatrixModel
+from ..result import Status
+from .base import MatrixSolve, SolverOptions
+
+
+def available(solver: str = "cbc") -> bool:
+    import pulp
+
+    name = "PULP_CBC_CMD" if solver == "cbc" else "HiGHS"
+    return name in pulp.listSolvers(onlyAvailable=True)
+
+
+def to_pulp(model: MatrixModel, cost: np.ndarray, relax: bool = False):
+    """The matrix model as a pulp.LpProblem (the constant offset is left out)."""
+    import pulp
+
+    prob = pulp.LpProblem("allocation", pulp.LpMinimize)
+    xs = [
+        pulp.LpVariable(
+            f"v{j}",
+            lowBound=float(model.col_lo[j]),
+            upBound=None if np.isinf(model.col_hi[j]) else float(model.col_hi[j]),
+            cat=pulp.LpInteger if (model.integer[j] and not relax) else pulp.LpContinuous,
+        )
+        for j in range(model.n_cols)
+    ]
+    nz = np.nonzero(cost)[0]
+    prob += pulp.LpAffineExpression([(xs[j], float(cost[j])) for j in nz])
+    A = model.A
+    for i in range(model.n_rows):
+        s, e = A.indptr[i], A.indptr[i + 1]
+        expr = pulp.LpAffineExpression(
+            [(xs[j], float(v)) for j, v in zip(A.indices[s:e], A.data[s:e], strict=True)]
+        )
+        lo, hi = model.row_lo[i], model.row_hi[i]
+        if lo == hi:
+            prob += expr == float(lo), f"r{i}"
+        else:
+            if np.isfinite(hi):
+                prob += expr <= float(hi), f"r{i}u"
+            if np.isfinite(lo):
+                prob += expr >= float(lo), f"r{i}l"
+    return prob, xs
+
+
+_CBC_RESULT = re.compile(r"^Result - (.*)$", re.M)
+_CBC_OBJ = re.compile(r"^Objective value:\s+(\S+)", re.M)
+_CBC_LB = re.compile(r"^Lower bound:\s+(\S+)", re.M)
+
+
+def solve(
+    model: MatrixModel,
+    options: SolverOptions,
+    *,
+    solver: str = "cbc",
+    cost: np.ndarray | None = None,
+    offset: float | None = None,
+    warm_start: np.ndarray | None = None,
+    relax: bool = False,
+) -> MatrixSolve:
+    """Solve with CBC (``solver="cbc"``) or HiGHS (``solver="highs"``) through PuLP."""
+    import pulp
+
+    t0 = time.perf_counter()
+    c = model.c if cost is None else cost
+    off = model.offset if offset is None else offset
+    prob, xs = to_pulp(model, np.asarray(c, dtype=float), relax)
+    if warm_start is not None:
+        for var, val in zip(xs, warm_start, strict=True):
+            var.setInitialValue(float(round(val)) if var.cat == pulp.LpInteger else float(val))
+    log = None
+    if solver == "cbc":
+        fd, log = tempfile.mkstemp(suffix=".log", prefix="cbc")
+        os.close(fd)
+        backend = pulp.PULP_CBC_CMD(
+            msg=bool(options.verbose), timeLimit=max(1.0, options.time_limit),
+            gapRel=options.gap, gapAbs=1e-9, threads=options.threads,
+            warmStart=warm_start is not None, logPath=log,
+            options=[f"randomSeed {options.seed + 1}", "randomCbcSeed " + str(options.seed + 1)],
+        )
+    else:
+        backend = pulp.HiGHS(msg=bool(options.verbose), timeLimit=options.time_limit,
+                             gapRel=options.gap, threads=options.threads)
+    try:
+        prob.solve(backend)
+    except pulp.PulpSolverError as exc:
+        return MatrixSolve(Status.error, None, None, None, time.perf_counter() - t0, str(exc))
+    runtime = time.perf_counter() - t0
+    text = ""
+    if log is not None:
+        with open(log) as fh:
+            text = fh.read()
+        os.unlink(log)
+    has_solution = prob.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
+    values = None
+    objective = None
+    if has_solution:
+        values = np.array([v.varValue if v.varValue is not None else 0.0 for v in xs])
+        objective = float(np.dot(c, values) + off)
+    bound = None
+    if prob.status == pulp.LpStatusInfeasible or prob.sol_status == pulp.LpSolutionInfeasible:
+        status = Status.infeasible
+    elif prob.sol_status == pulp.LpSolutionOptimal:
+        status = Status.optimal
+        bound = objective
+    elif has_solution:
+        status = Status.feasible
+    else:
+        status = Status.time_limit_no_solution
+    if solver == "cbc" and text:
+        m = _CBC_RESULT.search(text)
+        message = m.group(1) if m else ""
+        lb = _CBC_LB.search(text)
+        if status == Status.feasible and lb:
+            bound = float(lb.group(1)) + off
+        if "infeasible" in message.lower():
+            status, values, objective, bound = Status.infeasible, None, None, None
+        elif status == Status.optimal and "Optimal" not in message and lb:
+            status = Status.feasible
+            bound = float(lb.group(1)) + off
+    elif solver != "cbc" and status.has_solution and not relax:
+        try:
+            b = float(backend.solverModel.getInfo().mip_dual_bound) + 0.0
+            bound = b + off if np.isfinite(b) else bound
+        except AttributeError:
+            pass
+    else:
+        message = ""
+    return MatrixSolve(status, values, objective, bound, runtime,
+                       message=pulp.LpStatus.get(prob.status, ""))
