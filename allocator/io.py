@@ -1,0 +1,341 @@
+"""Reading and writing instances: JSON (canonical), a folder of CSV files, an XLSX workbook.
+
+:func:`load_instance` validates every row on its own, collects every problem (never stopping at
+the first), runs the cross-table checks of :func:`allocator.validate.check_references` on the
+rows that parsed, and raises one :class:`~allocator.errors.InstanceError` carrying them all.
+
+The formats are lossless with respect to each other: JSON -> XLSX -> CSV -> JSON gives back an
+equal instance. To make that true, loading normalises what the tables cannot tell apart: in
+every format, an empty list, an empty string and ``null`` in an optional field mean the field
+is absent (``acceptable_zones: []`` is read as no list, i.e. the need's own zone;
+``care_groups: null`` as no restriction), and an empty CSV/XLSX cell is an absent value.
+The one exception is a scenario's own ``needs``: an empty list there is a scenario with no
+demand, kept as such.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from allocator.errors import InputProblem, InstanceError
+from allocator.schema import TABLES, Instance, Need, Policy, Scenario
+from allocator.tabular import (
+    RawInstance,
+    RawRow,
+    read_csv_folder,
+    read_xlsx,
+    write_csv_folder,
+    write_xlsx,
+)
+from allocator.validate import (
+    InstanceParts,
+    Placed,
+    ScenarioNeed,
+    check_references,
+    describe_errors,
+    nested_model,
+)
+
+Format = Literal["json", "csv", "xlsx"]
+HEADER_FIELDS = ("schema_version", "name", "currency", "benchmark")
+# An empty own-needs list is a scenario with no demand at all, not an absent list.
+KEEP_EMPTY = {(Scenario, "needs")}
+JSON_TABLES = (*TABLES, "scenarios")
+
+
+def load_instance(path: str | Path) -> Instance:
+    """Load and validate an instance from a ``.json`` file, an ``.xlsx`` workbook or a folder.
+
+    Raises
+    ------
+    InstanceError
+        With every problem found: each names the file, table, row and field.
+    """
+    instance, problems = _read_instance(path)
+    if problems or instance is None:
+        raise InstanceError(problems)
+    return instance
+
+
+def save_instance(instance: Instance, path: str | Path, fmt: Format | None = None) -> None:
+    """Write an instance; the format is ``fmt``, else inferred from the suffix.
+
+    ``.json`` gives canonical JSON (fields in schema order, absent optional values left out),
+    ``.xlsx`` a workbook, anything else a folder of CSV files. The target is replaced only
+    once the new file is complete: a failed save leaves an existing target untouched.
+    """
+    target = Path(path)
+    fmt = fmt or _format_of(target)
+    if fmt == "csv":
+        _replace_folder(target, lambda folder: write_csv_folder(instance, folder))
+    elif fmt == "xlsx":
+        _replace_file(target, lambda tmp: write_xlsx(instance, tmp))
+    elif fmt == "json":
+        _replace_file(target, lambda tmp: tmp.write_text(dump_json(instance), encoding="utf-8"))
+    else:
+        raise ValueError(f"unknown instance format {fmt!r} (json, csv or xlsx)")
+
+
+def convert(src: str | Path, dst: str | Path) -> None:
+    """Load ``src`` (validated) and save it as ``dst``, formats from their suffixes."""
+    save_instance(load_instance(src), dst)
+
+
+def dump_json(instance: Instance) -> str:
+    """The canonical JSON text of an instance."""
+    document = instance.model_dump(mode="json", exclude_none=True)
+    return json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _format_of(path: Path) -> Format:
+    suffix = path.suffix.lower()
+    return "json" if suffix == ".json" else "xlsx" if suffix == ".xlsx" else "csv"
+
+
+# --------------------------------------------------------------------------- atomic writes
+
+
+def _replace_file(target: Path, write: Callable[[Path], Any]) -> None:
+    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix,
+                                    dir=target.parent)
+    os.close(handle)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _replace_folder(target: Path, write: Callable[[Path], Any]) -> None:
+    if target.exists():
+        # The whole folder is replaced (a table left over from an older instance would be
+        # read back), so refuse a folder that holds anything but tables.
+        if not target.is_dir():
+            raise ValueError(f"{target} exists and is not a folder")
+        others = [p.name for p in target.iterdir() if p.suffix != ".csv" or not p.is_file()]
+        if others:
+            raise ValueError(f"{target} holds files other than CSV tables ({', '.join(others)});"
+                             " not replacing it")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    old = tmp.with_name(tmp.name + ".old")
+    try:
+        write(tmp)
+        if target.exists():
+            target.rename(old)
+        tmp.rename(target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _read_instance(path: str | Path) -> tuple[Instance | None, list[InputProblem]]:
+    file = str(path)
+    source = Path(path)
+    if not source.exists():
+        return None, [InputProblem(file, "", "", "", "file not found")]
+    if source.is_dir():
+        raw = read_csv_folder(source, file)
+    elif source.suffix.lower() == ".xlsx":
+        raw = read_xlsx(source, file)
+    elif source.suffix.lower() == ".json":
+        raw = _read_json(source, file)
+    else:
+        message = "unknown file type: give a .json file, an .xlsx workbook or a folder of CSVs"
+        return None, [InputProblem(file, "", "", "", message)]
+    return _assemble(raw)
+
+
+def _read_json(path: Path, file: str) -> RawInstance:
+    raw = RawInstance(file)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8-sig"))
+    except json.JSONDecodeError as error:
+        raw.problem("", "", "", f"not valid JSON: {error.msg} (line {error.lineno}, "
+                                f"column {error.colno})")
+        return raw
+    except (UnicodeDecodeError, OSError) as error:
+        raw.problem("", "", "", f"cannot read the file: {error}")
+        return raw
+    if not isinstance(document, dict):
+        raw.problem("", "", "", "an instance is a JSON object with one key per table")
+        return raw
+    for key, value in document.items():
+        if key in HEADER_FIELDS:
+            raw.header.data[key] = value
+        elif key == "policy":
+            raw.policy = RawRow("", value)
+        elif key in JSON_TABLES:
+            if not isinstance(value, list):
+                raw.problem(key, "", "", "must be a list of rows")
+                continue
+            raw.tables[key] = [RawRow(f"row {i}", row) for i, row in enumerate(value, start=1)]
+        else:
+            raw.problem(key, "", "", f"unknown table or field '{key}' (the tables are "
+                                     f"{', '.join((*JSON_TABLES, 'policy'))})")
+    for key in ("zones", "providers", "offers", "needs"):
+        if key not in document:
+            raw.problem(key, "", "", f"missing table '{key}' (an empty list is fine)")
+    raw.tables["scenario_needs"] = list(_nested_scenario_needs(raw))
+    return raw
+
+
+def _nested_scenario_needs(raw: RawInstance) -> list[RawRow]:
+    """Move each scenario's own needs out into rows naming their scenario."""
+    found = []
+    for row in raw.tables.get("scenarios", ()):
+        needs = row.data.get("needs") if isinstance(row.data, dict) else None
+        if isinstance(needs, list):
+            # An empty placeholder keeps the scenario's own rule (multiplier or needs) checked.
+            row.data["needs"] = []
+            scenario = row.data.get("id")
+            for i, need in enumerate(needs, start=1):
+                data = {**need, "scenario": scenario} if isinstance(need, dict) else need
+                found.append(RawRow(f"row {i}", data))
+    return found
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _assemble(raw: RawInstance) -> tuple[Instance | None, list[InputProblem]]:
+    """Validate the raw rows; build the instance if nothing is wrong."""
+    problems = list(raw.problems)
+    parts = InstanceParts(scenario_needs_table=raw.scenario_needs_table)
+    for table in (*TABLES, "scenarios"):
+        model = Scenario if table == "scenarios" else TABLES[table]
+        failed = parts.failed_ids.setdefault(table, set())
+        parts.rows[table] = _parse_rows(raw, table, model, raw.tables.get(table, []), problems,
+                                        failed)
+    for placed in _parse_rows(raw, raw.scenario_needs_table, Need,
+                              raw.tables.get("scenario_needs", []), problems, set(),
+                              scenario=True):
+        scenario, need = placed.row
+        parts.scenario_needs.append(ScenarioNeed(scenario, placed.where, need))
+    # A policy table missing from a folder or workbook is already reported: its absence
+    # must not also report every priority as having no penalty.
+    if raw.policy is not None or raw.scenario_needs_table == "scenarios":
+        parts.policy = _parse_one(raw, "policy", Policy, raw.policy or RawRow("", {}), problems)
+    header = _parse_header(raw, problems)
+    problems += check_references(parts, raw.file)
+    if problems or header is None or parts.policy is None:
+        return None, problems
+    return _build(parts, header), []
+
+
+def _normalise(model: type[BaseModel], data: Any) -> Any:
+    """Drop optional values that mean "absent": None, "" and [] (see the module docstring)."""
+    if not isinstance(data, dict):
+        return data
+    clean = {}
+    for name, value in data.items():
+        info = model.model_fields.get(name)
+        if info is not None and not info.is_required() and (model, name) not in KEEP_EMPTY:
+            if value is None or value == "" or value == []:
+                if info.get_default(call_default_factory=True) in (None, []):
+                    continue
+            nested = nested_model(info.annotation)
+            if nested is not None and isinstance(value, dict):
+                value = _normalise(nested, value)
+        clean[name] = value
+    return clean
+
+
+def _row_label(data: Any, where: str) -> str:
+    row_id = data.get("id") if isinstance(data, dict) else None
+    return row_id.strip() if isinstance(row_id, str) and row_id.strip() else where
+
+
+def _parse_rows(raw: RawInstance, table: str, model: type[BaseModel], rows: Sequence[RawRow],
+                problems: list[InputProblem], failed: set[str],
+                scenario: bool = False) -> list[Placed]:
+    """The rows that pass ``model``; the others' problems go to ``problems``, ids to ``failed``."""
+    datas = []
+    scenarios = []
+    for row in rows:
+        data = _normalise(model, row.data)
+        if scenario and isinstance(data, dict):
+            data = dict(data)
+            scenarios.append(data.pop("scenario", None))
+        else:
+            scenarios.append(None)
+        datas.append(data)
+    try:
+        # Fast path: one call validates a whole table when it is clean.
+        parsed = TypeAdapter(list[model]).validate_python(datas)  # type: ignore[valid-type]
+    except ValidationError:
+        parsed = None
+    placed = []
+    quiet = raw.quiet_missing.get(table, set())
+    for i, (row, data) in enumerate(zip(rows, datas, strict=True)):
+        prefix = f"in scenario '{scenarios[i]}': " if scenario else ""
+        if scenario and not (isinstance(scenarios[i], str) and scenarios[i].strip()):
+            if "scenario" not in quiet:
+                problems.append(InputProblem(raw.file, table, _row_label(data, row.where),
+                                             "scenario", "is required"))
+            continue
+        if parsed is not None:
+            value = parsed[i]
+        else:
+            try:
+                value = model.model_validate(data)
+            except ValidationError as error:
+                if not scenario:
+                    failed.add(_row_label(data, ""))
+                found = describe_errors(error, file=raw.file, table=table, model=model,
+                                        row=_row_label(data, row.where), cells=row.cells or None,
+                                        prefix=prefix)
+                problems += [p for p in found if not (p.field in quiet and "required" in
+                                                      p.message)]
+                continue
+        placed.append(Placed(row.where, (scenarios[i].strip(), value) if scenario else value))
+    return placed
+
+
+def _parse_one(raw: RawInstance, table: str, model: type[BaseModel], row: RawRow,
+               problems: list[InputProblem]) -> Any:
+    try:
+        return model.model_validate(_normalise(model, row.data))
+    except ValidationError as error:
+        problems += describe_errors(error, file=raw.file, table=table, row=row.where,
+                                    model=model, cells=row.cells or None, rows=row.rows)
+        return None
+
+
+def _parse_header(raw: RawInstance, problems: list[InputProblem]) -> dict[str, Any] | None:
+    # The top-level fields are checked by the Instance model itself, on empty tables.
+    empty = {"zones": [], "providers": [], "offers": [], "needs": []}
+    data = {**_normalise(Instance, raw.header.data), **empty}
+    shell = _parse_one(raw, "instance", Instance, RawRow(raw.header.where, data,
+                                                        raw.header.cells, raw.header.rows),
+                       problems)
+    if shell is None:
+        return None
+    return {name: getattr(shell, name) for name in HEADER_FIELDS}
+
+
+def _build(parts: InstanceParts, header: dict[str, Any]) -> Instance:
+    own: dict[str, list[Need]] = {}
+    for item in parts.scenario_needs:
+        own.setdefault(item.scenario, []).append(item.need)
+    scenarios = [
+        placed.row if placed.row.needs is None
+        else placed.row.model_copy(update={"needs": own.get(placed.row.id, [])})
+        for placed in parts.table("scenarios")
+    ]
+    tables = {table: [placed.row for placed in parts.table(table)] for table in TABLES}
+    # Rows are already validated model instances: pydantic does not validate them again.
+    return Instance.model_validate(
+        {**header, **tables, "policy": parts.policy, "scenarios": scenarios}
+    )

@@ -1,0 +1,428 @@
+"""The instance as tables of cells: CSV folders and XLSX workbooks (DESIGN.md clarification 10).
+
+Reading turns each file into a :class:`RawInstance` (rows of raw values, with where each came
+from); :mod:`allocator.io` validates those rows, the same way whichever format they came from.
+Writing flattens a validated instance into the same tables.
+
+Layout, one CSV file or one sheet per table:
+
+* ``zones``, ``providers``, ``offers``, ``needs``, ``lots``, ``block_contracts``,
+  ``block_bids``: one row per row of the instance, columns named as the fields. List fields
+  are ``;``-separated (``zones = Z1;Z2``); nested fields are dotted columns
+  (``block.min_providers``); a lot whose ``block.*`` cells are all empty has no block.
+* ``scenarios``: ``id, weight, demand_multiplier``; ``scenario_needs``: the needs columns plus
+  ``scenario``. A scenario with rows in ``scenario_needs`` has its own needs. Extension: an
+  optional ``own_needs`` column (true/false) marks a scenario whose own needs list is empty,
+  the one case the rows alone cannot say.
+* ``policy`` and ``instance``: two columns ``key, value``; nested keys dotted
+  (``unmet_penalty.standard``, ``benchmark.problem``). ``instance`` holds ``schema_version``,
+  ``name``, ``currency`` and the optional ``benchmark``.
+
+An empty cell is an absent value (the field's default). ``zones``, ``providers``, ``offers``,
+``needs`` and ``policy`` must be present (a header alone is fine); the other tables may be
+left out when empty. Booleans read true/false, yes/no, 1/0 in any case.
+"""
+
+from __future__ import annotations
+
+import csv
+import types
+import typing
+import zipfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.exceptions import InvalidFileException
+from pydantic import BaseModel
+
+from allocator.errors import InputProblem
+from allocator.schema import TABLES, BenchmarkInfo, Instance, Need, Policy, Scenario
+from allocator.validate import nested_model
+
+KEY_VALUE_TABLES = ("instance", "policy")
+ROW_MODELS: dict[str, type[BaseModel]] = {**TABLES, "scenarios": Scenario, "scenario_needs": Need}
+REQUIRED_TABLES = ("zones", "providers", "offers", "needs", "policy")
+TABLE_ORDER = ("instance", *TABLES, "policy", "scenarios", "scenario_needs")
+LIST_SEPARATOR = ";"
+_TRUE, _FALSE = ("true", "yes", "1"), ("false", "no", "0")
+
+
+@dataclass
+class RawRow:
+    """One row as read, before validation.
+
+    where
+        The row as a person counts it in the file ("row 5"; in CSV and XLSX the header is
+        row 1).
+    data
+        Field name -> raw value (nested fields as nested dicts).
+    cells
+        Field name -> spreadsheet cell ("D5"), for messages (CSV and XLSX only).
+    rows
+        Key/value tables only: field name -> the row holding that key.
+    """
+
+    where: str
+    data: dict[str, Any]
+    cells: dict[str, str] = field(default_factory=dict)
+    rows: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RawInstance:
+    """An instance as read from any format, before validation.
+
+    tables
+        Table name (those of :data:`ROW_MODELS`) -> rows; scenario needs are in
+        ``scenario_needs`` with a ``scenario`` field, whatever the format.
+    header
+        ``schema_version``, ``name``, ``currency``, ``benchmark``.
+    policy
+        ``None`` when absent (the default policy).
+    problems
+        Found while reading: unknown tables or columns, missing tables, unreadable files.
+    quiet_missing
+        Table -> fields whose whole column is missing (reported once, not per row).
+    """
+
+    file: str
+    tables: dict[str, list[RawRow]] = field(default_factory=dict)
+    header: RawRow = field(default_factory=lambda: RawRow("", {}))
+    policy: RawRow | None = None
+    problems: list[InputProblem] = field(default_factory=list)
+    quiet_missing: dict[str, set[str]] = field(default_factory=dict)
+    scenario_needs_table: str = "scenarios"
+
+    def problem(self, table: str, row: str, field_: str, message: str) -> None:
+        self.problems.append(InputProblem(self.file, table, row, field_, message))
+
+
+# --------------------------------------------------------------------------- columns
+
+
+def columns(table: str) -> dict[str, bool]:
+    """The columns of a row table, in writing order: column name -> is it a list field."""
+    model = ROW_MODELS[table]
+    found: dict[str, bool] = {"scenario": False} if table == "scenario_needs" else {}
+    for name, info in model.model_fields.items():
+        if table == "scenarios" and name == "needs":
+            continue
+        nested = nested_model(info.annotation)
+        if nested is not None:
+            found.update({f"{name}.{sub}": False for sub in nested.model_fields})
+        else:
+            found[name] = _is_list(info.annotation)
+    return found
+
+
+def _required(table: str) -> list[str]:
+    model = ROW_MODELS[table]
+    required = [name for name, info in model.model_fields.items() if info.is_required()]
+    return ["scenario", *required] if table == "scenario_needs" else required
+
+
+def _is_list(annotation: Any) -> bool:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType, typing.Annotated):
+        return any(map(_is_list, typing.get_args(annotation)))
+    return typing.get_origin(annotation) is list
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_csv_folder(path: Path, file: str) -> RawInstance:
+    """Read a folder of ``<table>.csv`` files (UTF-8, with or without a byte-order mark)."""
+    raw = RawInstance(file, scenario_needs_table="scenario_needs")
+    grids: dict[str, list[list[str | None]]] = {}
+    for csv_path in sorted(path.glob("*.csv")):
+        try:
+            with csv_path.open(newline="", encoding="utf-8-sig") as handle:
+                grids[csv_path.stem] = [list(row) for row in csv.reader(handle)]
+        except (UnicodeDecodeError, csv.Error) as error:
+            raw.problem(csv_path.stem, "", "", f"cannot read {csv_path.name}: {error}")
+            grids[csv_path.stem] = []
+    _read_grids(raw, grids, suffix=".csv")
+    return raw
+
+
+def read_xlsx(path: Path, file: str) -> RawInstance:
+    """Read an XLSX workbook with one sheet per table; cells keep their types until validated."""
+    raw = RawInstance(file, scenario_needs_table="scenario_needs")
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as error:
+        raw.problem("", "", "", f"not a readable XLSX workbook: {error}")
+        return raw
+    try:
+        grids = {
+            sheet.title: [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+            for sheet in workbook.worksheets
+        }
+    finally:
+        workbook.close()
+    _read_grids(raw, grids, suffix=" sheet")
+    return raw
+
+
+def _cell_text(value: Any) -> str | None:
+    """An XLSX cell as text, exactly: validation then reads it as the field's type."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        # Integer-valued floats are written as integers so that int fields accept them.
+        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
+    return str(value)
+
+
+def _read_grids(raw: RawInstance, grids: Mapping[str, list[list[str | None]]],
+                suffix: str) -> None:
+    for name, grid in grids.items():
+        if name in KEY_VALUE_TABLES:
+            row = _read_key_value(raw, name, grid)
+            if name == "policy":
+                raw.policy = row
+            else:
+                raw.header = row
+                version = row.data.get("schema_version")
+                if isinstance(version, str) and version.strip().isdigit():
+                    row.data["schema_version"] = int(version)  # a Literal[1] takes no text
+        elif name in ROW_MODELS:
+            raw.tables[name] = _read_rows(raw, name, grid)
+        else:
+            raw.problem(name, "", "", f"unknown table '{name}' (the tables are "
+                                      f"{', '.join(TABLE_ORDER)})")
+    for name in REQUIRED_TABLES:
+        if name not in grids:
+            raw.problem(name, "", "", f"missing table: the instance needs a '{name}'{suffix}"
+                                      " (a header row alone is fine)")
+    _mark_own_needs(raw)
+
+
+def _blank(value: str | None) -> bool:
+    return value is None or not value.strip()
+
+
+def _read_rows(raw: RawInstance, table: str, grid: list[list[str | None]]) -> list[RawRow]:
+    known = columns(table)
+    data_rows = [(n, cells) for n, cells in enumerate(grid[1:], start=2)
+                 if not all(map(_blank, cells))]
+    header = [(h or "").strip() for h in (grid[0] if grid else [])]
+    used: dict[int, str] = {}
+    for index, name in enumerate(header):
+        letter = get_column_letter(index + 1)
+        if not name:
+            if any(index < len(cells) and not _blank(cells[index]) for _, cells in data_rows):
+                raw.problem(table, "row 1", "", f"column {letter} holds values but has no name")
+        elif name in used.values():
+            raw.problem(table, "row 1", name, f"column '{name}' appears twice (cell {letter}1)")
+        elif name not in known and not (table == "scenarios" and name == "own_needs"):
+            raw.problem(table, "row 1", name, f"unknown column '{name}' (cell {letter}1); the "
+                                              f"columns of {table} are: {', '.join(known)}")
+        else:
+            used[index] = name
+    missing = [name for name in _required(table) if name not in used.values()]
+    if missing and data_rows:
+        raw.quiet_missing[table] = set(missing)
+        for name in missing:
+            raw.problem(table, "row 1", name, f"required column '{name}' is missing")
+    rows = []
+    for number, cells in data_rows:
+        row = RawRow(f"row {number}", {})
+        for index, name in used.items():
+            value = cells[index] if index < len(cells) else None
+            if _blank(value):
+                continue
+            if known.get(name):
+                value = [item.strip() for item in value.split(LIST_SEPARATOR) if item.strip()]
+            _set_dotted(row.data, name, value)
+            row.cells[name] = f"{get_column_letter(index + 1)}{number}"
+        rows.append(row)
+    return rows
+
+
+def _set_dotted(data: dict[str, Any], key: str, value: Any) -> bool:
+    """Set ``a.b`` as ``data['a']['b']`` (first dot only); False if it clashes with ``a``."""
+    head, dot, rest = key.partition(".")
+    if not dot:
+        if isinstance(data.get(head), dict):
+            return False
+        data[head] = value
+        return True
+    inner = data.setdefault(head, {})
+    if not isinstance(inner, dict):
+        return False
+    inner[rest] = value
+    return True
+
+
+def _read_key_value(raw: RawInstance, table: str, grid: list[list[str | None]]) -> RawRow:
+    row = RawRow("", {})
+    header = [(h or "").strip() for h in (grid[0] if grid else [])]
+    while header and not header[-1]:
+        header.pop()
+    if header != ["key", "value"]:
+        raw.problem(table, "row 1", "", f"the {table} table has two columns, 'key' and "
+                                        f"'value'; found {header}")
+        return row
+    for number, cells in enumerate(grid[1:], start=2):
+        key = (cells[0] or "").strip() if cells else ""
+        value = cells[1] if len(cells) > 1 else None
+        where = f"row {number}"
+        if not key:
+            if not _blank(value):
+                raw.problem(table, where, "", "a value with no key")
+            continue
+        if key in row.rows:
+            raw.problem(table, where, key, f"key '{key}' appears twice ({row.rows[key]} and "
+                                           f"{where})")
+            continue
+        row.rows[key] = where
+        row.cells[key] = f"B{number}"
+        if not _blank(value) and not _set_dotted(row.data, key, value):
+            raw.problem(table, where, key, f"key '{key}' clashes with another key of the same "
+                                           "name")
+    return row
+
+
+def _mark_own_needs(raw: RawInstance) -> None:
+    """Give the scenarios that have their own needs a ``needs`` list to fill in later."""
+    named = {row.data.get("scenario") for row in raw.tables.get("scenario_needs", ())}
+    for row in raw.tables.get("scenarios", ()):
+        flag = row.data.pop("own_needs", None)
+        own = None
+        if flag is not None:
+            own = flag.strip().lower() in _TRUE
+            if not own and flag.strip().lower() not in _FALSE:
+                raw.problem("scenarios", row.where, "own_needs",
+                            f"must be true or false, got {flag!r}")
+        has_rows = row.data.get("id") in named
+        if own is False and has_rows:
+            raw.problem("scenarios", row.where, "own_needs",
+                        "is false but scenario_needs has rows for this scenario")
+        if own or has_rows:
+            row.data["needs"] = []
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def instance_tables(instance: Instance) -> dict[str, tuple[list[str], list[list[Any]]]]:
+    """The instance as tables of typed cells (None, bool, int, float, str), in file order.
+
+    Raises
+    ------
+    ValueError
+        If a list item contains the list separator ``;`` (it could not be read back).
+    """
+    tables: dict[str, tuple[list[str], list[list[Any]]]] = {}
+    header: list[list[Any]] = [["schema_version", instance.schema_version],
+                               ["name", instance.name], ["currency", instance.currency]]
+    if instance.benchmark is not None:
+        header += _dotted_pairs("benchmark", instance.benchmark, BenchmarkInfo)
+    tables["instance"] = (["key", "value"], header)
+    for table in TABLES:
+        rows = getattr(instance, table)
+        if rows or table in REQUIRED_TABLES:
+            tables[table] = _row_table(table, rows)
+    policy = instance.policy
+    pairs = [[f"unmet_penalty.{k}", v] for k, v in policy.unmet_penalty.items()]
+    pairs += [[name, getattr(policy, name)] for name in Policy.model_fields
+              if name != "unmet_penalty"]
+    tables["policy"] = (["key", "value"], pairs)
+    if instance.scenarios:
+        names, rows = _row_table("scenarios", instance.scenarios)
+        if any(s.needs == [] for s in instance.scenarios):
+            names.append("own_needs")
+            for row, scenario in zip(rows, instance.scenarios, strict=True):
+                row.append(scenario.needs is not None)
+        tables["scenarios"] = (names, rows)
+        own = [(s.id, need) for s in instance.scenarios for need in s.needs or ()]
+        if own:
+            tables["scenario_needs"] = _row_table("scenario_needs", own)
+    return tables
+
+
+def _dotted_pairs(prefix: str, row: BaseModel, model: type[BaseModel]) -> list[list[Any]]:
+    return [[f"{prefix}.{name}", getattr(row, name)] for name in model.model_fields]
+
+
+def _row_table(table: str, rows: Iterable[Any]) -> tuple[list[str], list[list[Any]]]:
+    known = columns(table)
+    out = []
+    for item in rows:
+        scenario, row = item if table == "scenario_needs" else (None, item)
+        cells = []
+        for name, is_list in known.items():
+            if name == "scenario":
+                cells.append(scenario)
+                continue
+            head, _, rest = name.partition(".")
+            value = getattr(row, head)
+            if rest:
+                value = getattr(value, rest) if value is not None else None
+            cells.append(_join(table, row, name, value) if is_list else value)
+        out.append(cells)
+    return list(known), out
+
+
+def _join(table: str, row: Any, name: str, items: list[str] | None) -> str | None:
+    if not items:
+        return None
+    for item in items:
+        if LIST_SEPARATOR in item:
+            raise ValueError(f"cannot write {table} '{getattr(row, 'id', None) or row}': "
+                             f"{name} item {item!r} contains '{LIST_SEPARATOR}'")
+    return LIST_SEPARATOR.join(items)
+
+
+def csv_text(value: Any) -> str:
+    """A cell as CSV text that reads back to the same value (floats repr-exact)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def write_csv_folder(instance: Instance, folder: Path) -> None:
+    """Write one ``<table>.csv`` per table into an existing, empty folder."""
+    for table, (names, rows) in instance_tables(instance).items():
+        with (folder / f"{table}.csv").open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(names)
+            writer.writerows([csv_text(v) for v in row] for row in rows)
+
+
+def write_xlsx(instance: Instance, path: Path) -> None:
+    """Write one sheet per table; numbers and booleans as native cells."""
+    workbook = Workbook(write_only=True)
+    for table, (names, rows) in instance_tables(instance).items():
+        sheet = workbook.create_sheet(table)
+        sheet.append(names)
+        for row in rows:
+            sheet.append([_xlsx_cell(sheet, v) for v in row])
+    workbook.save(path)
+
+
+def _xlsx_cell(sheet: Any, value: Any) -> Any:
+    if isinstance(value, str) and value.startswith("="):
+        cell = WriteOnlyCell(sheet, value)
+        cell.data_type = "s"  # text, not a formula
+        return cell
+    if isinstance(value, float) and not isinstance(value, bool) and float(f"{value:.16g}") != value:
+        # openpyxl writes numbers with 16 significant digits; a float that needs 17 is
+        # written as its exact repr in a numeric cell so that the workbook is lossless.
+        cell = WriteOnlyCell(sheet)
+        cell._value = repr(value)
+        cell.data_type = "n"
+        return cell
+    return value
