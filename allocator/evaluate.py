@@ -56,7 +56,8 @@ def block_funding(problem: Problem, chosen: np.ndarray, volume: np.ndarray) -> n
     free = ~forced & (problem.pair_block_saving[sel] > 0)
     fs, fh, fq = sel[free], h[free], q[free]
     if len(fs):
-        order = np.lexsort((fs, -problem.pair_block_saving[fs] / 1.0, fh))
+        # dearest unit price first (saving per unit of volume), not dearest total saving
+        order = np.lexsort((fs, -problem.pair_block_saving[fs] / problem.pair_q[fs], fh))
         fs, fh, fq = fs[order], fh[order], fq[order]
         cum = np.cumsum(fq)
         start_of_holder = np.searchsorted(fh, fh, side="left")
