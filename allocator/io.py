@@ -20,6 +20,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -179,6 +180,7 @@ def _read_json(path: Path, file: str) -> RawInstance:
         elif key in JSON_TABLES:
             if not isinstance(value, list):
                 raw.problem(key, "", "", "must be a list of rows")
+                raw.broken.add(key)
                 continue
             raw.tables[key] = [RawRow(f"row {i}", row) for i, row in enumerate(value, start=1)]
         else:
@@ -187,6 +189,7 @@ def _read_json(path: Path, file: str) -> RawInstance:
     for key in ("zones", "providers", "offers", "needs"):
         if key not in document:
             raw.problem(key, "", "", f"missing table '{key}' (an empty list is fine)")
+            raw.broken.add(key)
     raw.tables["scenario_needs"] = list(_nested_scenario_needs(raw))
     return raw
 
@@ -212,7 +215,7 @@ def _nested_scenario_needs(raw: RawInstance) -> list[RawRow]:
 def _assemble(raw: RawInstance) -> tuple[Instance | None, list[InputProblem]]:
     """Validate the raw rows; build the instance if nothing is wrong."""
     problems = list(raw.problems)
-    parts = InstanceParts(scenario_needs_table=raw.scenario_needs_table)
+    parts = InstanceParts(scenario_needs_table=raw.scenario_needs_table, broken=raw.broken)
     for table in (*TABLES, "scenarios"):
         model = Scenario if table == "scenarios" else TABLES[table]
         failed = parts.failed_ids.setdefault(table, set())
@@ -223,9 +226,9 @@ def _assemble(raw: RawInstance) -> tuple[Instance | None, list[InputProblem]]:
                               scenario=True):
         scenario, need = placed.row
         parts.scenario_needs.append(ScenarioNeed(scenario, placed.where, need))
-    # A policy table missing from a folder or workbook is already reported: its absence
-    # must not also report every priority as having no penalty.
-    if raw.policy is not None or raw.scenario_needs_table == "scenarios":
+    # A policy table missing from a folder or workbook, or unreadable, is already reported:
+    # it must not also report every priority as having no penalty.
+    if "policy" not in raw.broken:
         parts.policy = _parse_one(raw, "policy", Policy, raw.policy or RawRow("", {}), problems)
     header = _parse_header(raw, problems)
     problems += check_references(parts, raw.file)
@@ -238,18 +241,29 @@ def _normalise(model: type[BaseModel], data: Any) -> Any:
     """Drop optional values that mean "absent": None, "" and [] (see the module docstring)."""
     if not isinstance(data, dict):
         return data
-    clean = {}
-    for name, value in data.items():
-        info = model.model_fields.get(name)
-        if info is not None and not info.is_required() and (model, name) not in KEEP_EMPTY:
-            if value is None or value == "" or value == []:
-                if info.get_default(call_default_factory=True) in (None, []):
-                    continue
-            nested = nested_model(info.annotation)
-            if nested is not None and isinstance(value, dict):
-                value = _normalise(nested, value)
-        clean[name] = value
+    clean = data
+    for name, nested in _optional_fields(model).items():
+        if name not in data:
+            continue
+        value = data[name]
+        if value is None or value == "" or value == []:
+            clean = {k: v for k, v in clean.items() if k != name}
+        elif nested is not None and isinstance(value, dict):
+            clean = {**clean, name: _normalise(nested, value)}
     return clean
+
+
+@cache
+def _optional_fields(model: type[BaseModel]) -> dict[str, type[BaseModel] | None]:
+    """The fields whose default is None or [] (so an empty value means absent), with the
+    model nested in each."""
+    found = {}
+    for name, info in model.model_fields.items():
+        if info.is_required() or (model, name) in KEEP_EMPTY:
+            continue
+        if info.get_default(call_default_factory=True) in (None, []):
+            found[name] = nested_model(info.annotation)
+    return found
 
 
 def _row_label(data: Any, where: str) -> str:

@@ -88,6 +88,8 @@ class RawInstance:
         Found while reading: unknown tables or columns, missing tables, unreadable files.
     quiet_missing
         Table -> fields whose whole column is missing (reported once, not per row).
+    broken
+        Tables that could not be read at all (missing, unreadable, not a list of rows).
     """
 
     file: str
@@ -96,6 +98,7 @@ class RawInstance:
     policy: RawRow | None = None
     problems: list[InputProblem] = field(default_factory=list)
     quiet_missing: dict[str, set[str]] = field(default_factory=dict)
+    broken: set[str] = field(default_factory=set)
     scenario_needs_table: str = "scenarios"
 
     def problem(self, table: str, row: str, field_: str, message: str) -> None:
@@ -145,7 +148,7 @@ def read_csv_folder(path: Path, file: str) -> RawInstance:
                 grids[csv_path.stem] = [list(row) for row in csv.reader(handle)]
         except (UnicodeDecodeError, csv.Error) as error:
             raw.problem(csv_path.stem, "", "", f"cannot read {csv_path.name}: {error}")
-            grids[csv_path.stem] = []
+            raw.broken.add(csv_path.stem)
     _read_grids(raw, grids, suffix=".csv")
     return raw
 
@@ -186,7 +189,9 @@ def _read_grids(raw: RawInstance, grids: Mapping[str, list[list[str | None]]],
     for name, grid in grids.items():
         if name in KEY_VALUE_TABLES:
             row = _read_key_value(raw, name, grid)
-            if name == "policy":
+            if row is None:
+                raw.broken.add(name)
+            elif name == "policy":
                 raw.policy = row
             else:
                 raw.header = row
@@ -199,7 +204,8 @@ def _read_grids(raw: RawInstance, grids: Mapping[str, list[list[str | None]]],
             raw.problem(name, "", "", f"unknown table '{name}' (the tables are "
                                       f"{', '.join(TABLE_ORDER)})")
     for name in REQUIRED_TABLES:
-        if name not in grids:
+        if name not in grids and name not in raw.broken:
+            raw.broken.add(name)
             raw.problem(name, "", "", f"missing table: the instance needs a '{name}'{suffix}"
                                       " (a header row alone is fine)")
     _mark_own_needs(raw)
@@ -262,7 +268,7 @@ def _set_dotted(data: dict[str, Any], key: str, value: Any) -> bool:
     return True
 
 
-def _read_key_value(raw: RawInstance, table: str, grid: list[list[str | None]]) -> RawRow:
+def _read_key_value(raw: RawInstance, table: str, grid: list[list[str | None]]) -> RawRow | None:
     row = RawRow("", {})
     header = [(h or "").strip() for h in (grid[0] if grid else [])]
     while header and not header[-1]:
@@ -270,7 +276,7 @@ def _read_key_value(raw: RawInstance, table: str, grid: list[list[str | None]]) 
     if header != ["key", "value"]:
         raw.problem(table, "row 1", "", f"the {table} table has two columns, 'key' and "
                                         f"'value'; found {header}")
-        return row
+        return None
     for number, cells in enumerate(grid[1:], start=2):
         key = (cells[0] or "").strip() if cells else ""
         value = cells[1] if len(cells) > 1 else None

@@ -74,6 +74,9 @@ class InstanceParts:
         table -> ids of rows that failed their row model ("" for a row without one):
         references to them are not reported as unknown (the row's own problem is already
         reported).
+    broken
+        tables that could not be read at all (missing, not a list, ...): references into
+        them are not checked.
     """
 
     rows: dict[str, list[Placed]] = field(default_factory=dict)
@@ -81,6 +84,7 @@ class InstanceParts:
     scenario_needs: list[ScenarioNeed] = field(default_factory=list)
     scenario_needs_table: str = "scenarios"
     failed_ids: dict[str, set[str]] = field(default_factory=dict)
+    broken: set[str] = field(default_factory=set)
 
     @classmethod
     def from_instance(cls, instance: Instance) -> InstanceParts:
@@ -161,15 +165,18 @@ class _Checks:
         for placed in parts.table("offers"):
             self.offers_of[placed.row.provider].append(placed.row)
 
-    def ids(self, table: str) -> set[str]:
+    def ids(self, table: str) -> set[str] | None:
+        """The ids a reference may name; None when the table is unreadable (do not check)."""
+        if table in self.parts.broken:
+            return None
         return {p.row.id for p in self.parts.table(table)} | self.parts.failed_ids.get(table, set())
 
     def add(self, table: str, row: str, field_: str, message: str) -> None:
         self.problems.append(InputProblem(self.file, table, row, field_, message))
 
     def unknown(self, table: str, placed: Placed, field_: str, value: str, kind: str,
-                known: Iterable[str], prefix: str = "") -> None:
-        if value not in known:
+                known: set[str] | None, prefix: str = "") -> None:
+        if known is not None and value not in known:
             self.add(table, label(placed), field_, f"{prefix}unknown {kind} '{value}'")
 
     def duplicates(self) -> None:
@@ -290,13 +297,13 @@ class _Checks:
 
     def scenarios(self) -> None:
         scenarios = self.parts.table("scenarios")
+        known = self.ids("scenarios")
         # With a scenario that failed to parse the sum is meaningless: its weight is missing.
-        if scenarios and not self.parts.failed_ids.get("scenarios"):
+        if scenarios and not self.parts.failed_ids.get("scenarios") and known is not None:
             total = math.fsum(p.row.weight for p in scenarios)
             if abs(total - 1) > WEIGHT_TOLERANCE:
                 self.add("scenarios", label(scenarios[0]), "weight",
                          f"scenario weights sum to {total:.10g}; they must sum to 1")
-        known = self.ids("scenarios")
         table = self.parts.scenario_needs_table
         by_scenario: dict[str, list[Placed]] = defaultdict(list)
         for item in self.parts.scenario_needs:

@@ -327,3 +327,43 @@ def test_every_row_table_has_its_model_columns() -> None:
     assert "block.min_quality" in columns("lots")
     assert columns("scenario_needs")["acceptable_zones"] is True
     assert "needs" not in columns("scenarios")
+
+
+def test_unreadable_files(tmp_path: Path) -> None:
+    (tmp_path / "a.xlsx").write_text("not a workbook")
+    [problem] = problems_of(tmp_path / "a.xlsx")
+    assert "not a readable XLSX workbook" in problem.message
+    (tmp_path / "a.txt").write_text("{}")
+    [problem] = problems_of(tmp_path / "a.txt")
+    assert "unknown file type" in problem.message
+    [problem] = problems_of(write_json(tmp_path / "b.json", [1, 2]))
+    assert "JSON object" in problem.message
+
+
+def test_rows_that_are_not_objects(tmp_path: Path) -> None:
+    document = full_document()
+    document["zones"].append("Z3")
+    document["lots"] = {"id": "L1"}
+    problems = problems_of(write_json(tmp_path / "a.json", document))
+    assert {(p.table, p.row) for p in problems} == {("zones", "row 3"), ("lots", "")}
+    assert any("must be an object of named fields, got 'Z3'" in p.message for p in problems)
+
+
+def test_key_value_table_needs_key_and_value_columns(tmp_path: Path) -> None:
+    folder = tmp_path / "f"
+    save_instance(Instance.model_validate(full_document()), folder)
+    policy = folder / "policy.csv"
+    policy.write_text(policy.read_text().replace("key,value", "name,amount", 1))
+    problems = problems_of(folder)
+    assert [(p.table, p.row) for p in problems] == [("policy", "row 1")]
+    policy.write_text("key,value\nunmet_penalty.standard,60\nunmet_penalty.standard,70\n")
+    found = {(p.table, p.row, p.field) for p in problems_of(folder)}
+    assert ("policy", "row 3", "unmet_penalty.standard") in found
+
+
+def test_format_argument_overrides_suffix(tmp_path: Path) -> None:
+    instance = Instance.model_validate(full_document())
+    save_instance(instance, tmp_path / "market.dat", fmt="json")
+    assert json.loads((tmp_path / "market.dat").read_text())["name"] == "Devon test"
+    with pytest.raises(ValueError, match="unknown instance format"):
+        save_instance(instance, tmp_path / "x", fmt="yaml")  # type: ignore[arg-type]
