@@ -1,0 +1,275 @@
+"""The ``allocator`` command line: a thin wrapper over the library.
+
+Exit codes: 0 solved (optimal or feasible) / valid / check passed; 1 no solution, infeasible,
+or check failed; 2 bad input (an invalid instance, a missing or unreadable file, a bad option).
+Bad input never shows a traceback: each problem is printed on its own line, naming the file,
+table, row and field.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from .problem import Problem
+    from .result import Result
+    from .schema import Instance
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+app = typer.Typer(
+    name="allocator",
+    help="Care allocation engine: solve, validate, check and convert instances.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+import_app = typer.Typer(help="Import published benchmark instances (OR-Library).",
+                         no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+
+class SolverName(StrEnum):
+    highs = "highs"
+    cbc = "cbc"
+    highs_pulp = "highs-pulp"
+    heuristic = "heuristic"
+    auto = "auto"
+
+
+class ObjectiveName(StrEnum):
+    weighted = "weighted"
+    lexicographic = "lexicographic"
+
+
+class Scale(StrEnum):
+    S = "S"
+    M = "M"
+    L = "L"
+    XL = "XL"
+
+
+def _err() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def _bad_input(lines: list[str]) -> NoReturn:
+    err = _err()
+    for line in lines:
+        err.print(line, markup=False)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _load(path: Path) -> Instance:
+    """Load and validate an instance, or print every problem and exit 2."""
+    from .errors import InstanceError
+    from .io import load_instance
+
+    try:
+        return load_instance(path)
+    except InstanceError as error:
+        _bad_input([str(p) for p in error.problems]
+                   + [f"{len(error.problems)} problem(s) in {path}"])
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Send file descriptor 1 to 2 for a while: solver logs must not mix with ``--json``."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no real stdout (embedded use): nothing to protect
+        yield
+        return
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _run_solve(problem: Problem, params: Any, *, show_progress: bool, console: Console) -> Result:
+    from .solve import solve
+
+    if not show_progress:
+        return solve(problem, params)
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        progress.add_task(
+            f"solving {problem.instance.name} with {params.solver} "
+            f"(limit {params.time_limit:g} s)", total=None)
+        return solve(problem, params)
+
+
+@app.command("solve")
+def solve_command(
+    instance: Annotated[Path, typer.Argument(help="Instance: .json, .xlsx or a CSV folder.")],
+    solver: Annotated[SolverName, typer.Option(help="Solver.")] = SolverName.highs,
+    objective: Annotated[ObjectiveName | None, typer.Option(
+        help="Objective; the instance's policy when not given.")] = None,
+    time_limit: Annotated[float, typer.Option(help="Time limit in seconds.")] = 60.0,
+    gap: Annotated[float, typer.Option(help="Relative MIP gap counted as optimal.")] = 1e-7,
+    threads: Annotated[int | None, typer.Option(help="Solver threads.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Output folder [default: ./results/<instance name>].")] = None,
+    formats: Annotated[str, typer.Option(
+        help="Result files to write, comma-separated: json,csv,xlsx,html.")] = "json,csv,xlsx,html",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing.")] = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the result's summary fields as JSON, and nothing else.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the solver log.")] = False,
+) -> None:
+    """Solve an instance and write result.json, CSV tables, result.xlsx and report.html."""
+    from pydantic import ValidationError
+
+    from .problem import Problem
+    from .report.files import FORMATS, write_results
+    from .report.summary import objective_kind, print_summary, summary_fields
+    from .report.tables import build_tables
+    from .solve import SolveParams
+
+    wanted = tuple(f.strip() for f in formats.split(",") if f.strip())
+    if not set(wanted) <= set(FORMATS):
+        _bad_input([f"--formats: unknown {sorted(set(wanted) - set(FORMATS))}; "
+                    f"choose from {', '.join(FORMATS)}"])
+    try:
+        params = SolveParams(solver=solver.value, objective=objective.value if objective else None,
+                             time_limit=time_limit, gap=gap, threads=threads,
+                             verbose=verbose and not quiet)
+    except ValidationError as error:
+        _bad_input([f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}"
+                    for e in error.errors()])
+    inst = _load(instance)
+    console = Console(quiet=quiet or as_json, highlight=False)
+    if inst.block_bids or inst.scenarios:
+        _err().print("note: block bids and scenarios are not used here; solving the allocation "
+                     "with the block contracts in force", markup=False)
+    problem = Problem.from_instance(inst)
+    redirect = _stdout_to_stderr() if as_json else contextlib.nullcontext()
+    try:
+        with redirect:
+            result = _run_solve(problem, params, console=console,
+                                show_progress=not (quiet or as_json or params.verbose))
+    except ImportError as error:  # heuristic / auto before their module exists
+        _bad_input([f"--solver {solver.value}: not available ({error})"])
+    tables = (build_tables(problem, result.solution, objective=objective_kind(problem, result))
+              if result.solution is not None else {})
+    folder = out if out is not None else Path("results") / _stem(instance)
+    write_results(folder, problem, result, tables=tables, formats=wanted)
+    if as_json:
+        typer.echo(json.dumps(summary_fields(problem, result, tables), indent=1))
+    elif not quiet:
+        print_summary(problem, result, tables, console=console)
+        console.print(f"results written to {folder}", highlight=False)
+    raise typer.Exit(EXIT_OK if result.status.has_solution else EXIT_FAILED)
+
+
+def _stem(path: Path) -> str:
+    return path.name if path.is_dir() else path.stem
+
+
+@app.command("validate")
+def validate_command(
+    file: Annotated[Path, typer.Argument(help="Instance: .json, .xlsx or a CSV folder.")],
+) -> None:
+    """Validate an instance and list every problem, one per line (exit 2 if any)."""
+    from .validate import validate_path
+
+    inst, problems = validate_path(file)
+    if problems or inst is None:
+        for p in problems:
+            typer.echo(str(p))
+        _err().print(f"{len(problems)} problem(s) in {file}", markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    typer.echo(f"ok: {file}: {inst.name}: {len(inst.zones)} zones, {len(inst.providers)} "
+               f"providers, {len(inst.offers)} offers, {len(inst.needs)} needs, "
+               f"{len(inst.lots)} lots, {len(inst.block_contracts)} block contracts, "
+               f"{len(inst.block_bids)} bids, {len(inst.scenarios)} scenarios")
+
+
+@app.command("check")
+def check_command(
+    instance: Annotated[Path, typer.Argument(help="The instance that was solved.")],
+    result: Annotated[Path, typer.Argument(help="result.json (or the folder holding it).")],
+) -> None:
+    """Re-check a written result: every constraint and objective term, recomputed."""
+    from .check import check
+    from .report.files import read_result, solution_from_result
+
+    inst = _load(instance)
+    try:
+        doc = read_result(result)
+    except (OSError, ValueError) as error:
+        _bad_input([f"{result}: {error}"])
+    if doc.get("solution") is None:
+        _err().print(f"{result}: no solution to check (status {doc.get('status', '?')})",
+                     markup=False)
+        raise typer.Exit(EXIT_FAILED)
+    try:
+        solution = solution_from_result(doc)
+    except ValueError as error:
+        _bad_input([f"{result}: {error}"])
+    report = check(inst, solution, reported=doc)
+    typer.echo(report.summary())
+    raise typer.Exit(EXIT_OK if report.ok else EXIT_FAILED)
+
+
+@app.command("convert")
+def convert_command(
+    src: Annotated[Path, typer.Argument(help="Instance to read (.json, .xlsx, CSV folder).")],
+    dst: Annotated[Path, typer.Argument(help="Where to write; the format from its suffix.")],
+) -> None:
+    """Convert an instance between JSON, an XLSX workbook and a folder of CSV files."""
+    from .io import save_instance
+
+    inst = _load(src)
+    try:
+        save_instance(inst, dst)
+    except (OSError, ValueError) as error:
+        _bad_input([f"{dst}: {error}"])
+    typer.echo(f"wrote {dst}")
+
+
+@app.command("generate")
+def generate_command(
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same instance).")],
+    out: Annotated[Path, typer.Option(help="File to write (.json, .xlsx, or a CSV folder).")],
+    scale: Annotated[Scale, typer.Option(help="DESIGN.md section 7 scale.")] = Scale.M,
+    needs: Annotated[int | None, typer.Option(help="Override the number of needs.")] = None,
+    providers: Annotated[int | None, typer.Option(help="Override the providers.")] = None,
+    zones: Annotated[int | None, typer.Option(help="Override the zones.")] = None,
+    blocks: Annotated[bool, typer.Option("--blocks", help="Add block contracts.")] = False,
+    bids: Annotated[bool, typer.Option("--bids", help="Add block bids (design).")] = False,
+    scenarios: Annotated[int, typer.Option(help="Number of demand scenarios.")] = 0,
+) -> None:
+    """Generate a synthetic instance calibrated to the council papers."""
+    from .generate import generate
+    from .io import save_instance
+
+    try:
+        inst = generate(scale.value, needs=needs, providers=providers, zones=zones, seed=seed,
+                        blocks=blocks, bids=bids, scenarios=scenarios)
+        save_instance(inst, out)
+    except (OSError, ValueError) as error:
+        _bad_input([f"generate: {error}"])
+    typer.echo(f"wrote {out}: {len(inst.needs):,} needs, {len(inst.providers):,} providers, "
+               f"{len(inst.zones):,} zones")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

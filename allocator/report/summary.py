@@ -1,0 +1,195 @@
+"""The head of a result: its summary fields and the printed summary.
+
+:func:`summary_fields` is what ``result.json`` starts with and what ``allocator solve --json``
+prints; :func:`print_summary` shows the same with rich, plus unmet hours and people by zone in
+the shape of the Devon table of seed 001 (zone, number of hours, number of people) and the most
+common reasons.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from ..problem import Problem
+from ..reasons import money
+from ..result import TERMS, Result
+
+SHORT_LABELS = {
+    "block": "block contracts",
+    "framework": "framework / spot purchases",
+    "quality_zone": "quality and out-of-zone",
+    "unmet": "unmet-need penalty",
+    "transfer": "people moved or left unmet",
+}
+STATUS_STYLE = {
+    "optimal": "bold green",
+    "feasible": "bold yellow",
+    "infeasible": "bold red",
+    "time_limit_no_solution": "bold red",
+    "error": "bold red",
+}
+
+
+def objective_kind(problem: Problem, result: Result) -> str:
+    """The objective a solve used: lexicographic when it ran an unmet-only phase."""
+    phases = result.extra.get("phases", []) if result.extra else []
+    if any(ph.get("phase") == "unmet" for ph in phases if isinstance(ph, dict)):
+        return "lexicographic"
+    return problem.objective_kind if not phases else "weighted"
+
+
+def summary_fields(
+    problem: Problem, result: Result, tables: dict[str, pd.DataFrame] | None = None
+) -> dict[str, Any]:
+    """The summary of a result as plain JSON values (no tables, no solution)."""
+    inst = problem.instance
+    fields: dict[str, Any] = {
+        "instance": inst.name,
+        "status": result.status.value,
+        "solver": result.solver,
+        "objective": _num(result.objective),
+        "bound": _num(result.bound),
+        "gap": _num(result.gap),
+        "runtime_s": _num(result.runtime_s),
+        "build_s": _num(result.build_s),
+        "solve_s": _num(result.solve_s),
+        "objective_kind": objective_kind(problem, result),
+        "terms": {t: _num(result.terms[t]) if t in result.terms else None for t in TERMS},
+    }
+    if inst.benchmark is not None:
+        b = inst.benchmark
+        fields["benchmark"] = {"problem": b.problem, "source": b.source, "index": b.index,
+                               "sense": b.sense, "variant": b.variant}
+        fields["benchmark_objective"] = (
+            None if result.objective is None else _num(b.original_objective(result.objective))
+        )
+        fields["benchmark_bound"] = (
+            None if result.bound is None else _num(b.original_objective(result.bound))
+        )
+    fields["message"] = result.message
+    fields["phases"] = _jsonable(list(result.extra.get("phases", []))) if result.extra else []
+    other = {k: v for k, v in (result.extra or {}).items() if k != "phases"}
+    if other:
+        fields["extra"] = _jsonable(other)
+    fields["needs"] = problem.n_needs
+    if tables is not None and "zones" in tables:
+        zones, unmet = tables["zones"], tables["unmet"]
+        fields["served"] = int(problem.n_needs - len(unmet))
+        fields["unmet_people"] = int(zones["unmet_people"].sum())
+        fields["unmet_hours"] = float(zones["unmet_hours"].sum())
+        fields["unmet_beds"] = float(zones["unmet_beds"].sum())
+        fields["unmet_by_reason"] = {str(k): int(v) for k, v in
+                                     unmet["reason"].value_counts().items()}
+    return fields
+
+
+def _num(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def _jsonable(obj: Any) -> Any:
+    """Plain JSON values: numpy scalars to Python, non-finite floats to None."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if hasattr(obj, "item") and callable(obj.item):
+        obj = obj.item()
+    if isinstance(obj, float):
+        return _num(obj)
+    if obj is None or isinstance(obj, str | int | bool):
+        return obj
+    return str(obj)
+
+
+def zone_rows(zones: pd.DataFrame) -> pd.DataFrame:
+    """Unmet hours and people per zone plus a total row (seed 001's table)."""
+    cols = ["zone", "unmet_hours", "unmet_people", "unmet_beds", "demand_hours", "people"]
+    if "scenario" in zones:  # one row per zone: the scenarios' mean is not meaningful here
+        zones = zones.groupby("zone", sort=False, as_index=False)[cols[1:]].sum()
+    out = zones[cols].copy()
+    total = {"zone": "Total", **{c: out[c].sum() for c in cols[1:]}}
+    return pd.concat([out, pd.DataFrame([total])], ignore_index=True)
+
+
+def print_summary(
+    problem: Problem,
+    result: Result,
+    tables: dict[str, pd.DataFrame] | None,
+    *,
+    console: Any = None,
+    top: int = 5,
+) -> None:
+    """Print status, objective and terms, bound, gap, times, unmet by zone and top reasons."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    currency = problem.instance.currency
+    status = result.status.value
+    console.print(
+        f"[bold]{problem.instance.name}[/]: [{STATUS_STYLE.get(status, 'bold')}]{status}[/] "
+        f"({result.solver}, {problem.n_needs:,} needs, {problem.n_pairs:,} eligible pairs)"
+    )
+    if result.message and not result.status.has_solution:
+        console.print(f"  {result.message}")
+    head = Table(show_header=False, box=None, pad_edge=False)
+    head.add_column(style="bold")
+    head.add_column(justify="right")
+    head.add_column(style="dim")
+    if result.objective is not None:
+        head.add_row("objective", money(result.objective, currency), "")
+        for t in TERMS:
+            head.add_row(f"  {t}", money(result.terms.get(t, 0.0), currency), SHORT_LABELS[t])
+    head.add_row("bound", "-" if result.bound is None else money(result.bound, currency), "")
+    head.add_row("gap", "-" if result.gap is None else f"{100 * result.gap:.4f}%",
+                 "(objective - bound) / max(1, |objective|)")
+    head.add_row("runtime", f"{result.runtime_s:.2f} s",
+                 f"build {result.build_s:.2f} s, solve {result.solve_s:.2f} s")
+    b = problem.instance.benchmark
+    if b is not None and result.objective is not None:
+        head.add_row("benchmark objective", f"{b.original_objective(result.objective):,.6g}",
+                     f"{b.problem} ({b.sense})")
+    console.print(head)
+    if not tables or "zones" not in tables:
+        return
+    zones = zone_rows(tables["zones"])
+    beds = zones["unmet_beds"].sum() > 0
+    zt = Table(title="Unmet need by zone", title_justify="left")
+    zt.add_column("Zone")
+    zt.add_column("Number of hours", justify="right")
+    zt.add_column("Number of people", justify="right")
+    if beds:
+        zt.add_column("Beds", justify="right")
+    zt.add_column("Demand (hours)", justify="right", style="dim")
+    for i, row in zones.iterrows():
+        cells = [str(row["zone"]), f"{row['unmet_hours']:,.0f}", f"{int(row['unmet_people']):,}"]
+        if beds:
+            cells.append(f"{row['unmet_beds']:,.0f}")
+        cells.append(f"{row['demand_hours']:,.0f}")
+        zt.add_row(*cells, style="bold" if i == len(zones) - 1 else None,
+                   end_section=i == len(zones) - 2)
+    console.print(zt)
+    unmet = tables["unmet"]
+    if len(unmet) == 0:
+        console.print("Every need is met.")
+        return
+    rt = Table(title="Why needs are unmet", title_justify="left")
+    for name, justify in (("Reason", "left"), ("People", "right"), ("Quantity", "right"),
+                          ("Weekly penalty", "right")):
+        rt.add_column(name, justify=justify)  # type: ignore[arg-type]
+    grouped = unmet.groupby("reason").agg(people=("need", "size"), quantity=("quantity", "sum"),
+                                          penalty=("penalty", "sum"))
+    for reason, row in grouped.sort_values("penalty", ascending=False).iterrows():
+        rt.add_row(str(reason), f"{int(row['people']):,}", f"{row['quantity']:,.1f}",
+                   money(float(row["penalty"]), currency))
+    console.print(rt)
+    worst = unmet.sort_values("penalty", ascending=False, kind="stable").head(top)
+    console.print(f"[bold]Top {len(worst)} unmet needs by penalty[/]")
+    for _, row in worst.iterrows():
+        console.print(f"  {row['need']} ({row['zone']}, {row['quantity']:g} {row['unit']}, "
+                      f"{row['priority']}): [bold]{row['reason']}[/] - {row['detail']}",
+                      highlight=False)
