@@ -199,10 +199,11 @@ def _nested_scenario_needs(raw: RawInstance) -> list[RawRow]:
     found = []
     for row in raw.tables.get("scenarios", ()):
         needs = row.data.get("needs") if isinstance(row.data, dict) else None
-        if isinstance(needs, list):
+        scenario = row.data.get("id") if isinstance(row.data, dict) else None
+        # Without an id the needs stay nested: the scenario's own problem says what is wrong.
+        if isinstance(needs, list) and isinstance(scenario, str):
             # An empty placeholder keeps the scenario's own rule (multiplier or needs) checked.
             row.data["needs"] = []
-            scenario = row.data.get("id")
             for i, need in enumerate(needs, start=1):
                 data = {**need, "scenario": scenario} if isinstance(need, dict) else need
                 found.append(RawRow(f"row {i}", data))
@@ -218,14 +219,12 @@ def _assemble(raw: RawInstance) -> tuple[Instance | None, list[InputProblem]]:
     parts = InstanceParts(scenario_needs_table=raw.scenario_needs_table, broken=raw.broken)
     for table in (*TABLES, "scenarios"):
         model = Scenario if table == "scenarios" else TABLES[table]
-        failed = parts.failed_ids.setdefault(table, set())
-        parts.rows[table] = _parse_rows(raw, table, model, raw.tables.get(table, []), problems,
-                                        failed)
-    for placed in _parse_rows(raw, raw.scenario_needs_table, Need,
-                              raw.tables.get("scenario_needs", []), problems, set(),
-                              scenario=True):
-        scenario, need = placed.row
-        parts.scenario_needs.append(ScenarioNeed(scenario, placed.where, need))
+        rows = raw.tables.get(table, [])
+        parsed = _parse_rows(raw, table, model, rows, problems)
+        parts.rows[table] = [Placed(rows[i].where, row) for i, row in parsed.items()]
+        parts.failed_ids[table] = {_row_label(row.data, "") for i, row in enumerate(rows)
+                                   if i not in parsed}
+    parts.scenario_needs = _parse_scenario_needs(raw, problems)
     # A policy table missing from a folder or workbook, or unreadable, is already reported:
     # it must not also report every priority as having no penalty.
     if "policy" not in raw.broken:
@@ -235,6 +234,24 @@ def _assemble(raw: RawInstance) -> tuple[Instance | None, list[InputProblem]]:
     if problems or header is None or parts.policy is None:
         return None, problems
     return _build(parts, header), []
+
+
+def _parse_scenario_needs(raw: RawInstance, problems: list[InputProblem]) -> list[ScenarioNeed]:
+    table = raw.scenario_needs_table
+    rows, scenarios = [], []
+    for row in raw.tables.get("scenario_needs", []):
+        data = dict(row.data) if isinstance(row.data, dict) else {}
+        scenario = data.pop("scenario", None)
+        if not (isinstance(scenario, str) and scenario.strip()):
+            if "scenario" not in raw.quiet_missing.get(table, ()):
+                problems.append(InputProblem(raw.file, table, _row_label(data, row.where),
+                                             "scenario", "is required"))
+            continue
+        rows.append(RawRow(row.where, data, row.cells))
+        scenarios.append(scenario.strip())
+    prefixes = [f"in scenario '{scenario}': " for scenario in scenarios]
+    parsed = _parse_rows(raw, table, Need, rows, problems, prefixes)
+    return [ScenarioNeed(scenarios[i], rows[i].where, need) for i, need in parsed.items()]
 
 
 def _normalise(model: type[BaseModel], data: Any) -> Any:
@@ -272,49 +289,29 @@ def _row_label(data: Any, where: str) -> str:
 
 
 def _parse_rows(raw: RawInstance, table: str, model: type[BaseModel], rows: Sequence[RawRow],
-                problems: list[InputProblem], failed: set[str],
-                scenario: bool = False) -> list[Placed]:
-    """The rows that pass ``model``; the others' problems go to ``problems``, ids to ``failed``."""
-    datas = []
-    scenarios = []
-    for row in rows:
-        data = _normalise(model, row.data)
-        if scenario and isinstance(data, dict):
-            data = dict(data)
-            scenarios.append(data.pop("scenario", None))
-        else:
-            scenarios.append(None)
-        datas.append(data)
+                problems: list[InputProblem],
+                prefixes: Sequence[str] | None = None) -> dict[int, Any]:
+    """Validate each row on its own: index -> parsed row for those that pass.
+
+    The others' problems are appended to ``problems``, each message after its prefix.
+    """
+    datas = [_normalise(model, row.data) for row in rows]
     try:
         # Fast path: one call validates a whole table when it is clean.
-        parsed = TypeAdapter(list[model]).validate_python(datas)  # type: ignore[valid-type]
+        return dict(enumerate(TypeAdapter(list[model]).validate_python(datas)))  # type: ignore[valid-type]
     except ValidationError:
-        parsed = None
-    placed = []
-    quiet = raw.quiet_missing.get(table, set())
+        pass
+    parsed = {}
     for i, (row, data) in enumerate(zip(rows, datas, strict=True)):
-        prefix = f"in scenario '{scenarios[i]}': " if scenario else ""
-        if scenario and not (isinstance(scenarios[i], str) and scenarios[i].strip()):
-            if "scenario" not in quiet:
-                problems.append(InputProblem(raw.file, table, _row_label(data, row.where),
-                                             "scenario", "is required"))
-            continue
-        if parsed is not None:
-            value = parsed[i]
-        else:
-            try:
-                value = model.model_validate(data)
-            except ValidationError as error:
-                if not scenario:
-                    failed.add(_row_label(data, ""))
-                found = describe_errors(error, file=raw.file, table=table, model=model,
-                                        row=_row_label(data, row.where), cells=row.cells or None,
-                                        prefix=prefix)
-                problems += [p for p in found if not (p.field in quiet and "required" in
-                                                      p.message)]
-                continue
-        placed.append(Placed(row.where, (scenarios[i].strip(), value) if scenario else value))
-    return placed
+        try:
+            parsed[i] = model.model_validate(data)
+        except ValidationError as error:
+            problems += describe_errors(
+                error, file=raw.file, table=table, model=model, row=_row_label(data, row.where),
+                cells=row.cells or None, prefix=prefixes[i] if prefixes else "",
+                quiet_missing=raw.quiet_missing.get(table, set()),
+            )
+    return parsed
 
 
 def _parse_one(raw: RawInstance, table: str, model: type[BaseModel], row: RawRow,

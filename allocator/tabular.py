@@ -149,12 +149,12 @@ def read_csv_folder(path: Path, file: str) -> RawInstance:
         except (UnicodeDecodeError, csv.Error) as error:
             raw.problem(csv_path.stem, "", "", f"cannot read {csv_path.name}: {error}")
             raw.broken.add(csv_path.stem)
-    _read_grids(raw, grids, suffix=".csv")
+    _read_grids(raw, grids, where="file {}.csv")
     return raw
 
 
 def read_xlsx(path: Path, file: str) -> RawInstance:
-    """Read an XLSX workbook with one sheet per table; cells keep their types until validated."""
+    """Read an XLSX workbook with one sheet per table (cells read as exact text)."""
     raw = RawInstance(file, scenario_needs_table="scenario_needs")
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
@@ -162,13 +162,15 @@ def read_xlsx(path: Path, file: str) -> RawInstance:
         raw.problem("", "", "", f"not a readable XLSX workbook: {error}")
         return raw
     try:
-        grids = {
-            sheet.title: [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-            for sheet in workbook.worksheets
-        }
+        grids = {}
+        for sheet in workbook.worksheets:
+            # Some writers store a wrong sheet size; without it every row is read.
+            sheet.reset_dimensions()
+            grids[sheet.title] = [[_cell_text(v) for v in row]
+                                  for row in sheet.iter_rows(values_only=True)]
     finally:
         workbook.close()
-    _read_grids(raw, grids, suffix=" sheet")
+    _read_grids(raw, grids, where="sheet '{}'")
     return raw
 
 
@@ -185,7 +187,7 @@ def _cell_text(value: Any) -> str | None:
 
 
 def _read_grids(raw: RawInstance, grids: Mapping[str, list[list[str | None]]],
-                suffix: str) -> None:
+                where: str) -> None:
     for name, grid in grids.items():
         if name in KEY_VALUE_TABLES:
             row = _read_key_value(raw, name, grid)
@@ -206,7 +208,7 @@ def _read_grids(raw: RawInstance, grids: Mapping[str, list[list[str | None]]],
     for name in REQUIRED_TABLES:
         if name not in grids and name not in raw.broken:
             raw.broken.add(name)
-            raw.problem(name, "", "", f"missing table: the instance needs a '{name}'{suffix}"
+            raw.problem(name, "", "", f"missing table '{name}': add a {where.format(name)}"
                                       " (a header row alone is fine)")
     _mark_own_needs(raw)
 
@@ -220,6 +222,10 @@ def _read_rows(raw: RawInstance, table: str, grid: list[list[str | None]]) -> li
     data_rows = [(n, cells) for n, cells in enumerate(grid[1:], start=2)
                  if not all(map(_blank, cells))]
     header = [(h or "").strip() for h in (grid[0] if grid else [])]
+    if data_rows and not any(header):
+        raw.problem(table, "row 1", "", "row 1 must hold the column names")
+        raw.broken.add(table)
+        return []
     used: dict[int, str] = {}
     for index, name in enumerate(header):
         letter = get_column_letter(index + 1)

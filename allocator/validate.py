@@ -20,7 +20,7 @@ import math
 import types
 import typing
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
@@ -330,6 +330,7 @@ def describe_errors(
     cells: Mapping[str, str] | None = None,
     rows: Mapping[str, str] | None = None,
     prefix: str = "",
+    quiet_missing: Collection[str] = (),
 ) -> list[InputProblem]:
     """The problems of one row that failed its model, in plain English.
 
@@ -347,6 +348,8 @@ def describe_errors(
         For key/value tables, the row of each key, used instead of ``row``.
     prefix
         Put before each message (e.g. "in scenario 'S1': ").
+    quiet_missing
+        Fields whose whole column is missing: already reported once, so not per row.
     """
     problems = []
     for err in error.errors(include_url=False):
@@ -355,6 +358,8 @@ def describe_errors(
         if err["type"] == "value_error":
             path = path + _named_field(_model_at(model, path), str(err["ctx"]["error"]))
         name = ".".join(path)
+        if err["type"] == "missing" and name in quiet_missing:
+            continue
         message = _message(err, item=_item_index(loc))
         if err["type"] == "missing" and cells is not None:
             message += " (the cell is empty or its column is missing)"
