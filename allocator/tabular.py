@@ -146,7 +146,7 @@ def read_csv_folder(path: Path, file: str) -> RawInstance:
         try:
             with csv_path.open(newline="", encoding="utf-8-sig") as handle:
                 grids[csv_path.stem] = [list(row) for row in csv.reader(handle)]
-        except (UnicodeDecodeError, csv.Error) as error:
+        except (UnicodeDecodeError, csv.Error, OSError) as error:
             raw.problem(csv_path.stem, "", "", f"cannot read {csv_path.name}: {error}")
             raw.broken.add(csv_path.stem)
     _read_grids(raw, grids, where="file {}.csv")
