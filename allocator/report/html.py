@@ -17,7 +17,7 @@ import pandas as pd
 from ..problem import Problem
 from ..reasons import money
 from ..result import TERM_LABELS, TERMS, Result
-from .summary import zone_rows
+from .summary import reason_rows, zone_rows
 
 CSS = """
 body { font-family: system-ui, -apple-system, Segoe UI, sans-serif; margin: 2em auto;
@@ -79,9 +79,7 @@ def render_html(
     if "unmet" in tables and len(tables["unmet"]):
         unmet = tables["unmet"]
         parts.append("<h2>Why needs are unmet</h2>")
-        grouped = unmet.groupby("reason", as_index=False).agg(
-            people=("need", "size"), quantity=("quantity", "sum"), penalty=("penalty", "sum"))
-        parts.append(_table(grouped.sort_values("penalty", ascending=False)))
+        parts.append(_table(reason_rows(unmet)))
         parts.append(_table(unmet.sort_values("penalty", ascending=False, kind="stable")[
             ["need", "zone", "service", "quantity", "unit", "priority", "reason", "detail"]]))
     for name, title in (("awards", "Block awards"), ("lots", "Lots"), ("blocks", "Block pools"),

@@ -115,6 +115,16 @@ def zone_rows(zones: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([out, pd.DataFrame([total])], ignore_index=True)
 
 
+def reason_rows(unmet: pd.DataFrame) -> pd.DataFrame:
+    """Unmet needs per reason: people, hours, beds and weekly penalty, largest penalty first."""
+    hours = unmet["quantity"].where(unmet["unit"] == "hours", 0.0)
+    beds = unmet["quantity"].where(unmet["unit"] == "beds", 0.0)
+    grouped = unmet.assign(hours=hours, beds=beds).groupby("reason", as_index=False).agg(
+        people=("need", "size"), hours=("hours", "sum"), beds=("beds", "sum"),
+        penalty=("penalty", "sum"))
+    return grouped.sort_values("penalty", ascending=False, kind="stable", ignore_index=True)
+
+
 def print_summary(
     problem: Problem,
     result: Result,
@@ -178,14 +188,12 @@ def print_summary(
         console.print("Every need is met.")
         return
     rt = Table(title="Why needs are unmet", title_justify="left")
-    for name, justify in (("Reason", "left"), ("People", "right"), ("Quantity", "right"),
-                          ("Weekly penalty", "right")):
-        rt.add_column(name, justify=justify)  # type: ignore[arg-type]
-    grouped = unmet.groupby("reason").agg(people=("need", "size"), quantity=("quantity", "sum"),
-                                          penalty=("penalty", "sum"))
-    for reason, row in grouped.sort_values("penalty", ascending=False).iterrows():
-        rt.add_row(str(reason), f"{int(row['people']):,}", f"{row['quantity']:,.1f}",
-                   money(float(row["penalty"]), currency))
+    rt.add_column("Reason")
+    for name in ("People", "Hours", "Beds", "Weekly penalty"):
+        rt.add_column(name, justify="right")
+    for _, row in reason_rows(unmet).iterrows():
+        rt.add_row(str(row["reason"]), f"{int(row['people']):,}", f"{row['hours']:,.1f}",
+                   f"{row['beds']:,.0f}", money(float(row["penalty"]), currency))
     console.print(rt)
     worst = unmet.sort_values("penalty", ascending=False, kind="stable").head(top)
     console.print(f"[bold]Top {len(worst)} unmet needs by penalty[/]")
