@@ -191,7 +191,9 @@ def build(
             r_lo.append(rules.min_providers)
             r_hi.append(INF if rules.max_providers is None else rules.max_providers)
             nrow += 1
-            # share of expected demand
+            # share of expected demand; none where D[l] = 0 (clarification 4, as the checker)
+            if D[li] <= 0:
+                continue
             r_rows.append(np.full(len(members), nrow))
             r_cols.append(y0 + nb + members)
             r_vals.append(np.ones(len(members)))

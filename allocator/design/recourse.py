@@ -1,0 +1,206 @@
+"""The recourse of DESIGN.md section 5: the allocation of one demand, given the awards.
+
+With the awards fixed, every scenario is an allocation problem of section 4 in which each
+awarded bid acts as a contract in force of volume V (on top of any contract the provider already
+holds in that lot) and every bid that was not awarded holds volume 0 (so it funds nothing, and
+in a ``framework=false`` lot its provider can serve nothing). It is solved by
+:func:`allocator.solve.solve`, the same exact path as a nightly allocation, and the scenarios
+are independent: this module is the kernel that :mod:`allocator.design.sweep` runs in parallel.
+
+Functions here take and return plain, picklable values (instances, ids, floats) so that they can
+run in another process or on a dask worker.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from ..evaluate import chosen_from_solution, evaluate, to_solution
+from ..problem import Problem
+from ..result import Solution, Status
+from ..schema import Instance
+from ..solve import SolveParams, solve
+from .scenarios import Demand
+
+Pool = tuple[str, str]  # (provider id, lot id)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One demand's recourse under fixed awards.
+
+    ``objective`` and ``terms`` are the recourse only: the block term is 0 here (the awards'
+    cost and the contracts in force are first-stage costs, added once by the caller).
+    ``bound`` is the solver's bound on the recourse (None without one).
+    """
+
+    scenario: str | None
+    weight: float
+    status: Status
+    objective: float | None
+    bound: float | None
+    terms: Mapping[str, float]
+    solution: Solution | None
+    runtime_s: float
+    message: str = ""
+    block_used: Mapping[Pool, float] = field(default_factory=dict)  # block-funded quantity
+    served: Mapping[Pool, float] = field(default_factory=dict)  # quantity served per provider, lot
+    unmet: Mapping[str, float] = field(default_factory=dict)  # unit -> unmet quantity
+    unmet_needs: int = 0
+    quality_units: float = 0.0  # sum of quantity x quality / 100 over served needs
+    served_units: Mapping[str, float] = field(default_factory=dict)  # unit -> served quantity
+
+
+def design_holders(problem: Problem) -> np.ndarray:
+    """Holder index of every awardable bid, in the order of the design model's columns."""
+    return np.nonzero(problem.holder_bid >= 0)[0]
+
+
+def holder_keys(problem: Problem) -> list[Pool]:
+    """(provider id, lot id) of every awardable bid, in design-column order."""
+    return [
+        (problem.provider_ids[problem.holder_provider[h]], problem.lot_ids[problem.holder_lot[h]])
+        for h in design_holders(problem)
+    ]
+
+
+def award_volumes(problem: Problem, awards: Mapping[Pool, float]) -> np.ndarray:
+    """Volume per holder of ``problem``: contracts in force plus the awarded volumes.
+
+    Raises
+    ------
+    KeyError
+        When an award names no awardable bid (unknown, or dropped for quality).
+    """
+    volume = problem.holder_volume.copy()
+    index = dict(zip(holder_keys(problem), design_holders(problem), strict=True))
+    for key, v in awards.items():
+        if key not in index:
+            raise KeyError(f"award {key}: no awardable bid of provider {key[0]} on lot {key[1]}")
+        volume[index[key]] += float(v)
+    return volume
+
+
+def award_cost(instance: Instance, awards: Mapping[Pool, float]) -> float:
+    """First-stage cost of ``awards`` (award cost plus rate x volume of each awarded bid)."""
+    bids = {(b.provider, b.lot): b for b in instance.block_bids}
+    return float(sum(bids[k].award_cost + bids[k].rate * v for k, v in awards.items()))
+
+
+def recourse(
+    instance: Instance,
+    demand: Demand,
+    awards: Mapping[Pool, float],
+    params: SolveParams,
+) -> Outcome:
+    """Solve one demand's allocation with the awards fixed.
+
+    Parameters
+    ----------
+    instance
+        The design instance (its own scenarios are not used: ``demand`` says what to serve).
+    demand
+        The needs of one scenario and its weight.
+    awards
+        (provider id, lot id) -> awarded volume V; bids not listed are not awarded.
+    params
+        Solver parameters of this one allocation (time limit, gap, threads, ...).
+    """
+    t0 = time.perf_counter()
+    base = Problem.from_instance(instance, mode="design", needs=demand.needs, scenario=demand.id)
+    problem = replace(base, holder_volume=award_volumes(base, awards))
+    result = solve(problem, params)
+    if not result.status.has_solution or result.solution is None:
+        bound = None if result.bound is None else result.bound - problem.fixed_block_cost
+        return Outcome(demand.id, demand.weight, result.status, None, bound, {}, None,
+                       time.perf_counter() - t0, result.message)
+    chosen = chosen_from_solution(problem, result.solution)
+    fixed = problem.fixed_block_cost
+    bound = None if result.bound is None else result.bound - fixed
+    return outcome_of(problem, demand, chosen, result.status, bound, time.perf_counter() - t0,
+                      result.message)
+
+
+def outcome_of(
+    problem: Problem,
+    demand: Demand,
+    chosen: np.ndarray,
+    status: Status,
+    bound: float | None,
+    runtime_s: float,
+    message: str = "",
+) -> Outcome:
+    """The :class:`Outcome` of pair choice ``chosen`` on ``problem`` (volumes already set).
+
+    The objective is evaluated exactly (:func:`allocator.evaluate.evaluate`: the best block
+    funding of the chosen pairs); a bound above it is lowered to it.
+    """
+    ev = evaluate(problem, chosen)
+    terms = dict(ev.terms)
+    terms["block"] = 0.0
+    objective = float(sum(terms.values()))
+    if ev.violations:
+        status = Status.error
+        message = "solution violates: " + "; ".join(ev.violations[:5])
+    return Outcome(
+        scenario=demand.id,
+        weight=demand.weight,
+        status=status,
+        objective=objective,
+        bound=None if bound is None else min(objective, bound),
+        terms=terms,
+        solution=to_solution(problem, ev),
+        runtime_s=runtime_s,
+        message=message,
+        **_stats(problem, chosen, ev.block_q),
+    )
+
+
+def recourse_batch(
+    instance: Instance,
+    demands: Sequence[Demand],
+    awards: Mapping[Pool, float],
+    params: SolveParams,
+) -> list[Outcome]:
+    """:func:`recourse` for several demands in turn (one task of a sweep)."""
+    return [recourse(instance, d, awards, params) for d in demands]
+
+
+def _stats(problem: Problem, chosen: np.ndarray, block_q: np.ndarray) -> dict:
+    p = problem
+    served_needs = np.nonzero(chosen >= 0)[0]
+    pairs = chosen[served_needs]
+    q = p.need_q[served_needs]
+    lots = p.pair_lot[pairs]
+    provs = p.pair_provider[pairs]
+    served: dict[Pool, float] = {}
+    used: dict[Pool, float] = {}
+    for prov, lot, qty, bq in zip(provs, lots, q, block_q[served_needs], strict=True):
+        if lot < 0:
+            continue
+        key = (p.provider_ids[prov], p.lot_ids[lot])
+        served[key] = served.get(key, 0.0) + float(qty)
+        if bq > 0:
+            used[key] = used.get(key, 0.0) + float(bq)
+    units = ("hours", "beds")
+    need_unit = np.array([0 if n.kind == "package" else 1 for n in p.needs], dtype=np.int64)
+    unmet_mask = chosen < 0
+    unmet = {
+        u: float(p.need_q[unmet_mask & (need_unit == k)].sum()) for k, u in enumerate(units)
+    }
+    served_units = {
+        u: float(p.need_q[~unmet_mask & (need_unit == k)].sum()) for k, u in enumerate(units)
+    }
+    quality = float(np.dot(q, p.provider_quality[provs]) / 100.0) if len(pairs) else 0.0
+    return {
+        "block_used": used,
+        "served": served,
+        "unmet": unmet,
+        "unmet_needs": int(unmet_mask.sum()),
+        "quality_units": quality,
+        "served_units": served_units,
+    }
