@@ -59,14 +59,14 @@ class Scale(StrEnum):
     XL = "XL"
 
 
-def _err() -> Console:
-    return Console(stderr=True, highlight=False)
+def _say(line: str) -> None:
+    """One line on stderr, never wrapped (each problem stays on its own line)."""
+    typer.echo(line, err=True)
 
 
 def _bad_input(lines: list[str]) -> NoReturn:
-    err = _err()
     for line in lines:
-        err.print(line, markup=False)
+        _say(line)
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
@@ -156,8 +156,8 @@ def solve_command(
     inst = _load(instance)
     console = Console(quiet=quiet or as_json, highlight=False)
     if inst.block_bids or inst.scenarios:
-        _err().print("note: block bids and scenarios are not used here; solving the allocation "
-                     "with the block contracts in force", markup=False)
+        _say("note: block bids and scenarios are not used here; solving the allocation with "
+             "the block contracts in force")
     problem = Problem.from_instance(inst)
     redirect = _stdout_to_stderr() if as_json else contextlib.nullcontext()
     try:
@@ -193,7 +193,7 @@ def validate_command(
     if problems or inst is None:
         for p in problems:
             typer.echo(str(p))
-        _err().print(f"{len(problems)} problem(s) in {file}", markup=False)
+        _say(f"{len(problems)} problem(s) in {file}")
         raise typer.Exit(EXIT_BAD_INPUT)
     typer.echo(f"ok: {file}: {inst.name}: {len(inst.zones)} zones, {len(inst.providers)} "
                f"providers, {len(inst.offers)} offers, {len(inst.needs)} needs, "
@@ -216,8 +216,7 @@ def check_command(
     except (OSError, ValueError) as error:
         _bad_input([f"{result}: {error}"])
     if doc.get("solution") is None:
-        _err().print(f"{result}: no solution to check (status {doc.get('status', '?')})",
-                     markup=False)
+        _say(f"{result}: no solution to check (status {doc.get('status', '?')})")
         raise typer.Exit(EXIT_FAILED)
     try:
         solution = solution_from_result(doc)
