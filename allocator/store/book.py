@@ -12,7 +12,7 @@ nightly run can tell whether the book moved under it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -102,15 +102,16 @@ def clear(session: Session) -> None:
         session.execute(delete(table))
 
 
-def import_instance(session: Session, instance: Instance, *, replace: bool = False
-                    ) -> ImportSummary:
+def import_instance(session: Session, instance: Instance, *, replace: bool = False,
+                    offers: Mapping[str, str] | None = None) -> ImportSummary:
     """Write a whole market into the book, in the caller's transaction.
 
     Needs with a ``current_provider`` become ``active`` with an assignment; the offer recorded
     is the current provider's eligible offer in the need's own zone if it has one, else its
     cheapest eligible offer (the instance names only the provider). A need whose current
     provider has no eligible offer stays active with no offer: the nightly run then finds it a
-    new one (a ``move`` suggestion). Needs without one become ``new`` referrals.
+    new one (a ``move`` suggestion). Needs without one become ``new`` referrals. ``offers``
+    (need id -> offer id) gives the current offers where they are known, e.g. from a solution.
 
     Raises
     ------
@@ -157,11 +158,11 @@ def import_instance(session: Session, instance: Instance, *, replace: bool = Fal
     _insert(session, m.Need, (
         {**need_columns(n), "seq": i, "status": "active" if n.current_provider else "new",
          "created_at": now} for i, n in enumerate(instance.needs)))
-    offers = current_offers(instance)
+    known = {**current_offers(instance), **(offers or {})}
     _insert(session, m.Assignment, (
-        {"need_id": n.id, "provider_id": n.current_provider, "offer_id": offers.get(n.id),
+        {"need_id": n.id, "provider_id": n.current_provider, "offer_id": known.get(n.id),
          "since": now, "source": "import"} for n in instance.needs if n.current_provider))
-    no_offer = [n.id for n in instance.needs if n.current_provider and n.id not in offers]
+    no_offer = [n.id for n in instance.needs if n.current_provider and n.id not in known]
     if no_offer:
         warnings.append(f"{len(no_offer)} active need(s) whose current provider has no eligible"
                         f" offer for them (e.g. {', '.join(no_offer[:3])}): the next run will"

@@ -259,6 +259,7 @@ class Run(Base):
     baseline_objective: Mapped[float | None] = mapped_column(Double, nullable=True)
     terms: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    usage: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # providers, blocks
     n_needs: Mapped[int] = mapped_column(Integer)
     n_new: Mapped[int] = mapped_column(Integer)
     n_suggested: Mapped[int] = mapped_column(Integer)

@@ -94,6 +94,7 @@ def upgrade() -> None:
         sa.Column("baseline_objective", sa.Double(), nullable=True),
         sa.Column("terms", sa.JSON(), nullable=False),
         sa.Column("params", sa.JSON(), nullable=False),
+        sa.Column("usage", sa.JSON(), nullable=False),
         sa.Column("n_needs", sa.Integer(), nullable=False),
         sa.Column("n_new", sa.Integer(), nullable=False),
         sa.Column("n_suggested", sa.Integer(), nullable=False),

@@ -1,0 +1,261 @@
+"""The morning report of a nightly run: an XLSX workbook and a self-contained HTML page.
+
+Tables (the same in both):
+
+* **New referrals** - every new referral, its suggested provider and weekly cost, or why it is
+  unmet and the cheapest change that would serve it;
+* **Moves** - people in care the run suggests moving (with ``--max-moves``), and the saving;
+* **Unmet by zone** - unmet referrals by zone and priority, hours (or beds) and people, like the
+  unmet-need table of seed 001;
+* **Providers** - utilisation of each provider's hours (people in care plus tonight's
+  suggestions) and beds;
+* **Blocks** - block volume in force, used, void;
+* **Changes** - against the previous run: new referrals, suggestions that changed, needs newly
+  unmet or newly served, decisions taken and needs that ended since.
+
+The HTML page has no external resources (inline CSS, bars drawn with plain ``div``s).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from allocator.store import models as m
+from allocator.store.engine import transaction
+
+Table = tuple[list[str], list[list[Any]]]
+
+
+@dataclass(frozen=True)
+class MorningReport:
+    run_id: int
+    title: str
+    summary: list[tuple[str, Any]]
+    tables: dict[str, Table]
+
+    def write(self, folder: str | Path) -> tuple[Path, Path]:
+        """Write ``morning_run<ID>.xlsx`` and ``.html`` in ``folder`` (each atomically)."""
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        xlsx = out / f"morning_run{self.run_id}.xlsx"
+        page = out / f"morning_run{self.run_id}.html"
+        _atomic(xlsx, self._write_xlsx)
+        _atomic(page, lambda p: p.write_text(self.html(), encoding="utf-8"))
+        return xlsx, page
+
+    def _write_xlsx(self, path: Path) -> None:
+        from openpyxl import Workbook
+        from openpyxl.styles import Font
+
+        wb = Workbook()
+        ws = wb.active
+        ws.title = "Summary"
+        ws.append([self.title])
+        ws["A1"].font = Font(bold=True, size=14)
+        for key, value in self.summary:
+            ws.append([key, value])
+        ws.column_dimensions["A"].width = 32
+        ws.column_dimensions["B"].width = 60
+        for name, (header, rows) in self.tables.items():
+            sheet = wb.create_sheet(name[:31])
+            sheet.append(header)
+            for cell in sheet[1]:
+                cell.font = Font(bold=True)
+            for row in rows:
+                sheet.append([_xlsx_value(v) for v in row])
+            for i, title in enumerate(header, start=1):
+                width = max([len(str(title))] + [len(str(r[i - 1])) for r in rows[:200]])
+                sheet.column_dimensions[sheet.cell(1, i).column_letter].width = min(60, width + 2)
+            sheet.freeze_panes = "A2"
+        wb.save(path)
+
+    def html(self) -> str:
+        e = html.escape
+        parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{e(self.title)}"
+                 f"</title><style>{_CSS}</style></head><body><h1>{e(self.title)}</h1>",
+                 "<table class='summary'>"]
+        parts += [f"<tr><th>{e(str(k))}</th><td>{e(_text(v))}</td></tr>" for k, v in self.summary]
+        parts.append("</table>")
+        for name, (header, rows) in self.tables.items():
+            parts.append(f"<h2>{e(name)} ({len(rows)})</h2>")
+            if not rows:
+                parts.append("<p class='none'>none</p>")
+                continue
+            parts.append("<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in header) + "</tr>")
+            for row in rows:
+                cells = []
+                for h, v in zip(header, row, strict=True):
+                    if h == "utilisation" and isinstance(v, float):
+                        pct = max(0.0, min(100.0, 100 * v))
+                        cells.append(f"<td><div class='bar'><div style='width:{pct:.0f}%'></div>"
+                                     f"</div>{100 * v:.0f}%</td>")
+                    else:
+                        cells.append(f"<td>{e(_text(v))}</td>")
+                parts.append("<tr>" + "".join(cells) + "</tr>")
+            parts.append("</table>")
+        parts.append("</body></html>")
+        return "\n".join(parts)
+
+
+_CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}
+table{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:13px}
+th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}
+th{background:#eef}.summary th{background:#f6f6f6}.none{color:#777}
+.bar{display:inline-block;width:80px;height:10px;background:#eee;margin-right:6px}
+.bar div{height:10px;background:#4a7}"""
+
+
+def _text(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:,.2f}"
+    return str(v)
+
+
+def _xlsx_value(v: Any) -> Any:
+    if isinstance(v, (list, dict)):
+        return str(v)
+    return v
+
+
+def _atomic(target: Path, write) -> None:  # type: ignore[no-untyped-def]
+    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix,
+                                    dir=target.parent)
+    os.close(handle)
+    try:
+        write(Path(name))
+        os.replace(name, target)
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
+def _utc(t: datetime | None) -> datetime | None:
+    if t is not None and t.tzinfo is None:  # SQLite keeps no zone: the store writes UTC
+        return t.replace(tzinfo=UTC)
+    return t
+
+
+def build_report(engine: Engine, run_id: int) -> MorningReport:
+    """Gather the morning report of run ``run_id`` from the book."""
+    with transaction(engine) as session:
+        run = session.get(m.Run, run_id)
+        if run is None:
+            raise ValueError(f"there is no run {run_id}")
+        state = session.execute(select(m.BookState)).scalar_one()
+        suggestions = list(session.execute(select(m.Suggestion).where(
+            m.Suggestion.run_id == run_id).order_by(m.Suggestion.seq)).scalars())
+        needs = {n.id: n for n in session.execute(select(m.Need).where(
+            m.Need.id.in_([s.need_id for s in suggestions]))).scalars()} if suggestions else {}
+        previous = session.execute(select(m.Run).where(m.Run.id < run_id)
+                                   .order_by(m.Run.id.desc()).limit(1)).scalar_one_or_none()
+        changes = _changes(session, run, previous, suggestions)
+        currency = state.currency
+    new_rows, move_rows = [], []
+    unmet: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for s in suggestions:
+        need = needs[s.need_id]
+        if s.action == "move":
+            move = s.explanation.get("move", {})
+            move_rows.append([s.need_id, need.zone_id, s.from_provider_id, s.provider_id,
+                              s.quantity, move.get("from_cost"), s.cost, s.saving, s.reason])
+            continue
+        change = s.explanation.get("change", {}).get("sentence", "") if s.action == "unmet" \
+            else ""
+        new_rows.append([s.need_id, need.zone_id, need.service, need.complexity,
+                         need.care_group, need.priority, s.quantity, s.action,
+                         s.provider_id or "", s.offer_id or "", s.cost, s.block_quantity,
+                         s.reason if s.action == "assign" else
+                         s.explanation.get("detail", s.reason), change])
+        if s.action == "unmet":
+            unit = "beds" if need.kind == "placement" else "hours"
+            cell = unmet[(need.zone_id, f"{need.priority} ({unit})")]
+            cell[0] += s.quantity
+            cell[1] += 1
+    unmet_rows = [[zone, prio, qty, int(people)]
+                  for (zone, prio), (qty, people) in sorted(unmet.items())]
+    if unmet_rows:
+        unmet_rows.append(["total", "", sum(r[2] for r in unmet_rows),
+                           sum(r[3] for r in unmet_rows)])
+    providers = [[r["provider"], r["quality"], r["hours_capacity"], r["hours_in_care"],
+                  r["hours_used"], r["utilisation"], r["beds"], r["beds_used"]]
+                 for r in run.usage.get("providers", [])]
+    blocks = [[r["provider"], r["lot"], r["rate"], r["volume"], r["used"], r["void"]]
+              for r in run.usage.get("blocks", [])]
+    finished = _utc(run.finished_at)
+    summary: list[tuple[str, Any]] = [
+        ("run", run.id), ("finished (UTC)", f"{finished:%Y-%m-%d %H:%M:%S}" if finished else ""),
+        ("solver", run.solver), ("status", run.status),
+        (f"objective ({currency} a week)", run.objective), ("bound", run.bound),
+        ("gap", None if run.gap is None else f"{100 * run.gap:.4f}%"),
+        ("time (s)", run.runtime_s), ("needs in the model", run.n_needs),
+        ("new referrals", run.n_new), ("suggested", run.n_suggested), ("unmet", run.n_unmet),
+        ("moves", run.n_moves), ("max moves", run.max_moves),
+        ("objective if nobody moves", run.baseline_objective),
+        ("previous run", previous.id if previous else "none"),
+    ]
+    tables: dict[str, Table] = {
+        "New referrals": (["need", "zone", "service", "complexity", "care group", "priority",
+                           "quantity", "suggestion", "provider", "offer", "weekly cost",
+                           "block quantity", "why", "cheapest change"], new_rows),
+        "Moves": (["need", "zone", "from", "to", "quantity", "cost before", "cost after",
+                   "saving a week", "why"], move_rows),
+        "Unmet by zone": (["zone", "priority", "hours or beds", "people"], unmet_rows),
+        "Providers": (["provider", "quality", "hours capacity", "hours in care",
+                       "hours used with suggestions", "utilisation", "beds", "beds used"],
+                      providers),
+        "Blocks": (["provider", "lot", "rate", "volume", "used", "void"], blocks),
+        "Changes": (["what", "need", "before", "now"], changes),
+    }
+    title = f"Morning report - {state.name} - run {run.id}"
+    return MorningReport(run_id=run.id, title=title, summary=summary, tables=tables)
+
+
+def _changes(session: Session, run: m.Run, previous: m.Run | None,
+             suggestions: list[m.Suggestion]) -> list[list[Any]]:
+    if previous is None:
+        return [["first run", "", "", "nothing to compare with"]]
+    before = {s.need_id: s for s in session.execute(select(m.Suggestion).where(
+        m.Suggestion.run_id == previous.id)).scalars()}
+    rows: list[list[Any]] = []
+    for s in suggestions:
+        old = before.get(s.need_id)
+        now = s.provider_id or "unmet"
+        if old is None:
+            rows.append(["new suggestion" if s.action != "move" else "new move", s.need_id, "",
+                         now])
+        elif (old.provider_id or "unmet") != now:
+            what = ("newly unmet" if s.action == "unmet" else
+                    "newly served" if old.action == "unmet" else "suggestion changed")
+            rows.append([what, s.need_id, old.provider_id or "unmet", now])
+    seen = {s.need_id for s in suggestions}
+    for need_id, old in before.items():
+        if need_id not in seen:
+            rows.append(["no longer suggested", need_id, old.provider_id or "unmet",
+                         "decided or ended"])
+    decided = session.execute(select(m.Decision).where(
+        m.Decision.decided_at > previous.finished_at, m.Decision.decided_at <= run.started_at)
+        .order_by(m.Decision.id)).scalars()
+    for d in decided:
+        rows.append([f"{d.decision}ed (run {d.run_id})", d.need_id, "",
+                     f"{d.provider_id}{': ' + d.reason if d.reason else ''}"])
+    ended = session.execute(select(m.Need).where(
+        m.Need.ended_at > previous.finished_at, m.Need.ended_at <= run.started_at)).scalars()
+    for n in ended:
+        rows.append(["ended", n.id, "", ""])
+    return rows
+
+
+def write_report(engine: Engine, run_id: int, folder: str | Path) -> tuple[Path, Path]:
+    """Build and write the morning report of a run; returns (xlsx, html) paths."""
+    return build_report(engine, run_id).write(folder)
