@@ -230,3 +230,16 @@ def test_scenarios_and_awards_tables():
     awards = tables["awards"].iloc[0]
     assert awards["volume"] == bid.max_volume
     assert awards["cost"] == pytest.approx(bid.rate * bid.max_volume + bid.award_cost)
+    weights = {sc.id: sc.weight for sc in inst.scenarios}
+    unmet = tables["unmet"]
+    hours = unmet[unmet["unit"] == "hours"]
+    want = sum(weights[s] * q for s, q in zip(hours["scenario"], hours["quantity"], strict=True))
+    problem = Problem.from_instance(inst, mode="design")
+    fields = summary_fields(problem, Result(status=Status.feasible, solver="x", solution=sol),
+                            tables)
+    assert fields["unmet_hours"] == pytest.approx(want)
+    assert fields["unmet_people"] == pytest.approx(sum(weights[s] for s in unmet["scenario"]))
+    console = Console(record=True, width=160)
+    print_summary(problem, Result(status=Status.feasible, solver="x", solution=sol), tables,
+                  console=console)
+    assert "expected over 2 scenarios" in console.export_text()

@@ -17,7 +17,7 @@ import pandas as pd
 from ..problem import Problem
 from ..reasons import money
 from ..result import TERM_LABELS, TERMS, Result
-from .summary import reason_rows, zone_rows
+from .summary import expected, reason_rows, scenario_weights, zone_rows
 
 CSS = """
 body { font-family: system-ui, -apple-system, Segoe UI, sans-serif; margin: 2em auto;
@@ -46,6 +46,7 @@ def render_html(
     inst = problem.instance
     cur = inst.currency
     status = result.status.value
+    weights = scenario_weights(problem)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -66,20 +67,23 @@ def render_html(
         parts.append('<div class="charts">')
         parts.append(_img(cost_chart(result, cur), "cost breakdown"))
         if "zones" in tables and len(tables["zones"]):
-            parts.append(_img(unmet_chart(tables["zones"]), "unmet hours by zone"))
+            parts.append(_img(unmet_chart(expected(tables["zones"], "zone", ["unmet_hours"],
+                                                   weights)), "unmet hours by zone"))
         if "providers" in tables and len(tables["providers"]):
-            parts.append(_img(utilisation_chart(tables["providers"]), "provider utilisation"))
+            parts.append(_img(utilisation_chart(expected(
+                tables["providers"], "provider", ["utilisation"], weights)),
+                "provider utilisation"))
         parts.append("</div>")
     if "zones" in tables:
         parts.append("<h2>Unmet need by zone</h2>")
-        zones = zone_rows(tables["zones"]).rename(columns={
+        zones = zone_rows(tables["zones"], weights).rename(columns={
             "unmet_hours": "Number of hours", "unmet_people": "Number of people",
             "unmet_beds": "Beds", "demand_hours": "Demand (hours)", "people": "People"})
         parts.append(_table(zones))
     if "unmet" in tables and len(tables["unmet"]):
         unmet = tables["unmet"]
         parts.append("<h2>Why needs are unmet</h2>")
-        parts.append(_table(reason_rows(unmet)))
+        parts.append(_table(reason_rows(unmet, weights)))
         parts.append(_table(unmet.sort_values("penalty", ascending=False, kind="stable")[
             ["need", "zone", "service", "quantity", "unit", "priority", "reason", "detail"]]))
     for name, title in (("awards", "Block awards"), ("lots", "Lots"), ("blocks", "Block pools"),
@@ -128,8 +132,6 @@ def cost_chart(result: Result, currency: str) -> bytes:
 
 def unmet_chart(zones: pd.DataFrame, limit: int = 30) -> bytes:
     """Bars: unmet hours per zone (the ``limit`` zones with most unmet hours)."""
-    if "scenario" in zones:
-        zones = zones.groupby("zone", sort=False, as_index=False)["unmet_hours"].sum()
     top = zones.sort_values("unmet_hours", ascending=False, kind="stable").head(limit)
     fig, ax = _figure(7, 3)
     ax.bar(top["zone"].astype(str), top["unmet_hours"], color="#e8590c")
@@ -141,8 +143,6 @@ def unmet_chart(zones: pd.DataFrame, limit: int = 30) -> bytes:
 
 def utilisation_chart(providers: pd.DataFrame, limit: int = 40) -> bytes:
     """Provider utilisation: bars per provider, or a histogram when there are many."""
-    if "scenario" in providers:
-        providers = providers.groupby("provider", sort=False, as_index=False)["utilisation"].mean()
     util = providers.dropna(subset=["utilisation"])
     fig, ax = _figure(7, 3)
     if len(util) > limit:

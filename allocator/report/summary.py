@@ -9,6 +9,7 @@ common reasons.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -76,13 +77,17 @@ def summary_fields(
         fields["extra"] = _jsonable(other)
     fields["needs"] = problem.n_needs
     if tables is not None and "zones" in tables:
-        zones, unmet = tables["zones"], tables["unmet"]
-        fields["served"] = int(problem.n_needs - len(unmet))
-        fields["unmet_people"] = int(zones["unmet_people"].sum())
-        fields["unmet_hours"] = float(zones["unmet_hours"].sum())
-        fields["unmet_beds"] = float(zones["unmet_beds"].sum())
-        fields["unmet_by_reason"] = {str(k): int(v) for k, v in
-                                     unmet["reason"].value_counts().items()}
+        # with scenarios: expectations over them (people then need not be whole)
+        weights = scenario_weights(problem)
+        count = float if "scenario" in tables["zones"] else int
+        total = zone_rows(tables["zones"], weights).iloc[-1]
+        fields["served"] = count(total["people"] - total["unmet_people"])
+        fields["unmet_people"] = count(total["unmet_people"])
+        fields["unmet_hours"] = float(total["unmet_hours"])
+        fields["unmet_beds"] = float(total["unmet_beds"])
+        reasons = reason_rows(tables["unmet"], weights)
+        fields["unmet_by_reason"] = {str(r): count(n) for r, n in
+                                     zip(reasons["reason"], reasons["people"], strict=True)}
     return fields
 
 
@@ -105,23 +110,50 @@ def _jsonable(obj: Any) -> Any:
     return str(obj)
 
 
-def zone_rows(zones: pd.DataFrame) -> pd.DataFrame:
-    """Unmet hours and people per zone plus a total row (seed 001's table)."""
-    cols = ["zone", "unmet_hours", "unmet_people", "unmet_beds", "demand_hours", "people"]
-    if "scenario" in zones:  # one row per zone: the scenarios' mean is not meaningful here
-        zones = zones.groupby("zone", sort=False, as_index=False)[cols[1:]].sum()
-    out = zones[cols].copy()
-    total = {"zone": "Total", **{c: out[c].sum() for c in cols[1:]}}
+def scenario_weights(problem: Problem) -> dict[str, float]:
+    """Scenario id -> weight (empty without scenarios)."""
+    return {sc.id: sc.weight for sc in problem.instance.scenarios}
+
+
+def expected(
+    df: pd.DataFrame, by: str, columns: list[str], weights: Mapping[str, float] | None
+) -> pd.DataFrame:
+    """Per-scenario rows folded into their expectation (weights by scenario) per ``by``.
+
+    A table without a ``scenario`` column is returned as it is.
+    """
+    if "scenario" not in df:
+        return df
+    w = df["scenario"].map(dict(weights or {})).fillna(0.0).astype(float)
+    weighted = df[columns].mul(w, axis=0)
+    weighted.insert(0, by, df[by])
+    return weighted.groupby(by, sort=False, as_index=False)[columns].sum()
+
+
+def zone_rows(zones: pd.DataFrame, weights: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Unmet hours and people per zone plus a total row (seed 001's table).
+
+    With scenarios, each figure is its expectation over the scenarios.
+    """
+    cols = ["unmet_hours", "unmet_people", "unmet_beds", "demand_hours", "people"]
+    out = expected(zones, "zone", cols, weights)[["zone", *cols]].copy()
+    total = {"zone": "Total", **{c: out[c].sum() for c in cols}}
     return pd.concat([out, pd.DataFrame([total])], ignore_index=True)
 
 
-def reason_rows(unmet: pd.DataFrame) -> pd.DataFrame:
-    """Unmet needs per reason: people, hours, beds and weekly penalty, largest penalty first."""
+def reason_rows(unmet: pd.DataFrame, weights: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Unmet needs per reason: people, hours, beds and weekly penalty, largest penalty first.
+
+    With scenarios, each figure is its expectation over the scenarios.
+    """
     hours = unmet["quantity"].where(unmet["unit"] == "hours", 0.0)
     beds = unmet["quantity"].where(unmet["unit"] == "beds", 0.0)
-    grouped = unmet.assign(hours=hours, beds=beds).groupby("reason", as_index=False).agg(
-        people=("need", "size"), hours=("hours", "sum"), beds=("beds", "sum"),
-        penalty=("penalty", "sum"))
+    rows = unmet.assign(people=1.0, hours=hours, beds=beds)
+    cols = ["people", "hours", "beds", "penalty"]
+    if "scenario" in rows:
+        grouped = expected(rows, "reason", cols, weights)
+    else:
+        grouped = rows.groupby("reason", as_index=False)[cols].sum()
     return grouped.sort_values("penalty", ascending=False, kind="stable", ignore_index=True)
 
 
@@ -166,9 +198,13 @@ def print_summary(
     console.print(head)
     if not tables or "zones" not in tables:
         return
-    zones = zone_rows(tables["zones"])
+    weights = scenario_weights(problem)
+    scen = "scenario" in tables["zones"]
+    fmt = "{:,.1f}" if scen else "{:,.0f}"
+    suffix = f" (expected over {len(weights)} scenarios)" if scen else ""
+    zones = zone_rows(tables["zones"], weights)
     beds = zones["unmet_beds"].sum() > 0
-    zt = Table(title="Unmet need by zone", title_justify="left")
+    zt = Table(title="Unmet need by zone" + suffix, title_justify="left")
     zt.add_column("Zone")
     zt.add_column("Number of hours", justify="right")
     zt.add_column("Number of people", justify="right")
@@ -176,9 +212,9 @@ def print_summary(
         zt.add_column("Beds", justify="right")
     zt.add_column("Demand (hours)", justify="right", style="dim")
     for i, row in zones.iterrows():
-        cells = [str(row["zone"]), f"{row['unmet_hours']:,.0f}", f"{int(row['unmet_people']):,}"]
+        cells = [str(row["zone"]), f"{row['unmet_hours']:,.0f}", fmt.format(row["unmet_people"])]
         if beds:
-            cells.append(f"{row['unmet_beds']:,.0f}")
+            cells.append(fmt.format(row["unmet_beds"]))
         cells.append(f"{row['demand_hours']:,.0f}")
         zt.add_row(*cells, style="bold" if i == len(zones) - 1 else None,
                    end_section=i == len(zones) - 2)
@@ -187,13 +223,13 @@ def print_summary(
     if len(unmet) == 0:
         console.print("Every need is met.")
         return
-    rt = Table(title="Why needs are unmet", title_justify="left")
+    rt = Table(title="Why needs are unmet" + suffix, title_justify="left")
     rt.add_column("Reason")
     for name in ("People", "Hours", "Beds", "Weekly penalty"):
         rt.add_column(name, justify="right")
-    for _, row in reason_rows(unmet).iterrows():
-        rt.add_row(str(row["reason"]), f"{int(row['people']):,}", f"{row['hours']:,.1f}",
-                   f"{row['beds']:,.0f}", money(float(row["penalty"]), currency))
+    for _, row in reason_rows(unmet, weights).iterrows():
+        rt.add_row(str(row["reason"]), fmt.format(row["people"]), f"{row['hours']:,.1f}",
+                   fmt.format(row["beds"]), money(float(row["penalty"]), currency))
     console.print(rt)
     worst = unmet.sort_values("penalty", ascending=False, kind="stable").head(top)
     console.print(f"[bold]Top {len(worst)} unmet needs by penalty[/]")
