@@ -1,9 +1,11 @@
 """The exact model against brute force on tiny random instances, on HiGHS and on CBC.
 
-Three opinions meet here: the exact model (``allocator.solve``), the brute-force reference
-(:mod:`reference`, enumeration) and the independent checker (``allocator.check``). For every
-instance the model's optimum must equal the brute-force optimum within 1e-6 relative, and the
-model's solution must pass :func:`allocator.check.check` with its reported objective and terms.
+Three opinions meet here: the exact model (``allocator.solve``, and
+``allocator.design.solve.solve_design`` for instances with bids or scenarios), the brute-force
+reference (:mod:`reference`, enumeration) and the independent checker (``allocator.check``).
+For every instance the model's optimum must equal the brute-force optimum within 1e-6
+relative, and the model's solution must pass :func:`allocator.check.check` with its reported
+objective and terms.
 The reference itself is pinned on hand-solved instances and cross-checked against the checker.
 
 Seeds are fixed, so every failure names an instance that can be rebuilt with
@@ -20,6 +22,7 @@ from reference import Reference, brute_force, brute_force_allocation, brute_forc
 from test_check import SCENARIO_SOLUTION, design, market, scenarios_instance
 
 from allocator.check import check
+from allocator.design.solve import DesignParams, solve_design
 from allocator.problem import Problem
 from allocator.result import Result
 from allocator.schema import Instance
@@ -43,8 +46,9 @@ def design_case(seed: int, n_scenarios: int) -> tuple[Instance, Reference]:
 
 
 def solve_exact(instance: Instance, solver: str) -> Result:
-    mode = "design" if instance.block_bids or instance.scenarios else "allocation"
-    problem = Problem.from_instance(instance, mode=mode)
+    if instance.block_bids or instance.scenarios:
+        return solve_design(instance, DesignParams(solver=solver, time_limit=30, gap=0.0))
+    problem = Problem.from_instance(instance)
     return solve(problem, SolveParams(solver=solver, time_limit=30, gap=0.0))
 
 
@@ -201,11 +205,6 @@ def test_model_matches_bruteforce(batch, solver):
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="design mode: allocator.solve returns no awards and no scenario allocations yet "
-    "(bids and scenarios are ignored); remove this mark once the design model lands",
-)
 @pytest.mark.parametrize("solver", ["highs", "cbc"])
 @pytest.mark.parametrize("n_scenarios", [0, 1, 2])
 @pytest.mark.parametrize("batch", range(DESIGN_BATCHES))
