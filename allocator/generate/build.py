@@ -1,0 +1,254 @@
+"""``generate``: a synthetic instance calibrated to the council papers.
+
+The market is drawn as numpy columns (:mod:`.market`), lots and contracts are added
+(:mod:`.contracts`), and the rows are validated into an :class:`~allocator.schema.Instance` in
+one pass (pydantic-core validates the whole document; the cyclic garbage collector is paused
+meanwhile, which makes the XL scale's 600,000 needs several times faster).
+"""
+
+from __future__ import annotations
+
+import gc
+from typing import Any
+
+import numpy as np
+
+from ..schema import Instance
+from . import calibration as cal
+from .contracts import (
+    block_bids,
+    block_contracts,
+    build_lots,
+    county_prefix,
+    demand_scenarios,
+    lot_supply,
+    zone_id_list,
+)
+from .market import (
+    CARE_GROUP_SETS,
+    PRIORITIES,
+    PROVIDER_TYPES,
+    RATINGS,
+    SERVICES,
+    SL,
+    Market,
+    build_market,
+)
+
+PROVIDER_NAMES = {"home_care": "Home care", "support": "Support", "supported_living":
+                  "Supported living"}
+
+
+def generate(
+    scale: str = "M",
+    *,
+    needs: int | None = None,
+    providers: int | None = None,
+    zones: int | None = None,
+    seed: int,
+    blocks: bool = False,
+    bids: bool = False,
+    scenarios: int = 0,
+) -> Instance:
+    """Generate a synthetic instance calibrated to the council papers in ``shared/seeds``.
+
+    Parameters
+    ----------
+    scale
+        ``"S"``, ``"M"``, ``"L"`` or ``"XL"`` (DESIGN.md section 7): the default numbers of
+        needs, providers and zones. M is one Devon-like county of 8 zones; L and XL are 10 and
+        100 such counties.
+    needs, providers, zones
+        Override the scale's numbers. Zones come in counties of 8 (the last may be partial).
+    seed
+        Random seed. The same arguments give the same instance, field for field (and so the
+        same bytes once saved).
+    blocks
+        Add block contracts in force (lots' ``block_contracts``).
+    bids
+        Add candidate block bids for lot design (``block_bids``); the highly complex
+        supported-living lots then become block-only (003's proposal).
+    scenarios
+        Number of demand scenarios to add (0 for none); their weights sum to 1 exactly.
+
+    Returns
+    -------
+    Instance
+        A fully validated instance. Calibration figures and their sources are in
+        :mod:`allocator.generate.calibration` and ``models/benchmarks.md``.
+    """
+    if scale not in cal.SCALES:
+        raise ValueError(f"scale must be one of {', '.join(cal.SCALES)}, not {scale!r}")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    if scenarios < 0:
+        raise ValueError(f"scenarios must be >= 0, got {scenarios}")
+    size = cal.SCALES[scale]
+    n_needs = size.needs if needs is None else needs
+    n_providers = size.providers if providers is None else providers
+    n_zones = size.zones if zones is None else zones
+    market = build_market(n_needs, n_providers, n_zones, seed)
+    custom = (needs, providers, zones) != (None, None, None)
+    name = (f"generated-{n_needs}n-{n_providers}p-{n_zones}z-seed{seed}" if custom
+            else f"generated-{scale}-seed{seed}")
+    doc = instance_document(market, name=name, seed=seed, blocks=blocks, bids=bids,
+                            scenarios=scenarios)
+    return validate_document(doc)
+
+
+def validate_document(doc: dict[str, Any]) -> Instance:
+    """Validate a whole instance document at once, with the cyclic GC paused."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return Instance.model_validate(doc)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def instance_document(market: Market, *, name: str, seed: int, blocks: bool, bids: bool,
+                      scenarios: int) -> dict[str, Any]:
+    """The instance as plain rows (dicts and lists), ready for validation."""
+    zone_ids = zone_id_list(market)
+    provider_ids = _ids("P", market.n_providers)
+    _check_penalties(market)
+    lots = build_lots(market, block_only_highly_complex=bids)
+    streams = [np.random.default_rng(s)
+               for s in np.random.SeedSequence([seed, 1]).spawn(3)]  # apart from the market's
+    contracts: list[dict] = []
+    bid_rows: list[dict] = []
+    held = np.zeros(0, dtype=np.int64)
+    if blocks or bids:
+        supply = lot_supply(market, lots)
+        if blocks:
+            contracts, held = block_contracts(streams[0], market, lots, supply, provider_ids)
+        if bids:
+            bid_rows = block_bids(streams[1], market, lots, supply, provider_ids, held)
+    lot_rows = _open_unfunded_lots(lots.rows, contracts, bid_rows)
+    return {
+        "schema_version": 1,
+        "name": name,
+        "currency": "GBP",
+        "zones": _zones(market, zone_ids),
+        "providers": _providers(market, provider_ids),
+        "offers": _offers(market, zone_ids, provider_ids),
+        "needs": _needs(market, zone_ids, provider_ids),
+        "lots": lot_rows,
+        "block_contracts": contracts,
+        "block_bids": bid_rows,
+        "policy": {
+            "unmet_penalty": dict(cal.UNMET_PENALTY),
+            "transfer_penalty": cal.TRANSFER_PENALTY,
+            "quality_weight": cal.QUALITY_WEIGHT,
+            "out_of_zone_penalty": cal.OUT_OF_ZONE_PENALTY,
+            "min_framework_quality": cal.MIN_FRAMEWORK_QUALITY,
+        },
+        "scenarios": demand_scenarios(streams[2], scenarios),
+    }
+
+
+def _ids(prefix: str, n: int) -> list[str]:
+    width = len(str(n))
+    return [f"{prefix}{i:0{width}d}" for i in range(1, n + 1)]
+
+
+def _check_penalties(market: Market) -> None:
+    """Unmet need must cost more than any way of serving it (the issue's requirement)."""
+    extra = cal.QUALITY_WEIGHT + cal.OUT_OF_ZONE_PENALTY
+    beds = market.offer_service == SL
+    cheapest_hour = min(v for k, v in cal.UNMET_PENALTY.items() if not k.endswith("_bed"))
+    cheapest_bed = min(v for k, v in cal.UNMET_PENALTY.items() if k.endswith("_bed"))
+    if (market.offer_price[~beds] + extra >= cheapest_hour).any() or (
+            market.offer_price[beds] + extra >= cheapest_bed).any():
+        raise AssertionError("a generated price reaches an unmet penalty")
+
+
+def _open_unfunded_lots(rows: list[dict], contracts: list[dict], bids: list[dict]) -> list[dict]:
+    """A block-only lot with neither a contract nor a bid could serve nobody: reopen it."""
+    funded = {c["lot"] for c in contracts} | {b["lot"] for b in bids}
+    return [row if row["framework"] or row["id"] in funded else {**row, "framework": True}
+            for row in rows]
+
+
+def _zones(market: Market, zone_ids: list[str]) -> list[dict]:
+    rows = []
+    for zid, c, k in zip(zone_ids, market.zone_county.tolist(), market.zone_local.tolist(),
+                         strict=True):
+        if c == 0:  # 001: Devon's zones
+            name = f"Zone {k + 1}: {cal.DEVON_ZONES[k]}"
+        else:
+            name = f"County {c + 1}, zone {k + 1} (like Devon's {cal.DEVON_ZONES[k]})"
+        rows.append({"id": zid, "name": name})
+    return rows
+
+
+def _providers(market: Market, provider_ids: list[str]) -> list[dict]:
+    width = len(str(market.n_providers))
+    cap = market.provider_capacity
+    return [
+        {
+            "id": pid,
+            "name": f"{PROVIDER_NAMES[PROVIDER_TYPES[t]]} {i:0{width}d}",
+            "quality": q,
+            "capacity": None if np.isnan(c) else c,
+            "cqc_rating": None if r < 0 else RATINGS[r],
+        }
+        for i, (pid, t, q, c, r) in enumerate(zip(
+            provider_ids, market.provider_type.tolist(), market.provider_quality.tolist(),
+            cap.tolist(), market.provider_rating.tolist(), strict=True), start=1)
+    ]
+
+
+def _offers(market: Market, zone_ids: list[str], provider_ids: list[str]) -> list[dict]:
+    scheme_ids = _ids("S", int((market.offer_scheme >= 0).sum()))
+    groups = [list(g) for g in CARE_GROUP_SETS]
+    rows = []
+    for p, z, s, price, cap, cx, tf, cg, sch in zip(
+        market.offer_provider.tolist(), market.offer_zone.tolist(),
+        market.offer_service.tolist(), market.offer_price.tolist(),
+        market.offer_capacity.tolist(), market.offer_max_complexity.tolist(),
+        market.offer_travel.tolist(), market.offer_care_groups.tolist(),
+        market.offer_scheme.tolist(), strict=True,
+    ):
+        row = {
+            "provider": provider_ids[p],
+            "zone": zone_ids[z],
+            "service": SERVICES[s],
+            "unit": "beds" if s == SL else "hours",
+            "price": price,
+            "capacity": cap,
+            "max_complexity": cal.COMPLEXITIES[cx],
+            "travel_factor": tf,
+            "care_groups": [] if cg < 0 else groups[cg],
+        }
+        if sch >= 0:
+            row["scheme"] = scheme_ids[sch]
+        rows.append(row)
+    return rows
+
+
+def _needs(market: Market, zone_ids: list[str], provider_ids: list[str]) -> list[dict]:
+    need_ids = _ids("N", market.n_needs)
+    return [
+        {
+            "id": nid,
+            "kind": "placement" if s == SL else "package",
+            "zone": zone_ids[z],
+            "service": SERVICES[s],
+            "complexity": cal.COMPLEXITIES[cx],
+            "care_group": cal.CARE_GROUPS[cg],
+            "quantity": q,
+            "priority": PRIORITIES[pr],
+            "acceptable_zones": None if alt < 0 else [zone_ids[z], zone_ids[alt]],
+            "current_provider": None if cur < 0 else provider_ids[cur],
+        }
+        for nid, z, s, cx, cg, q, pr, alt, cur in zip(
+            need_ids, market.need_zone.tolist(), market.need_service.tolist(),
+            market.need_complexity.tolist(), market.need_care_group.tolist(),
+            market.need_quantity.tolist(), market.need_priority.tolist(),
+            market.need_alt_zone.tolist(), market.need_current.tolist(), strict=True)
+    ]
+
+
+__all__ = ["county_prefix", "generate", "instance_document", "validate_document"]
