@@ -294,23 +294,7 @@ def _explain_with_pairs(
         blocked |= mask
     unit = UNIT_OF_KIND[p.needs[n].kind]
     if np.all(blocked):
-        parts, providers, rules = [], [], []
-        for j, k in enumerate(ks):
-            prov = p.provider_ids[p.pair_provider[k]]
-            providers.append(prov)
-            hit = [lim for lim in LIMITS if full[lim][j]]
-            rules += hit
-            what = "; ".join(
-                f"{lim.replace('_', ' ')}: {_num(max(0.0, left[lim][j]))} {unit} left, "
-                f"needs {_num(need_of[lim][j])}" for lim in hit
-            )
-            zone = p.zone_ids[p.offer_zone[p.pair_offer[k]]]
-            parts.append(f"{prov} in {zone} ({what})")
-        rule = ",".join(lim for lim in LIMITS if lim in rules)
-        head = ("the only eligible offer is full" if len(ks) == 1
-                else f"all {len(ks)} eligible offers are full")
-        detail = f"{head}: " + "; ".join(parts)
-        return "capacity_exhausted", rule, list(dict.fromkeys(providers)), detail
+        return _exhausted(p, ks, full, left, need_of, unit)
     room = np.nonzero(~blocked)[0]
     best = room[np.argmin(serve[room])]
     k = ks[best]
@@ -333,6 +317,34 @@ def _explain_with_pairs(
               f"{money(float(p.need_penalty[n]), currency)} per {unit[:-1]} for priority "
               f"{p.needs[n].priority}{transfer})")
     return "cheaper_unmet", "", [prov], detail
+
+
+def _exhausted(
+    p: Problem, ks: np.ndarray, full: dict[str, np.ndarray], left: dict[str, np.ndarray],
+    need_of: dict[str, np.ndarray], unit: str, shown: int = 5,
+) -> tuple[str, str, list[str], str]:
+    """capacity_exhausted: every full offer's provider and limit, the nearest to fitting first."""
+    entries = []
+    for j, k in enumerate(ks):
+        hit = [lim for lim in LIMITS if full[lim][j]]
+        # the tightest limit: the largest shortfall between what is left and what is needed
+        tight = max(hit, key=lambda lim: need_of[lim][j] - left[lim][j])
+        shortfall = need_of[tight][j] - left[tight][j]
+        names = " and ".join(lim.replace("_", " ") for lim in hit)
+        prov = p.provider_ids[p.pair_provider[k]]
+        zone = p.zone_ids[p.offer_zone[p.pair_offer[k]]]
+        text = (f"{prov} in {zone} ({names}: {_num(max(0.0, left[tight][j]))} {unit} left, "
+                f"needs {_num(need_of[tight][j])})")
+        entries.append((shortfall, prov, hit, text))
+    entries.sort(key=lambda e: e[0])
+    rules = {lim for e in entries for lim in e[2]}
+    rule = ",".join(lim for lim in LIMITS if lim in rules)
+    head = ("the only eligible offer is full" if len(ks) == 1
+            else f"all {len(ks)} eligible offers are full")
+    listed = "; ".join(e[3] for e in entries[:shown])
+    more = f"; and {len(entries) - shown} more" if len(entries) > shown else ""
+    providers = list(dict.fromkeys(e[1] for e in entries))
+    return "capacity_exhausted", rule, providers, f"{head}: {listed}{more}"
 
 
 def _zones_phrase(zones: list[str]) -> str:

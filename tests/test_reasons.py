@@ -194,6 +194,19 @@ def test_each_full_provider_is_named():
     assert row.detail.startswith("all 2 eligible offers are full")
 
 
+def test_many_full_offers_nearest_to_fitting_first():
+    """Seven providers with 10 to 16 hours each serve seven 10-hour needs; the eighth need
+    finds 0 to 6 hours left everywhere. The sentence lists the five with most left first."""
+    providers = [{"id": f"p{i}", "quality": 80} for i in range(7)]
+    offers = [{"provider": f"p{i}", "capacity": 10 + i} for i in range(7)]
+    row = only(reasons_of(market(offers, [{}] * 8, providers=providers)))
+    assert row.reason == "capacity_exhausted"
+    assert row.detail.startswith("all 7 eligible offers are full: p6 in z1 (offer capacity: "
+                                 "6 hours left, needs 10); p5 in z1")
+    assert row.detail.endswith("; and 2 more")
+    assert len(row.named_providers.split(";")) == 7
+
+
 # ---------------------------------------------------------------------- cheaper unmet
 
 

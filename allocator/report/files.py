@@ -203,10 +203,7 @@ def _write_all(
             df.to_csv(folder / f"{name}.csv", index=False)
             names.append(f"{name}.csv")
     if "xlsx" in formats and not too_big:
-        with pd.ExcelWriter(folder / WORKBOOK, engine="openpyxl") as writer:
-            _summary_rows(fields).to_excel(writer, sheet_name="summary", index=False)
-            for name, df in tables.items():
-                df.to_excel(writer, sheet_name=name, index=False)
+        write_workbook(folder / WORKBOOK, {"summary": _summary_rows(fields), **tables})
         names.append(WORKBOOK)
     if "html" in formats:
         from .html import render_html
@@ -220,6 +217,24 @@ def _write_all(
             json.dump(doc, fh, indent=1, allow_nan=False)
         names.append(RESULT_JSON)
     return names
+
+
+def write_workbook(path: Path, sheets: Mapping[str, pd.DataFrame]) -> None:
+    """One sheet per table, written row by row in openpyxl's write-only mode.
+
+    Write-only mode streams rows to disk (about twice as fast as ``DataFrame.to_excel`` and
+    with flat memory), which matters for county-scale assignment tables.
+    """
+    import openpyxl
+
+    book = openpyxl.Workbook(write_only=True)
+    for name, df in sheets.items():
+        sheet = book.create_sheet(title=name)
+        sheet.append([str(c) for c in df.columns])
+        columns = [df[c].tolist() for c in df.columns]
+        for row in zip(*columns, strict=True):
+            sheet.append([None if isinstance(v, float) and v != v else v for v in row])
+    book.save(path)
 
 
 # ---------------------------------------------------------------------- readers
