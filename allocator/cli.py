@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
+from .cli_db import register as register_book_commands
+
 if TYPE_CHECKING:
     from .problem import Problem
     from .result import Result
@@ -267,6 +269,10 @@ def generate_command(
         _bad_input([f"generate: {error}"])
     typer.echo(f"wrote {out}: {len(inst.needs):,} needs, {len(inst.providers):,} providers, "
                f"{len(inst.zones):,} zones")
+
+
+# after the engine's own commands, so that they come first in --help
+register_book_commands(app)  # db, referrals, nightly, accept, reject (allocator/cli_db.py)
 
 
 def main() -> None:
