@@ -1,0 +1,98 @@
+"""``python -m benchmarks``: run a suite, re-render its report, or list the registry."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from . import registry
+from .report import write_all
+from .runner import read_rows, run_suite
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _solvers(text: str | None, suite: str) -> list[str]:
+    if text:
+        return [s.strip() for s in text.split(",") if s.strip()]
+    return list(registry.ALL_SOLVERS)
+
+
+def _available(solvers: list[str]) -> tuple[list[str], list[str]]:
+    """Solvers that can run here, and notes on the ones left out."""
+    import importlib.util
+
+    notes = []
+    keep = []
+    for s in solvers:
+        if s in ("heuristic", "auto") and importlib.util.find_spec("allocator.portfolio") is None:
+            notes.append(f"- `{s}` left out: allocator.portfolio is not in this checkout.")
+            continue
+        keep.append(s)
+    return keep, notes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a suite and write its CSV, Markdown and plot")
+    run.add_argument("--suite", default="quick", choices=sorted(registry.SUITES))
+    run.add_argument("--solvers", help="comma-separated (default: " +
+                     ",".join(registry.ALL_SOLVERS) + ")")
+    run.add_argument("--instances", help="comma-separated instance names (default: the suite's)")
+    run.add_argument("--time-limit", type=float, help="seconds per solve, overriding each "
+                     "instance's target limit")
+    run.add_argument("--threads", type=int)
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--out", type=Path, default=RESULTS)
+    run.add_argument("--name", help="file stem of the results (default: the suite's name)")
+    run.add_argument("--resume", action="store_true", help="keep finished rows of the JSON-lines "
+                     "file and run only the missing ones")
+    run.add_argument("--no-lp-bound", action="store_true",
+                     help="skip the LP relaxation bound of generated instances")
+    rep = sub.add_parser("report", help="re-write the CSV, Markdown and plot from the rows file")
+    rep.add_argument("--suite", default="quick")
+    rep.add_argument("--out", type=Path, default=RESULTS)
+    rep.add_argument("--solvers")
+    rep.add_argument("--command", default="")
+    sub.add_parser("list", help="list the suites and the registered instances")
+    args = parser.parse_args(argv)
+
+    if args.command == "list":
+        for name, members in registry.SUITES.items():
+            print(f"{name}: {len(members)} instances")
+        for spec in registry.specs().values():
+            known = "" if spec.known is None else f" known {spec.known.best_known:g} " \
+                f"({spec.known.sense}, {spec.known.status})"
+            print(f"  {spec.name:<22} {spec.family:<9} {spec.size:<5} "
+                  f"{spec.time_limit:>6.0f} s{known}")
+        return 0
+
+    if args.command == "report":
+        name = args.suite
+        rows = read_rows(args.out / f"{name}.jsonl")
+        solvers = _solvers(args.solvers, name)
+        for p in write_all(rows, args.out, name, args.command or "(see README)", solvers):
+            print(p)
+        return 0
+
+    specs = registry.suite(args.suite)
+    if args.instances:
+        specs = [registry.get(n.strip()) for n in args.instances.split(",") if n.strip()]
+    solvers, notes = _available(_solvers(args.solvers, args.suite))
+    name = args.name or args.suite
+    command = "python -m benchmarks " + " ".join(shlex.quote(a) for a in
+                                                 (argv if argv is not None else sys.argv[1:]))
+    rows = run_suite(specs, solvers, args.out / f"{name}.jsonl", time_limit=args.time_limit,
+                     threads=args.threads, seed=args.seed, resume=args.resume,
+                     lp_bounds=not args.no_lp_bound)
+    for p in write_all(rows, args.out, name, command, solvers, notes):
+        print(p)
+    failed = [r for r in rows if r.get("check_ok") is False or r["status"] == "error"]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

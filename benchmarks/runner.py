@@ -1,0 +1,378 @@
+"""Run benchmark solves, each in its own spawned child process.
+
+highspy and OR-Tools cannot share a process, and a fresh process per solve also gives a clean
+peak-memory figure: the child reports its own peak resident set size plus the largest of its
+own children (CP-SAT and the heuristic run their search in a grandchild), an upper bound on the
+solve's simultaneous peak.
+
+Each solve yields one row (a dict; see :data:`FIELDS`); rows are appended to a JSON-lines file
+as they finish, so a long run can be resumed (``--resume``) and inspected while it runs.
+
+Progress over time comes from :attr:`allocator.result.Result.progress` when the solver fills
+it. The exact backends do not, so their logs are read instead: HiGHS's MIP table (its output
+is captured at the file-descriptor level in the child) and CBC's ``Cbc0010I`` / ``Cbc0012I``
+lines (the backend's temporary log file is kept for that). Log times count from the backend's
+own start; they are shifted so that the backend's reported total time ends when the solve
+returned, so build time is included and the times are, if anything, late.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing as mp
+import os
+import re
+import resource
+import sys
+import tempfile
+import time
+import traceback
+import types
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .registry import Spec
+
+FIELDS = (
+    "instance", "family", "size", "solver", "time_limit", "status", "objective", "bound", "gap",
+    "bench_sense", "bench_offset", "bench_scale", "wall_s", "build_s", "solve_s", "load_s",
+    "prep_s", "peak_mb", "check_ok", "violations", "n_needs", "n_pairs", "message", "progress",
+)
+
+# slack on top of the time limit before a child is killed (loading L/XL, spawning, checking)
+KILL_SLACK_S = {"tiny": 120.0, "orlib": 120.0, "S": 120.0, "M": 180.0, "L": 900.0, "XL": 3600.0}
+
+
+# ------------------------------------------------------------------------------ child side
+
+def _peak_mb() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return (own + kids) / 1024.0  # ru_maxrss is in KiB on Linux
+
+
+@contextmanager
+def _stdout_to(path: str) -> Iterator[None]:
+    """Send file descriptor 1 (C libraries included) to ``path`` for the duration."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    os.dup2(fd, 1)
+    os.close(fd)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+class _KeepLogs(types.ModuleType):
+    """Stands in for ``os`` inside the PuLP backend so that CBC's log file survives the solve."""
+
+    def __init__(self, kept: list[str]) -> None:
+        super().__init__("os")
+        self._kept = kept
+
+    def unlink(self, path: str) -> None:
+        self._kept.append(path)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(os, name)
+
+
+_HIGHS_ROW = re.compile(
+    r"^\s*[A-Za-z]?\s+\S+\s+\S+\s+\S+\s+[\d.]+%\s+(\S+)\s+(\S+)\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+"
+    r"\s+([\d.]+)s\s*$")
+_HIGHS_TOTAL = re.compile(r"^\s*Timing\s+([\d.]+)\s*$", re.M)
+_CBC_SOL = re.compile(r"Cbc00(?:04|12)I Integer solution of (\S+) found.*?\(([\d.]+) seconds\)")
+_CBC_NODE = re.compile(r"Cbc0010I After .*?(\S+) best solution, best possible (\S+) \(([\d.]+) "
+                       r"seconds\)")
+_CBC_PARTIAL = re.compile(r"Cbc0005I Partial search - best objective (\S+) \(best possible "
+                          r"(\S+)\).*?\(([\d.]+) seconds\)")
+_CBC_CONT = re.compile(r"Continuous objective value is (\S+) - ([\d.]+) seconds")
+_CBC_TOTAL = re.compile(r"Wallclock seconds\):\s+([\d.]+)")
+
+
+def _num(text: str) -> float | None:
+    try:
+        v = float(text)
+    except ValueError:
+        return None
+    return v if math.isfinite(v) and abs(v) < 1e29 else None
+
+
+def parse_highs_log(text: str) -> tuple[list[tuple[float, float | None, float | None]], float]:
+    """(time, best solution, best bound) rows of the last MIP solve in a HiGHS log, and its
+    total time."""
+    runs = text.split("Solving MIP model with")
+    last = runs[-1] if len(runs) > 1 else text
+    rows = []
+    for line in last.splitlines():
+        m = _HIGHS_ROW.match(line)
+        if m:
+            rows.append((float(m.group(3)), _num(m.group(2)), _num(m.group(1))))
+    total = _HIGHS_TOTAL.findall(last)
+    return rows, float(total[-1]) if total else (rows[-1][0] if rows else 0.0)
+
+
+def parse_cbc_log(text: str) -> tuple[list[tuple[float, float | None, float | None]], float]:
+    """(time, best solution, best bound) rows from a CBC log (objective without the model's
+    constant offset), and CBC's total wall time."""
+    events: list[tuple[float, str, float | None]] = []
+    for m in _CBC_CONT.finditer(text):
+        events.append((float(m.group(2)), "bound", _num(m.group(1))))
+    for m in _CBC_SOL.finditer(text):
+        events.append((float(m.group(2)), "sol", _num(m.group(1))))
+    for m in _CBC_NODE.finditer(text):
+        events.append((float(m.group(3)), "sol", _num(m.group(1))))
+        events.append((float(m.group(3)), "bound", _num(m.group(2))))
+    for m in _CBC_PARTIAL.finditer(text):
+        events.append((float(m.group(3)), "sol", _num(m.group(1))))
+        events.append((float(m.group(3)), "bound", _num(m.group(2))))
+    events.sort(key=lambda e: e[0])
+    rows = []
+    best: float | None = None
+    bound: float | None = None
+    for t, kind, v in events:
+        if v is None:
+            continue
+        if kind == "sol":
+            best = v if best is None else min(best, v)
+        else:
+            bound = v if bound is None else max(bound, v)
+        rows.append((t, best, bound))
+    total = _CBC_TOTAL.findall(text)
+    return rows, float(total[-1]) if total else (rows[-1][0] if rows else 0.0)
+
+
+def _solve(problem: Any, solver: str, params: Any) -> Any:
+    if solver == "cpsat":
+        from allocator.solvers import cpsat
+
+        return cpsat.solve(problem, params)
+    from allocator.solve import solve
+
+    return solve(problem, params)
+
+
+def solve_in_child(spec: Spec, solver: str, time_limit: float, threads: int | None,
+                   seed: int) -> dict[str, Any]:
+    """Load, solve, check (call in a fresh process). Returns one result row, without the
+    parent's fields."""
+    row: dict[str, Any] = {}
+    t = time.perf_counter()
+    instance = spec.load()
+    row["load_s"] = time.perf_counter() - t
+    from allocator.check import check
+    from allocator.problem import Problem
+    from allocator.solve import SolveParams
+
+    t = time.perf_counter()
+    problem = Problem.from_instance(instance)
+    row["prep_s"] = time.perf_counter() - t
+    row["n_needs"] = problem.n_needs
+    row["n_pairs"] = problem.n_pairs
+    bench = instance.benchmark
+    if bench is not None:
+        row.update(bench_sense=bench.sense, bench_offset=bench.offset, bench_scale=bench.scale)
+    read_log = solver in ("highs", "highs-pulp", "cbc")
+    params = SolveParams(solver=solver, time_limit=time_limit, threads=threads, seed=seed,
+                         verbose=read_log and solver != "cbc")
+    kept: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        log_path = os.path.join(tmp, "solver.log")
+        if solver == "cbc":
+            from allocator.solvers import pulp_backend
+
+            pulp_backend.os = _KeepLogs(kept)  # type: ignore[assignment]
+        t = time.perf_counter()
+        if read_log and solver != "cbc":
+            with _stdout_to(log_path):
+                result = _solve(problem, solver, params)
+        else:
+            result = _solve(problem, solver, params)
+        row["wall_s"] = time.perf_counter() - t
+        progress = [tuple(p) for p in result.progress]
+        if not progress and read_log:
+            if solver == "cbc":
+                text = ""
+                for path in kept[-1:]:
+                    text = Path(path).read_text(errors="replace")
+                rows, total = parse_cbc_log(text)
+                offset = problem.fixed_block_cost + problem.transfer_constant
+                rows = [(tt, None if o is None else o + offset, None if b is None else b + offset)
+                        for tt, o, b in rows]
+            else:
+                rows, total = parse_highs_log(Path(log_path).read_text(errors="replace"))
+            shift = max(0.0, result.runtime_s - total)
+            progress = [(tt + shift, o, b) for tt, o, b in rows]
+        for path in kept:
+            Path(path).unlink(missing_ok=True)
+    if result.objective is not None:  # the final answer, when the solve returned
+        progress.append((row["wall_s"], result.objective, result.bound))
+    row.update(status=result.status.value, objective=result.objective, bound=result.bound,
+               gap=result.gap, build_s=result.build_s, solve_s=result.solve_s,
+               message=result.message[:300], progress=progress)
+    if result.solution is not None:
+        report = check(instance, result.solution, reported=result)
+        row["check_ok"] = report.ok
+        row["violations"] = len(report.violations)
+        if not report.ok:
+            row["message"] = (row["message"] + " | check: " + report.violations[0])[:300]
+    return row
+
+
+def _child(conn: Any, spec: Spec, solver: str, time_limit: float, threads: int | None,
+           seed: int) -> None:
+    try:
+        row = solve_in_child(spec, solver, time_limit, threads, seed)
+    except Exception as exc:  # the row says what went wrong; the suite goes on
+        row = {"status": "error", "message": f"{type(exc).__name__}: {exc}",
+               "traceback": traceback.format_exc()[-2000:]}
+    row["peak_mb"] = _peak_mb()
+    conn.send(row)
+    conn.close()
+
+
+def lp_bound_in_child(spec: Spec, time_limit: float) -> dict[str, Any]:
+    """The LP relaxation bound of a generated instance with HiGHS (call in a fresh process)."""
+    from allocator.model import build
+    from allocator.problem import Problem
+    from allocator.solvers import highs
+    from allocator.solvers.base import SolverOptions
+
+    instance = spec.load()
+    problem = Problem.from_instance(instance)
+    if problem.objective_kind != "weighted":
+        return {"lp_bound": None, "lp_s": 0.0, "lp_status": "lexicographic: not computed"}
+    t = time.perf_counter()
+    model = build([(problem, 1.0)])
+    res = highs.solve(model, SolverOptions(time_limit=time_limit), relax=True)
+    return {"lp_bound": res.bound, "lp_s": time.perf_counter() - t, "lp_status": res.status.value}
+
+
+def _lp_child(conn: Any, spec: Spec, time_limit: float) -> None:
+    try:
+        out = lp_bound_in_child(spec, time_limit)
+    except Exception as exc:
+        out = {"lp_bound": None, "lp_s": 0.0, "lp_status": f"error: {exc}"}
+    conn.send(out)
+    conn.close()
+
+
+# ------------------------------------------------------------------------------ parent side
+
+def run_child(target: Callable[..., None], args: tuple, timeout: float) -> dict[str, Any] | None:
+    ctx = mp.get_context("spawn")
+    recv, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=target, args=(send, *args))
+    proc.start()
+    send.close()
+    out = None
+    if recv.poll(timeout):
+        try:
+            out = recv.recv()
+        except EOFError:
+            out = None
+    if proc.is_alive():
+        proc.kill()
+    proc.join()
+    if out is None:
+        return {"status": "error", "message": f"child process exited ({proc.exitcode}) or was "
+                f"killed after {timeout:.0f} s without a result"}
+    return out
+
+
+def run_one(spec: Spec, solver: str, *, time_limit: float | None = None,
+            threads: int | None = None, seed: int = 0) -> dict[str, Any]:
+    """One solve of ``spec`` by ``solver`` in a spawned child; the finished row."""
+    limit = spec.time_limit if time_limit is None else time_limit
+    t = time.perf_counter()
+    out = run_child(_child, (spec, solver, limit, threads, seed),
+                     limit * 2 + KILL_SLACK_S.get(spec.size, 300.0))
+    row: dict[str, Any] = {k: None for k in FIELDS}
+    row.update(instance=spec.name, family=spec.family, size=spec.size, solver=solver,
+               time_limit=limit, progress=[])
+    row.update(out or {})
+    row["child_s"] = time.perf_counter() - t
+    return row
+
+
+def run_lp_bound(spec: Spec, time_limit: float = 600.0) -> dict[str, Any]:
+    """The LP bound row of a generated instance (``solver="lp"``)."""
+    out = run_child(_lp_child, (spec, time_limit), time_limit + KILL_SLACK_S.get(spec.size, 300))
+    row: dict[str, Any] = {k: None for k in FIELDS}
+    row.update(instance=spec.name, family=spec.family, size=spec.size, solver="lp",
+               time_limit=time_limit, progress=[], status=out.get("lp_status"),
+               bound=out.get("lp_bound"), wall_s=out.get("lp_s"))
+    return row
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    with path.open() as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def run_suite(
+    specs: list[Spec],
+    solvers: list[str],
+    jsonl: Path,
+    *,
+    time_limit: float | None = None,
+    threads: int | None = None,
+    seed: int = 0,
+    resume: bool = False,
+    lp_bounds: bool = True,
+    log: Callable[[str], None] = print,
+) -> list[dict[str, Any]]:
+    """Run every (instance, solver) pair, appending each row to ``jsonl`` as it finishes.
+
+    Solvers above their size cap (:data:`benchmarks.registry.MAX_SIZE`) are not run; a row
+    with status ``not_run`` says so. With ``resume`` the rows already in ``jsonl`` are kept
+    and their pairs skipped; otherwise the file is started afresh.
+    """
+    jsonl.parent.mkdir(parents=True, exist_ok=True)
+    rows = read_rows(jsonl) if resume else []
+    done = {(r["instance"], r["solver"]) for r in rows}
+    if not resume:
+        jsonl.write_text("")
+
+    def emit(row: dict[str, Any]) -> None:
+        rows.append(row)
+        with jsonl.open("a") as fh:
+            fh.write(json.dumps(row, default=float) + "\n")
+
+    for spec in specs:
+        if lp_bounds and spec.family == "generated" and (spec.name, "lp") not in done:
+            row = run_lp_bound(spec)
+            emit(row)
+            log(f"{spec.name:>16} {'lp':>10}: bound {row['bound']} ({row['status']})")
+        for solver in solvers:
+            if (spec.name, solver) in done:
+                continue
+            if not spec.runs(solver):
+                row = {k: None for k in FIELDS}
+                row.update(instance=spec.name, family=spec.family, size=spec.size,
+                           solver=solver, status="not_run", progress=[],
+                           time_limit=spec.time_limit if time_limit is None else time_limit,
+                           message=f"{solver} is not run above size {_cap(solver)}")
+                emit(row)
+                continue
+            row = run_one(spec, solver, time_limit=time_limit, threads=threads, seed=seed)
+            emit(row)
+            log(f"{spec.name:>16} {solver:>10}: {row['status']}, objective {row['objective']}, "
+                f"bound {row['bound']}, {row.get('wall_s') or 0:.1f} s, "
+                f"{row.get('peak_mb') or 0:.0f} MB, check {row.get('check_ok')}")
+    return rows
+
+
+def _cap(solver: str) -> str:
+    from .registry import MAX_SIZE
+
+    return MAX_SIZE.get(solver, "XL")

@@ -1,0 +1,183 @@
+"""The benchmark harness: the quick suite as a smoke test, plus its parsers and gap arithmetic.
+
+The smoke test runs the quick suite (tiny instances, every available solver, 2 s limits) and
+asserts correctness only, never speed: every solve returns a solution the independent checker
+accepts; on published instances no objective is better than the published optimum and no bound
+is beyond it (python-mip's known-bounds tests); an exact solve that proves optimality matches it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+# benchmarks/ sits beside the package, not in it: importable from the repository root only
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import registry  # noqa: E402
+from benchmarks.report import enrich, markdown, references, time_to  # noqa: E402
+from benchmarks.runner import parse_cbc_log, parse_highs_log, run_suite  # noqa: E402
+
+TOL = 1e-6
+HAS_ORLIB = importlib.util.find_spec("allocator.orlib") is not None
+HAS_PORTFOLIO = importlib.util.find_spec("allocator.portfolio") is not None
+
+
+def _solvers() -> list[str]:
+    return list(registry.PEERS) + (list(registry.OURS) if HAS_PORTFOLIO else [])
+
+
+# ----------------------------------------------------------------------------- registry
+
+def test_registry_names_are_unique_and_suites_resolve():
+    specs = registry.specs()
+    assert len(specs) == len(set(specs))
+    for name in registry.SUITES:
+        assert registry.suite(name)
+    with pytest.raises(KeyError):
+        registry.get("no-such-instance")
+
+
+def test_published_gap_instances_carry_their_known_optima():
+    """gap1-1 is OR-Library's c515-1: 336 maximised, 261 minimised (orlib README 3.1)."""
+    if not registry.known_values():
+        pytest.skip("known_values.csv not found beside the repository")
+    known = registry.get("gap1-1").known
+    assert (known.sense, known.best_known, known.dual_bound, known.optimal) == ("max", 336, 336,
+                                                                                 True)
+    assert registry.get("gap1-1-min").known.best_known == 261
+    assert registry.get("gapd-1").known.sense == "min"
+    every = [s for s in registry.specs().values() if s.family in ("gap", "gapabcd")]
+    assert all(s.known is not None for s in every)
+
+
+def test_peers_are_capped_by_size():
+    assert registry.get("M-1").runs("cbc")
+    assert not registry.get("L-1").runs("cbc")
+    assert registry.get("L-1").runs("highs")
+    assert not registry.get("XL-1").runs("highs")
+    assert registry.get("XL-1").runs("auto")
+
+
+# ----------------------------------------------------------------------------- log parsers
+
+HIGHS_LOG = "\n".join([
+    "Solving MIP model with:",
+    "        Nodes      |    B&B Tree     |            Objective Bounds              |"
+    "  Dynamic Constraints |       Work",
+    "Src  Proc. InQueue |  Leaves   Expl. | BestBound       BestSol              Gap |"
+    "   Cuts   InLp Confl. | LpIters     Time",
+    "",
+    " J       0       0         0   0.00%   -inf            208540.26          Large "
+    "       0      0      0         0     0.1s",
+    " R       0       0         0   0.00%   98984.235       107946.8875        8.30% "
+    "       0      0      0       799     0.2s",
+    "         0       0         0   0.00%   98996.63        107946.8875        8.29% "
+    "    5842    506      6      7630     4.0s",
+    "",
+    "Solving report",
+    "  Status            Time limit reached",
+    "  Timing            4.02",
+])
+
+CBC_LOG = "\n".join([
+    "Continuous objective value is 8374.38 - 0.01 seconds",
+    "Cbc0012I Integer solution of 9000.5 found by DiveCoefficient after 10 iterations and 0 "
+    "nodes (0.05 seconds)",
+    "Cbc0010I After 100 nodes, 3 on tree, 8500 best solution, best possible 8400.5 (0.30 "
+    "seconds)",
+    "Cbc0005I Partial search - best objective 8420 (best possible 8410), took 500 iterations "
+    "and 120 nodes (0.90 seconds)",
+    "Total time (CPU seconds):       0.95   (Wallclock seconds):       0.97",
+])
+
+
+def test_parse_highs_log():
+    rows, total = parse_highs_log(HIGHS_LOG)
+    assert total == pytest.approx(4.02)
+    assert rows[0] == (0.1, 208540.26, None)
+    assert rows[-1] == (4.0, 107946.8875, 98996.63)
+
+
+def test_parse_cbc_log():
+    rows, total = parse_cbc_log(CBC_LOG)
+    assert total == pytest.approx(0.97)
+    assert rows[0] == (0.01, None, 8374.38)
+    assert rows[1] == (0.05, 9000.5, 8374.38)
+    assert rows[-1] == (0.9, 8420.0, 8410.0)
+
+
+# ----------------------------------------------------------------------------- gaps
+
+def _row(**kw):
+    base = dict(instance="gap1-1", family="gap", size="orlib", solver="highs", status="feasible",
+                objective=None, bound=None, gap=None, bench_sense="max", bench_offset=1000.0,
+                bench_scale=-1.0, wall_s=1.0, progress=[], check_ok=True, peak_mb=10.0)
+    base.update(kw)
+    return base
+
+
+def test_gap_to_a_published_maximum_is_measured_in_its_own_sense():
+    """Engine objective 1000 - profit: 665 is a profit of 335 against the optimum 336."""
+    rows = enrich([_row(objective=665.0, bound=660.0,
+                        progress=[(0.5, 700.0, None), (0.8, 665.0, 660.0)])])
+    r = rows[0]
+    assert r["benchmark_objective"] == pytest.approx(335.0)
+    assert r["gap_ref"] == pytest.approx(1 / 335)
+    assert r["t_1pct"] == pytest.approx(0.8)  # 300 at 0.5 s is 12% short
+    assert r["t_01pct"] is None
+
+
+def test_generated_reference_is_the_best_bound_in_the_run():
+    rows = [_row(instance="S-1", family="generated", size="S", bench_sense=None,
+                 bench_offset=None, bench_scale=None, solver=s, objective=o, bound=b)
+            for s, o, b in (("highs", 110.0, 95.0), ("cpsat", 105.0, 99.0))]
+    rows.append(dict(rows[0], solver="lp", bound=90.0, objective=None))
+    assert references(rows)["S-1"][0] == 99.0
+    out = {r["solver"]: r for r in enrich(rows)}
+    assert out["highs"]["gap_ref"] == pytest.approx(11 / 110)
+    assert out["highs"]["gap_lp"] == pytest.approx(20 / 110)
+    assert "lp" not in out
+    assert time_to([(1.0, 104.0, None)], out["cpsat"], 99.0, "min", 0.05) == 1.0
+    assert time_to([(1.0, 104.0, None)], out["cpsat"], 99.0, "min", 0.01) is None
+    text = markdown(enrich(rows), "t", "cmd", ["highs", "cpsat"])
+    assert "| S, seeds 1-3 |" in text and "0/1 met" in text
+
+
+# ----------------------------------------------------------------------------- smoke test
+
+def test_quick_suite(tmp_path):
+    names = [n for n in registry.SUITES["quick"] if HAS_ORLIB or not n.startswith("gap")]
+    specs = [registry.get(n) for n in names]
+    solvers = _solvers()
+    rows = run_suite(specs, solvers, tmp_path / "quick.jsonl",
+                     time_limit=registry.QUICK_TIME_LIMIT, log=lambda _: None)
+    solved = [r for r in rows if r["solver"] != "lp"]
+    assert {(r["instance"], r["solver"]) for r in solved} == {(n, s) for n in names
+                                                              for s in solvers}
+    for r in solved:
+        where = f"{r['instance']} / {r['solver']}: {r.get('message')}"
+        assert r["status"] in ("optimal", "feasible"), where
+        assert r["check_ok"] is True, where
+        assert r["peak_mb"] > 0
+        spec = registry.get(r["instance"])
+        if spec.known is None or r.get("bench_scale") is None:
+            continue
+        k = spec.known
+        value = r["bench_offset"] + r["bench_scale"] * r["objective"]
+        sign = 1.0 if k.sense == "min" else -1.0
+        assert sign * value >= sign * k.best_known - TOL, where  # never better than optimal
+        if r["bound"] is not None:
+            bound = r["bench_offset"] + r["bench_scale"] * r["bound"]
+            assert sign * bound <= sign * k.dual_bound + TOL, where  # never beyond it
+        if r["status"] == "optimal" and k.optimal:
+            assert math.isclose(value, k.best_known, abs_tol=TOL), where
+    from benchmarks.report import write_all
+
+    paths = write_all(rows, tmp_path, "quick", "pytest", solvers)
+    assert {p.suffix for p in paths} >= {".csv", ".md"}
+    assert "| tiny-1 |" in (tmp_path / "quick.md").read_text()
