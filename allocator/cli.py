@@ -12,7 +12,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -102,19 +102,46 @@ def _stdout_to_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def _run_solve(problem: Problem, params: Any, *, show_progress: bool, console: Console) -> Result:
-    from .solve import solve
-
-    if not show_progress:
-        return solve(problem, params)
+def _with_progress(run: Callable[[], Result], what: str, *, show: bool,
+                   console: Console) -> Result:
+    """Run ``run()``, with a spinner and the elapsed time on the console when ``show``."""
+    if not show:
+        return run()
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
-        progress.add_task(
-            f"solving {problem.instance.name} with {params.solver} "
-            f"(limit {params.time_limit:g} s)", total=None)
-        return solve(problem, params)
+        progress.add_task(what, total=None)
+        return run()
+
+
+def _solver_for(inst: Instance, settings: dict[str, Any]) -> tuple[Problem, Callable[[], Result]]:
+    """The problem to report on and the solve to run: a design solve (DESIGN.md section 5)
+    when the instance has block bids or scenarios, else an allocation solve (section 4)."""
+    from .problem import Problem
+
+    if inst.block_bids or inst.scenarios:
+        from .design.solve import DesignParams, solve_design
+
+        design_params = _params(DesignParams, settings)
+        return (Problem.from_instance(inst, mode="design"),
+                lambda: solve_design(inst, design_params))
+    from .solve import SolveParams, solve
+
+    params = _params(SolveParams, settings)
+    problem = Problem.from_instance(inst)
+    return problem, lambda: solve(problem, params)
+
+
+def _params(model: Any, settings: dict[str, Any]) -> Any:
+    """Validated solve parameters, or every bad option reported as bad input."""
+    from pydantic import ValidationError
+
+    try:
+        return model(**settings)
+    except ValidationError as error:
+        _bad_input([f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}"
+                    for e in error.errors()])
 
 
 @app.command("solve")
@@ -135,10 +162,11 @@ def solve_command(
         "--json", help="Print the result's summary fields as JSON, and nothing else.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the solver log.")] = False,
 ) -> None:
-    """Solve an instance and write result.json, CSV tables, result.xlsx and report.html."""
-    from pydantic import ValidationError
+    """Solve an instance and write result.json, CSV tables, result.xlsx and report.html.
 
-    from .problem import Problem
+    An instance with block bids or scenarios is a design instance: the awards and block
+    volumes are chosen too (DESIGN.md section 5).
+    """
     from .report.files import FORMATS, write_results
     from .report.summary import objective_kind, print_summary, summary_fields
     from .report.tables import build_tables
@@ -148,24 +176,19 @@ def solve_command(
     if not set(wanted) <= set(FORMATS):
         _bad_input([f"--formats: unknown {sorted(set(wanted) - set(FORMATS))}; "
                     f"choose from {', '.join(FORMATS)}"])
-    try:
-        params = SolveParams(solver=solver.value, objective=objective.value if objective else None,
-                             time_limit=time_limit, gap=gap, threads=threads,
-                             verbose=verbose and not quiet)
-    except ValidationError as error:
-        _bad_input([f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}"
-                    for e in error.errors()])
+    settings = {"solver": solver.value, "objective": objective.value if objective else None,
+                "time_limit": time_limit, "gap": gap, "threads": threads,
+                "verbose": verbose and not quiet}
+    _params(SolveParams, settings)  # bad options are reported before the instance is read
     inst = _load(instance)
     console = Console(quiet=quiet or as_json, highlight=False)
-    if inst.block_bids or inst.scenarios:
-        _say("note: block bids and scenarios are not used here; solving the allocation with "
-             "the block contracts in force")
-    problem = Problem.from_instance(inst)
+    problem, run = _solver_for(inst, settings)
     redirect = _stdout_to_stderr() if as_json else contextlib.nullcontext()
+    what = f"solving {inst.name} with {solver.value} (limit {time_limit:g} s)"
     try:
         with redirect:
-            result = _run_solve(problem, params, console=console,
-                                show_progress=not (quiet or as_json or params.verbose))
+            result = _with_progress(run, what, console=console,
+                                    show=not (quiet or as_json or settings["verbose"]))
     except ImportError as error:  # heuristic / auto before their module exists
         _bad_input([f"--solver {solver.value}: not available ({error})"])
     tables = (build_tables(problem, result.solution, objective=objective_kind(problem, result))
@@ -269,6 +292,47 @@ def generate_command(
         _bad_input([f"generate: {error}"])
     typer.echo(f"wrote {out}: {len(inst.needs):,} needs, {len(inst.providers):,} providers, "
                f"{len(inst.zones):,} zones")
+
+
+def _import(kind: str, file: Path, out: Path, **options: Any) -> None:
+    from .orlib import import_file, write_instances
+
+    if not file.is_file():
+        _bad_input([f"{file}: file not found"])
+    try:
+        written = write_instances(import_file(kind, file, **options), out)
+    except (OSError, ValueError) as error:
+        _bad_input([f"{file}: {error}"])
+    for path in written:
+        typer.echo(f"wrote {path}")
+
+
+class Sense(StrEnum):
+    min = "min"
+    max = "max"
+
+
+@import_app.command("orlib-gap")
+def import_gap_command(
+    file: Annotated[Path, typer.Argument(help="gap1..gap12, gapa..gapd or a Yagiura file.")],
+    out: Annotated[Path, typer.Option(help="Folder for the instances (one JSON each).")],
+    sense: Annotated[Sense | None, typer.Option(
+        help="Objective sense to import; the file's own when not given.")] = None,
+) -> None:
+    """Import a generalised assignment problem file (one instance per problem in it)."""
+    _import("orlib-gap", file, out, sense=sense.value if sense else None)
+
+
+@import_app.command("orlib-cap")
+def import_cap_command(
+    file: Annotated[Path, typer.Argument(help="cap41..cap134, capa/capb/capc or Holmberg p*.")],
+    out: Annotated[Path, typer.Option(help="Folder for the instances (one JSON each).")],
+    capacity: Annotated[float | None, typer.Option(
+        help="capa/capb/capc: this capacity only (all four of OR-Library's when not given).")
+    ] = None,
+) -> None:
+    """Import a capacitated facility location file as single-source design instances."""
+    _import("orlib-cap", file, out, capacity=capacity)
 
 
 # after the engine's own commands, so that they come first in --help

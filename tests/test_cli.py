@@ -283,3 +283,58 @@ def test_python_dash_m_and_a_light_import():
                           timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+# ---------------------------------------------------------------------- design, benchmarks
+
+
+def test_solve_a_design_instance_chooses_awards(tmp_path):
+    """An instance with block bids and scenarios is solved as a design (DESIGN.md 5)."""
+    from random_instances import random_instance
+
+    from allocator.io import save_instance
+
+    path = tmp_path / "design.json"
+    save_instance(random_instance(5, design=True, n_scenarios=2), path)
+    result = invoke("solve", path, "--out", tmp_path / "out", "--json")
+    assert result.exit_code == 0, result.output
+    fields = json.loads(result.stdout)
+    assert fields["solver"] == "highs-design"
+    doc = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert set(doc["solution"]["scenarios"]) == {"s1", "s2"}
+    assert "awards" in doc["solution"]
+    assert invoke("check", path, tmp_path / "out").exit_code == 0
+
+
+def _orlib(name: str) -> Path:
+    from allocator.orlib import orlib_dir
+
+    path = orlib_dir() / name
+    if not path.exists():
+        pytest.skip(f"benchmark file {path} not available")
+    return path
+
+
+def test_import_orlib_gap_and_solve_to_the_known_optimum(tmp_path):
+    """gap1.txt holds five maximisation problems; the first one's optimum is 336."""
+    result = invoke("import", "orlib-gap", _orlib("gap/gap1.txt"), "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"gap1-{k}.json" for k in range(1, 6)]
+    solved = invoke("solve", tmp_path / "gap1-1.json", "--out", tmp_path / "out", "--json")
+    assert solved.exit_code == 0, solved.output
+    assert json.loads(solved.stdout)["benchmark_objective"] == pytest.approx(336)
+
+
+def test_import_orlib_cap(tmp_path):
+    result = invoke("import", "orlib-cap", _orlib("cflp/cap41.txt"), "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    instance = load_instance(tmp_path / "cap41-1.json")
+    assert instance.benchmark is not None and len(instance.block_bids) == 16
+
+
+def test_import_bad_file_is_bad_input(tmp_path):
+    junk = tmp_path / "junk.txt"
+    junk.write_text("3 4 x")
+    for kind in ("orlib-gap", "orlib-cap"):
+        assert_bad_input(invoke("import", kind, junk, "--out", tmp_path / "o"))
+        assert_bad_input(invoke("import", kind, tmp_path / "none.txt", "--out", tmp_path))

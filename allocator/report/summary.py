@@ -8,15 +8,17 @@ common reasons.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..problem import Problem
 from ..reasons import money
-from ..result import TERMS, Result
+from ..result import TERMS, Result, Solution
 
 SHORT_LABELS = {
     "block": "block contracts",
@@ -96,11 +98,24 @@ def _num(x: float | None) -> float | None:
 
 
 def _jsonable(obj: Any) -> Any:
-    """Plain JSON values: numpy scalars to Python, non-finite floats to None."""
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+    """Plain JSON values for a result's ``extra``.
+
+    numpy scalars become Python numbers, small arrays lists, non-finite floats None, tuple
+    keys ``"a/b"``, dataclasses dicts; solutions inside them are left out (the result's own
+    solution is written once, in full).
+    """
+    if isinstance(obj, Solution):
+        return None
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)
+                if not isinstance(getattr(obj, f.name), Solution)}
+    if isinstance(obj, Mapping):
+        return {"/".join(map(str, k)) if isinstance(k, tuple) else str(k): _jsonable(v)
+                for k, v in obj.items()}
     if isinstance(obj, list | tuple):
         return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return obj.tolist() if obj.size <= 1000 else f"<array of {obj.size}>"
     if hasattr(obj, "item") and callable(obj.item):
         obj = obj.item()
     if isinstance(obj, float):
