@@ -205,7 +205,15 @@ class Explainer:
             left = u.holder_volume[hh] - u.holder_used[hh]
             block_short = np.where(p.pair_forced[ks] & (h >= 0),
                                    np.maximum(0.0, p.pair_q[ks] - left), 0.0)
-        short = np.maximum(np.maximum(offer_short, prov_short), block_short)
+        share_short = np.zeros(len(ks))
+        lot = p.pair_lot[ks]
+        if p.max_provider_share is not None and len(p.lot_ids):
+            ll = np.maximum(lot, 0)
+            d = np.where(lot >= 0, p.lot_demand[ll], 0.0)
+            s_left = p.max_provider_share * d - u.served_in_lot[prov, ll]
+            share_short = np.where((lot >= 0) & (d > 0),
+                                   np.maximum(0.0, p.pair_q[ks] - s_left), 0.0)
+        short = np.maximum.reduce([offer_short, prov_short, block_short, share_short])
         cost = p.pair_cost_x[ks]
         best = int(np.lexsort((o, cost, short))[0])
         k = int(ks[best])
@@ -216,7 +224,8 @@ class Explainer:
             "provider": pid, "offer": p.offer_ids[o[best]], "zone": zone,
             "cost": float(cost[best]), "offer_shortfall": float(offer_short[best]),
             "provider_shortfall": float(prov_short[best]),
-            "block_shortfall": float(block_short[best]), "extra": float(short[best]),
+            "block_shortfall": float(block_short[best]),
+            "share_shortfall": float(share_short[best]), "extra": float(short[best]),
             "unit": unit, "penalty": penalty,
         }
         del k
@@ -229,6 +238,9 @@ class Explainer:
                 where.append(f"{prov_short[best]:g} more hours a week in its total capacity")
             if block_short[best] > 1e-9:
                 where.append(f"{block_short[best]:g} more {unit} of block volume")
+            if share_short[best] > 1e-9:
+                where.append(f"{share_short[best]:g} more {unit} under the max provider share"
+                             f" in lot {p.lot_ids[lot[best]]}")
             out["kind"] = "capacity"
             out["sentence"] = (f"{pid} would need {' and '.join(where)} to take it, at"
                                f" {self._money(float(cost[best]))} a week")

@@ -151,7 +151,9 @@ def parse_row(values: dict[str, str]) -> tuple[Need | None, list[tuple[str, str]
                 message = "is required"
             elif "input" in err and name and err["type"] != "missing":
                 message = f"{message} (got {values.get(name, err['input'])!r})"
-            problems.append((name or "row", message))
+            if not name:  # a rule across fields: name the first field the message names
+                name = next((c for c in COLUMNS if c in message), "row")
+            problems.append((name, message))
         return None, problems
 
 

@@ -325,8 +325,9 @@ def _suggestions(full: Problem, nm: NightlyModel, result: Result,
             rows.append(SuggestionRow(
                 need_id=nid, seq=n, action="unmet", quantity=q,
                 from_provider_id=displaced_from.get("provider"),
-                from_offer_id=displaced_from.get("offer"), reason=why["summary"],
-                explanation=why))
+                from_offer_id=displaced_from.get("offer"),
+                reason=(displaced_from.get("reason", "") + "; " if displaced_from else "")
+                + why["summary"], explanation=why))
     return rows
 
 

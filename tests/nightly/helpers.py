@@ -1,0 +1,66 @@
+"""A small book for the nightly tests, and a nightly run in a child process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select
+
+from allocator.store import book
+from allocator.store import models as m
+from allocator.store.engine import transaction
+from store.databases import consistent_book
+
+SEED = 7  # a market with assignments, unmet referrals (capacity and eligibility) and a block
+
+
+def load_book(engine: Engine, seed: int = SEED, n_needs: int = 14) -> None:
+    inst, offers = consistent_book(seed, n_needs=n_needs)
+    with transaction(engine) as session:
+        book.import_instance(session, inst, offers=offers)
+
+
+def snapshot(engine: Engine) -> dict[str, object]:
+    """Everything a run or an intake may write, to compare before and after."""
+    with transaction(engine) as session:
+        count = {t.__tablename__: session.execute(select(func.count()).select_from(t))
+                 .scalar_one() for t in (m.Run, m.Suggestion, m.Need, m.Assignment,
+                                         m.Decision, m.IntakeBatch, m.IntakeReject)}
+        return {"counts": count, "version": book.book_version(session),
+                "pins": book.pins(session),
+                "statuses": dict(session.execute(select(m.Need.id, m.Need.status)).all())}
+
+
+CHILD = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from allocator.store.engine import make_engine
+    from allocator.nightly.run import run_nightly, NightlyOptions
+    url, marker, go = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+    def hook():
+        marker.write_text("solved")
+        deadline = time.time() + 120
+        while not go.exists() and time.time() < deadline:
+            time.sleep(0.05)
+    outcome = run_nightly(make_engine(url), NightlyOptions(time_limit=10), before_write=hook)
+    print("RUN", outcome.run_id)
+""")
+
+
+def start_child(url: str, folder: Path) -> tuple[subprocess.Popen, Path, Path]:
+    """A nightly run in a child process that stops between its solve and its write until
+    ``go`` exists; returns (process, marker, go) once it has reached that point."""
+    marker, go = folder / "solved", folder / "go"
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, url, str(marker), str(go)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not marker.exists():
+        if proc.poll() is not None or time.time() > deadline:
+            out, err = proc.communicate(timeout=5)
+            raise AssertionError(f"the child run did not reach its hook:\n{out}\n{err}")
+        time.sleep(0.05)
+    return proc, marker, go
