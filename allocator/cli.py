@@ -107,6 +107,9 @@ def _with_progress(run: Callable[[], Result], what: str, *, show: bool,
     """Run ``run()``, with a spinner and the elapsed time on the console when ``show``."""
     if not show:
         return run()
+    if not console.is_terminal:  # a log file: one line, not a redrawn spinner
+        console.print(f"{what} ...", highlight=False)
+        return run()
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
