@@ -192,12 +192,17 @@ def solve_command(
         with redirect:
             result = _with_progress(run, what, console=console,
                                     show=not (quiet or as_json or settings["verbose"]))
-    except ImportError as error:  # heuristic / auto before their module exists
+    except ModuleNotFoundError as error:  # heuristic / auto before their module exists
+        if not (error.name or "").startswith("allocator."):
+            raise
         _bad_input([f"--solver {solver.value}: not available ({error})"])
     tables = (build_tables(problem, result.solution, objective=objective_kind(problem, result))
               if result.solution is not None else {})
     folder = out if out is not None else Path("results") / _stem(instance)
-    write_results(folder, problem, result, tables=tables, formats=wanted)
+    try:
+        write_results(folder, problem, result, tables=tables, formats=wanted)
+    except OSError as error:  # e.g. --out names a file, or a folder we may not write
+        _bad_input([f"--out {folder}: {error}"])
     if as_json:
         typer.echo(json.dumps(summary_fields(problem, result, tables), indent=1))
     elif not quiet:

@@ -145,6 +145,13 @@ def test_bad_option_is_bad_input(market, option):
     assert_bad_input(invoke("solve", market, *option))
 
 
+def test_output_folder_that_is_a_file_is_bad_input(market, tmp_path):
+    taken = tmp_path / "taken"
+    taken.write_text("not a folder")
+    assert_bad_input(invoke("solve", market, "--out", taken, "-q"))
+    assert taken.read_text() == "not a folder"
+
+
 # ---------------------------------------------------------------------- validate
 
 
