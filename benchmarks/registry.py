@@ -203,11 +203,14 @@ SUITES = {
     "quick": ("tiny-1", "gap1-1", "gap1-1-min"),
     # issue 4's targets
     "full": tuple(
-        [f"S-{k}" for k in (1, 2, 3)] + [f"M-{k}" for k in (1, 2, 3)] + ["L-1"]
+        [f"S-{k}" for k in (1, 2, 3)] + [f"M-{k}" for k in (1, 2, 3)]
         + [f"gap{f}-{k}" for f in range(1, 13) for k in range(1, 6)]
-        + [f"gap{t}-{k}" for t in "abcd" for k in range(1, 7)]
+        + [f"gap{t}-{k}" for t in "abcd" for k in range(1, 7)] + ["L-1"]
     ),
     "xl": ("XL-1",),
+    # the design model (block bids) on single-source facility location; exact solvers only
+    "cflp": ("cap61-ss", "cap71-ss", "cap91-ss", "cap101-ss", "cap121-ss", "cap131-ss",
+             "holmberg-p1", "holmberg-p13", "holmberg-p25"),
     "orlib-min": tuple(f"gap{f}-{k}-min" for f in range(1, 13) for k in range(1, 6)),
     "yagiura": tuple(s for s in ("yagiura-c10400", "yagiura-d10400", "yagiura-e10400",
                                  "yagiura-c20400", "yagiura-d20400", "yagiura-e20400")),

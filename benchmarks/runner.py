@@ -42,6 +42,8 @@ FIELDS = (
     "prep_s", "peak_mb", "check_ok", "violations", "n_needs", "n_pairs", "message", "progress",
 )
 
+DESIGN_SOLVERS = ("highs", "cbc", "highs-pulp")
+
 # slack on top of the time limit before a child is killed (loading L/XL, spawning, checking)
 KILL_SLACK_S = {"tiny": 120.0, "orlib": 120.0, "S": 120.0, "M": 180.0, "L": 900.0, "XL": 3600.0}
 
@@ -150,6 +152,12 @@ def parse_cbc_log(text: str) -> tuple[list[tuple[float, float | None, float | No
 
 
 def _solve(problem: Any, solver: str, params: Any) -> Any:
+    if problem.instance.block_bids:  # a design instance (facility location): DESIGN.md section 5
+        from allocator.design.solve import DesignParams, solve_design
+
+        return solve_design(problem.instance, DesignParams(
+            solver=solver, time_limit=params.time_limit, threads=params.threads,
+            seed=params.seed, verbose=params.verbose))
     if solver == "cpsat":
         from allocator.solvers import cpsat
 
@@ -179,6 +187,10 @@ def solve_in_child(spec: Spec, solver: str, time_limit: float, threads: int | No
     bench = instance.benchmark
     if bench is not None:
         row.update(bench_sense=bench.sense, bench_offset=bench.offset, bench_scale=bench.scale)
+    if instance.block_bids and solver not in DESIGN_SOLVERS:
+        return {**row, "status": "not_run",
+                "message": f"design instance: solved by allocator.design with "
+                           f"{', '.join(DESIGN_SOLVERS)} only"}
     read_log = solver in ("highs", "highs-pulp", "cbc")
     params = SolveParams(solver=solver, time_limit=time_limit, threads=threads, seed=seed,
                          verbose=read_log and solver != "cbc")

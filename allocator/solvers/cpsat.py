@@ -243,6 +243,7 @@ def run_cpsat(model: ScaledModel, *, time_limit: float, gap: float, threads: int
     objective of the last phase), progress as (seconds, scaled objective, scaled bound) rows
     of the last phase, and the time spent building.
     """
+    started = time.time()  # wall clock: comparable with the parent's
     from ortools.sat.python import cp_model
 
     t0 = time.perf_counter()
@@ -321,6 +322,7 @@ def run_cpsat(model: ScaledModel, *, time_limit: float, gap: float, threads: int
         "chosen": chosen,
         "bound": bound if bound is not None and np.isfinite(bound) else None,
         "progress": [(t + offset + build_s, o, b) for t, o, b in progress],
+        "started": started,
         "build_s": build_s,
         "message": solver.status_name(status),
     }
@@ -357,6 +359,7 @@ def solve(problem: Problem, params: Any) -> Result:
     from ..evaluate import evaluate, to_solution
 
     t0 = time.perf_counter()
+    t0_wall = time.time()
     if problem.mode != "allocation" or problem.instance.scenarios:
         return Result(status=Status.error, solver=NAME,
                       message="cpsat solves the allocation model of DESIGN.md section 4 only "
@@ -385,11 +388,14 @@ def solve(problem: Problem, params: Any) -> Result:
     bound = None
     if out.get("bound") is not None and model.exact:
         bound = out["bound"] / cs
+    # log times count from the child's start: add the time it took to scale and spawn
+    shift = max(0.0, out.get("started", t0_wall) - t0_wall)
     progress = tuple(
-        (t, None if o is None else o / cs, None if (b is None or not model.exact) else b / cs)
+        (t + shift, None if o is None else o / cs,
+         None if (b is None or not model.exact) else b / cs)
         for t, o, b in out.get("progress", []))
     runtime = time.perf_counter() - t0
-    build_s = out.get("build_s", 0.0)
+    build_s = shift + out.get("build_s", 0.0)  # scaling, spawning and building the CP-SAT model
     status = out["status"]
     if status not in ("optimal", "feasible"):
         mapped = {"infeasible": Status.infeasible, "unknown": Status.time_limit_no_solution}
