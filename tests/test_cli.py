@@ -7,6 +7,7 @@ script in a subprocess, as a user would. Exit codes: 0 solved / valid / check pa
 
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
 import subprocess
@@ -102,7 +103,7 @@ def test_no_solution_exits_1(market, tmp_path, monkeypatch):
         return Result(status=Status.time_limit_no_solution, solver=params.solver,
                       message="no solution within the time limit")
 
-    monkeypatch.setattr(sys.modules["allocator.solve"], "solve", no_solution)
+    monkeypatch.setattr(importlib.import_module("allocator.solve"), "solve", no_solution)
     result = invoke("solve", market, "--out", tmp_path)
     assert result.exit_code == 1
     assert "time_limit_no_solution" in result.stdout
