@@ -146,9 +146,10 @@ def _table(header: list[str], body: list[list[str]]) -> list[str]:
     return lines
 
 
-def _results_table(rows: list[dict[str, Any]]) -> list[str]:
+def _results_table(rows: list[dict[str, Any]], lp: bool = False) -> list[str]:
     header = ["instance", "solver", "status", "objective", "bound", "gap (own)",
-              "gap to ref.", "t 1%", "t 0.1%", "wall s", "peak MB", "check"]
+              "gap to ref."] + (["gap to LP"] if lp else []) + [
+              "t 1%", "t 0.1%", "wall s", "peak MB", "check"]
     body = []
     for r in rows:
         value = r["benchmark_objective"] if r.get("benchmark_objective") is not None \
@@ -156,7 +157,8 @@ def _results_table(rows: list[dict[str, Any]]) -> list[str]:
         bound = _original(r, r.get("bound"))
         body.append([
             r["instance"], r["solver"], r["status"], _money(value), _money(bound),
-            _pct(r.get("gap")), _pct(r.get("gap_ref")), _s(r.get("t_1pct")),
+            _pct(r.get("gap")), _pct(r.get("gap_ref")),
+            *([_pct(r.get("gap_lp"))] if lp else []), _s(r.get("t_1pct")),
             _s(r.get("t_01pct")), _s(r.get("wall_s")),
             "" if r.get("peak_mb") is None else f"{r['peak_mb']:.0f}",
             {True: "ok", False: "FAIL", None: ""}[r.get("check_ok")],
@@ -252,7 +254,8 @@ def markdown(rows: list[dict[str, Any]], suite: str, command: str, solvers: list
               "yagiura": "Yagiura GAP (minimisation)", "cflp": "Capacitated facility location"}
     for fam, rs in families.items():
         out += ["", f"## {titles.get(fam, fam)}", ""]
-        out += _results_table([r for r in rs if r["status"] != "not_run"])
+        out += _results_table([r for r in rs if r["status"] != "not_run"],
+                              lp=fam == "generated")
         skipped = sorted({(r["solver"]) for r in rs if r["status"] == "not_run"})
         if skipped:
             out += ["", "Not run here (size cap): " + ", ".join(skipped) + "."]
@@ -268,8 +271,10 @@ def markdown(rows: list[dict[str, Any]], suite: str, command: str, solvers: list
 
 # ------------------------------------------------------------------------------ plot
 
-def plot(rows: list[dict[str, Any]], path: Path, max_panels: int = 8) -> bool:
-    """Gap to the reference over time, one panel per (selected) instance, one line per solver.
+def plot(rows: list[dict[str, Any]], path: Path, max_panels: int = 12) -> bool:
+    """Gap to the reference over time, one panel per instance, one line per solver.
+
+    Panels: the generated instances first, then the hardest published ones (type D).
 
     Returns False when there is nothing to draw.
     """
@@ -284,7 +289,8 @@ def plot(rows: list[dict[str, Any]], path: Path, max_panels: int = 8) -> bool:
     for r in ran:  # generated instances first, then a few published ones
         if r["instance"] not in names:
             names.append(r["instance"])
-    names.sort(key=lambda n: (get(n).family != "generated", ))
+    order = {"generated": 0, "gapabcd": 1}
+    names.sort(key=lambda n: (order.get(get(n).family, 2), not n.startswith("gapd")))
     names = names[:max_panels]
     if not names:
         return False
