@@ -62,6 +62,16 @@ _CBC_OBJ = re.compile(r"^Objective value:\s+(\S+)", re.M)
 _CBC_LB = re.compile(r"^Lower bound:\s+(\S+)", re.M)
 
 
+def _read_log(log: str | None) -> str:
+    """The CBC log's text (the file is removed)."""
+    if log is None or not os.path.exists(log):
+        return ""
+    with open(log) as fh:
+        text = fh.read()
+    os.unlink(log)
+    return text
+
+
 def solve(
     model: MatrixModel,
     options: SolverOptions,
@@ -71,6 +81,7 @@ def solve(
     offset: float | None = None,
     warm_start: np.ndarray | None = None,
     relax: bool = False,
+    retried: bool = False,
 ) -> MatrixSolve:
     """Solve with CBC (``solver="cbc"``) or HiGHS (``solver="highs"``) through PuLP."""
     import pulp
@@ -80,7 +91,8 @@ def solve(
     off = model.offset if offset is None else offset
     prob, xs = to_pulp(model, np.asarray(c, dtype=float), relax)
     if warm_start is not None:
-        for var, val in zip(xs, warm_start, strict=True):
+        start = np.clip(np.asarray(warm_start, dtype=float), model.col_lo, model.col_hi)
+        for var, val in zip(xs, start, strict=True):
             var.setInitialValue(float(round(val)) if var.cat == pulp.LpInteger else float(val))
     log = None
     if solver == "cbc":
@@ -90,7 +102,11 @@ def solve(
             msg=bool(options.verbose), timeLimit=max(1.0, options.time_limit),
             gapRel=options.gap, gapAbs=1e-9, threads=options.threads,
             warmStart=warm_start is not None, logPath=log,
-            options=[f"randomSeed {options.seed + 1}", "randomCbcSeed " + str(options.seed + 1)],
+            # CBC 2.10.3 (the build PuLP ships) proves wrong optima on some of our small models
+            # with its preprocessing on (seen on random brute-force instances, cf. coin-or/Cbc
+            # #283); without it every brute-force comparison agrees.
+            options=(["preprocess off"] if not retried else []) + [f"randomSeed {options.seed + 1}",
+                     f"randomCbcSeed {options.seed + 1}"],
         )
     else:
         backend = pulp.HiGHS(msg=bool(options.verbose), timeLimit=options.time_limit,
@@ -98,13 +114,15 @@ def solve(
     try:
         prob.solve(backend)
     except pulp.PulpSolverError as exc:
+        # Without preprocessing, CBC writes no solution file when it finds the problem
+        # infeasible while tightening bounds; ask again with its defaults, which report it.
+        _read_log(log)
+        if solver == "cbc" and not retried:
+            return solve(model, options, solver=solver, cost=cost, offset=offset,
+                         warm_start=warm_start, relax=relax, retried=True)
         return MatrixSolve(Status.error, None, None, None, time.perf_counter() - t0, str(exc))
     runtime = time.perf_counter() - t0
-    text = ""
-    if log is not None:
-        with open(log) as fh:
-            text = fh.read()
-        os.unlink(log)
+    text = _read_log(log)
     has_solution = prob.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
     values = None
     objective = None
