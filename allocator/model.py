@@ -121,6 +121,7 @@ def build(
     *,
     design: bool = False,
     expected_lot_demand: np.ndarray | None = None,
+    strengthen: bool = True,
 ) -> MatrixModel:
     """Build the model over one or more demands (scenarios) sharing the same market.
 
@@ -133,6 +134,10 @@ def build(
     expected_lot_demand
         D[l] for the design's share bounds (clarification 7: the weighted expectation over
         scenarios); defaults to the weighted mean of the demands' lot demands.
+    strengthen
+        Design mode: add the valid inequalities "nothing is block-funded under a bid that is not
+        awarded" (b <= y, and x <= y in block-only lots). They tighten the LP relaxation; a
+        recourse model whose y and V are fixed does without them.
     """
     base = demands[0][0]
     inst = base.instance
@@ -270,6 +275,20 @@ def build(
             ab = np.arange(nB)
             rows.add(np.r_[ab, ab], np.r_[b0 + ab, x0 + b_pairs], np.r_[np.ones(nB), -np.ones(nB)],
                      np.full(nB, -INF), np.zeros(nB), "block within assignment")
+            if design and strengthen and len(dh):
+                # Valid inequalities (the strong facility-location form): where a holder's only
+                # volume is a bid, nothing is block-funded (b, or x in a block-only lot) unless
+                # the bid is awarded. Implied by V <= max_volume * y for integral y; they cut
+                # off fractional y in the LP relaxation.
+                only_bid = has_var & (p.holder_volume <= 0)
+                ib = np.nonzero(only_bid[h_b])[0]
+                fi = fk[only_bid[h_f]]
+                cols = np.r_[b0 + ib, x0 + fi]
+                ycol = v_col_of_holder[np.r_[h_b[ib], p.pair_holder[fi]]] - len(dh)
+                k = np.arange(len(cols))
+                rows.add(np.r_[k, k], np.r_[cols, ycol],
+                         np.r_[np.ones(len(cols)), -np.ones(len(cols))],
+                         np.full(len(cols), -INF), np.zeros(len(cols)), "block needs award")
         # market share cap per provider and lot
         s = p.max_provider_share
         if s is not None and len(p.lot_ids):
