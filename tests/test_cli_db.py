@@ -1,11 +1,11 @@
 """The book's commands end to end through typer (SQLite)."""
 
 import typer
+from store.databases import consistent_book
 from typer.testing import CliRunner
 
 from allocator.cli_db import register
 from allocator.io import save_instance
-from store.databases import consistent_book
 
 
 def make_app() -> typer.Typer:

@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select
+from store.databases import consistent_book
 
 from allocator.store import book
 from allocator.store import models as m
 from allocator.store.engine import transaction
-from store.databases import consistent_book
 
 SEED = 7  # a market with assignments, unmet referrals (capacity and eligibility) and a block
 

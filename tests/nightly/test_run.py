@@ -77,7 +77,6 @@ def test_a_run_killed_between_solve_and_write_leaves_the_previous_state(engine, 
                                                                         tmp_path):
     load_book(engine)
     first = run_nightly(engine, OPTS)
-    from nightly.helpers import load_book as _  # noqa: F401  (same book, one run recorded)
     from allocator.nightly.intake import add_referrals
 
     csv = tmp_path / "r.csv"
@@ -120,9 +119,10 @@ def test_a_book_changed_during_the_solve_is_not_written(engine, tmp_path):
 
 
 def test_max_moves_moves_at_most_k_and_states_each_saving(engine):
+    from store.databases import consistent_book
+
     from allocator.store import book
     from nightly.helpers import SEED
-    from store.databases import consistent_book
 
     inst, _ = consistent_book(SEED, n_needs=14)
     with transaction(engine) as session:

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from random_instances import random_instance
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -20,7 +21,6 @@ from allocator.schema import Instance
 from allocator.solve import SolveParams, solve
 from allocator.store import migrate
 from allocator.store.engine import make_engine, resolve_url
-from random_instances import random_instance
 
 PG_ENV = "ALLOCATOR_TEST_PG_URL"
 BACKENDS = ("sqlite", "postgresql")

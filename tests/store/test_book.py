@@ -1,10 +1,10 @@
 """Import a market, export it back: the same instance, on every backend."""
 
 import pytest
+from random_instances import random_instance
 
 from allocator.store import book
 from allocator.store.engine import transaction
-from random_instances import random_instance
 from store.databases import consistent_book
 
 

@@ -1,10 +1,9 @@
 """The shipped migrations create exactly the models' schema, on SQLite and PostgreSQL."""
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select
-
-import pytest
 
 from allocator.store import migrate
 from allocator.store import models as m
