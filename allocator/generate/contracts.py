@@ -108,8 +108,9 @@ class LotSupply:
 def lot_supply(market: Market, lots: Lots) -> LotSupply:
     """Providers' planned supply per lot, from their offers' planned volume.
 
-    An offer serves every complexity up to its maximum; its planned volume is shared over
-    those lots in proportion to the demand of each complexity in its cell.
+    An hourly offer serves every complexity up to its maximum; its planned hours are shared
+    over those lots in proportion to the demand of each complexity in its cell. A scheme's beds
+    count in the lot of its own complexity band.
     """
     demand = market.cell_demand()
     o = np.arange(len(market.offer_provider))
@@ -120,6 +121,9 @@ def lot_supply(market: Market, lots: Lots) -> LotSupply:
     cum = np.cumsum(demand, axis=2)  # demand of complexities up to each one
     reach = cum[z, s, market.offer_max_complexity[rows_o]]
     frac = np.where(reach > 0, demand[z, s, rows_c] / np.where(reach > 0, reach, 1), 0.0)
+    # a scheme was built for its own band's placements (market._schemes): it supplies that lot
+    own_band = rows_c == market.offer_max_complexity[rows_o]
+    frac = np.where(s == SL, own_band.astype(float), frac)
     cap = market.offer_planned[rows_o] * frac
     lot = lots.cell_lot[z, s, rows_c]
     keep = (lot >= 0) & (cap > 0)

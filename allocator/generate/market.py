@@ -430,27 +430,29 @@ def _cover_complexity_and_groups(zone: np.ndarray, service: np.ndarray, max_cx: 
 
 def _planned_unmet(rng: np.random.Generator, needs: dict[str, np.ndarray],
                    zone_local: np.ndarray) -> np.ndarray:
-    """Packages planned to go unmet: per zone, 001's unmet hours over the zone's demand.
+    """Packages planned to go unmet: 001's unmet hours over the zone's demand, in every zone.
 
-    Drawn without replacement with probability proportional to hours (exponential keys
-    ``E / q``, smallest first), until the zone's unmet hours are reached.
+    Drawn per (zone, service), so that small instances keep the mix, without replacement and
+    with probability proportional to hours (exponential keys ``E / q``, smallest first); a
+    package is taken while the hours taken before it plus half its own stay below the target.
     """
     n = len(needs["zone"])
     package = needs["service"] != SL
     q = needs["quantity"]
     rate = np.array(cal.UNMET_HOURS_BY_ZONE) / (
         cal.COUNTY_HOURS_PER_WEEK * np.array(cal.ZONE_DEMAND_SHARE))
-    zone = needs["zone"]
-    demand = np.bincount(zone[package], weights=q[package], minlength=len(zone_local))
-    target = demand * rate[zone_local]
+    cell = needs["zone"] * len(SERVICES) + needs["service"]
+    n_cells = len(zone_local) * len(SERVICES)
+    demand = np.bincount(cell[package], weights=q[package], minlength=n_cells)
+    target = demand * np.repeat(rate[zone_local], len(SERVICES))
     key = np.where(package, rng.exponential(1.0, n) / q, np.inf)
-    order = np.lexsort((key, zone))
+    order = np.lexsort((key, cell))
     zq = np.where(package, q, 0.0)[order]
     cum = np.cumsum(zq)
-    zone_sorted = zone[order]
-    first = np.searchsorted(zone_sorted, zone_sorted, side="left")
-    before = cum - zq - (cum[first] - zq[first])  # hours already unmet in the zone before it
-    chosen = package[order] & (before < target[zone_sorted])
+    cell_sorted = cell[order]
+    first = np.searchsorted(cell_sorted, cell_sorted, side="left")
+    before = cum - zq - (cum[first] - zq[first])  # hours already taken in the cell before it
+    chosen = package[order] & (before + zq / 2 < target[cell_sorted])
     unmet = np.zeros(n, dtype=bool)
     unmet[order[chosen]] = True
     return unmet
@@ -511,16 +513,21 @@ def _random_fit(rng: np.random.Generator, needs: dict[str, np.ndarray],
     return out
 
 
+def _ceil_tenth(x: np.ndarray) -> np.ndarray:
+    """Round up to a tenth (capacities never fall below the planned use they carry)."""
+    return np.ceil(x * 10 - 1e-6) / 10
+
+
 def _capacities(offers: dict[str, np.ndarray], planned_q: np.ndarray,
                 n_providers: int) -> np.ndarray:
     """Offer capacities (in place, hourly offers) and provider capacities from planned work.
 
-    Bed offers keep their beds. Returns provider capacity, nan for providers with no hourly
-    offer.
+    Rounded up, so that the planned assignment stays feasible. Bed offers keep their beds.
+    Returns provider capacity, nan for providers with no hourly offer.
     """
     hourly = offers["service"] != SL
     use = planned_q * offers["travel"]
-    cap = np.maximum(np.round(use * cal.OFFER_HEADROOM, 1), cal.OFFER_MIN_CAPACITY)
+    cap = np.maximum(_ceil_tenth(use * cal.OFFER_HEADROOM), cal.OFFER_MIN_CAPACITY)
     offers["capacity"] = np.where(hourly, cap, offers["capacity"])
     offers["planned"] = np.where(hourly, np.round(planned_q, 2), offers["planned"])
     # a provider's capacity: its planned use, or its smallest offer's if it was planned none
@@ -528,7 +535,7 @@ def _capacities(offers: dict[str, np.ndarray], planned_q: np.ndarray,
     total = np.bincount(prov, weights=use[hourly], minlength=n_providers)
     floor = np.full(n_providers, np.inf)
     np.minimum.at(floor, prov, cap[hourly])
-    capacity = np.round(np.where(total > 0, total, np.where(np.isfinite(floor), floor, 0)), 1)
+    capacity = _ceil_tenth(np.where(total > 0, total, np.where(np.isfinite(floor), floor, 0)))
     capacity[np.bincount(prov, minlength=n_providers) == 0] = np.nan
     return capacity
 
