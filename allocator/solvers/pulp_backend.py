@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tempfile
 import time
+import warnings
 
 import numpy as np
 
@@ -29,8 +31,10 @@ def to_pulp(model: MatrixModel, cost: np.ndarray, relax: bool = False):
     import pulp
 
     prob = pulp.LpProblem("allocation", pulp.LpMinimize)
+    # PuLP >= 3.3 attaches variables to the problem (LpVariable(...) is deprecated there)
+    make = prob.add_variable if hasattr(prob, "add_variable") else pulp.LpVariable
     xs = [
-        pulp.LpVariable(
+        make(
             f"v{j}",
             lowBound=float(model.col_lo[j]),
             upBound=None if np.isinf(model.col_hi[j]) else float(model.col_hi[j]),
@@ -60,6 +64,12 @@ def to_pulp(model: MatrixModel, cost: np.ndarray, relax: bool = False):
 _CBC_RESULT = re.compile(r"^Result - (.*)$", re.M)
 _CBC_OBJ = re.compile(r"^Objective value:\s+(\S+)", re.M)
 _CBC_LB = re.compile(r"^Lower bound:\s+(\S+)", re.M)
+
+
+def _bundled_cbc(**kwargs):
+    import pulp
+
+    return pulp.PULP_CBC_CMD(**kwargs)
 
 
 def _read_log(log: str | None) -> str:
@@ -98,21 +108,27 @@ def solve(
     if solver == "cbc":
         fd, log = tempfile.mkstemp(suffix=".log", prefix="cbc")
         os.close(fd)
-        backend = pulp.PULP_CBC_CMD(
-            msg=bool(options.verbose), timeLimit=max(1.0, options.time_limit),
-            gapRel=options.gap, gapAbs=1e-9, threads=options.threads,
-            warmStart=warm_start is not None, logPath=log,
-            # CBC 2.10.3 (the build PuLP ships) proves wrong optima on some of our small models
-            # with its preprocessing on (seen on random brute-force instances, cf. coin-or/Cbc
-            # #283); without it every brute-force comparison agrees.
-            options=(["preprocess off"] if not retried else []) + [f"randomSeed {options.seed + 1}",
-                     f"randomCbcSeed {options.seed + 1}"],
-        )
+        with warnings.catch_warnings():
+            # PuLP 3.3 deprecates its bundled CBC in favour of a separate install; it is still
+            # the CBC that every fresh install has, so keep it (and keep the output quiet)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            backend = _bundled_cbc(
+                msg=False, timeLimit=max(1.0, options.time_limit),
+                gapRel=options.gap, gapAbs=1e-9, threads=options.threads,
+                warmStart=warm_start is not None, logPath=log,
+                # CBC 2.10.3 (the build PuLP ships) proves wrong optima on some of our small models
+                # with its preprocessing on (seen on random brute-force instances, cf. coin-or/Cbc
+                # #283); without it every brute-force comparison agrees.
+                options=(["preprocess off"] if not retried else [])
+                + [f"randomSeed {options.seed + 1}", f"randomCbcSeed {options.seed + 1}"],
+            )
     else:
         backend = pulp.HiGHS(msg=bool(options.verbose), timeLimit=options.time_limit,
                              gapRel=options.gap, threads=options.threads)
     try:
-        prob.solve(backend)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            prob.solve(backend)
     except pulp.PulpSolverError as exc:
         # Without preprocessing, CBC writes no solution file when it finds the problem
         # infeasible while tightening bounds; ask again with its defaults, which report it.
@@ -123,6 +139,8 @@ def solve(
         return MatrixSolve(Status.error, None, None, None, time.perf_counter() - t0, str(exc))
     runtime = time.perf_counter() - t0
     text = _read_log(log)
+    if options.verbose and text:
+        print(text, file=sys.stderr)
     has_solution = prob.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
     values = None
     objective = None
