@@ -12,6 +12,7 @@ from .report import write_all
 from .runner import read_rows, run_suite
 
 RESULTS = Path(__file__).resolve().parent / "results"
+CACHE = Path(__file__).resolve().parent / "out" / "instances"
 
 
 def _solvers(text: str | None, suite: str) -> list[str]:
@@ -50,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--name", help="file stem of the results (default: the suite's name)")
     run.add_argument("--resume", action="store_true", help="keep finished rows of the JSON-lines "
                      "file and run only the missing ones")
+    run.add_argument("--cache", type=Path, default=CACHE,
+                     help="folder of instance JSON files: written on first use, read after "
+                          "(so later runs solve the same instances); 'none' to disable")
     run.add_argument("--no-lp-bound", action="store_true",
                      help="skip the LP relaxation bound of generated instances")
     rep = sub.add_parser("report", help="re-write the CSV, Markdown and plot from the rows file")
@@ -87,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
                                                  (argv if argv is not None else sys.argv[1:]))
     rows = run_suite(specs, solvers, args.out / f"{name}.jsonl", time_limit=args.time_limit,
                      threads=args.threads, seed=args.seed, resume=args.resume,
-                     lp_bounds=not args.no_lp_bound)
+                     lp_bounds=not args.no_lp_bound,
+                     cache=None if str(args.cache) == "none" else args.cache.resolve())
     for p in write_all(rows, args.out, name, command, solvers, notes):
         print(p)
     failed = [r for r in rows if r.get("check_ok") is False or r["status"] == "error"]

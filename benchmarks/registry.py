@@ -77,8 +77,25 @@ class Spec:
     def param(self, key: str, default: Any = None) -> Any:
         return dict(self.params).get(key, default)
 
-    def load(self) -> Any:
-        """The instance (an :class:`allocator.schema.Instance`), generated or imported."""
+    def load(self, cache: Path | None = None) -> Any:
+        """The instance (an :class:`allocator.schema.Instance`), generated or imported.
+
+        With ``cache`` (a folder), the instance is read from ``<cache>/<name>.json`` when that
+        exists and written there otherwise, so that runs made at different times, or from
+        different checkouts, solve the very same instances.
+        """
+        if cache is not None:
+            from allocator.io import load_instance, save_instance
+
+            path = Path(cache) / f"{self.name}.json"
+            if path.exists():
+                return load_instance(path)
+            instance = self.load()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp.json")
+            save_instance(instance, tmp)
+            os.replace(tmp, path)
+            return instance
         if self.family == "generated":
             from allocator.generate import generate
 

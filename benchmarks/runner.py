@@ -168,12 +168,12 @@ def _solve(problem: Any, solver: str, params: Any) -> Any:
 
 
 def solve_in_child(spec: Spec, solver: str, time_limit: float, threads: int | None,
-                   seed: int) -> dict[str, Any]:
+                   seed: int, cache: Path | None = None) -> dict[str, Any]:
     """Load, solve, check (call in a fresh process). Returns one result row, without the
     parent's fields."""
     row: dict[str, Any] = {}
     t = time.perf_counter()
-    instance = spec.load()
+    instance = spec.load(cache)
     row["load_s"] = time.perf_counter() - t
     from allocator.check import check
     from allocator.problem import Problem
@@ -239,9 +239,9 @@ def solve_in_child(spec: Spec, solver: str, time_limit: float, threads: int | No
 
 
 def _child(conn: Any, spec: Spec, solver: str, time_limit: float, threads: int | None,
-           seed: int) -> None:
+           seed: int, cache: Path | None) -> None:
     try:
-        row = solve_in_child(spec, solver, time_limit, threads, seed)
+        row = solve_in_child(spec, solver, time_limit, threads, seed, cache)
     except Exception as exc:  # the row says what went wrong; the suite goes on
         row = {"status": "error", "message": f"{type(exc).__name__}: {exc}",
                "traceback": traceback.format_exc()[-2000:]}
@@ -250,14 +250,15 @@ def _child(conn: Any, spec: Spec, solver: str, time_limit: float, threads: int |
     conn.close()
 
 
-def lp_bound_in_child(spec: Spec, time_limit: float) -> dict[str, Any]:
+def lp_bound_in_child(spec: Spec, time_limit: float, cache: Path | None = None
+                      ) -> dict[str, Any]:
     """The LP relaxation bound of a generated instance with HiGHS (call in a fresh process)."""
     from allocator.model import build
     from allocator.problem import Problem
     from allocator.solvers import highs
     from allocator.solvers.base import SolverOptions
 
-    instance = spec.load()
+    instance = spec.load(cache)
     problem = Problem.from_instance(instance)
     if problem.objective_kind != "weighted":
         return {"lp_bound": None, "lp_s": 0.0, "lp_status": "lexicographic: not computed"}
@@ -267,9 +268,9 @@ def lp_bound_in_child(spec: Spec, time_limit: float) -> dict[str, Any]:
     return {"lp_bound": res.bound, "lp_s": time.perf_counter() - t, "lp_status": res.status.value}
 
 
-def _lp_child(conn: Any, spec: Spec, time_limit: float) -> None:
+def _lp_child(conn: Any, spec: Spec, time_limit: float, cache: Path | None) -> None:
     try:
-        out = lp_bound_in_child(spec, time_limit)
+        out = lp_bound_in_child(spec, time_limit, cache)
     except Exception as exc:
         out = {"lp_bound": None, "lp_s": 0.0, "lp_status": f"error: {exc}"}
     conn.send(out)
@@ -300,11 +301,12 @@ def run_child(target: Callable[..., None], args: tuple, timeout: float) -> dict[
 
 
 def run_one(spec: Spec, solver: str, *, time_limit: float | None = None,
-            threads: int | None = None, seed: int = 0) -> dict[str, Any]:
+            threads: int | None = None, seed: int = 0, cache: Path | None = None
+            ) -> dict[str, Any]:
     """One solve of ``spec`` by ``solver`` in a spawned child; the finished row."""
     limit = spec.time_limit if time_limit is None else time_limit
     t = time.perf_counter()
-    out = run_child(_child, (spec, solver, limit, threads, seed),
+    out = run_child(_child, (spec, solver, limit, threads, seed, cache),
                      limit * 2 + KILL_SLACK_S.get(spec.size, 300.0))
     row: dict[str, Any] = {k: None for k in FIELDS}
     row.update(instance=spec.name, family=spec.family, size=spec.size, solver=solver,
@@ -314,9 +316,11 @@ def run_one(spec: Spec, solver: str, *, time_limit: float | None = None,
     return row
 
 
-def run_lp_bound(spec: Spec, time_limit: float = 600.0) -> dict[str, Any]:
+def run_lp_bound(spec: Spec, time_limit: float = 600.0, cache: Path | None = None
+                 ) -> dict[str, Any]:
     """The LP bound row of a generated instance (``solver="lp"``)."""
-    out = run_child(_lp_child, (spec, time_limit), time_limit + KILL_SLACK_S.get(spec.size, 300))
+    out = run_child(_lp_child, (spec, time_limit, cache),
+                    time_limit + KILL_SLACK_S.get(spec.size, 300))
     row: dict[str, Any] = {k: None for k in FIELDS}
     row.update(instance=spec.name, family=spec.family, size=spec.size, solver="lp",
                time_limit=time_limit, progress=[], status=out.get("lp_status"),
@@ -341,13 +345,15 @@ def run_suite(
     seed: int = 0,
     resume: bool = False,
     lp_bounds: bool = True,
+    cache: Path | None = None,
     log: Callable[[str], None] = print,
 ) -> list[dict[str, Any]]:
     """Run every (instance, solver) pair, appending each row to ``jsonl`` as it finishes.
 
     Solvers above their size cap (:data:`benchmarks.registry.MAX_SIZE`) are not run; a row
     with status ``not_run`` says so. With ``resume`` the rows already in ``jsonl`` are kept
-    and their pairs skipped; otherwise the file is started afresh.
+    and their pairs skipped; otherwise the file is started afresh. With ``cache`` every
+    instance is generated or imported once and read back from that folder afterwards.
     """
     jsonl.parent.mkdir(parents=True, exist_ok=True)
     rows = read_rows(jsonl) if resume else []
@@ -362,7 +368,7 @@ def run_suite(
 
     for spec in specs:
         if lp_bounds and spec.family == "generated" and (spec.name, "lp") not in done:
-            row = run_lp_bound(spec)
+            row = run_lp_bound(spec, cache=cache)
             emit(row)
             log(f"{spec.name:>16} {'lp':>10}: bound {row['bound']} ({row['status']})")
         for solver in solvers:
@@ -376,7 +382,8 @@ def run_suite(
                            message=f"{solver} is not run above size {_cap(solver)}")
                 emit(row)
                 continue
-            row = run_one(spec, solver, time_limit=time_limit, threads=threads, seed=seed)
+            row = run_one(spec, solver, time_limit=time_limit, threads=threads, seed=seed,
+                          cache=cache)
             emit(row)
             log(f"{spec.name:>16} {solver:>10}: {row['status']}, objective {row['objective']}, "
                 f"bound {row['bound']}, {row.get('wall_s') or 0:.1f} s, "
