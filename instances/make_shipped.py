@@ -174,14 +174,28 @@ def staffordshire_supported_living() -> Instance:
                                     "lots": lots})
 
 
-def main() -> None:
-    for name, make in (("tiny", tiny), ("devon_personal_care", devon_personal_care),
-                       ("staffordshire_supported_living", staffordshire_supported_living)):
+SHIPPED = {
+    "tiny": tiny,
+    "devon_personal_care": devon_personal_care,
+    "staffordshire_supported_living": staffordshire_supported_living,
+}
+
+
+def write_all(out_dir: Path = HERE) -> list[Path]:
+    """Write every shipped instance into ``out_dir``; returns the files written."""
+    written = []
+    for name, make in SHIPPED.items():
         inst = make()
-        target = HERE / f"{name}.json"
+        target = Path(out_dir) / f"{name}.json"
         save_instance(inst, target)
+        written.append(target)
         print(f"wrote {target.name}: {len(inst.needs)} needs, {len(inst.providers)} providers, "
               f"{len(inst.offers)} offers, {len(inst.zones)} zones")
+    return written
+
+
+def main() -> None:
+    write_all()
 
 
 if __name__ == "__main__":

@@ -82,10 +82,9 @@ ZONE_NEIGHBOURS: tuple[tuple[int, ...], ...] = (
 # west. Every prefix is connected, and the first two (scale S) have 001's unmet share of ~6%.
 ZONE_FILL_ORDER: tuple[int, ...] = (3, 4, 2, 5, 1, 7, 0, 6)
 
-# 001: unmet need per zone in mid-October 2019 (hours per week; people), about 2,000 hours in
-# all, "about 5% of all demand".
+# 001: unmet need per zone in mid-October 2019, in hours per week (2,000 in all, "about 5% of
+# all demand"); the table also counts people: 12, 14, 21, 43, 34, 63, 10, 8 (205 in all).
 UNMET_HOURS_BY_ZONE: tuple[float, ...] = (86, 139, 228, 361, 426, 558, 142, 60)
-UNMET_PEOPLE_BY_ZONE: tuple[int, ...] = (12, 14, 21, 43, 34, 63, 10, 8)
 UNMET_SHARE_OF_DEMAND = 0.05  # 001: "about 5% of all demand"
 # The generator plans which packages go unmet zone by zone (001's hours per zone over the zone's
 # demand), drawing them with probability proportional to their hours: 001's unmet people wait

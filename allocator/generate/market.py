@@ -101,10 +101,6 @@ class Market:
         np.add.at(d, (self.need_zone, self.need_service, self.need_complexity), self.need_quantity)
         return d
 
-    def eligible(self) -> np.ndarray:
-        """Providers that pass the policy's minimum framework quality."""
-        return self.provider_quality >= cal.MIN_FRAMEWORK_QUALITY
-
 
 def build_market(n_needs: int, n_providers: int, n_zones: int, seed: int) -> Market:
     """Draw a market of the given size, deterministically for ``seed``."""
