@@ -17,10 +17,11 @@ import pytest
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
-from allocator.generate import SCALES, generate
+from allocator.generate import SCALES, generate, planned_assignment
 from allocator.generate import calibration as cal
 from allocator.io import load_instance, save_instance
 from allocator.problem import Problem
+from allocator.result import Solution
 from allocator.schema import Instance
 from allocator.validate import check_references
 
@@ -287,6 +288,25 @@ def test_unmet_near_five_percent_worst_in_zone_6(seed):
     assert np.argmax(by_zone) == 5 and np.argmin(by_zone) == 7
     table = np.array(cal.UNMET_HOURS_BY_ZONE)
     np.testing.assert_allclose(by_zone / by_zone.sum(), table / table.sum(), atol=0.05)
+
+
+@pytest.mark.parametrize("scale, seed, share", [("S", 1, 0.06), ("M", 1, 0.05), ("M", 2, 0.05)])
+def test_planned_assignment_is_feasible(scale, seed, share):
+    """The plan capacities were sized from passes the independent checker, ~5% hours unmet.
+
+    So the integer optimum serves at least about 95% of hours (001's zone shares; S: ~6%).
+    """
+    from allocator.check import check
+
+    inst = plain(seed) if scale == "M" else generate(scale, seed=seed)
+    plan = planned_assignment(scale, seed=seed)
+    report = check(inst, Solution(assignment=plan))
+    assert report.violations == []
+    hours = sum(n.quantity for n in packages(inst))
+    unmet = sum(n.quantity for n in packages(inst) if n.id not in plan)
+    assert unmet / hours == pytest.approx(share, abs=0.005)
+    assert all(n.id in plan for n in placements(inst))
+    assert sum(n.current_provider is not None and n.id not in plan for n in inst.needs) == 0
 
 
 def test_small_scale_unmet_follows_its_zones():

@@ -6,7 +6,7 @@ source, :mod:`.market` draws zones, needs, providers and offers as numpy columns
 into a validated :class:`~allocator.schema.Instance`.
 """
 
-from .build import generate
+from .build import generate, planned_assignment
 from .calibration import SCALES, Scale
 
-__all__ = ["SCALES", "Scale", "generate"]
+__all__ = ["SCALES", "Scale", "generate", "planned_assignment"]

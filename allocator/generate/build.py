@@ -77,23 +77,61 @@ def generate(
         A fully validated instance. Calibration figures and their sources are in
         :mod:`allocator.generate.calibration` and ``models/benchmarks.md``.
     """
-    if scale not in cal.SCALES:
-        raise ValueError(f"scale must be one of {', '.join(cal.SCALES)}, not {scale!r}")
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
     if scenarios < 0:
         raise ValueError(f"scenarios must be >= 0, got {scenarios}")
-    size = cal.SCALES[scale]
-    n_needs = size.needs if needs is None else needs
-    n_providers = size.providers if providers is None else providers
-    n_zones = size.zones if zones is None else zones
-    market = build_market(n_needs, n_providers, n_zones, seed)
+    market = _market(scale, needs, providers, zones, seed)
+    n_needs, n_providers, n_zones = market.n_needs, market.n_providers, market.n_zones
     custom = (needs, providers, zones) != (None, None, None)
     name = (f"generated-{n_needs}n-{n_providers}p-{n_zones}z-seed{seed}" if custom
             else f"generated-{scale}-seed{seed}")
     doc = instance_document(market, name=name, seed=seed, blocks=blocks, bids=bids,
                             scenarios=scenarios)
     return validate_document(doc)
+
+
+def planned_assignment(
+    scale: str = "M",
+    *,
+    needs: int | None = None,
+    providers: int | None = None,
+    zones: int | None = None,
+    seed: int,
+) -> dict[str, str]:
+    """The allocation the generator sized capacities from: need id -> offer id.
+
+    Same arguments as :func:`generate` (the options do not change the market). It is feasible
+    for the generated instance by construction (offers' and providers' capacities are its use,
+    rounded up; placements fill their cell's schemes bed by bed), and leaves about 5% of hours
+    unmet, so it is an upper bound on the optimum and a warm start. Needs planned to go unmet
+    are absent.
+    """
+    market = _market(scale, needs, providers, zones, seed)
+    offer_ids = _offer_ids(market, zone_id_list(market), _ids("P", market.n_providers))
+    need_ids = _ids("N", market.n_needs)
+    return {need_ids[n]: offer_ids[o] for n, o in enumerate(market.need_plan.tolist()) if o >= 0}
+
+
+def _market(scale: str, needs: int | None, providers: int | None, zones: int | None,
+            seed: int) -> Market:
+    if scale not in cal.SCALES:
+        raise ValueError(f"scale must be one of {', '.join(cal.SCALES)}, not {scale!r}")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    size = cal.SCALES[scale]
+    return build_market(size.needs if needs is None else needs,
+                        size.providers if providers is None else providers,
+                        size.zones if zones is None else zones, seed)
+
+
+def _offer_ids(market: Market, zone_ids: list[str], provider_ids: list[str]) -> list[str]:
+    """Offer ids as the schema derives them (clarification 2): scheme, or provider/zone/service."""
+    scheme_ids = _ids("S", int((market.offer_scheme >= 0).sum()))
+    return [
+        scheme_ids[sch] if sch >= 0 else f"{provider_ids[p]}/{zone_ids[z]}/{SERVICES[s]}"
+        for p, z, s, sch in zip(market.offer_provider.tolist(), market.offer_zone.tolist(),
+                                market.offer_service.tolist(), market.offer_scheme.tolist(),
+                                strict=True)
+    ]
 
 
 def validate_document(doc: dict[str, Any]) -> Instance:
@@ -251,4 +289,5 @@ def _needs(market: Market, zone_ids: list[str], provider_ids: list[str]) -> list
     ]
 
 
-__all__ = ["county_prefix", "generate", "instance_document", "validate_document"]
+__all__ = ["county_prefix", "generate", "instance_document", "planned_assignment",
+           "validate_document"]

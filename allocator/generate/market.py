@@ -65,6 +65,7 @@ class Market:
     need_priority: np.ndarray  # index into PRIORITIES
     need_alt_zone: np.ndarray  # a neighbouring acceptable zone, -1 if none
     need_current: np.ndarray  # current provider, -1 if none
+    need_plan: np.ndarray  # offer the need was planned to (capacities come from it), -1 if none
 
     provider_type: np.ndarray  # index into PROVIDER_TYPES
     provider_home: np.ndarray  # home zone
@@ -122,8 +123,9 @@ def build_market(n_needs: int, n_providers: int, n_zones: int, seed: int) -> Mar
 
     unmet = _planned_unmet(rng_unmet, needs, zone_local)
     usable = provs["quality"] >= cal.MIN_FRAMEWORK_QUALITY
-    plan = _random_fit(rng_plan, needs, offers, usable, np.nonzero(~unmet)[0])
     package = needs["service"] != SL
+    plan = _random_fit(rng_plan, needs, offers, usable, np.nonzero(~unmet & package)[0])
+    plan = np.where(package, plan, _place_in_schemes(needs, offers, usable))
     planned_q = np.bincount(plan[package & (plan >= 0)],
                             weights=needs["quantity"][package & (plan >= 0)],
                             minlength=len(offers["provider"]))
@@ -143,6 +145,7 @@ def build_market(n_needs: int, n_providers: int, n_zones: int, seed: int) -> Mar
         need_priority=needs["priority"],
         need_alt_zone=needs["alt_zone"],
         need_current=current,
+        need_plan=plan,
         provider_type=provs["type"],
         provider_home=provs["home"],
         provider_quality=provs["quality"],
@@ -536,6 +539,51 @@ def _capacities(offers: dict[str, np.ndarray], planned_q: np.ndarray,
     return capacity
 
 
+def _scheme_group(care_group: np.ndarray) -> np.ndarray:
+    """The kind of scheme a placement's care group lives in: 0 LD/Autism, 1 MH/PD (others)."""
+    group_of_cg = np.ones(len(cal.CARE_GROUPS), dtype=np.int64)
+    for g in cal.SCHEME_CARE_GROUPS[0]:
+        group_of_cg[cal.CARE_GROUPS.index(g)] = 0
+    return group_of_cg[care_group]
+
+
+def _place_in_schemes(needs: dict[str, np.ndarray], offers: dict[str, np.ndarray],
+                      usable: np.ndarray) -> np.ndarray:
+    """A planned scheme for every placement, filling each cell's schemes bed by bed.
+
+    Schemes were built per (zone, band, group) with at least that cell's placements in beds
+    (:func:`_schemes`), so the k-th placement of a cell takes the scheme holding the cell's k-th
+    bed: a plan within every scheme's capacity. -1 for needs that are not placements.
+    """
+    n = len(needs["zone"])
+    plan = np.full(n, -1, dtype=np.int64)
+    place = np.nonzero(needs["service"] == SL)[0]
+    bed = np.nonzero(offers["scheme"] >= 0)[0]
+    if not len(place) or not len(bed):
+        return plan
+    groups = len(cal.SCHEME_CARE_GROUPS)
+    p_cell = ((needs["zone"][place] * 3 + needs["complexity"][place]) * groups
+              + _scheme_group(needs["care_group"][place]))
+    s_cell = ((offers["zone"][bed] * 3 + offers["max_complexity"][bed]) * groups
+              + offers["care_groups"][bed] - len(cal.SPECIALISMS))
+    so = np.argsort(s_cell, kind="stable")
+    s_sorted = s_cell[so]
+    cum = np.cumsum(offers["capacity"][bed][so])
+    lo = np.searchsorted(s_sorted, p_cell, side="left")
+    hi = np.searchsorted(s_sorted, p_cell, side="right")
+    beds_before = np.where(lo > 0, cum[np.maximum(lo - 1, 0)], 0.0)
+    po = np.argsort(p_cell, kind="stable")
+    sorted_cell = p_cell[po]
+    rank = np.empty(len(place), dtype=np.int64)
+    rank[po] = np.arange(len(place)) - np.searchsorted(sorted_cell, sorted_cell, side="left")
+    pos = np.searchsorted(cum, beds_before + rank, side="right")  # scheme holding that bed
+    ok = (hi > lo) & (pos < hi)
+    chosen = bed[so[np.minimum(pos, len(so) - 1)]]
+    ok &= usable[offers["provider"][chosen]]
+    plan[place] = np.where(ok, chosen, -1)
+    return plan
+
+
 def _schemes(rng: np.random.Generator, needs: dict[str, np.ndarray], provs: dict[str, np.ndarray],
              zone_county: np.ndarray) -> dict[str, np.ndarray]:
     """Supported-living schemes (003): beds by zone, complexity band and client group.
@@ -545,12 +593,9 @@ def _schemes(rng: np.random.Generator, needs: dict[str, np.ndarray], provs: dict
     """
     n_zones = len(zone_county)
     placement = needs["service"] == SL
-    group_of_cg = np.full(len(cal.CARE_GROUPS), 1)  # MH/PD (and anyone else) ...
-    for g in cal.SCHEME_CARE_GROUPS[0]:
-        group_of_cg[cal.CARE_GROUPS.index(g)] = 0  # ... or LD/Autism
     z = needs["zone"][placement]
     b = needs["complexity"][placement]
-    g = group_of_cg[needs["care_group"][placement]]
+    g = _scheme_group(needs["care_group"][placement])
     n_groups = len(cal.SCHEME_CARE_GROUPS)
     cells = np.bincount((z * 3 + b) * n_groups + g, minlength=n_zones * 3 * n_groups)
     vacant = apportion(int(round(cells.sum() * (cal.BEDS_PER_PLACEMENT - 1))), cells)
