@@ -75,7 +75,7 @@ class Problem:
     holder_provider: np.ndarray
     holder_lot: np.ndarray
     holder_volume: np.ndarray  # volume of the contract in force (0 if none)
-    holder_rate: np.ndarray  # rate of the contract in force (0 if none)
+    holder_rate: np.ndarray  # rate of the contracts in force (volume-weighted mean; 0 if none)
     holder_bid: np.ndarray  # index into instance.block_bids, -1 if none (design mode only)
 
     # eligible pairs
@@ -203,9 +203,14 @@ class Problem:
 
         # ---- block holders
         holders: dict[tuple[int, int], list] = {}
+        fixed_block_cost = 0.0
         for c in inst.block_contracts:
+            # contracts for one provider and lot pool their volumes; each one is paid for
             key = (prov_ix[c.provider], lot_ix[c.lot])
-            holders[key] = [c.volume, c.rate, -1]
+            holder = holders.setdefault(key, [0.0, 0.0, -1])
+            holder[0] += c.volume
+            fixed_block_cost += c.rate * c.volume
+            holder[1] += c.rate * c.volume  # cost; turned into a mean rate below
         dropped: list[tuple[int, str]] = []
         if mode == "design":
             for bi, bid in enumerate(inst.block_bids):
@@ -225,7 +230,9 @@ class Problem:
         holder_provider = np.array([k[0] for k in hkeys], dtype=np.int64)
         holder_lot = np.array([k[1] for k in hkeys], dtype=np.int64)
         holder_volume = np.array([holders[k][0] for k in hkeys], dtype=float)
-        holder_rate = np.array([holders[k][1] for k in hkeys], dtype=float)
+        holder_cost = np.array([holders[k][1] for k in hkeys], dtype=float)
+        holder_rate = np.divide(holder_cost, holder_volume, out=np.zeros(len(hkeys)),
+                                where=holder_volume > 0)
         holder_bid = np.array([holders[k][2] for k in hkeys], dtype=np.int64)
         n_prov = len(provider_ids)
         holder_table = np.full(max(1, n_prov) * max(1, n_lots), -1, dtype=np.int64)
@@ -273,7 +280,6 @@ class Problem:
             policy.quality_weight * (100.0 - provider_quality[pp]) / 100.0
             + policy.out_of_zone_penalty * (~own)
         )
-        fixed_block_cost = float(np.dot(holder_rate, holder_volume))
 
         return cls(
             instance=inst,
@@ -326,7 +332,7 @@ class Problem:
             transfer_penalty=float(policy.transfer_penalty),
             objective_kind=policy.objective,
             max_provider_share=policy.max_provider_share,
-            fixed_block_cost=fixed_block_cost,
+            fixed_block_cost=float(fixed_block_cost),
             dropped_bids=tuple(dropped),
         )
 
@@ -367,7 +373,9 @@ class Problem:
         price * q + quality/zone term; in a block-only (non-reservation) lot the price is never
         paid (b = x), so it is left out here and b carries no saving there.
         """
-        price = np.where(self.pair_forced, self.pair_price_q - self.pair_block_saving, self.pair_price_q)
+        price = np.where(
+            self.pair_forced, self.pair_price_q - self.pair_block_saving, self.pair_price_q
+        )
         return _ro(price + self.pair_quality_zone)
 
     @cached_property

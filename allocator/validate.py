@@ -248,12 +248,13 @@ class _Checks:
             self.unknown(table, placed, "provider", row.provider, "provider", self.providers)
             self.unknown(table, placed, "lot", row.lot, "lot", self.lot_ids)
             first = seen.setdefault((row.provider, row.lot), placed.where)
-            if first != placed.where:
-                advice = ("merge their volumes into one contract" if table == "block_contracts"
-                          else "one bid per provider per lot")
+            # Two contracts in force for one provider and lot pool their volumes (V[p,l] is one
+            # pool; each contract's rate x volume is paid); two bids are an error
+            # (clarification 7: the design limits count providers).
+            if first != placed.where and table == "block_bids":
                 self.add(table, placed.where, "lot",
                          f"provider '{row.provider}' already has a {what} on lot '{row.lot}'"
-                         f" ({first}): {advice}")
+                         f" ({first}): one bid per provider per lot")
             lot = self.lot_of.get(row.lot)
             if lot is not None:
                 self._unit_of_block(table, placed, what, lot)

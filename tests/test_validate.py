@@ -164,11 +164,21 @@ def test_block_contract_on_a_lot_of_another_unit(tmp_path: Path) -> None:
     assert "'hours'" in problem.message and "beds" in problem.message
 
 
-def test_two_contracts_for_one_provider_and_lot(tmp_path: Path) -> None:
-    problem = one(tmp_path, lambda d: d["block_contracts"].append(
-        {"provider": "P1", "lot": "L1", "rate": 15, "volume": 5}))
-    assert (problem.table, problem.row, problem.field) == ("block_contracts", "row 2", "lot")
-    assert "already has a block contract" in problem.message and "row 1" in problem.message
+def test_two_contracts_for_one_provider_and_lot_pool(tmp_path: Path) -> None:
+    """Two contracts in force for one provider and lot are one pool, not an error."""
+    from allocator.io import load_instance
+    from allocator.problem import Problem
+
+    document = base()
+    document["block_contracts"].append({"provider": "P1", "lot": "L1", "rate": 15, "volume": 5})
+    path = tmp_path / "market.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    instance = load_instance(path)
+    problem = Problem.from_instance(instance)
+    first = instance.block_contracts[0]
+    h = list(problem.holder_lot).index(problem.lot_ids.index("L1"))
+    assert problem.holder_volume[h] == first.volume + 5
+    assert problem.fixed_block_cost == first.rate * first.volume + 15 * 5
 
 
 def test_two_bids_by_one_provider_on_one_lot(tmp_path: Path) -> None:
