@@ -16,9 +16,8 @@ class InputProblem:
     message: str
 
     def __str__(self) -> str:
-        where = ", ".join(
-            part for part in (self.file, self.table, self.row, self.field and f"field '{self.field}'") if part
-        )
+        field = self.field and f"field '{self.field}'"
+        where = ", ".join(part for part in (self.file, self.table, self.row, field) if part)
         return f"{where}: {self.message}"
 
 

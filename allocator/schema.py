@@ -9,7 +9,7 @@ problem at once.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -21,14 +21,14 @@ NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 
 
-class Service(str, Enum):
+class Service(StrEnum):
     personal_care = "personal_care"
     individual_support = "individual_support"
     group_support = "group_support"
     supported_living = "supported_living"
 
 
-class Complexity(str, Enum):
+class Complexity(StrEnum):
     less_complex = "less_complex"
     complex = "complex"
     highly_complex = "highly_complex"
@@ -41,7 +41,7 @@ class Complexity(str, Enum):
 COMPLEXITY_RANK = {"less_complex": 0, "complex": 1, "highly_complex": 2}
 
 
-class CareGroup(str, Enum):
+class CareGroup(StrEnum):
     OP = "OP"
     OPMH = "OPMH"
     PD = "PD"
