@@ -60,7 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--suite", default="quick")
     rep.add_argument("--out", type=Path, default=RESULTS)
     rep.add_argument("--solvers")
-    rep.add_argument("--command", default="")
+    rep.add_argument("--command", default="", help="the command(s) that made the rows, "
+                     "quoted at the top of the Markdown")
+    rep.add_argument("--rows", help="comma-separated JSON-lines files in --out to merge "
+                     "(default: <suite>.jsonl); later files win for the same (instance, solver)")
+    rep.add_argument("--note", action="append", default=[],
+                     help="a line of notes for the top of the Markdown (repeatable)")
     sub.add_parser("list", help="list the suites and the registered instances")
     args = parser.parse_args(argv)
 
@@ -76,9 +81,16 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "report":
         name = args.suite
-        rows = read_rows(args.out / f"{name}.jsonl")
+        files = args.rows.split(",") if args.rows else [f"{name}.jsonl"]
+        merged: dict[tuple[str, str], dict] = {}
+        for f in files:
+            for r in read_rows(args.out / f.strip()):
+                merged[(r["instance"], r["solver"])] = r
+        rows = list(merged.values())
         solvers = _solvers(args.solvers, name)
-        for p in write_all(rows, args.out, name, args.command or "(see README)", solvers):
+        notes = [f"{n}" for n in args.note] + ([""] if args.note else [])
+        for p in write_all(rows, args.out, name, args.command or "(see README)", solvers,
+                           notes):
             print(p)
         return 0
 
