@@ -7,8 +7,10 @@ through :func:`check` in the tests.
 
 Conventions settled here (DESIGN.md leaves them open):
 
-* Design mode is on when the instance has block bids or scenarios; only then do the per-lot
-  limits of a ``block`` section (providers, shares) apply.
+* Design mode (DESIGN.md section 5) is on when the solution carries awards or scenario
+  allocations, or when asked for (``mode="design"``); only then do the per-lot limits of a
+  ``block`` section (providers, shares) and the scenarios apply. Otherwise the solution is
+  an allocation (section 4) of the instance's own needs: bids and scenarios are not used.
 * A provider holding both a contract in force and an awarded bid in one lot has one block
   pool there, of the summed volume.
 * Clarification 4 (no share row where D[l] = 0) is applied to the design share bounds too.
@@ -69,6 +71,7 @@ def check(
     *,
     reported: Any = None,
     tol: float = 1e-6,
+    mode: str = "auto",
 ) -> CheckReport:
     """Recompute every constraint and the objective of ``solution`` from scratch.
 
@@ -86,6 +89,9 @@ def check(
         ``terms``; each is compared with the recomputed value.
     tol
         Relative tolerance, applied as ``tol * max(1, |reference|)``.
+    mode
+        ``"allocation"`` (section 4), ``"design"`` (section 5), or ``"auto"``: design when
+        the solution has awards or scenario allocations.
 
     Returns
     -------
@@ -94,7 +100,12 @@ def check(
         reported values match), the recomputed terms and objective.
     """
     instance = _instance_of(instance_or_problem)
-    checker = _Checker(instance, tol)
+    if mode not in ("auto", "allocation", "design"):
+        raise ValueError(f"mode must be 'auto', 'allocation' or 'design', not {mode!r}")
+    design = mode == "design" or (
+        mode == "auto" and (bool(solution.awards) or bool(solution.scenarios))
+    )
+    checker = _Checker(instance, tol, design)
     terms = checker.run(solution)
     if reported is not None:
         checker.compare(terms, reported)
@@ -177,7 +188,7 @@ def ineligibility(need: Need, offer: Offer, provider: Provider, min_quality: flo
 class _Checker:
     """Holds the instance's lookups and the violations found so far."""
 
-    def __init__(self, instance: Instance, tol: float):
+    def __init__(self, instance: Instance, tol: float, design: bool):
         self.instance = instance
         self.tol = tol
         self.violations: list[str] = []
@@ -187,7 +198,7 @@ class _Checker:
         for offer in instance.offers:
             self.offers.setdefault(offer.key, offer)
         self.lots = {lot.id: lot for lot in instance.lots}
-        self.design = bool(instance.block_bids) or bool(instance.scenarios)
+        self.design = design
         self.policy = instance.policy
 
     def slack(self, rhs: float) -> float:
@@ -211,7 +222,7 @@ class _Checker:
 
         terms = dict.fromkeys(TERMS, 0.0)
         terms["block"] = block_cost
-        if self.instance.scenarios:
+        if self.design and self.instance.scenarios:
             expected: dict[str, float] = defaultdict(float)
             known = {s.id for s in self.instance.scenarios}
             for name in solution.scenarios:
@@ -233,7 +244,9 @@ class _Checker:
             demand = dict(expected)
         else:
             if solution.scenarios:
-                self.flag("solution has scenario allocations but the instance has no scenarios")
+                self.flag("solution has scenario allocations but the instance has no scenarios"
+                          if not self.instance.scenarios else
+                          "scenario allocations given to an allocation (not design) check")
             recourse = self.check_allocation(self.instance.needs, solution, volumes, "")
             for name, value in recourse.items():
                 terms[name] += value

@@ -118,12 +118,14 @@ def _with_progress(run: Callable[[], Result], what: str, *, show: bool,
         return run()
 
 
-def _solver_for(inst: Instance, settings: dict[str, Any]) -> tuple[Problem, Callable[[], Result]]:
-    """The problem to report on and the solve to run: a design solve (DESIGN.md section 5)
-    when the instance has block bids or scenarios, else an allocation solve (section 4)."""
+def _solver_for(inst: Instance, settings: dict[str, Any], mode: str = "auto"
+                ) -> tuple[Problem, Callable[[], Result]]:
+    """The problem to report on and the solve to run: an allocation solve (DESIGN.md section 4;
+    bids and scenarios are not used), or a design solve (section 5) with ``--mode design`` -
+    which ``auto`` picks only for imported benchmarks with bids (facility location)."""
     from .problem import Problem
 
-    if inst.block_bids or inst.scenarios:
+    if mode == "design" or (mode == "auto" and inst.benchmark is not None and inst.block_bids):
         from .design.solve import DesignParams, solve_design
 
         design_params = _params(DesignParams, settings)
@@ -164,11 +166,15 @@ def solve_command(
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the result's summary fields as JSON, and nothing else.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the solver log.")] = False,
+    mode: Annotated[str, typer.Option(
+        help="allocation (DESIGN.md section 4: contracts in force, the instance's own needs), "
+             "design (section 5: bids become awards, over the scenarios), or auto: "
+             "allocation, except design for imported benchmarks with bids.")] = "auto",
 ) -> None:
     """Solve an instance and write result.json, CSV tables, result.xlsx and report.html.
 
-    An instance with block bids or scenarios is a design instance: the awards and block
-    volumes are chosen too (DESIGN.md section 5).
+    By default this is the allocation of DESIGN.md section 4: block bids and scenarios are not
+    used (``allocator design`` and ``--mode design`` choose awards over scenarios).
     """
     from .report.files import FORMATS, write_results
     from .report.summary import objective_kind, print_summary, summary_fields
@@ -185,7 +191,9 @@ def solve_command(
     _params(SolveParams, settings)  # bad options are reported before the instance is read
     inst = _load(instance)
     console = Console(quiet=quiet or as_json, highlight=False)
-    problem, run = _solver_for(inst, settings)
+    if mode not in ("auto", "allocation", "design"):
+        _bad_input([f"--mode: {mode!r} is not one of auto, allocation, design"])
+    problem, run = _solver_for(inst, settings, mode)
     redirect = _stdout_to_stderr() if as_json else contextlib.nullcontext()
     what = f"solving {inst.name} with {solver.value} (limit {time_limit:g} s)"
     try:
@@ -255,7 +263,8 @@ def check_command(
         solution = solution_from_result(doc)
     except ValueError as error:
         _bad_input([f"{result}: {error}"])
-    report = check(inst, solution, reported=doc)
+    mode = doc.get("mode") if doc.get("mode") in ("allocation", "design") else "auto"
+    report = check(inst, solution, reported=doc, mode=mode)
     typer.echo(report.summary())
     raise typer.Exit(EXIT_OK if report.ok else EXIT_FAILED)
 

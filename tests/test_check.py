@@ -301,7 +301,7 @@ def test_design_awards_terms():
     ],
 )
 def test_design_limits(awards, fragments):
-    report = check(design(), Solution(assignment={"n1": O1}, awards=awards))
+    report = check(design(), Solution(assignment={"n1": O1}, awards=awards), mode="design")
     text = "\n".join(report.violations)
     for fragment in fragments:
         assert fragment in text

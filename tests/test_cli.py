@@ -298,21 +298,30 @@ def test_python_dash_m_and_a_light_import():
 
 
 def test_solve_a_design_instance_chooses_awards(tmp_path):
-    """An instance with block bids and scenarios is solved as a design (DESIGN.md 5)."""
+    """With --mode design, bids and scenarios are solved as a design (DESIGN.md 5); by
+    default the same instance is an allocation (section 4): no awards, no scenarios."""
     from random_instances import random_instance
 
     from allocator.io import save_instance
 
     path = tmp_path / "design.json"
     save_instance(random_instance(5, design=True, n_scenarios=2), path)
-    result = invoke("solve", path, "--out", tmp_path / "out", "--json")
+    result = invoke("solve", path, "--mode", "design", "--out", tmp_path / "out", "--json")
     assert result.exit_code == 0, result.output
     fields = json.loads(result.stdout)
     assert fields["solver"] == "highs-design"
     doc = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert doc["mode"] == "design"
     assert set(doc["solution"]["scenarios"]) == {"s1", "s2"}
     assert "awards" in doc["solution"]
     assert invoke("check", path, tmp_path / "out").exit_code == 0
+
+    result = invoke("solve", path, "--out", tmp_path / "alloc", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "alloc" / "result.json").read_text())
+    assert doc["mode"] == "allocation"
+    assert not doc["solution"].get("scenarios") and not doc["solution"].get("awards")
+    assert invoke("check", path, tmp_path / "alloc").exit_code == 0
 
 
 def _orlib(name: str) -> Path:

@@ -117,6 +117,7 @@ def result_document(
 ) -> dict[str, Any]:
     """The whole ``result.json``: summary fields, tables as records, the solution."""
     doc = dict(fields) if fields is not None else summary_fields(problem, result, tables)
+    doc.setdefault("mode", problem.mode)  # allocation (section 4) or design (section 5)
     doc["tables"] = {name: _records(df) for name, df in (tables or {}).items()}
     doc["solution"] = None if result.solution is None else solution_to_dict(result.solution)
     return doc
