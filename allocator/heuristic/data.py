@@ -1,0 +1,308 @@
+"""The search data: a :class:`~allocator.problem.Problem` flattened into plain arrays.
+
+Every constraint of DESIGN.md section 4 other than "one option per need" is a *row*
+``sum_k w[k, r] x[k] <= cap[r]`` over eligible pairs k:
+
+* offer capacity (w = q * travel factor);
+* provider capacity over hours offers (w = q * travel factor);
+* block volume of a holder (provider, lot): w = q on the pairs that can only be block funded
+  (``framework=false`` lots); pairs that *may* be block funded do not load the row, they
+  share what is left of the volume, paid out by the exact greedy of :mod:`allocator.evaluate`;
+* max_provider_share per (provider, lot) with demand (w = q).
+
+A pair touches at most one row of each kind, so the rows of pair k are ``pair_rows[k, :4]``
+(padded with the dummy row ``n_rows``, whose capacity is infinite). Rows that cannot bind
+(every eligible pair together fits) are left out. The arrays are plain numpy, picklable, and
+carry no pydantic objects, so they can be sent to a child process at any scale.
+
+Costs are in *search units*: the objective of DESIGN.md section 4, except that under the
+lexicographic objective the unmet penalties are multiplied by ``unmet_scale`` (see
+:func:`lexicographic_scale`). Reported objectives always come from
+:func:`allocator.evaluate.evaluate`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:  # the search's child process never loads pandas and pydantic
+    from ..problem import Problem
+
+ROW_OFFER, ROW_PROVIDER, ROW_HOLDER, ROW_SHARE = 0, 1, 2, 3
+ROW_KINDS = ("offer", "provider", "block volume", "provider share")
+WIDTH = 4  # rows per pair: one of each kind at most
+MAX_LEX_SCALE = 1e6
+
+
+@dataclass(frozen=True, eq=False)
+class SearchData:
+    """The arrays one search works on (see the module docstring).
+
+    Pairs are ordered by need: the pairs of need n are ``need_start[n]:need_start[n + 1]``;
+    ``pair_index`` maps them back to the problem's pair numbers.
+    """
+
+    n_needs: int
+    need_start: np.ndarray
+    need_q: np.ndarray
+    need_zone: np.ndarray
+    unmet_cost: np.ndarray  # cost of leaving the need unmet (search units)
+
+    pair_index: np.ndarray  # problem pair number
+    pair_need: np.ndarray
+    pair_cost: np.ndarray  # cost of choosing the pair, before block funding
+    pair_q: np.ndarray
+    pair_rows: np.ndarray  # (n_pairs, WIDTH) int32, padded with n_rows
+    pair_w: np.ndarray  # (n_pairs, WIDTH) float
+    pair_holder: np.ndarray  # holder whose left-over volume may fund the pair, -1 if none
+    pair_price: np.ndarray  # saving per unit block funded (the offer price), 0 if none
+    pair_touch: np.ndarray  # holder whose funding changes with the pair (may or must), -1
+    pair_provider: np.ndarray
+    pair_offer: np.ndarray
+
+    row_cap: np.ndarray  # (n_rows + 1,), the last one infinite
+    row_kind: np.ndarray  # ROW_* per row
+    row_ref: np.ndarray  # offer / provider / holder / provider*n_lots+lot per row
+
+    holder_row: np.ndarray  # the row of each holder's volume
+    holder_volume: np.ndarray
+    holder_start: np.ndarray  # pairs that may be funded by holder h, dearest first:
+    holder_pairs: np.ndarray  # holder_pairs[holder_start[h]:holder_start[h + 1]]
+
+    constant: float  # block contracts in force and the transfer constant
+    unmet_scale: float  # 1, or the lexicographic factor on unmet penalties
+
+    @property
+    def n_pairs(self) -> int:
+        return len(self.pair_need)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.row_kind)
+
+    @property
+    def n_holders(self) -> int:
+        return len(self.holder_row)
+
+    def pairs_of(self, n: int) -> np.ndarray:
+        """The pair numbers of need n."""
+        return np.arange(self.need_start[n], self.need_start[n + 1])
+
+    @property
+    def nbytes(self) -> int:
+        return sum(v.nbytes for v in vars(self).values() if isinstance(v, np.ndarray))
+
+
+def lexicographic_scale(problem: Problem) -> float:
+    """A factor on unmet penalties that puts the unmet term first in practice.
+
+    With factor F the search minimises F * unmet + the other terms. F is chosen so that leaving
+    the cheapest need unmet costs more than the whole spread of every other term; it is capped
+    at 1e6 to keep the arithmetic exact enough. The unmet term is then minimised first
+    whenever unmet changes come in steps of at least that cheapest need (always with one
+    priority and equal quantities; otherwise practically). Reported objectives are exact.
+    """
+    unmet = problem.need_penalty * problem.need_q
+    smallest = float(unmet[unmet > 0].min()) if np.any(unmet > 0) else 1.0
+    dearest = np.zeros(problem.n_needs)
+    np.maximum.at(dearest, problem.pair_need, np.abs(problem.pair_cost_x))
+    price = np.zeros(problem.n_holders)
+    held = problem.pair_holder >= 0
+    np.maximum.at(price, problem.pair_holder[held],
+                  problem.pair_block_saving[held] / np.maximum(problem.pair_q[held], 1e-12))
+    spread = float(dearest.sum() + 2 * problem.transfer_constant
+                   + np.dot(price, problem.holder_volume))
+    return float(min(MAX_LEX_SCALE, max(1.0, 10.0 * spread / smallest)))
+
+
+def from_problem(problem: Problem, *, lexicographic: bool = False) -> SearchData:
+    """Flatten ``problem`` (see the module docstring).
+
+    Parameters
+    ----------
+    problem
+        The frozen problem (allocation mode; block volumes are those of the contracts in
+        force).
+    lexicographic
+        Scale the unmet penalties by :func:`lexicographic_scale`.
+    """
+    p = problem
+    order = np.argsort(p.pair_need, kind="stable")
+    pn = p.pair_need[order]
+    nP = len(pn)
+    need_start = np.searchsorted(pn, np.arange(p.n_needs + 1)).astype(np.int64)
+    po = p.pair_offer[order]
+    pp = p.pair_provider[order]
+    pq = p.pair_q[order]
+    use = p.pair_use[order]
+    hours = p.pair_hours[order]
+    holder = p.pair_holder[order]
+    forced = p.pair_forced[order]
+    lot = p.pair_lot[order]
+    saving = p.pair_block_saving[order]
+    cost = p.pair_cost_x[order] - p.transfer_penalty * p.pair_is_current[order]
+
+    caps: list[np.ndarray] = []
+    kinds: list[np.ndarray] = []
+    refs: list[np.ndarray] = []
+    slots = np.full((nP, WIDTH), -1, dtype=np.int64)
+    weights = np.zeros((nP, WIDTH))
+    n_rows = 0
+
+    def add_rows(kind: int, key: np.ndarray, w: np.ndarray, mask: np.ndarray,
+                 cap_of_key: np.ndarray, always: np.ndarray | None = None) -> np.ndarray:
+        """Rows for the groups ``key`` (over the pairs in ``mask``) that can bind."""
+        nonlocal n_rows
+        size = len(cap_of_key)
+        tot = np.bincount(key[mask], weights=w[mask], minlength=size)
+        bind = (tot > cap_of_key * (1 + 1e-12)) & np.isfinite(cap_of_key)
+        if always is not None:
+            bind |= always
+        groups = np.nonzero(bind)[0]
+        row_of = np.full(size, -1, dtype=np.int64)
+        row_of[groups] = n_rows + np.arange(len(groups))
+        r = np.where(mask, row_of[np.where(mask, key, 0)], -1) if size else \
+            np.full(nP, -1, dtype=np.int64)
+        slots[:, kind] = r
+        weights[:, kind] = np.where(r >= 0, w, 0.0)
+        caps.append(cap_of_key[groups])
+        kinds.append(np.full(len(groups), kind, dtype=np.int8))
+        refs.append(groups)
+        n_rows += len(groups)
+        return row_of
+
+    add_rows(ROW_OFFER, po, use, np.ones(nP, dtype=bool), p.offer_capacity)
+    add_rows(ROW_PROVIDER, pp, use, hours, p.provider_capacity)
+    # holders: a row wherever something may or must be funded out of the volume
+    may = (holder >= 0) & ~forced & (saving > 0)
+    nH = p.n_holders
+    has_free = np.zeros(nH, dtype=bool)
+    has_free[holder[may]] = True
+    holder_row = add_rows(ROW_HOLDER, holder, pq, (holder >= 0) & forced,
+                          p.holder_volume.astype(float), always=has_free)
+    s = p.max_provider_share
+    if s is not None and len(p.lot_ids):
+        nl = len(p.lot_ids)
+        in_lot = lot >= 0
+        key = np.where(in_lot, pp * nl + np.maximum(lot, 0), 0)
+        demand = np.tile(p.lot_demand, p.n_providers)
+        cap = np.where(demand > 0, s * demand, np.inf)
+        add_rows(ROW_SHARE, key, pq, in_lot, cap)
+    row_cap = np.r_[np.concatenate(caps), np.inf] if caps else np.array([np.inf])
+    slots[slots < 0] = n_rows
+
+    # holders whose funding is touched by a pair (it may, or must, draw on the volume)
+    pair_holder = np.where(may, holder, -1)
+    pair_price = np.where(may, saving / np.where(pq > 0, pq, 1.0), 0.0)
+    touch = np.where(may | ((holder >= 0) & forced), holder, -1)
+    # the holders' fundable pairs, dearest unit price first (ties by pair number, as evaluate)
+    mk = np.nonzero(may)[0]
+    hord = np.lexsort((mk, -pair_price[mk], pair_holder[mk]))
+    holder_pairs = mk[hord]
+    holder_start = np.searchsorted(pair_holder[holder_pairs], np.arange(nH + 1))
+    holder_row = np.where(holder_row >= 0, holder_row, n_rows)
+
+    unmet_scale = lexicographic_scale(p) if lexicographic else 1.0
+    return SearchData(
+        n_needs=p.n_needs,
+        need_start=need_start,
+        need_q=np.asarray(p.need_q, dtype=float),
+        need_zone=np.asarray(p.need_zone),
+        unmet_cost=p.need_penalty * p.need_q * unmet_scale,
+        pair_index=order.astype(np.int64),
+        pair_need=pn.astype(np.int64),
+        pair_cost=cost.astype(float),
+        pair_q=pq.astype(float),
+        pair_rows=slots.astype(np.int32),
+        pair_w=weights,
+        pair_holder=pair_holder.astype(np.int64),
+        pair_price=pair_price,
+        pair_touch=touch.astype(np.int64),
+        pair_provider=pp.astype(np.int64),
+        pair_offer=po.astype(np.int64),
+        row_cap=row_cap.astype(float),
+        row_kind=np.concatenate(kinds) if kinds else np.zeros(0, dtype=np.int8),
+        row_ref=np.concatenate(refs) if refs else np.zeros(0, dtype=np.int64),
+        holder_row=holder_row.astype(np.int64),
+        holder_volume=np.asarray(p.holder_volume, dtype=float),
+        holder_start=holder_start.astype(np.int64),
+        holder_pairs=holder_pairs.astype(np.int64),
+        constant=float(p.fixed_block_cost + p.transfer_constant),
+        unmet_scale=unmet_scale,
+    )
+
+
+def to_problem_chosen(data: SearchData, chosen: np.ndarray) -> np.ndarray:
+    """A search assignment (search pair per need, -1 unmet) in problem pair numbers."""
+    chosen = np.asarray(chosen, dtype=np.int64)
+    out = np.full(len(chosen), -1, dtype=np.int64)
+    on = chosen >= 0
+    out[on] = data.pair_index[chosen[on]]
+    return out
+
+
+def from_problem_chosen(data: SearchData, chosen: np.ndarray) -> np.ndarray:
+    """A problem assignment (problem pair per need, -1 unmet) in search pair numbers."""
+    inverse = np.empty(data.n_pairs, dtype=np.int64)
+    inverse[data.pair_index] = np.arange(data.n_pairs)
+    chosen = np.asarray(chosen, dtype=np.int64)
+    out = np.full(len(chosen), -1, dtype=np.int64)
+    on = chosen >= 0
+    out[on] = inverse[chosen[on]]
+    return out
+
+
+def components(data: SearchData) -> tuple[int, np.ndarray]:
+    """Connected components of the needs: two needs meet when they share a row.
+
+    Only rows couple needs (a pair of one need never affects another otherwise), so every
+    component can be solved, and bounded, on its own. Returns (count, label per need).
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = data.n_needs
+    real = data.pair_rows < data.n_rows
+    need_of = np.broadcast_to(data.pair_need[:, None], data.pair_rows.shape)
+    rows = data.pair_rows[real].astype(np.int64)
+    needs = need_of[real]
+    # pairs that may draw on a holder's left-over volume are coupled through it as well
+    m = data.pair_holder >= 0
+    rows = np.r_[rows, data.holder_row[data.pair_holder[m]]]
+    needs = np.r_[needs, data.pair_need[m]]
+    keep = rows < data.n_rows
+    rows, needs = rows[keep], needs[keep]
+    size = n + data.n_rows
+    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (needs, n + rows)),
+                       shape=(size, size)).tocsr()
+    _, labels = connected_components(graph, directed=False)
+    # renumber by first need so that labels are deterministic and only count needs
+    need_labels = labels[:n]
+    _, first, inv = np.unique(need_labels, return_index=True, return_inverse=True)
+    rank = np.argsort(np.argsort(first, kind="stable"), kind="stable")
+    return len(first), rank[inv].astype(np.int64)
+
+
+def row_pairs(data: SearchData) -> tuple[np.ndarray, np.ndarray]:
+    """(start, pairs): the pairs on row r are ``pairs[start[r]:start[r + 1]]``.
+
+    A pair that may draw on a holder's volume counts as on the holder's row.
+    """
+    real = data.pair_rows < data.n_rows
+    pair_of = np.broadcast_to(np.arange(data.n_pairs)[:, None], data.pair_rows.shape)
+    rows = data.pair_rows[real].astype(np.int64)
+    pairs = pair_of[real]
+    m = data.pair_holder >= 0
+    extra_rows = data.holder_row[data.pair_holder[m]]
+    extra_pairs = np.nonzero(m)[0]
+    dup = data.pair_rows[m, ROW_HOLDER] == extra_rows  # a pair cannot be both, but be safe
+    rows = np.r_[rows, extra_rows[~dup]]
+    pairs = np.r_[pairs, extra_pairs[~dup]]
+    keep = rows < data.n_rows
+    rows, pairs = rows[keep], pairs[keep]
+    order = np.lexsort((pairs, rows))
+    start = np.searchsorted(rows[order], np.arange(data.n_rows + 1))
+    return start.astype(np.int64), pairs[order].astype(np.int64)

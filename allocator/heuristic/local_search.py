@@ -1,0 +1,83 @@
+"""Shift moves, screened for all pairs at once with numpy, applied one by one exactly.
+
+A shift moves one need to another of its pairs (or to unmet). Every candidate move is
+screened in one vectorised pass: its cost change, with the block funding estimated from the
+holders' current state, and whether it fits the rows' current slack. The improving candidates
+are then applied best first through :meth:`.state.Assignment.change`, which re-checks the rows
+and funds the touched holders exactly, so a move is kept only if it truly improves.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .state import TOL, Assignment, funding
+
+
+def shift(state: Assignment, *, rounds: int = 20, deadline: float | None = None) -> int:
+    """Apply improving shift moves until none is left (or ``rounds`` passes, or the
+    :func:`time.monotonic` ``deadline``). Returns the number of moves applied."""
+    d = state.data
+    applied_total = 0
+    if d.n_pairs == 0:
+        return 0
+    for _ in range(rounds):
+        if deadline is not None and time.monotonic() > deadline:
+            break
+        ch = state.chosen
+        served = ch >= 0
+        fund = funding(d, ch, state.load)
+        chs = np.maximum(ch, 0)
+        current = np.where(served, d.pair_cost[chs] - d.pair_price[chs] * fund, d.unmet_cost)
+        # price of volume per holder: 0 while some is left, else the cheapest funded price
+        left = np.maximum(d.holder_volume - state.load[d.holder_row], 0.0)
+        fundable = np.nonzero(served & (d.pair_holder[chs] >= 0))[0]
+        used = np.zeros(d.n_holders)
+        np.add.at(used, d.pair_holder[chs[fundable]], fund[fundable])
+        spare = left - used
+        marginal = np.full(d.n_holders, np.inf)
+        funded_pairs = chs[served & (fund > 0)]
+        funded_pairs = funded_pairs[d.pair_holder[funded_pairs] >= 0]
+        if len(funded_pairs):
+            np.minimum.at(marginal, d.pair_holder[funded_pairs], d.pair_price[funded_pairs])
+        marginal = np.where(spare > 1e-9, 0.0, np.where(np.isfinite(marginal), marginal, 0.0))
+        est = np.zeros(d.n_pairs)
+        h = np.nonzero(d.pair_holder >= 0)[0]
+        est[h] = d.pair_q[h] * np.maximum(0.0, d.pair_price[h] - marginal[d.pair_holder[h]])
+        delta = d.pair_cost - est - current[d.pair_need]
+        cur = ch[d.pair_need]
+        is_cur = cur == np.arange(d.n_pairs)
+        # fits the slack, counting what the need's current pair frees on the same row
+        slack = d.row_cap - state.load
+        rows, w = d.pair_rows, d.pair_w
+        has_cur = cur >= 0
+        cur_rows = np.where(has_cur[:, None], rows[np.maximum(cur, 0)], -1)
+        freed = np.where(cur_rows == rows, w[np.maximum(cur, 0)], 0.0)
+        tol = TOL * np.maximum(1.0, np.where(np.isinf(d.row_cap), 1.0, d.row_cap))
+        fits = np.all(w - freed <= slack[rows] + tol[rows], axis=1)
+        cand = np.nonzero(fits & ~is_cur & (delta < -1e-9))[0]
+        # moves to unmet
+        unmet_delta = np.where(served, d.unmet_cost - current, 0.0)
+        cand_unmet = np.nonzero(served & (unmet_delta < -1e-9))[0]
+        moves_need = np.r_[d.pair_need[cand], cand_unmet]
+        moves_pair = np.r_[cand, np.full(len(cand_unmet), -1)]
+        gains = np.r_[delta[cand], unmet_delta[cand_unmet]]
+        if len(gains) == 0:
+            break
+        # each need's best candidate, best first; a need whose best no longer fits is
+        # screened again in the next round
+        order = np.lexsort((moves_pair, gains, moves_need))
+        first = order[np.r_[True, moves_need[order][1:] != moves_need[order][:-1]]]
+        first = first[np.lexsort((moves_need[first], gains[first]))]
+        applied = 0
+        for i in first:
+            if deadline is not None and applied % 256 == 0 and time.monotonic() > deadline:
+                break
+            if state.move(int(moves_need[i]), int(moves_pair[i]), max_delta=-1e-9) is not None:
+                applied += 1
+        applied_total += applied
+        if applied == 0:
+            break
+    return applied_total

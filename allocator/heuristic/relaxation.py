@@ -1,0 +1,106 @@
+"""The LP relaxation inside the search: per component, with OR-Tools (bundled HiGHS).
+
+Its row prices are the best Lagrangian multipliers there are (:mod:`.lagrangian`: the
+Lagrangian dual equals the LP), and its solution is what the construction rounds: needs the LP
+serves wholly keep that pair, the few it splits are placed greedily. The bound reported is
+recomputed from the prices, ``L(lambda)`` of :func:`.lagrangian.dual_value`, which is a valid
+lower bound for any prices whatever the LP solver's tolerances.
+
+Components (:func:`.data.components`) share no row, so each is solved on its own, smallest
+first, within the time given; a component left unsolved keeps zero prices (its part of the
+bound is then weaker, never wrong) and no LP solution.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .data import SearchData
+from .lp import lp_model
+
+
+@dataclass(frozen=True)
+class Relaxation:
+    """The LP answer over the components solved in time."""
+
+    x: np.ndarray  # LP value per pair (0 in unsolved components)
+    lam: np.ndarray  # row prices (n_rows + 1; 0 on unsolved components' rows)
+    solved: np.ndarray  # per need: its component's LP was solved
+    value: float  # sum of the solved components' LP values (search units)
+    components: int
+    solved_components: int
+    runtime_s: float
+
+
+def solve_relaxation(data: SearchData, labels: np.ndarray, n_components: int, *,
+                     deadline: float, max_pairs: int = 3_000_000) -> Relaxation:
+    """Solve the LP of each component until ``deadline`` (a :func:`time.monotonic` instant).
+
+    Components with more than ``max_pairs`` eligible pairs are skipped (their LP would not
+    pay off within any sensible time).
+    """
+    from .mathopt import solve_matrix
+
+    t0 = time.monotonic()
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(n_components + 1))
+    pair_count = np.bincount(labels[data.pair_need], minlength=n_components)
+    x = np.zeros(data.n_pairs)
+    lam = np.zeros(data.n_rows + 1)
+    solved = np.zeros(data.n_needs, dtype=bool)
+    value = 0.0
+    done = 0
+    for comp in np.argsort(pair_count, kind="stable"):
+        left = deadline - time.monotonic()
+        if left <= 0.05 or pair_count[comp] > max_pairs:
+            continue
+        needs = order[bounds[comp]:bounds[comp + 1]]
+        model, pairs, used = lp_model(data, needs)
+        if len(used) == 0:  # nothing binds: every need takes its cheapest option
+            ans_x = None
+        else:
+            ans = solve_matrix(model.c, model.A, model.row_hi, model.col_hi,
+                               offset=model.offset, time_limit=left)
+            if ans.status != "optimal" or ans.x is None or ans.row_dual is None:
+                continue
+            ans_x = ans.x[:len(pairs)]
+            lam[used] = np.maximum(0.0, -ans.row_dual[len(needs):len(needs) + len(used)])
+            value += float(ans.objective or 0.0)
+        if ans_x is None:
+            from .lagrangian import cheapest, reduced_costs
+
+            choice, val = cheapest(data, reduced_costs(data, lam))
+            on = choice[needs]
+            x[on[on >= 0]] = 1.0
+            value += float(val[needs].sum())
+        else:
+            x[pairs] = ans_x
+        solved[needs] = True
+        done += 1
+    return Relaxation(x=x, lam=lam, solved=solved, value=value + data.constant,
+                      components=n_components, solved_components=done,
+                      runtime_s=time.monotonic() - t0)
+
+
+def round_relaxation(data: SearchData, relax: Relaxation, rc: np.ndarray) -> np.ndarray:
+    """A feasible assignment from the LP: wholly served needs keep their pair; the rest (split
+    by the LP, or in unsolved components) are placed by the regret greedy on ``rc``."""
+    from .construct import regret_greedy
+    from .state import row_loads
+
+    whole = np.nonzero(relax.x >= 1.0 - 1e-6)[0]
+    chosen = np.full(data.n_needs, -1, dtype=np.int64)
+    chosen[data.pair_need[whole]] = whole
+    load = row_loads(data, chosen)
+    cap = data.row_cap
+    over = load[:-1] > cap[:-1] + 1e-9 * np.maximum(1.0, cap[:-1])
+    if over.any():  # LP tolerances: release the needs on overfull rows
+        bad = np.isin(data.pair_rows[np.maximum(chosen, 0)], np.nonzero(over)[0]).any(axis=1)
+        chosen[bad & (chosen >= 0)] = -1
+        load = row_loads(data, chosen)
+    # needs the LP leaves wholly unmet stay candidates too: capacity may be left for them
+    rest = np.nonzero(chosen < 0)[0]
+    return regret_greedy(data, rc=rc, load=load, needs=rest, chosen=chosen)

@@ -1,0 +1,238 @@
+"""The search driver: relax, round, improve, then large neighbourhood search.
+
+1. A regret greedy on the plain costs gives a first feasible assignment at once.
+2. The LP relaxation, component by component (:mod:`.relaxation`), within a share of the time.
+   Its row prices give the bound ``L(lambda)`` and its solution is rounded (needs it serves
+   wholly keep their pair, the rest are placed by regret on reduced costs).
+   Where the LP is too big or does not finish, the Lagrangian subgradient method
+   (:mod:`.lagrangian`), warm-started from whatever prices the LP gave, takes over: every few
+   dozen steps the regret greedy is rebuilt on its reduced costs.
+3. Shift local search (:mod:`.local_search`) on every construction; the best is kept.
+4. LNS (:mod:`.lns`): neighbourhoods from :mod:`.neighbourhoods` (seeded at tight rows, unmet
+   needs and needs that disagree with the LP) are re-optimised by a MIP and kept when no worse
+   (exact evaluation). Their size adapts: larger after sub-problems solved to optimality,
+   smaller after ones that hit their work limit.
+
+It stops at the deadline, when ``stop()`` says so, when the gap to the bound is closed, or
+when the search has stalled (many neighbourhoods in a row without improvement, or one
+neighbourhood covering every need solved to optimality). Every random choice comes from the
+seed and sub-problems stop at work limits, not wall time, so the sequence of assignments is a
+function of the data and the seed; only where the deadline or ``stop`` cut the run short (or
+the LP ran out of time) does the result depend on the machine's speed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .construct import regret_greedy
+from .data import SearchData, components
+from .lagrangian import Subgradient, dual_value, reduced_costs
+from .local_search import shift
+from .state import Assignment
+
+Report = Callable[[str, dict], None]
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """Tuning of one search (the defaults suit S to XL)."""
+
+    seed: int = 0
+    gap: float = 1e-7  # stop once (objective - bound) <= gap * |objective|
+    lp: bool = True  # solve the LP relaxation (per component)
+    lp_share: float = 0.5  # of the time, at most, for the LP
+    lp_max_pairs: int = 3_000_000  # larger components skip the LP
+    lagrangian_share: float = 0.2  # of the time, at most, for the subgradient method
+    lagrangian_steps: int = 600
+    greedy_every: int = 50  # subgradient steps between constructions
+    size: int = 30  # initial neighbourhood size (needs)
+    min_size: int = 8
+    max_size: int = 400
+    effort: float = 0.5  # work limit per neighbourhood (see lns.solve_neighbourhood)
+    backend: str = "cp-sat"
+    stall: float = 3.0  # stop after this many coverings of the needs without improvement
+    lns: bool = True
+
+
+@dataclass
+class SearchOutcome:
+    """The best assignment (search pairs), its search objective, the proven bound (search
+    units; -inf if none), how the bound was obtained, and counters."""
+
+    chosen: np.ndarray
+    objective: float
+    bound: float
+    bound_method: str
+    stats: dict = field(default_factory=dict)
+
+
+def _noop(kind: str, info: dict) -> None:
+    return None
+
+
+def search(data: SearchData, *, deadline: float, options: SearchOptions | None = None,
+           report: Report | None = None, stop: Callable[[], bool] | None = None,
+           start: np.ndarray | None = None) -> SearchOutcome:
+    """Run the search until ``deadline`` (a :func:`time.monotonic` instant) at the latest.
+
+    Parameters
+    ----------
+    data
+        The search data.
+    deadline
+        When to return at the latest.
+    options
+        Tuning; the seed is there.
+    report
+        Called with ("solution", {"t", "objective", "chosen"}) on every improvement and
+        ("bound", {"t", "bound", "method"}) on every better bound.
+    stop
+        Polled between steps; True ends the search early.
+    start
+        An assignment to start from (search pairs), instead of the greedy construction.
+    """
+    opts = options or SearchOptions()
+    report = report or _noop
+    stop = stop or (lambda: False)
+    t0 = time.monotonic()
+    rng = np.random.default_rng(opts.seed)
+    stats: dict = {"lagrangian_steps": 0, "constructions": 0, "shift_moves": 0,
+                   "neighbourhoods": 0, "lns_improvements": 0}
+
+    def left() -> float:
+        return deadline - time.monotonic()
+
+    first = Assignment(data, regret_greedy(data) if start is None else start)
+    if not first.feasible:  # a start that does not fit: construct instead
+        first = Assignment(data, regret_greedy(data))
+    best_obj = first.objective
+    best_chosen = first.chosen.copy()
+    report("solution", {"t": time.monotonic(), "objective": best_obj, "chosen": best_chosen})
+    bound, method = -np.inf, "none"
+
+    def offer(candidate: Assignment) -> None:
+        nonlocal best_obj, best_chosen
+        if candidate.objective < best_obj - 1e-9 * max(1.0, abs(best_obj)):
+            best_obj = candidate.objective
+            best_chosen = candidate.chosen.copy()
+            report("solution", {"t": time.monotonic(), "objective": best_obj,
+                                "chosen": best_chosen})
+
+    def better_bound(value: float, how: str) -> None:
+        nonlocal bound, method
+        if value > bound:
+            bound, method = value, how
+            report("bound", {"t": time.monotonic(), "bound": bound, "method": method})
+
+    def closed() -> bool:
+        return best_obj - bound <= opts.gap * max(1.0, abs(best_obj))
+
+    def polish(chosen: np.ndarray) -> None:
+        cand = Assignment(data, chosen)
+        stats["shift_moves"] += shift(cand, deadline=deadline)
+        stats["constructions"] += 1
+        offer(cand)
+
+    # ---- 2. LP relaxation per component
+    n_comp, labels = components(data)
+    stats["components"] = n_comp
+    lam = np.zeros(data.n_rows + 1)
+    relax = None
+    guide = None
+    if opts.lp and data.n_pairs and not stop():
+        from .relaxation import round_relaxation, solve_relaxation
+
+        relax = solve_relaxation(data, labels, n_comp,
+                                 deadline=time.monotonic() + opts.lp_share * max(0.0, left()),
+                                 max_pairs=opts.lp_max_pairs)
+        stats["lp_components"] = f"{relax.solved_components}/{relax.components}"
+        stats["lp_s"] = round(relax.runtime_s, 3)
+        if relax.solved_components:
+            lam = relax.lam
+            value, _, _ = dual_value(data, lam)
+            better_bound(value, "lp" if relax.solved.all() else "lp+lagrangian")
+            polish(round_relaxation(data, relax, reduced_costs(data, lam)))
+            guide = _lp_guide(data, relax)
+
+    # ---- Lagrangian where the LP did not settle every component
+    if (relax is None or not relax.solved.all()) and data.n_pairs and not stop():
+        sg = Subgradient(data, lam=lam)
+        lag_deadline = time.monotonic() + opts.lagrangian_share * max(0.0, left())
+        while (sg.iterations < opts.lagrangian_steps and not sg.converged
+               and time.monotonic() < lag_deadline and not stop() and not closed()):
+            b = sg.run(opts.greedy_every, best_obj, deadline=lag_deadline)
+            better_bound(b, "lagrangian" if relax is None or not relax.solved_components
+                         else "lp+lagrangian")
+            polish(regret_greedy(data, rc=reduced_costs(data, sg.best_lam)))
+        stats["lagrangian_steps"] = sg.iterations
+    elif data.n_pairs == 0:
+        better_bound(best_obj, "trivial")  # nothing can be served: the only assignment
+
+    # ---- 3. local search on the best
+    if not closed():
+        polish(best_chosen)
+
+    # ---- 4. LNS
+    if opts.lns and data.n_pairs and not stop() and left() > 0 and not closed():
+        cur = Assignment(data, best_chosen)
+        _lns(cur, deadline=deadline, opts=opts, rng=rng, stats=stats, offer=offer, stop=stop,
+             closed=closed, guide=guide)
+    stats["runtime_s"] = time.monotonic() - t0
+    return SearchOutcome(chosen=best_chosen.copy(), objective=best_obj, bound=bound,
+                         bound_method=method, stats=stats)
+
+
+def _lp_guide(data: SearchData, relax) -> np.ndarray:
+    """Per need: the pair the LP gives it wholly, -1 if the LP leaves it wholly unmet, -2 if
+    the LP splits it or its component was not solved."""
+    guide = np.full(data.n_needs, -2, dtype=np.int64)
+    whole = np.nonzero(relax.x >= 1.0 - 1e-6)[0]
+    guide[data.pair_need[whole]] = whole
+    served = np.zeros(data.n_needs)
+    np.add.at(served, data.pair_need, relax.x)
+    guide[(served <= 1e-6) & relax.solved] = -1
+    return guide
+
+
+def _lns(cur: Assignment, *, deadline: float, opts: SearchOptions, rng: np.random.Generator,
+         stats: dict, offer: Callable[[Assignment], None], stop: Callable[[], bool],
+         closed: Callable[[], bool], guide: np.ndarray | None) -> None:
+    from .lns import solve_neighbourhood
+    from .neighbourhoods import Neighbourhoods
+
+    data = cur.data
+    hoods = Neighbourhoods(data, rng, guide=guide)
+    size = min(opts.size, data.n_needs)
+    since = 0.0  # coverings of the needs since the last improvement
+    while time.monotonic() < deadline and not stop():
+        needs = hoods.draw(cur, size)
+        if len(needs) == 0:
+            break
+        stats["neighbourhoods"] += 1
+        seed = int(rng.integers(2**31 - 1))
+        res = solve_neighbourhood(cur, needs, effort=opts.effort, seed=seed,
+                                  backend=opts.backend, deadline=deadline)
+        improved = False
+        if res.new is not None:
+            before = cur.objective
+            delta = cur.change(needs, res.new, max_delta=1e-9 * max(1.0, abs(before)))
+            if delta is not None and delta < -1e-9 * max(1.0, abs(before)):
+                improved = True
+                stats["lns_improvements"] += 1
+                if stats["lns_improvements"] % 50 == 0:
+                    cur.refresh()  # drop the rounding drift of incremental updates
+                offer(cur)
+        if res.status == "optimal":
+            if len(needs) >= data.n_needs and not improved:
+                break  # the whole instance is solved: nothing left to find
+            size = min(opts.max_size, data.n_needs, int(size * 1.1) + 1)
+        else:
+            size = max(opts.min_size, int(size * 0.85))
+        since = 0.0 if improved else since + len(needs) / max(1, data.n_needs)
+        if since >= opts.stall or closed():
+            break

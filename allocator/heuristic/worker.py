@@ -1,0 +1,223 @@
+"""The search in a child process: OR-Tools must never share a process with highspy.
+
+The parent starts ``python -m allocator.heuristic.worker`` (a fresh interpreter, so nothing of
+the parent's ``__main__`` is re-imported, unlike multiprocessing's spawn) and writes one
+pickled job to its stdin: the :class:`~.data.SearchData` arrays (never the pydantic instance),
+the options and the deadline. The child answers on its stdout with pickled messages:
+
+* ``("solution", t, objective, true_objective, chosen | None)`` on every improvement (the
+  assignment itself at most once a second, and only for instances small enough to use it);
+* ``("bound", t, bound, method)`` on every better proven bound;
+* ``("done", outcome)`` at the end, with the best assignment; or ``("error", text)``.
+
+``t`` is a :func:`time.monotonic` instant (the clock is system-wide on Linux, so parent and
+child agree). Writing ``("stop",)`` (or closing stdin) asks the child to finish early. The
+child sends its messages from a writer thread, so it never waits on a parent that is busy
+(for example in a HiGHS solve); C libraries that print to stdout are moved to stderr, which
+the parent collects in a temporary file for error reports.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+SEND_EVERY_S = 1.0  # at most one assignment a second in the stream
+SEND_MAX_NEEDS = 200_000  # larger assignments only travel at the end
+
+
+# ------------------------------------------------------------------------------ parent side
+
+@dataclass
+class Message:
+    kind: str
+    t: float
+    payload: tuple
+
+
+class Worker:
+    """A running search in a child process.
+
+    Parameters
+    ----------
+    job
+        ``{"data": SearchData, "options": SearchOptions, "deadline": monotonic instant,
+        "start": optional assignment}``.
+    """
+
+    def __init__(self, job: dict[str, Any]) -> None:
+        self._stderr = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "allocator.heuristic.worker"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
+        )
+        self._queue: queue.Queue = queue.Queue()
+        self.outcome: dict | None = None
+        self.error: str | None = None
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        assert self.proc.stdin is not None
+        try:
+            pickle.dump(job, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            pass  # the child died at start; the reader reports it
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        stream = self.proc.stdout
+        while True:
+            try:
+                msg = pickle.load(stream)
+            except (EOFError, pickle.UnpicklingError, OSError):
+                break
+            self._queue.put(msg)
+        self._queue.put(("eof",))
+
+    def messages(self, timeout: float | None = None) -> list[tuple]:
+        """Messages received so far (waiting up to ``timeout`` for the first one)."""
+        out = []
+        try:
+            out.append(self._queue.get(timeout=timeout) if timeout else self._queue.get_nowait())
+            while True:
+                out.append(self._queue.get_nowait())
+        except queue.Empty:
+            pass
+        for msg in out:
+            if msg[0] == "done":
+                self.outcome = msg[1]
+            elif msg[0] == "error":
+                self.error = msg[1]
+        return out
+
+    def stop(self) -> None:
+        """Ask the child to finish now (it still sends its best)."""
+        try:
+            assert self.proc.stdin is not None
+            pickle.dump(("stop",), self.proc.stdin)
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            pass
+
+    def finish(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for the child to end; kill it after that."""
+        try:
+            self.proc.wait(timeout=max(0.0, timeout))
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._reader.join(timeout=5.0)
+        try:
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+        except OSError:
+            pass
+
+    def stderr_tail(self, limit: int = 2000) -> str:
+        self._stderr.seek(0)
+        text = self._stderr.read().decode(errors="replace")
+        return text[-limit:]
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._stderr.close()
+
+
+# ------------------------------------------------------------------------------ child side
+
+def _child() -> None:
+    # the protocol owns the real stdout; anything C libraries print goes to stderr
+    proto_fd = os.dup(1)
+    os.dup2(2, 1)
+    out = os.fdopen(proto_fd, "wb")
+    inp = sys.stdin.buffer
+    outbox: queue.Queue = queue.Queue()
+
+    def write() -> None:
+        while True:
+            msg = outbox.get()
+            if msg is None:
+                break
+            try:
+                pickle.dump(msg, out, protocol=pickle.HIGHEST_PROTOCOL)
+                out.flush()
+            except (BrokenPipeError, OSError):
+                break
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    stopped = threading.Event()
+    try:
+        job = pickle.load(inp)
+
+        def listen() -> None:
+            while True:
+                try:
+                    msg = pickle.load(inp)
+                except Exception:  # EOF or a closed pipe: the parent is gone or done
+                    break
+                if msg and msg[0] == "stop":
+                    break
+            stopped.set()
+
+        threading.Thread(target=listen, daemon=True).start()
+        _run(job, outbox, stopped)
+    except BaseException:  # report, never hang the parent
+        import traceback
+
+        outbox.put(("error", traceback.format_exc()))
+    outbox.put(None)
+    writer.join(timeout=60.0)
+    out.close()
+
+
+def _run(job: dict, outbox: queue.Queue, stopped: threading.Event) -> None:
+    from .search import search
+
+    data = job["data"]
+    scale = float(data.unmet_scale)
+    last_sent = [-np.inf]
+
+    def true_objective(objective: float, chosen: np.ndarray) -> float:
+        if scale == 1.0:
+            return objective
+        unmet = float(data.unmet_cost[chosen < 0].sum())
+        return objective - unmet + unmet / scale
+
+    def report(kind: str, info: dict) -> None:
+        if kind == "solution":
+            chosen = info["chosen"]
+            send = None
+            now = time.monotonic()
+            if data.n_needs <= SEND_MAX_NEEDS and now - last_sent[0] >= SEND_EVERY_S:
+                send = chosen.copy()
+                last_sent[0] = now
+            outbox.put(("solution", info["t"], info["objective"],
+                        true_objective(info["objective"], chosen), send))
+        elif kind == "bound":
+            outbox.put(("bound", info["t"], info["bound"], info["method"]))
+
+    outcome = search(data, deadline=job["deadline"], options=job.get("options"),
+                     report=report, stop=stopped.is_set, start=job.get("start"))
+    outbox.put(("done", {
+        "chosen": outcome.chosen, "objective": outcome.objective,
+        "true_objective": true_objective(outcome.objective, outcome.chosen),
+        "bound": outcome.bound, "bound_method": outcome.bound_method,
+        "stats": outcome.stats, "t": time.monotonic(),
+    }))
+
+
+if __name__ == "__main__":
+    _child()

@@ -1,0 +1,93 @@
+"""Bounds never exceed the optimum; constructions are feasible and never beat it.
+
+The optimum comes from the brute-force reference (:mod:`reference`, enumeration) on tiny
+random instances with every feature. For a lexicographic policy the reference's objective is
+the full objective of the lexicographic optimum, which the *weighted* bounds must not exceed
+either (it is one feasible assignment). Only numpy and HiGHS run here: OR-Tools code runs in
+the portfolio's child process (``tests/test_portfolio.py``).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import pytest
+from random_instances import random_instance
+from reference import brute_force_allocation
+
+from allocator.evaluate import evaluate
+from allocator.heuristic.construct import regret_greedy
+from allocator.heuristic.data import components, from_problem, to_problem_chosen
+from allocator.heuristic.lagrangian import Subgradient, dual_value, reduced_costs
+from allocator.heuristic.local_search import shift
+from allocator.heuristic.lp import lp_bound
+from allocator.heuristic.state import Assignment
+from allocator.problem import Problem
+
+from .market import market_instance
+
+SEEDS = range(60)
+TOL = 1e-6
+
+
+@cache
+def _case(seed: int):
+    instance = random_instance(seed)
+    ref = brute_force_allocation(instance)
+    return instance, Problem.from_instance(instance), ref
+
+
+def _below(bound: float, optimum: float) -> bool:
+    return bound <= optimum + TOL * max(1.0, abs(optimum))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_lagrangian_and_lp_bounds_never_exceed_the_optimum(seed: int) -> None:
+    _, problem, ref = _case(seed)
+    assert ref.objective is not None  # unmet is always an option
+    data = from_problem(problem)  # weighted, also for a lexicographic policy
+    zero, _, _ = dual_value(data, np.zeros(data.n_rows + 1))
+    assert _below(zero, ref.objective)
+    sg = Subgradient(data)
+    best = sg.run(200, upper_bound=ref.objective)
+    assert _below(best, ref.objective)
+    n_comp, labels = components(data)
+    lp = lp_bound(data, labels, n_comp, time_limit=10.0)
+    assert lp.exact_components == n_comp
+    assert _below(lp.bound, ref.objective)
+    assert best <= lp.bound + TOL * max(1.0, abs(lp.bound))  # the LP is the best Lagrangian
+    if lp.duals is not None:  # the LP's prices reproduce its value as a Lagrangian bound
+        value, _, _ = dual_value(data, lp.duals)
+        assert value == pytest.approx(lp.bound, rel=1e-6, abs=1e-6)
+        assert _below(value, ref.objective)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_constructions_are_feasible_and_never_beat_the_optimum(seed: int) -> None:
+    _, problem, ref = _case(seed)
+    data = from_problem(problem, lexicographic=problem.objective_kind == "lexicographic")
+    sg = Subgradient(data)
+    sg.run(50, upper_bound=Assignment(data, regret_greedy(data)).objective)
+    for rc in (None, reduced_costs(data, sg.best_lam)):
+        state = Assignment(data, regret_greedy(data, rc=rc))
+        assert state.feasible
+        before = state.objective
+        shift(state)
+        assert state.objective <= before + 1e-9 * max(1.0, abs(before))
+        ev = evaluate(problem, to_problem_chosen(data, state.chosen))
+        assert ev.feasible, ev.violations
+        assert ev.objective >= ref.objective - TOL * max(1.0, abs(ref.objective))
+
+
+def test_subgradient_approaches_the_lp_bound_on_a_market() -> None:
+    """On a 300-need market the subgradient method gets within 1% of the LP bound."""
+    problem = Problem.from_instance(market_instance(300, 20, 3, seed=4))
+    data = from_problem(problem)
+    n_comp, labels = components(data)
+    lp = lp_bound(data, labels, n_comp, time_limit=30.0)
+    ub = Assignment(data, regret_greedy(data)).objective
+    sg = Subgradient(data)
+    best = sg.run(600, upper_bound=ub)
+    assert best <= lp.bound + 1e-6 * abs(lp.bound)
+    assert best >= lp.bound - 0.01 * abs(lp.bound)

@@ -1,0 +1,130 @@
+"""The heuristic and the portfolio end to end (``solve`` with ``heuristic`` / ``auto``).
+
+Every answer must pass the independent checker with its reported objective and terms, never
+beat the brute-force optimum (lexicographically, under a lexicographic policy), carry a bound
+that never exceeds it, and the portfolio must never be worse than the heuristic alone. The
+search runs in a child process (OR-Tools), so each solve costs a second or two of start-up:
+a handful of instances only. Times are never asserted, except that a short limit does not
+hang.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import cache
+
+import numpy as np
+import pytest
+from heuristic.market import market_instance
+from random_instances import random_instance
+from reference import brute_force_allocation
+
+from allocator.check import check
+from allocator.problem import Problem
+from allocator.result import Result, Status
+from allocator.solve import SolveParams, solve
+
+SEEDS = (1, 4, 7, 12, 18, 21, 30, 33)
+TOL = 1e-6
+
+
+@cache
+def _case(seed: int):
+    instance = random_instance(seed)
+    return instance, Problem.from_instance(instance), brute_force_allocation(instance)
+
+
+@cache
+def _solve(seed: int, solver: str) -> Result:
+    _, problem, _ = _case(seed)
+    return solve(problem, SolveParams(solver=solver, time_limit=20.0, seed=3))
+
+
+def _key(problem: Problem, objective: float, unmet: float) -> tuple[float, float]:
+    """Order of answers: the full objective, or (unmet, full) when lexicographic."""
+    if problem.objective_kind == "lexicographic":
+        return (round(unmet, 4), objective)
+    return (0.0, objective)
+
+
+@pytest.mark.parametrize("solver", ["heuristic", "auto"])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_answers_are_checked_feasible_and_bounded(seed: int, solver: str) -> None:
+    instance, problem, ref = _case(seed)
+    res = _solve(seed, solver)
+    assert res.status in (Status.optimal, Status.feasible), res.message
+    report = check(instance, res.solution, reported=res)
+    assert report.ok, report.summary()
+    # never better than the optimum (in the objective's own order)
+    mine = _key(problem, res.objective, res.terms["unmet"])
+    best = _key(problem, ref.objective, ref.terms["unmet"])
+    assert mine[0] >= best[0] - 1e-4
+    if mine[0] <= best[0] + 1e-4:
+        assert res.objective >= ref.objective - TOL * max(1.0, abs(ref.objective))
+    # the bound is proven: never above the optimum's full objective
+    assert res.bound is not None
+    assert res.bound <= ref.objective + TOL * max(1.0, abs(ref.objective))
+    assert res.extra["bound_method"] != "none"
+    assert res.progress, "a run records its progress"
+    times = [t for t, _, _ in res.progress]
+    assert times == sorted(times)
+    objectives = [o for _, o, _ in res.progress if o is not None]
+    assert objectives == sorted(objectives, reverse=True)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_portfolio_is_never_worse_than_the_heuristic(seed: int) -> None:
+    _, problem, _ = _case(seed)
+    h, a = _solve(seed, "heuristic"), _solve(seed, "auto")
+    assert _key(problem, a.objective, a.terms["unmet"]) <= \
+        _key(problem, h.objective + TOL * max(1.0, abs(h.objective)), h.terms["unmet"])
+
+
+def test_heuristic_is_deterministic_for_a_seed() -> None:
+    problem = Problem.from_instance(market_instance(80, 8, 2, seed=9, tightness=0.6))
+    params = SolveParams(solver="heuristic", time_limit=120.0, seed=5)
+    first, second = solve(problem, params), solve(problem, params)
+    assert first.objective == second.objective
+    assert first.solution.assignment == second.solution.assignment
+    assert first.extra["search"]["neighbourhoods"] == second.extra["search"]["neighbourhoods"]
+
+
+def test_a_short_time_limit_is_honoured() -> None:
+    instance = market_instance(3000, 90, 6, seed=1)
+    problem = Problem.from_instance(instance)
+    t0 = time.monotonic()
+    res = solve(problem, SolveParams(solver="auto", time_limit=2.0))
+    assert time.monotonic() - t0 < 30.0  # not about speed: it must not hang
+    assert res.status.has_solution
+    assert check(instance, res.solution, reported=res).ok
+
+
+def test_lexicographic_answers_report_their_method() -> None:
+    instance = market_instance(50, 6, 2, seed=3, tightness=0.6, lexicographic=True)
+    problem = Problem.from_instance(instance)
+    res = solve(problem, SolveParams(solver="heuristic", time_limit=6.0))
+    assert res.extra["objective_kind"] == "lexicographic"
+    assert "scaled" in res.extra["lexicographic"]
+    assert res.bound is not None and res.bound <= res.objective
+    assert check(instance, res.solution, reported=res).ok
+
+
+def test_design_mode_is_refused() -> None:
+    problem = Problem.from_instance(random_instance(2), mode="design")
+    with pytest.raises(ValueError, match="design"):
+        solve(problem, SolveParams(solver="heuristic"))
+
+
+def test_unknown_portfolio_solver_is_refused() -> None:
+    from allocator.portfolio import solve as portfolio_solve
+
+    problem = Problem.from_instance(random_instance(2))
+    with pytest.raises(ValueError, match="portfolio"):
+        portfolio_solve(problem, SolveParams(solver="magic"))
+
+
+def test_progress_objectives_are_true_objectives() -> None:
+    """The last progress point is the answer itself (true objective, not search units)."""
+    res = _solve(SEEDS[0], "heuristic")
+    assert res.progress[-1][1] == pytest.approx(res.objective)
+    assert np.isfinite(res.progress[-1][2])
