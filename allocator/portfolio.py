@@ -178,13 +178,18 @@ class _Portfolio:
 
         p, params = self.problem, self.params
         start_by = self.t0 + MIP_START_SHARE * float(params.time_limit)
-        # wait for the search to round its LP (its second answer) or the start time
-        answers = 0
+        # wait for the search's LP rounding (the first answer after its bound) or start_by
+        bound_seen = False
         while time.monotonic() < start_by and worker.outcome is None and not self._closed():
             msgs = worker.messages(timeout=0.1)
             self._take(msgs)
-            answers += sum(1 for m in msgs if m[0] == "solution" and m[4] is not None)
-            if answers >= 2 or any(m[0] == "eof" for m in msgs):
+            rounded = False
+            for m in msgs:
+                if m[0] == "bound":
+                    bound_seen = True
+                elif m[0] == "solution" and m[4] is not None and bound_seen:
+                    rounded = True
+            if rounded or any(m[0] == "eof" for m in msgs):
                 break
         if self._closed() or self.best_chosen is None:
             return None

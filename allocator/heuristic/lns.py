@@ -89,7 +89,6 @@ def sub_problem(state: Assignment, needs: np.ndarray) -> SubProblem:
     cur_on = cur[cur >= 0]
     fixed_load = state.load.copy()
     np.subtract.at(fixed_load, d.pair_rows[cur_on].ravel(), d.pair_w[cur_on].ravel())
-    fund = funding(d, state.chosen, state.load)
     in_sub = np.zeros(d.n_needs, dtype=bool)
     in_sub[needs] = True
     is_cur = state.chosen[needs[local]] == pairs
@@ -98,6 +97,7 @@ def sub_problem(state: Assignment, needs: np.ndarray) -> SubProblem:
     touched = np.unique(d.pair_touch[pairs]) if nx else np.zeros(0, dtype=np.int64)
     touched = touched[touched >= 0]
     touched = touched[d.holder_start[touched + 1] > d.holder_start[touched]]
+    fund = funding(d, state.chosen, state.load, touched)
     is_touched = np.zeros(d.n_holders + 1, dtype=bool)
     is_touched[touched] = True
 

@@ -53,6 +53,7 @@ def solve_relaxation(data: SearchData, labels: np.ndarray, n_components: int, *,
     solved = np.zeros(data.n_needs, dtype=bool)
     value = 0.0
     done = 0
+    free = None  # each need's cheapest option, rows ignored (components without rows)
     for comp in np.argsort(pair_count, kind="stable"):
         left = deadline - time.monotonic()
         if left <= 0.05 or pair_count[comp] > max_pairs:
@@ -70,12 +71,13 @@ def solve_relaxation(data: SearchData, labels: np.ndarray, n_components: int, *,
             lam[used] = np.maximum(0.0, -ans.row_dual[len(needs):len(needs) + len(used)])
             value += float(ans.objective or 0.0)
         if ans_x is None:
-            from .lagrangian import cheapest, reduced_costs
+            if free is None:
+                from .lagrangian import cheapest, reduced_costs
 
-            choice, val = cheapest(data, reduced_costs(data, lam))
-            on = choice[needs]
+                free = cheapest(data, reduced_costs(data, np.zeros(data.n_rows + 1)))
+            on = free[0][needs]
             x[on[on >= 0]] = 1.0
-            value += float(val[needs].sum())
+            value += float(free[1][needs].sum())
         else:
             x[pairs] = ans_x
         solved[needs] = True

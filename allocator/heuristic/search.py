@@ -9,13 +9,15 @@
    dozen steps the regret greedy is rebuilt on its reduced costs.
 3. Shift local search (:mod:`.local_search`) on every construction; the best is kept.
 4. LNS (:mod:`.lns`): neighbourhoods from :mod:`.neighbourhoods` (seeded at tight rows, unmet
-   needs and needs that disagree with the LP) are re-optimised by a MIP and kept when no worse
-   (exact evaluation). Their size adapts: larger after sub-problems solved to optimality,
-   smaller after ones that hit their work limit.
+   needs and needs that disagree with the LP) are re-optimised by CP-SAT and kept when no
+   worse (exact evaluation). Many cheap sub-solves beat a few thorough ones: each gets a
+   small work limit, and their size adapts (larger after sub-problems solved to optimality,
+   smaller after ones that hit the limit). When the needs have been covered a few times
+   without improvement, the work limit triples.
 
 It stops at the deadline, when ``stop()`` says so, when the gap to the bound is closed, or
-when the search has stalled (many neighbourhoods in a row without improvement, or one
-neighbourhood covering every need solved to optimality). Every random choice comes from the
+when the search has stalled at its largest work limit (or a neighbourhood covering every
+need was solved to optimality). Every random choice comes from the
 seed and sub-problems stop at work limits, not wall time, so the sequence of assignments is a
 function of the data and the seed; only where the deadline or ``stop`` cut the run short (or
 the LP ran out of time) does the result depend on the machine's speed.
@@ -53,9 +55,10 @@ class SearchOptions:
     size: int = 30  # initial neighbourhood size (needs)
     min_size: int = 8
     max_size: int = 400
-    effort: float = 0.5  # work limit per neighbourhood (see lns.solve_neighbourhood)
+    effort: float = 0.05  # work limit per neighbourhood (see lns.solve_neighbourhood) ...
+    max_effort: float = 1.5  # ... tripled whenever the search stalls, up to this
     backend: str = "cp-sat"
-    stall: float = 3.0  # stop after this many coverings of the needs without improvement
+    stall: float = 3.0  # coverings of the needs without improvement that count as a stall
     lns: bool = True
 
 
@@ -182,7 +185,7 @@ def search(data: SearchData, *, deadline: float, options: SearchOptions | None =
         cur = Assignment(data, best_chosen)
         _lns(cur, deadline=deadline, opts=opts, rng=rng, stats=stats, offer=offer, stop=stop,
              closed=closed, guide=guide)
-    stats["runtime_s"] = time.monotonic() - t0
+    stats["runtime_s"] = round(time.monotonic() - t0, 3)
     return SearchOutcome(chosen=best_chosen.copy(), objective=best_obj, bound=bound,
                          bound_method=method, stats=stats)
 
@@ -208,6 +211,8 @@ def _lns(cur: Assignment, *, deadline: float, opts: SearchOptions, rng: np.rando
     data = cur.data
     hoods = Neighbourhoods(data, rng, guide=guide)
     size = min(opts.size, data.n_needs)
+    effort = opts.effort
+    refresh_every = max(50, data.n_pairs // 20_000)  # a refresh costs O(pairs)
     since = 0.0  # coverings of the needs since the last improvement
     while time.monotonic() < deadline and not stop():
         needs = hoods.draw(cur, size)
@@ -215,7 +220,7 @@ def _lns(cur: Assignment, *, deadline: float, opts: SearchOptions, rng: np.rando
             break
         stats["neighbourhoods"] += 1
         seed = int(rng.integers(2**31 - 1))
-        res = solve_neighbourhood(cur, needs, effort=opts.effort, seed=seed,
+        res = solve_neighbourhood(cur, needs, effort=effort, seed=seed,
                                   backend=opts.backend, deadline=deadline)
         improved = False
         if res.new is not None:
@@ -224,7 +229,7 @@ def _lns(cur: Assignment, *, deadline: float, opts: SearchOptions, rng: np.rando
             if delta is not None and delta < -1e-9 * max(1.0, abs(before)):
                 improved = True
                 stats["lns_improvements"] += 1
-                if stats["lns_improvements"] % 50 == 0:
+                if stats["lns_improvements"] % refresh_every == 0:
                     cur.refresh()  # drop the rounding drift of incremental updates
                 offer(cur)
         if res.status == "optimal":
@@ -234,5 +239,9 @@ def _lns(cur: Assignment, *, deadline: float, opts: SearchOptions, rng: np.rando
         else:
             size = max(opts.min_size, int(size * 0.85))
         since = 0.0 if improved else since + len(needs) / max(1, data.n_needs)
-        if since >= opts.stall or closed():
+        if since >= opts.stall:
+            if effort >= opts.max_effort:
+                break
+            effort, since = min(opts.max_effort, 3 * effort), 0.0
+        if closed():
             break

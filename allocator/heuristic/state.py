@@ -27,28 +27,40 @@ def row_loads(data: SearchData, chosen: np.ndarray) -> np.ndarray:
                        minlength=data.n_rows + 1).astype(float)
 
 
-def _funded_pairs(data: SearchData, chosen: np.ndarray, load: np.ndarray
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """(chosen fundable pairs, their funded quantity), exact greedy per holder."""
-    hp = data.holder_pairs
+def _funded_pairs(data: SearchData, chosen: np.ndarray, load: np.ndarray,
+                  holders: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(chosen fundable pairs, their funded quantity), exact greedy per holder.
+
+    Over every holder, or only ``holders`` (distinct).
+    """
+    if holders is None:
+        hp = data.holder_pairs
+    elif len(holders):
+        hp = np.concatenate([data.holder_pairs[data.holder_start[h]:data.holder_start[h + 1]]
+                             for h in holders])
+    else:
+        hp = np.zeros(0, dtype=np.int64)
     if len(hp) == 0:
         return hp, np.zeros(0)
     sel = hp[chosen[data.pair_need[hp]] == hp]
     if len(sel) == 0:
         return sel, np.zeros(0)
-    h = data.pair_holder[sel]  # holder_pairs is grouped by holder, dearest first
+    h = data.pair_holder[sel]  # grouped by holder, dearest first within each
     q = data.pair_q[sel]
     left = np.maximum(data.holder_volume - load[data.holder_row], 0.0)
     cum = np.cumsum(q)
-    first = np.searchsorted(h, h, side="left")
-    before = cum - q - np.where(first > 0, cum[first - 1], 0.0)
+    first = np.r_[0, np.nonzero(h[1:] != h[:-1])[0] + 1]
+    start_of = np.repeat(first, np.diff(np.r_[first, len(h)]))
+    before = cum - q - np.where(start_of > 0, cum[start_of - 1], 0.0)
     return sel, np.clip(left[h] - before, 0.0, q)
 
 
-def funding(data: SearchData, chosen: np.ndarray, load: np.ndarray) -> np.ndarray:
-    """Block-funded quantity per need (0 where nothing may be funded), exact greedy."""
+def funding(data: SearchData, chosen: np.ndarray, load: np.ndarray,
+            holders: np.ndarray | None = None) -> np.ndarray:
+    """Block-funded quantity per need (0 where nothing may be funded), exact greedy; only the
+    needs funded by ``holders`` when given."""
     out = np.zeros(data.n_needs)
-    sel, funded = _funded_pairs(data, chosen, load)
+    sel, funded = _funded_pairs(data, chosen, load, holders)
     out[data.pair_need[sel]] = funded
     return out
 

@@ -6,7 +6,8 @@ pickled job to its stdin: the :class:`~.data.SearchData` arrays (never the pydan
 the options and the deadline. The child answers on its stdout with pickled messages:
 
 * ``("solution", t, objective, true_objective, chosen | None)`` on every improvement (the
-  assignment itself at most once a second, and only for instances small enough to use it);
+  assignment itself for the first three, then at most once a second, and only for instances
+  small enough to use it);
 * ``("bound", t, bound, method)`` on every better proven bound;
 * ``("done", outcome)`` at the end, with the best assignment; or ``("error", text)``.
 
@@ -189,6 +190,7 @@ def _run(job: dict, outbox: queue.Queue, stopped: threading.Event) -> None:
     data = job["data"]
     scale = float(data.unmet_scale)
     last_sent = [-np.inf]
+    sent = [0]
 
     def true_objective(objective: float, chosen: np.ndarray) -> float:
         if scale == 1.0:
@@ -201,9 +203,13 @@ def _run(job: dict, outbox: queue.Queue, stopped: threading.Event) -> None:
             chosen = info["chosen"]
             send = None
             now = time.monotonic()
-            if data.n_needs <= SEND_MAX_NEEDS and now - last_sent[0] >= SEND_EVERY_S:
+            # the first answers (construction, LP rounding) always travel: auto starts
+            # HiGHS from them; later ones at most once a second
+            if data.n_needs <= SEND_MAX_NEEDS and (sent[0] < 3
+                                                   or now - last_sent[0] >= SEND_EVERY_S):
                 send = chosen.copy()
                 last_sent[0] = now
+                sent[0] += 1
             outbox.put(("solution", info["t"], info["objective"],
                         true_objective(info["objective"], chosen), send))
         elif kind == "bound":

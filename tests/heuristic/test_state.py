@@ -60,6 +60,13 @@ def test_objective_and_feasibility_match_evaluate(seed: int) -> None:
         assert funded[may] == pytest.approx(ev.block_q[may], abs=1e-9)
         must = served[data.pair_rows[chosen[served], 2] < data.n_rows]
         assert ev.block_q[must] == pytest.approx(data.need_q[must])
+        # funding restricted to some holders agrees with the full funding there
+        some = np.arange(0, data.n_holders, 2)
+        part = funding(data, chosen, row_loads(data, chosen), some)
+        in_some = np.isin(data.pair_holder[np.maximum(chosen, 0)], some) & (chosen >= 0) \
+            if data.n_pairs else np.zeros(data.n_needs, dtype=bool)
+        assert part[in_some] == pytest.approx(funded[in_some], abs=1e-12)
+        assert not part[~in_some].any()
 
 
 @pytest.mark.parametrize("seed", SEEDS)
