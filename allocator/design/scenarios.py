@@ -43,7 +43,7 @@ class ScenarioParams(BaseModel):
     growth: float = Field(0.0, ge=-0.5, le=1.0)  # 001: "broadly stable" volumes
     growth_sd: float = Field(0.02, ge=0, le=0.5)
     local_sd: float = Field(0.05, ge=0, le=0.5)
-    complexity_shift: float = Field(0.04, ge=0, le=1)  # 001: more complex packages
+    complexity_shift: float = Field(0.02, ge=0, le=1)  # 001: more complex packages
     shift_hours: float = Field(0.25, ge=0, le=3)
     winter_peak: float = Field(0.05, ge=0, le=0.5)  # 001: seasonal strain, winter peak
     peak_week: int = Field(3, ge=1, le=52)  # mid-January

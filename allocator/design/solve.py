@@ -25,8 +25,10 @@ decomposition; in short:
 
 from __future__ import annotations
 
+import logging
 import math
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -39,6 +41,7 @@ from ..problem import Problem
 from ..result import TERMS, Result, Solution, Status, gap
 from ..schema import Instance, Scenario
 from ..solve import EXACT_SOLVERS, SolveParams, solve_model
+from .benders import LpRecourse, Master, lp_recourse
 from .recourse import (
     Outcome,
     Pool,
@@ -51,6 +54,8 @@ from .recourse import (
 )
 from .scenarios import Demand, demands, with_scenarios
 from .sweep import Runner, SerialRunner, chunks
+
+LOG = logging.getLogger("allocator.design")
 
 
 class DesignParams(BaseModel):
@@ -65,11 +70,16 @@ class DesignParams(BaseModel):
     threads: int | None = Field(None, ge=1)
     seed: int = 0
     verbose: bool = False
-    method: Literal["auto", "extensive", "decomposition"] = "auto"
+    method: Literal["auto", "extensive", "benders", "groups"] = "auto"
     max_columns: int = Field(40_000, ge=1)  # auto: extensive form up to this many columns
-    group_size: int | None = Field(None, ge=1)  # decomposition: scenarios per group
     recourse_time_limit: float = Field(60.0, gt=0)  # one scenario under fixed awards
-    improve_rounds: int = Field(4, ge=0)
+    improve_rounds: int = Field(4, ge=0)  # polishing: re-award for fixed assignments, re-solve
+    # benders
+    benders_share: float = Field(0.7, gt=0, le=1)  # of the time limit, for the cut loop
+    max_iterations: int = Field(200, ge=1)
+    final_candidates: int = Field(2, ge=1)  # best LP designs evaluated exactly
+    # groups
+    group_size: int | None = Field(None, ge=1)  # scenarios per group
 
 
 @dataclass(frozen=True)
@@ -144,7 +154,10 @@ def solve_design(
     if n_bids == 0:
         method = "independent"
     elif params.method == "auto":
-        method = "extensive" if columns <= params.max_columns else "decomposition"
+        method = ("extensive" if columns <= params.max_columns
+                  else "benders" if kind == "weighted" else "groups")
+    elif params.method == "benders" and kind != "weighted":
+        method = "groups"  # Benders cuts need the weighted objective
     else:
         method = params.method
     common = {"method": method, "dropped_bids": dropped, "estimated_columns": columns}
@@ -164,8 +177,11 @@ def solve_design(
         return _result(instance, base, {}, outcomes, status, bound, solver, t0,
                        {**common, "bound_kind": "sum of the scenarios' bounds (exact: nothing "
                                                 "is chosen once)"})
-    return _decompose(instance, core, ds, lot_demand, params, kind, runner, t0, deadline,
-                      base, solver, common, columns)
+    if method == "benders":
+        return _benders(instance, core, ds, lot_demand, params, runner, t0, deadline, base,
+                        solver, common)
+    return _groups(instance, core, ds, lot_demand, params, kind, runner, t0, deadline,
+                   base, solver, common, columns)
 
 
 def expected_lot_demand(instance: Instance, ds: Sequence[Demand]) -> np.ndarray:
@@ -261,8 +277,8 @@ def solve_group(
                         res.objective, res.bound, time.perf_counter() - t0, res.message)
 
 
-def _decompose(instance, core, ds, lot_demand, params, kind, runner, t0, deadline, base, solver,
-               common, columns) -> Result:
+def _groups(instance, core, ds, lot_demand, params, kind, runner, t0, deadline, base, solver,
+            common, columns) -> Result:
     per_demand = max(1.0, columns / len(ds))
     size = params.group_size or max(1, int(params.max_columns // per_demand))
     n_groups = math.ceil(len(ds) / size)
@@ -286,7 +302,8 @@ def _decompose(instance, core, ds, lot_demand, params, kind, runner, t0, deadlin
         extra["bound_kind"] = "none (lexicographic, or a group without a bound)"
     candidates: list[dict[Pool, float]] = []
     for g in group_out:
-        if g.awards is not None and g.awards not in candidates:
+        if (g.awards is not None and g.awards not in candidates
+                and limits_ok(instance, g.awards, lot_demand)):
             candidates.append(g.awards)
     if not candidates:
         status = (Status.infeasible if any(g.status == Status.infeasible for g in group_out)
@@ -303,29 +320,125 @@ def _decompose(instance, core, ds, lot_demand, params, kind, runner, t0, deadlin
         return _failed([x for _, o in scored for x in o if not x.status.has_solution], solver,
                        t0, extra)
     best_awards, best = min(feasible, key=lambda ao: _key(instance, base, ao[0], ao[1], kind))
-    cache: dict[str, object] = {}
-    for r in range(params.improve_rounds):
-        if time.perf_counter() > deadline:
-            break
-        new = _reaward(instance, ds, lot_demand, best_awards, best, params, kind, deadline,
-                       cache)
-        if new is None or new == best_awards:
-            break
-        outs = _evaluate(runner, core, ds, new, rparams)
-        value = _expected(instance, base, new, outs)
-        history.append({"source": f"re-award {r + 1}", "objective": value})
-        if not all(o.status.has_solution for o in outs):
-            break
-        if _key(instance, base, new, outs, kind) < _key(instance, base, best_awards, best, kind):
-            best_awards, best = new, outs
-        else:
-            break
+    best_awards, best = _polish(instance, core, ds, lot_demand, params, kind, runner, deadline,
+                                base, best_awards, best, rparams, history)
     extra["candidates"] = history
     objective = _expected(instance, base, best_awards, best)
     status = Status.feasible
     if bound is not None and (gap(objective, bound) or 0.0) <= params.gap:
         status = Status.optimal
     return _result(instance, base, best_awards, best, status, bound, solver, t0, extra)
+
+
+def _polish(instance, core, ds, lot_demand, params, kind, runner, deadline, base, best_awards,
+            best, rparams, history):
+    """Alternate: re-choose the awards for the current assignments, re-solve the scenarios."""
+    cache: dict[str, object] = {}
+    for r in range(params.improve_rounds):
+        if time.perf_counter() > deadline:
+            break
+        new = _reaward(instance, ds, lot_demand, best_awards, best, params, kind, deadline,
+                       cache)
+        if new is None or new == best_awards or not limits_ok(instance, new, lot_demand):
+            break
+        outs = _evaluate(runner, core, ds, new, rparams)
+        value = _expected(instance, base, new, outs)
+        history.append({"source": f"re-award {r + 1}", "objective": value})
+        LOG.info("polish %d: %s", r + 1, value)
+        if not all(o.status.has_solution for o in outs):
+            break
+        if _key(instance, base, new, outs, kind) < _key(instance, base, best_awards, best, kind):
+            best_awards, best = new, outs
+        else:
+            break
+    return best_awards, best
+
+
+def _benders(instance, core, ds, lot_demand, params, runner, t0, deadline, base, solver,
+             common) -> Result:
+    """The L-shaped method of :mod:`allocator.design.benders`, then exact evaluation."""
+    master = Master(instance, base, lot_demand, [d.weight for d in ds])
+    parts = chunks(list(range(len(ds))), 2 * runner.workers if runner.workers > 1 else 1)
+    threads = 1 if runner.workers > 1 else params.threads
+    bases: list[bytes | None] = [None] * len(ds)
+
+    token = uuid.uuid4().hex
+
+    def sweep(volume: np.ndarray) -> list[LpRecourse]:
+        tasks = [(core, [ds[i] for i in part], lot_demand, volume, [bases[i] for i in part],
+                  threads, token) for part in parts]
+        out = [r for chunk in runner.map(lp_recourse, tasks) for r in chunk]
+        for i, r in enumerate(out):
+            bases[i] = r.basis
+        return out
+
+    stop = t0 + params.benders_share * params.time_limit
+    y, volume = np.zeros(master.nb, dtype=bool), np.zeros(master.nb)
+    master.add_cuts(volume, sweep(volume))
+    LOG.info("benders: first sweep done at %.1f s", time.perf_counter() - t0)
+    weights = master.weights
+    candidates: list[tuple[float, np.ndarray, np.ndarray]] = []
+    history: list[dict] = []
+    lower = None
+    for it in range(params.max_iterations):
+        left = max(1.0, deadline - time.perf_counter())
+        status, y, volume, _, bound = master.solve(
+            _solve_params(params, min(left, params.recourse_time_limit), params.threads),
+            warm=None if not candidates else candidates[0][1:])
+        if y is None:
+            if status == Status.infeasible:
+                return Result(status=Status.infeasible, solver=solver,
+                              runtime_s=time.perf_counter() - t0,
+                              message="no awards meet the lots' limits", extra=common)
+            break
+        lower = bound
+        results = sweep(volume)
+        value = master.first_stage(y, volume) + float(weights @ [r.objective for r in results])
+        candidates.append((value, y, volume))
+        candidates.sort(key=lambda c: c[0])
+        best = candidates[0][0]
+        history.append({"iteration": it + 1, "lower_bound": lower, "lp_value": value,
+                        "best_lp_value": best, "integral": all(r.integral for r in results),
+                        "seconds": time.perf_counter() - t0})
+        LOG.info("benders iteration %d: bound %s, LP value %.2f, best %.2f, %.1f s", it + 1,
+                 lower, value, best, time.perf_counter() - t0)
+        if lower is not None and best - lower <= params.gap * max(1.0, abs(best)):
+            break
+        if time.perf_counter() > stop or master.add_cuts(volume, results) == 0:
+            break
+    extra = {**common, "bound_kind": "Benders master bound (LP recourse cuts)",
+             "iterations": history}
+    if not candidates:
+        return Result(status=Status.time_limit_no_solution, solver=solver, bound=lower,
+                      runtime_s=time.perf_counter() - t0, extra=extra)
+    top: list[dict[Pool, float]] = []
+    for _, cy, cv in candidates[:params.final_candidates]:
+        rounded = master.whole_beds(cy, cv)
+        awards = master.awards(cy, cv if rounded is None else rounded)
+        if not limits_ok(instance, awards, lot_demand):
+            awards = master.awards(cy, cv)
+        if awards not in top:
+            top.append(awards)
+    rparams = _recourse_params(params, deadline, runner)
+    scored = _evaluate_many(runner, core, ds, top, rparams)
+    LOG.info("benders: %d design(s) evaluated exactly at %.1f s", len(top),
+             time.perf_counter() - t0)
+    found = [{"source": f"Benders design {i + 1}", "objective": _expected(instance, base, a, o)}
+             for i, (a, o) in enumerate(scored)]
+    feasible = [(a, o) for a, o in scored if all(x.status.has_solution for x in o)]
+    if not feasible:
+        return _failed([x for _, o in scored for x in o if not x.status.has_solution], solver,
+                       t0, extra)
+    best_awards, best_out = min(feasible, key=lambda ao: _key(instance, base, ao[0], ao[1],
+                                                              "weighted"))
+    best_awards, best_out = _polish(instance, core, ds, lot_demand, params, "weighted", runner,
+                                    deadline, base, best_awards, best_out, rparams, found)
+    extra["candidates"] = found
+    objective = _expected(instance, base, best_awards, best_out)
+    status = Status.feasible
+    if lower is not None and (gap(objective, lower) or 0.0) <= params.gap:
+        status = Status.optimal
+    return _result(instance, base, best_awards, best_out, status, lower, solver, t0, extra)
 
 
 def _reaward(instance, ds, lot_demand, awards, outcomes, params, kind, deadline,
@@ -416,21 +529,51 @@ def _estimated_columns(base: Problem, ds: Sequence[Demand], n_bids: int) -> int:
 
 def _unreachable_limits(instance: Instance, base: Problem, lot_demand: np.ndarray) -> str:
     """Why no design can meet the lots' limits with the awardable bids, or ''."""
-    counts = np.bincount(base.holder_lot[design_holders(base)], minlength=len(instance.lots))
-    vmax = np.zeros(len(instance.lots))
+    volumes: dict[int, list[float]] = {}
     for h in design_holders(base):
-        vmax[base.holder_lot[h]] += instance.block_bids[int(base.holder_bid[h])].max_volume
+        bid = instance.block_bids[int(base.holder_bid[h])]
+        volumes.setdefault(int(base.holder_lot[h]), []).append(bid.max_volume)
     for li, lot in enumerate(instance.lots):
         rules = lot.block
         if rules is None:
             continue
-        if counts[li] < rules.min_providers:
+        mine = sorted(volumes.get(li, []), reverse=True)
+        if len(mine) < rules.min_providers:
             return (f"lot {lot.id} needs at least {rules.min_providers} block provider(s) but "
-                    f"has {counts[li]} awardable bid(s)")
-        if lot_demand[li] > 0 and vmax[li] < rules.min_share * lot_demand[li] - 1e-9:
+                    f"has {len(mine)} awardable bid(s)")
+        most = sum(mine if rules.max_providers is None else mine[:rules.max_providers])
+        need = rules.min_share * lot_demand[li]
+        if lot_demand[li] > 0 and most < need - 1e-9:
             return (f"lot {lot.id}: min_share {rules.min_share:g} x expected demand "
-                    f"{lot_demand[li]:g} exceeds the bids' total max_volume {vmax[li]:g}")
+                    f"{lot_demand[li]:g} = {need:g} exceeds the most volume that "
+                    f"{'its' if rules.max_providers is None else rules.max_providers} "
+                    f"largest bid(s) can offer ({most:g})")
     return ""
+
+
+def limits_ok(instance: Instance, awards: Mapping[Pool, float], lot_demand: np.ndarray,
+              tol: float = 1e-6) -> bool:
+    """Whether ``awards`` keep every bid's volume range and every lot's limits."""
+    bids = {(b.provider, b.lot): b for b in instance.block_bids}
+    for key, v in awards.items():
+        bid = bids.get(key)
+        if bid is None or not (bid.min_volume - tol * max(1, bid.min_volume) <= v
+                               <= bid.max_volume + tol * max(1, bid.max_volume)):
+            return False
+    for li, lot in enumerate(instance.lots):
+        rules = lot.block
+        if rules is None:
+            continue
+        mine = [v for (_, lid), v in awards.items() if lid == lot.id]
+        if len(mine) < rules.min_providers or (rules.max_providers is not None
+                                               and len(mine) > rules.max_providers):
+            return False
+        d = lot_demand[li]
+        if d > 0:
+            low, high = rules.min_share * d, rules.max_share * d
+            if not low - tol * max(1, low) <= sum(mine) <= high + tol * max(1, high):
+                return False
+    return True
 
 
 def _failed(bad: Sequence[Outcome], solver: str, t0: float, extra: dict) -> Result:

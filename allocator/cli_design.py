@@ -1,0 +1,184 @@
+"""The lot-design commands: ``allocator design`` and ``allocator compare``.
+
+:func:`register` adds them to the ``allocator`` application (``allocator/cli.py`` calls it).
+Both are thin wrappers over :mod:`allocator.design`; exit codes as the rest of the CLI: 0 a
+design found, 1 none, 2 bad input (every problem on its own line, naming file, table, row and
+field).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _bad_input(lines: list[str]) -> NoReturn:
+    for line in lines:
+        typer.echo(line, err=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _load(path: Path):
+    from .errors import InstanceError
+    from .io import load_instance
+
+    try:
+        return load_instance(path)
+    except InstanceError as error:
+        _bad_input([str(p) for p in error.problems]
+                   + [f"{len(error.problems)} problem(s) in {path}"])
+
+
+def _runner(workers: int | None, dask: str | None):
+    from .design.sweep import make_runner
+
+    if workers is not None and workers < 1:
+        _bad_input([f"--workers: must be at least 1, got {workers}"])
+    try:
+        return make_runner(workers, dask)
+    except OSError as error:  # the scheduler cannot be reached
+        _bad_input([f"--dask {dask}: {error}"])
+
+
+def _params(**settings):
+    from pydantic import ValidationError
+
+    from .design.solve import DesignParams
+
+    try:
+        return DesignParams(**{k: v for k, v in settings.items() if v is not None})
+    except ValidationError as error:
+        _bad_input([f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}"
+                    for e in error.errors()])
+
+
+def design_command(
+    instance: Annotated[Path, typer.Argument(help="Design instance: .json, .xlsx or a folder.")],
+    out: Annotated[Path, typer.Option(help="Output folder.")],
+    scenarios: Annotated[int | None, typer.Option(
+        help="Generate this many demand scenarios (replacing the instance's own).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the generated scenarios.")] = 0,
+    time_limit: Annotated[float, typer.Option(help="Time limit in seconds.")] = 300.0,
+    gap: Annotated[float, typer.Option(help="Relative gap counted as optimal.")] = 1e-6,
+    workers: Annotated[int | None, typer.Option(
+        help="Local worker processes [default: one per core].")] = None,
+    dask: Annotated[str | None, typer.Option(
+        help="Run on this dask.distributed scheduler (tcp://HOST:PORT).")] = None,
+    method: Annotated[str, typer.Option(
+        help="auto, extensive, benders or groups.")] = "auto",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing.")] = False,
+) -> None:
+    """Choose the block awards and volumes over demand scenarios (DESIGN.md section 5).
+
+    Writes result.json (the fields of ``allocator solve``, with the awards and every scenario's
+    allocation), the CSV tables, result.xlsx, report.html and instance.json (the instance with
+    the scenarios used, for ``allocator check``).
+    """
+    from rich.console import Console
+
+    from .design.scenarios import generate_scenarios, with_scenarios
+    from .design.solve import solve_design
+    from .io import save_instance
+    from .problem import Problem
+    from .report.files import write_results
+    from .report.summary import objective_kind, print_summary
+    from .report.tables import build_tables
+
+    params = _params(time_limit=time_limit, gap=gap, method=method)
+    if scenarios is not None and scenarios < 1:
+        _bad_input([f"--scenarios: must be at least 1, got {scenarios}"])
+    inst = _load(instance)
+    if scenarios is not None:
+        inst = with_scenarios(inst, generate_scenarios(inst, scenarios, seed))
+    console = Console(quiet=quiet, highlight=False)
+    with _runner(workers, dask) as runner:
+        result = solve_design(inst, params, runner=runner)
+    problem = Problem.from_instance(inst, mode="design")
+    tables = (build_tables(problem, result.solution, objective=objective_kind(problem, result))
+              if result.solution is not None else {})
+    try:
+        write_results(out, problem, result, tables=tables)
+        save_instance(inst, out / "instance.json")
+    except OSError as error:
+        _bad_input([f"--out {out}: {error}"])
+    print_summary(problem, result, tables, console=console)
+    if result.solution is not None:
+        console.print(f"{len(result.solution.awards)} award(s); method "
+                      f"{result.extra.get('method')}, bound: {result.extra.get('bound_kind')}")
+    console.print(f"results written to {out}")
+    raise typer.Exit(EXIT_OK if result.status.has_solution else EXIT_FAILED)
+
+
+def compare_command(
+    market: Annotated[Path, typer.Argument(help="Market instance: .json, .xlsx or a folder.")],
+    designs: Annotated[list[Path], typer.Argument(help="Lot design files (.json or .toml).")],
+    out: Annotated[Path, typer.Option(help="Output folder.")],
+    scenarios: Annotated[int, typer.Option(help="Number of demand scenarios.")] = 50,
+    seed: Annotated[int, typer.Option(help="Seed of the scenarios.")] = 0,
+    time_limit: Annotated[float, typer.Option(help="Time limit per design, seconds.")] = 120.0,
+    gap: Annotated[float, typer.Option(help="Relative gap counted as optimal.")] = 1e-6,
+    workers: Annotated[int | None, typer.Option(
+        help="Local worker processes [default: one per core].")] = None,
+    dask: Annotated[str | None, typer.Option(
+        help="Run on this dask.distributed scheduler (tcp://HOST:PORT).")] = None,
+    formats: Annotated[str, typer.Option(help="Files to write: csv,xlsx,html.")] = "csv,xlsx,html",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing.")] = False,
+) -> None:
+    """Compare lot designs for one market on the same demand scenarios.
+
+    Prints the table (expected weekly cost and its parts, unmet need, awards, concentration)
+    and writes comparison.csv (plus the lots, providers, scenarios and awards tables),
+    comparison.xlsx and comparison.html with charts.
+    """
+    from rich.console import Console
+
+    from .design.compare import compare_designs
+    from .design.designs import load_design
+    from .design.report import FORMATS, print_comparison, write_comparison
+    from .design.scenarios import generate_scenarios
+    from .errors import InstanceError
+
+    wanted = tuple(f.strip() for f in formats.split(",") if f.strip())
+    if not set(wanted) <= set(FORMATS):
+        _bad_input([f"--formats: unknown {sorted(set(wanted) - set(FORMATS))}; "
+                    f"choose from {', '.join(FORMATS)}"])
+    if scenarios < 1:
+        _bad_input([f"--scenarios: must be at least 1, got {scenarios}"])
+    params = _params(time_limit=time_limit, gap=gap)
+    inst = _load(market)
+    problems, loaded = [], []
+    for path in designs:
+        try:
+            loaded.append((str(path), load_design(path)))
+        except InstanceError as error:
+            problems += [str(p) for p in error.problems]
+    if problems:
+        _bad_input(problems + [f"{len(problems)} problem(s) in the design files"])
+    console = Console(quiet=quiet, highlight=False)
+    generated = generate_scenarios(inst, scenarios, seed)
+    try:
+        with _runner(workers, dask) as runner:
+            comparison = compare_designs(inst, loaded, generated, params, runner)
+    except InstanceError as error:  # a design that does not fit the market
+        _bad_input([str(p) for p in error.problems]
+                   + [f"{len(error.problems)} problem(s) applying the designs to {market}"])
+    note = (f"Market {inst.name}; {scenarios} scenarios (seed {seed}); time limit "
+            f"{time_limit:g} s per design.")
+    try:
+        write_comparison(comparison, out, wanted, note=note)
+    except OSError as error:
+        _bad_input([f"--out {out}: {error}"])
+    print_comparison(comparison, console, inst.currency)
+    console.print(f"results written to {out}")
+    ok = all(r.result.status.has_solution for r in comparison.runs)
+    raise typer.Exit(EXIT_OK if ok else EXIT_FAILED)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``design`` and ``compare`` to ``app``."""
+    app.command("design")(design_command)
+    app.command("compare")(compare_command)

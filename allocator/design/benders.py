@@ -1,0 +1,371 @@
+"""Benders (L-shaped) decomposition of the design model for many scenarios.
+
+When the extensive form is too large, the awards are chosen by a master problem over the
+first-stage variables only (y, V and one value theta_s per scenario) and each scenario is
+solved on its own with the awards fixed:
+
+1. **Fix the design, evaluate the scenarios independently.** For volumes V, every scenario's
+   recourse is solved as an LP (x relaxed to [0, 1]): its value Q_s(V) and, from the reduced
+   costs of the (fixed) V columns, a subgradient g_s. The LP value is a convex function of V
+   (V is a right-hand side), so ``theta_s >= Q_s(V^k) + g_s (V - V^k)`` holds for every V.
+2. **Improve the design.** The master MIP: minimise block cost + sum_s w_s theta_s subject to
+   the bids' volume ranges, the lots' provider and share limits (clarification 7) and every cut
+   so far. Its optimum is a lower bound on the design model: the LP recourse is at most the
+   MIP recourse, and every cut is valid.
+3. Repeat until the best LP value of a design found meets the master's bound (within the
+   gap), or the time share runs out. Then the best few designs are evaluated exactly (MIP
+   recourse, :mod:`allocator.design.recourse`), the best kept and polished (the volumes
+   re-chosen for the scenarios' exact assignments).
+
+The bound reported is the master's last bound ("Benders bound with LP recourse"); the gap to
+it also contains the recourse's integrality gap, usually nil for placements and packages
+against capacities.
+
+The scenario LPs of one iteration are independent tasks for :mod:`allocator.design.sweep`. Each
+starts from the simplex basis its own scenario ended with in the previous iteration; the basis
+travels with the task (not cached in a worker), so the sequence of solves, and every number, is
+the same wherever the tasks run.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import zlib
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..model import MatrixModel, build
+from ..problem import Problem
+from ..result import Status
+from ..schema import Instance
+from ..solve import SolveParams, solve_model
+from .recourse import Pool, design_holders, holder_keys
+from .scenarios import Demand
+
+# rows of the design model that only involve y and V: free in a recourse LP (y, V fixed)
+DESIGN_ROWS = ("bid max volume", "bid min volume", "lot block limits")
+INTEGRALITY_TOL = 1e-6
+MODEL_CACHE = 256  # recourse models a worker process keeps (see lp_recourse's token)
+_MODELS: OrderedDict[tuple[str, str | None], tuple[MatrixModel, float]] = OrderedDict()
+
+
+@dataclass(frozen=True)
+class LpRecourse:
+    """One scenario's LP recourse at fixed volumes."""
+
+    scenario: str | None
+    objective: float  # LP value of the recourse (contracts in force excluded)
+    gradient: np.ndarray  # d objective / d V, per awardable bid (design-column order)
+    integral: bool  # the LP's assignment is integral (then the value is the MIP's)
+    basis: bytes | None  # the final simplex basis (compressed HiGHS basis file)
+    runtime_s: float
+
+
+def lp_recourse(
+    instance: Instance,
+    demands: Sequence[Demand],
+    lot_demand: np.ndarray,
+    volume: np.ndarray,
+    bases: Sequence[bytes | None],
+    threads: int | None = 1,
+    token: str = "",
+) -> list[LpRecourse]:
+    """The LP recourse of each demand at awarded volumes ``volume`` (one sweep task).
+
+    Parameters
+    ----------
+    instance
+        The design instance.
+    demands
+        The scenarios to solve.
+    lot_demand
+        D[l] (only used to build the model; the lot rows are free here).
+    volume
+        V per awardable bid, in design-column order (0 for a bid not awarded).
+    bases
+        A starting basis per demand (from the previous iteration), or None.
+    threads
+        Solver threads per LP.
+    token
+        Names this solve: a worker keeps the models it built under it (a model is a pure
+        function of the instance and the demand, so reusing one changes no number).
+    """
+    out = []
+    for demand, basis in zip(demands, bases, strict=True):
+        t0 = time.perf_counter()
+        key = (token, demand.id)
+        if token and key in _MODELS:
+            model, fixed = _MODELS[key]
+        else:
+            p = Problem.from_instance(instance, mode="design", needs=demand.needs,
+                                      scenario=demand.id)
+            model = build([(p, 1.0)], design=True, expected_lot_demand=lot_demand,
+                          strengthen=False)
+            fixed = p.fixed_block_cost
+            if token:
+                _MODELS[key] = (model, fixed)
+                while len(_MODELS) > MODEL_CACHE:
+                    _MODELS.popitem(last=False)
+        obj, grad, integral, new_basis = _solve_lp(model, fixed, volume, basis, threads)
+        out.append(LpRecourse(demand.id, obj, grad, integral, new_basis,
+                              time.perf_counter() - t0))
+    return out
+
+
+def _solve_lp(model: MatrixModel, fixed: float, volume: np.ndarray, basis: bytes | None,
+              threads: int | None) -> tuple[float, np.ndarray, bool, bytes | None]:
+    import highspy
+
+    nb = len(model.design_holders)
+    names = np.asarray(model.row_names, dtype=object)
+    if len(names) != model.n_rows:  # pragma: no cover - a one-scenario model is named
+        raise RuntimeError("the recourse model has no row names")
+    free = np.isin(names, DESIGN_ROWS)
+    row_lo = np.where(free, -highspy.kHighsInf, model.row_lo)
+    row_hi = np.where(free, highspy.kHighsInf, model.row_hi)
+    cost = model.c.copy()
+    col_lo, col_hi = model.col_lo.copy(), model.col_hi.copy()
+    if nb:
+        cost[model.y0:model.y0 + 2 * nb] = 0.0
+        on = (volume > 0).astype(float)
+        col_lo[model.y0:model.y0 + nb] = on
+        col_hi[model.y0:model.y0 + nb] = on
+        col_lo[model.y0 + nb:model.y0 + 2 * nb] = volume
+        col_hi[model.y0 + nb:model.y0 + 2 * nb] = volume
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    if threads:
+        h.setOptionValue("threads", int(threads))
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = model.n_cols, model.n_rows
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, col_lo, col_hi
+    lp.row_lower_, lp.row_upper_ = row_lo, row_hi
+    lp.offset_ = float(model.offset - fixed)
+    A = model.A.tocsc()
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = model.n_cols, model.n_rows
+    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = A.indices.astype(np.int32)
+    lp.a_matrix_.value_ = A.data.astype(float)
+    h.passModel(lp)
+    if basis is not None:
+        _read_basis(h, basis)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        raise RuntimeError(f"recourse LP: {h.modelStatusToString(h.getModelStatus())}")
+    sol = h.getSolution()
+    objective = float(h.getInfo().objective_function_value)
+    values = np.asarray(sol.col_value)
+    grad = np.asarray(sol.col_dual)[model.y0 + nb:model.y0 + 2 * nb] if nb else np.zeros(0)
+    xv = values[model.integer & ~_design_cols(model)]
+    integral = bool(np.all(np.abs(xv - np.round(xv)) <= INTEGRALITY_TOL))
+    return objective, np.array(grad, dtype=float), integral, _write_basis(h)
+
+
+def _design_cols(model: MatrixModel) -> np.ndarray:
+    mask = np.zeros(model.n_cols, dtype=bool)
+    nb = len(model.design_holders)
+    if nb:
+        mask[model.y0:model.y0 + 2 * nb] = True
+    return mask
+
+
+def _write_basis(h) -> bytes | None:
+    fd, path = tempfile.mkstemp(suffix=".bas")
+    os.close(fd)
+    try:
+        h.writeBasis(path)
+        with open(path, "rb") as f:
+            return zlib.compress(f.read(), 1)
+    except OSError:  # pragma: no cover - a basis is only a speed-up
+        return None
+    finally:
+        os.unlink(path)
+
+
+def _read_basis(h, data: bytes) -> None:
+    fd, path = tempfile.mkstemp(suffix=".bas")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(zlib.decompress(data))
+        h.readBasis(path)
+    finally:
+        os.unlink(path)
+
+
+class Master:
+    """The Benders master: y, V and theta_s, the lot limits, and the cuts so far.
+
+    Parameters
+    ----------
+    instance, base
+        The design instance and its design-mode problem (for the awardable bids).
+    lot_demand
+        D[l], the expected demand (clarification 7).
+    weights
+        The scenarios' weights, in order.
+    """
+
+    def __init__(self, instance: Instance, base: Problem, lot_demand: np.ndarray,
+                 weights: Sequence[float]):
+        dh = design_holders(base)
+        self.nb = nb = len(dh)
+        self.k = k = len(weights)
+        self.keys = holder_keys(base)
+        bids = [instance.block_bids[int(base.holder_bid[h])] for h in dh]
+        self.award = np.array([b.award_cost for b in bids], dtype=float)
+        self.rate = np.array([b.rate for b in bids], dtype=float)
+        self.vmin = np.array([b.min_volume for b in bids], dtype=float)
+        self.vmax = np.array([b.max_volume for b in bids], dtype=float)
+        self.lot = base.holder_lot[dh].copy()
+        self.beds = np.array([instance.lots[li].unit == "beds" for li in self.lot], dtype=bool)
+        self.share = [(None if lot.block is None or lot_demand[li] <= 0 else
+                       (lot.block.min_share * lot_demand[li], lot.block.max_share * lot_demand[li]))
+                      for li, lot in enumerate(instance.lots)]
+        self.weights = np.asarray(weights, dtype=float)
+        self.offset = float(base.fixed_block_cost)
+        self.n_cols = 2 * nb + k
+        rows, cols, vals, lo, hi = [], [], [], [], []
+        r = 0
+        for j in range(nb):  # vmin y <= V <= vmax y
+            rows += [r, r, r + 1, r + 1]
+            cols += [nb + j, j, nb + j, j]
+            vals += [1.0, -self.vmax[j], 1.0, -self.vmin[j]]
+            lo += [-np.inf, 0.0]
+            hi += [0.0, np.inf]
+            r += 2
+        lots_h = base.holder_lot[dh]
+        for li, lot in enumerate(instance.lots):
+            rules = lot.block
+            if rules is None:
+                continue
+            members = np.nonzero(lots_h == li)[0]
+            rows += [r] * len(members)
+            cols += list(members)
+            vals += [1.0] * len(members)
+            lo.append(float(rules.min_providers))
+            hi.append(np.inf if rules.max_providers is None else float(rules.max_providers))
+            r += 1
+            if lot_demand[li] > 0:  # clarification 4: no share row where D[l] = 0
+                rows += [r] * len(members)
+                cols += list(nb + members)
+                vals += [1.0] * len(members)
+                lo.append(rules.min_share * lot_demand[li])
+                hi.append(rules.max_share * lot_demand[li])
+                r += 1
+        self._static = sp.csr_matrix((vals, (rows, cols)), shape=(r, self.n_cols))
+        self._lo, self._hi = np.array(lo, dtype=float), np.array(hi, dtype=float)
+        self._cuts: list[tuple[int, np.ndarray, float]] = []  # (scenario, g, rhs)
+        self._seen: set[bytes] = set()
+
+    def add_cuts(self, volume: np.ndarray, results: Sequence[LpRecourse]) -> int:
+        """Add theta_s - g_s V >= Q_s - g_s V^k for each scenario; returns how many were new."""
+        added = 0
+        for s, res in enumerate(results):
+            g = np.where(np.abs(res.gradient) > 1e-12, res.gradient, 0.0)
+            rhs = float(res.objective - g @ volume)
+            key = np.r_[s, np.round(g, 9), round(rhs, 6)].tobytes()
+            if key in self._seen:
+                continue
+            self._seen.add(key)
+            self._cuts.append((s, g, rhs))
+            added += 1
+        return added
+
+    def model(self) -> MatrixModel:
+        """The master as a model for the solver layer."""
+        nb, k = self.nb, self.k
+        n = len(self._cuts)
+        if n:
+            rows = np.repeat(np.arange(n), nb + 1)
+            cols = np.concatenate([np.r_[2 * nb + s, nb + np.arange(nb)] for s, _, _ in self._cuts])
+            vals = np.concatenate([np.r_[1.0, -g] for _, g, _ in self._cuts])
+            cuts = sp.csr_matrix((vals, (rows, cols)), shape=(n, self.n_cols))
+            cuts.eliminate_zeros()
+            A = sp.vstack([self._static, cuts], format="csr")
+        else:
+            A = self._static
+        rhs = np.array([c[2] for c in self._cuts], dtype=float)
+        return MatrixModel(
+            c=np.r_[self.award, self.rate, self.weights],
+            offset=self.offset,
+            A=A,
+            row_lo=np.r_[self._lo, rhs],
+            row_hi=np.r_[self._hi, np.full(n, np.inf)],
+            col_lo=np.zeros(self.n_cols),
+            col_hi=np.r_[np.ones(nb), self.vmax, np.full(k, np.inf)],  # recourse costs >= 0
+            integer=np.r_[np.ones(nb, dtype=bool), np.zeros(nb + k, dtype=bool)],
+            demands=(),
+        )
+
+    def solve(self, params: SolveParams, warm: tuple[np.ndarray, np.ndarray] | None = None
+              ) -> tuple[Status, np.ndarray | None, np.ndarray | None, float | None, float | None]:
+        """(status, y, V, objective, bound) of the master; y and V None without a solution."""
+        model = self.model()
+        start = None if warm is None else self.point(*warm)
+        res, _ = solve_model(model, params, "weighted", warm_start=start)
+        if not res.status.has_solution or res.values is None:
+            return res.status, None, None, None, res.bound
+        y = res.values[:self.nb] > 0.5
+        volume = np.where(y, np.clip(res.values[self.nb:2 * self.nb], self.vmin, self.vmax), 0.0)
+        return res.status, y, np.round(volume, 6), res.objective, res.bound
+
+    def point(self, y: np.ndarray, volume: np.ndarray) -> np.ndarray:
+        """A master solution with these awards (theta at the maximum of its cuts)."""
+        theta = np.zeros(self.k)
+        for s, g, rhs in self._cuts:
+            theta[s] = max(theta[s], rhs + g @ volume)
+        return np.r_[np.asarray(y, dtype=float), volume, theta]
+
+    def first_stage(self, y: np.ndarray, volume: np.ndarray) -> float:
+        """Block cost of these awards: contracts in force, award costs, rate x volume."""
+        return float(self.offset + self.award @ np.asarray(y, dtype=float) + self.rate @ volume)
+
+    def whole_beds(self, y: np.ndarray, volume: np.ndarray) -> np.ndarray | None:
+        """``volume`` with every awarded bid in a beds lot rounded to whole beds, or None.
+
+        A placement is one bed, so block volume beyond a whole number of beds buys a fraction
+        of a placement; designs with whole beds are the ones the exact recourse solves fastest
+        (its LP relaxation is then usually integral). Rounding is to the nearest bed within the
+        bid's range, then lots whose share limits the rounding broke are repaired one bed at a
+        time; None when that fails or nothing changes.
+        """
+        v = volume.copy()
+        on = np.asarray(y, dtype=bool) & self.beds
+        lo = np.ceil(self.vmin - 1e-9)
+        hi = np.floor(self.vmax + 1e-9)
+        v[on] = np.clip(np.round(volume[on]), lo[on], hi[on])
+        for li, limits in enumerate(self.share):
+            members = np.nonzero(on & (self.lot == li))[0]
+            if limits is None or not len(members):
+                continue
+            low, high = limits
+            for _ in range(4 * len(members) + 4 * int(hi[members].sum()) + 4):
+                total = v[self.lot == li].sum()
+                if total < low - 1e-9:
+                    room = members[v[members] + 1 <= hi[members]]
+                    if not len(room):
+                        return None
+                    v[room[np.argmax(volume[room] - v[room])]] += 1
+                elif total > high + 1e-9:
+                    room = members[v[members] - 1 >= lo[members]]
+                    if not len(room):
+                        return None
+                    v[room[np.argmin(volume[room] - v[room])]] -= 1
+                else:
+                    break
+            else:  # no whole number of beds fits the lot's share limits
+                return None
+        if np.allclose(v, volume, atol=1e-9):
+            return None
+        return v
+
+    def awards(self, y: np.ndarray, volume: np.ndarray) -> dict[Pool, float]:
+        """(provider, lot) -> V of every awarded bid."""
+        return {k: float(v) for k, on, v in zip(self.keys, y, volume, strict=True) if on}
