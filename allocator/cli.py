@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 
 from .cli_db import register as register_book_commands
+from .cli_design import register as register_design_commands
 
 if TYPE_CHECKING:
     from .problem import Problem
@@ -354,6 +355,7 @@ def import_cap_command(
 
 # after the engine's own commands, so that they come first in --help
 register_book_commands(app)  # db, referrals, nightly, accept, reject (allocator/cli_db.py)
+register_design_commands(app)  # design, compare (allocator/cli_design.py)
 
 
 def main() -> None:
