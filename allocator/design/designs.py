@@ -217,15 +217,17 @@ def apply_design(market: Instance, design: Design, file: str = "design") -> Inst
                                          "does not have: add the lot, or set keep_contracts to "
                                          "false"))
     problems += _lot_problems(design, bids, contracts, providers, file)
-    if problems:
-        raise InstanceError(problems)
+    # the rest of the instance rules (overlapping lots, units, unknown zones), all at once;
+    # rows already reported above are left out so that nothing is said twice
+    known = [k for k in sorted(bids, key=lambda k: (k[1], k[0]))
+             if k[1] in lots and k[0] in providers]
     instance = market.model_copy(update={
         "name": f"{market.name} / {design.name}",
         "lots": list(design.lots),
-        "block_bids": [bids[k] for k in sorted(bids, key=lambda k: (k[1], k[0]))],
-        "block_contracts": contracts,
+        "block_bids": [bids[k] for k in known],
+        "block_contracts": [c for c in contracts if c.lot in lots],
     })
-    problems = check_references(instance, file)
+    problems += check_references(instance, file)
     if problems:
         raise InstanceError(problems)
     return instance

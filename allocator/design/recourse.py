@@ -24,7 +24,7 @@ from ..evaluate import evaluate, to_solution
 from ..model import build, chosen_from_values
 from ..problem import Problem
 from ..result import Solution, Status
-from ..schema import Instance
+from ..schema import BlockContract, Instance
 from ..solve import SolveParams, solve_model
 from ..solvers import highs
 from ..solvers.base import SolverOptions
@@ -222,3 +222,24 @@ def _stats(problem: Problem, chosen: np.ndarray, block_q: np.ndarray) -> dict:
         "quality_units": quality,
         "served_units": served_units,
     }
+
+
+def as_contracts(instance: Instance, awards: Mapping[Pool, float]) -> Instance:
+    """The allocation instance in which ``awards`` are contracts in force.
+
+    Bids and scenarios are dropped; an award on a pool that already holds a contract is merged
+    into it (volumes added, rate the volume-weighted mean, so the block cost is unchanged).
+    This is how a chosen design goes on to nightly allocation.
+    """
+    bids = {(b.provider, b.lot): b for b in instance.block_bids}
+    pools: dict[Pool, tuple[float, float]] = {}
+    for c in instance.block_contracts:
+        volume, cost = pools.get((c.provider, c.lot), (0.0, 0.0))
+        pools[(c.provider, c.lot)] = (volume + c.volume, cost + c.rate * c.volume)
+    for key, v in awards.items():
+        volume, cost = pools.get(key, (0.0, 0.0))
+        pools[key] = (volume + v, cost + bids[key].rate * v)
+    contracts = [BlockContract(provider=p, lot=lot, volume=v, rate=(cost / v if v > 0 else 0.0))
+                 for (p, lot), (v, cost) in pools.items()]
+    return instance.model_copy(update={"block_contracts": contracts, "block_bids": [],
+                                       "scenarios": []})

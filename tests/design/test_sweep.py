@@ -1,0 +1,118 @@
+"""Sweeps: the same table in-process, on local processes and on a dask cluster; a lost worker
+does not lose the sweep; the same seeds give the same numbers."""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import pytest
+
+from allocator.design.compare import compare_designs
+from allocator.design.recourse import recourse_batch
+from allocator.design.scenarios import demands, generate_scenarios, with_scenarios
+from allocator.design.solve import DesignParams
+from allocator.design.sweep import DaskRunner, LocalRunner, SerialRunner, chunks, make_runner
+from allocator.solve import SolveParams
+
+from .markets import designs, tiny_market
+
+PARAMS = DesignParams(method="benders", time_limit=120, final_candidates=2)
+
+
+def comparison(runner):
+    market = tiny_market()
+    return compare_designs(market, list(designs().items()),
+                           generate_scenarios(market, 4, seed=3), PARAMS, runner)
+
+
+def assert_same_tables(a, b):
+    for name, left in a.tables().items():
+        right = b.tables()[name]
+        drop = [c for c in ("runtime_s",) if c in left]
+        pd.testing.assert_frame_equal(left.drop(columns=drop), right.drop(columns=drop),
+                                      check_exact=False, rtol=1e-9, atol=1e-9, obj=name)
+
+
+@pytest.fixture(scope="module")
+def serial():
+    return comparison(SerialRunner())
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None)
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def test_same_seeds_same_numbers(serial):
+    assert serial.summary["status"].tolist()[0] == "optimal"
+    assert_same_tables(serial, comparison(SerialRunner()))
+
+
+def test_local_processes_equal_in_process(serial):
+    with LocalRunner(2) as runner:
+        assert_same_tables(serial, comparison(runner))
+
+
+def test_dask_cluster_equals_local(serial, dask_client):
+    runner = DaskRunner(client=dask_client)
+    assert runner.workers == 2
+    assert_same_tables(serial, comparison(runner))
+
+
+def flaky_batch(marker, *args):
+    """recourse_batch, but the first call anywhere kills its worker process mid-run."""
+    if not os.path.exists(marker):
+        with open(marker, "w"):
+            pass
+        os._exit(1)
+    return recourse_batch(*args)
+
+
+def _tasks(marker):
+    market = tiny_market()
+    inst = with_scenarios(market, generate_scenarios(market, 4, seed=9))
+    core = inst.model_copy(update={"scenarios": []})
+    params = SolveParams(time_limit=30, threads=1)
+    return [(marker, core, part, {}, params) for part in chunks(demands(inst), 4)]
+
+
+def _objectives(results):
+    return [o.objective for batch in results for o in batch]
+
+
+def test_lost_worker_still_completes_dask(tmp_path, dask_client):
+    import cloudpickle
+
+    from . import test_sweep
+
+    cloudpickle.register_pickle_by_value(test_sweep)  # workers need not import the tests
+    tasks = _tasks(str(tmp_path / "died"))
+    expected = _objectives(SerialRunner().map(recourse_batch, [t[1:] for t in tasks]))
+    got = _objectives(DaskRunner(client=dask_client).map(flaky_batch, tasks))
+    assert (tmp_path / "died").exists()
+    assert got == expected
+
+
+def test_lost_worker_still_completes_local(tmp_path):
+    tasks = _tasks(str(tmp_path / "died"))
+    expected = _objectives(SerialRunner().map(recourse_batch, [t[1:] for t in tasks]))
+    with LocalRunner(2) as runner:
+        assert _objectives(runner.map(flaky_batch, tasks)) == expected
+    assert (tmp_path / "died").exists()
+
+
+def test_runner_choice_and_chunks():
+    assert isinstance(make_runner(1), SerialRunner)
+    assert isinstance(make_runner(2), LocalRunner)
+    with pytest.raises(ValueError):
+        LocalRunner(0)
+    assert chunks(list(range(5)), 2) == [[0, 1, 2], [3, 4]]
+    assert chunks(list(range(2)), 8) == [[0], [1]]
+    assert chunks([], 3) == []
