@@ -71,7 +71,7 @@ class DesignParams(BaseModel):
     seed: int = 0
     verbose: bool = False
     method: Literal["auto", "extensive", "benders", "groups"] = "auto"
-    max_columns: int = Field(40_000, ge=1)  # auto: extensive form up to this many columns
+    max_columns: int = Field(20_000, ge=1)  # auto: extensive form up to this many columns
     recourse_time_limit: float = Field(60.0, gt=0)  # one scenario under fixed awards
     improve_rounds: int = Field(4, ge=0)  # polishing: re-award for fixed assignments, re-solve
     # benders
@@ -331,11 +331,14 @@ def _groups(instance, core, ds, lot_demand, params, kind, runner, t0, deadline, 
 
 
 def _polish(instance, core, ds, lot_demand, params, kind, runner, deadline, base, best_awards,
-            best, rparams, history):
-    """Alternate: re-choose the awards for the current assignments, re-solve the scenarios."""
+            best, rparams, history, reserve: float = 0.0):
+    """Alternate: re-choose the awards for the current assignments, re-solve the scenarios.
+
+    A round starts only with more than ``reserve`` seconds left before the deadline.
+    """
     cache: dict[str, object] = {}
     for r in range(params.improve_rounds):
-        if time.perf_counter() > deadline:
+        if time.perf_counter() + reserve > deadline:
             break
         new = _reaward(instance, ds, lot_demand, best_awards, best, params, kind, deadline,
                        cache)
@@ -364,12 +367,16 @@ def _benders(instance, core, ds, lot_demand, params, runner, t0, deadline, base,
 
     token = uuid.uuid4().hex
 
+    took = [0.0]  # the last sweep's wall time: what an exact evaluation costs, roughly
+
     def sweep(volume: np.ndarray) -> list[LpRecourse]:
+        start = time.perf_counter()
         tasks = [(core, [ds[i] for i in part], lot_demand, volume, [bases[i] for i in part],
                   threads, token) for part in parts]
         out = [r for chunk in runner.map(lp_recourse, tasks) for r in chunk]
         for i, r in enumerate(out):
             bases[i] = r.basis
+        took[0] = time.perf_counter() - start
         return out
 
     stop = t0 + params.benders_share * params.time_limit
@@ -404,7 +411,9 @@ def _benders(instance, core, ds, lot_demand, params, runner, t0, deadline, base,
                  lower, value, best, time.perf_counter() - t0)
         if lower is not None and best - lower <= params.gap * max(1.0, abs(best)):
             break
-        if time.perf_counter() > stop or master.add_cuts(volume, results) == 0:
+        # stop in time to evaluate the best design exactly (about two sweeps) and polish it
+        late = time.perf_counter() + 3 * took[0] > deadline
+        if time.perf_counter() > stop or late or master.add_cuts(volume, results) == 0:
             break
     extra = {**common, "bound_kind": "Benders master bound (LP recourse cuts)",
              "iterations": history}
@@ -412,7 +421,8 @@ def _benders(instance, core, ds, lot_demand, params, runner, t0, deadline, base,
         return Result(status=Status.time_limit_no_solution, solver=solver, bound=lower,
                       runtime_s=time.perf_counter() - t0, extra=extra)
     top: list[dict[Pool, float]] = []
-    for _, cy, cv in candidates[:params.final_candidates]:
+    room = int((deadline - time.perf_counter()) / max(2 * took[0], 1e-9))
+    for _, cy, cv in candidates[:max(1, min(params.final_candidates, room))]:
         rounded = master.whole_beds(cy, cv)
         awards = master.awards(cy, cv if rounded is None else rounded)
         if not limits_ok(instance, awards, lot_demand):
@@ -432,7 +442,8 @@ def _benders(instance, core, ds, lot_demand, params, runner, t0, deadline, base,
     best_awards, best_out = min(feasible, key=lambda ao: _key(instance, base, ao[0], ao[1],
                                                               "weighted"))
     best_awards, best_out = _polish(instance, core, ds, lot_demand, params, "weighted", runner,
-                                    deadline, base, best_awards, best_out, rparams, found)
+                                    deadline, base, best_awards, best_out, rparams, found,
+                                    reserve=3 * took[0])
     extra["candidates"] = found
     objective = _expected(instance, base, best_awards, best_out)
     status = Status.feasible

@@ -1,0 +1,72 @@
+"""Benders pieces: the LP recourse's subgradient, the master's bound, whole-bed rounding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from allocator.design.benders import Master, lp_recourse
+from allocator.design.designs import apply_design
+from allocator.design.recourse import design_holders
+from allocator.design.scenarios import demands, generate_scenarios, with_scenarios
+from allocator.design.solve import DesignParams, expected_lot_demand, solve_design
+from allocator.problem import Problem
+from allocator.solve import SolveParams
+
+from .markets import designs, tiny_market
+
+
+@pytest.fixture(scope="module")
+def setup():
+    market = tiny_market()
+    inst = with_scenarios(apply_design(market, designs()["mixed"]),
+                          generate_scenarios(market, 3, seed=4))
+    ds = demands(inst)
+    base = Problem.from_instance(inst, mode="design")
+    return inst, ds, base, expected_lot_demand(inst, ds)
+
+
+def test_subgradient_is_a_valid_cut(setup):
+    """Q(V') >= Q(V) + g (V' - V) for random V' (convexity), and the cut is tight at V."""
+    inst, ds, base, D = setup
+    rng = np.random.default_rng(0)
+    vmax = np.array([inst.block_bids[int(base.holder_bid[h])].max_volume
+                     for h in design_holders(base)])
+    v0 = vmax * rng.uniform(0, 1, len(vmax))
+    (at,) = lp_recourse(inst, ds[:1], D, v0, [None])
+    for _ in range(5):
+        v1 = vmax * rng.uniform(0, 1, len(vmax))
+        (other,) = lp_recourse(inst, ds[:1], D, v1, [None])
+        assert other.objective >= at.objective + at.gradient @ (v1 - v0) - 1e-6
+    # warm start from the returned basis: same value
+    (again,) = lp_recourse(inst, ds[:1], D, v0, [at.basis])
+    assert again.objective == pytest.approx(at.objective, rel=1e-9)
+
+
+def test_master_bound_below_the_optimum(setup):
+    inst, ds, base, D = setup
+    optimum = solve_design(inst, DesignParams(method="extensive", gap=0.0)).objective
+    master = Master(inst, base, D, [d.weight for d in ds])
+    volume = np.zeros(master.nb)
+    for _ in range(6):
+        master.add_cuts(volume, lp_recourse(inst, ds, D, volume, [None] * len(ds)))
+        status, y, volume, objective, bound = master.solve(
+            SolveParams())
+        assert bound <= optimum + 1e-6 * optimum
+        assert master.first_stage(y, volume) >= master.offset
+
+
+def test_whole_beds_keep_the_lot_limits(setup):
+    inst, ds, base, D = setup
+    master = Master(inst, base, D, [d.weight for d in ds])
+    y = np.ones(master.nb, dtype=bool)
+    volume = np.minimum(master.vmax, 1.4)
+    rounded = master.whole_beds(y, volume)
+    beds = master.beds
+    assert rounded is not None and beds.any() and (~beds).any()
+    assert np.allclose(rounded[beds], np.round(rounded[beds]))
+    assert np.allclose(rounded[~beds], volume[~beds])  # hours are left alone
+    # a lot whose share window holds no whole number of beds: no rounding
+    master.share = [None if s is None else (0.3, 0.6) for s in master.share]
+    assert master.whole_beds(y & beds & (master.lot == master.lot[beds][0]),
+                             np.where(beds, 0.45, 0.0)) is None

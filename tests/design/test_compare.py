@@ -1,0 +1,59 @@
+"""The comparison table: its numbers against the results they come from."""
+
+from __future__ import annotations
+
+import pytest
+
+from allocator.design.compare import compare_designs, weighted_quantile
+from allocator.design.scenarios import generate_scenarios
+from allocator.design.solve import DesignParams
+
+from .markets import designs, tiny_market
+
+
+@pytest.fixture(scope="module")
+def comparison():
+    market = tiny_market()
+    return compare_designs(market, list(designs().items()),
+                           generate_scenarios(market, 5, seed=2), DesignParams(time_limit=60))
+
+
+def test_one_row_per_design_with_the_result_numbers(comparison):
+    s = comparison.summary
+    assert list(s["design"]) == ["all framework", "mixed", "all block"]
+    for run, (_, row) in zip(comparison.runs, s.iterrows(), strict=True):
+        res = run.result
+        assert row["expected_cost"] == pytest.approx(res.objective)
+        parts = ["block_cost", "framework_cost", "quality_zone_cost", "unmet_penalty",
+                 "transfer_cost"]
+        assert sum(row[p] for p in parts) == pytest.approx(res.objective)
+        assert 0 <= row["void_cost"] <= row["block_cost"] + 1e-9
+        assert row["unmet_beds_p90"] >= row["unmet_beds_mean"] - 1e-9 or row[
+            "unmet_beds_mean"] == 0
+        assert row["awards"] == len(res.solution.awards)
+    assert s.loc[0, "awards"] == 0 and s.loc[0, "void_cost"] == 0  # all framework
+
+
+def test_lots_concentration_and_scenarios(comparison):
+    lots = comparison.lots
+    assert set(lots["design"]) == {"all framework", "mixed", "all block"}
+    assert ((lots["hhi"] >= 0) & (lots["hhi"] <= 10_000 + 1e-6)).all()
+    served = lots[lots["served"] > 0]
+    # HHI is at least 10,000 x the largest share squared, at most 10,000 x the largest share
+    assert (served["hhi"] >= 10_000 * served["largest_share"] ** 2 - 1e-6).all()
+    assert (served["hhi"] <= 10_000 * served["largest_share"] + 1e-6).all()
+    scen = comparison.scenarios
+    assert len(scen) == 3 * 5
+    for name, group in scen.groupby("design"):
+        expected = comparison.summary.set_index("design").loc[name, "expected_cost"]
+        assert (group["cost"] * group["weight"]).sum() == pytest.approx(expected)
+    # block-only lots: every served unit there is block funded, so use = served
+    block = comparison.providers[comparison.providers["design"] == "all block"]
+    assert (block["used_mean"] <= block["volume"] + 1e-9).all()
+    assert (block["void_mean"] >= -1e-9).all()
+
+
+def test_weighted_quantile():
+    assert weighted_quantile([5, 1, 3], [1, 1, 1], 0.9) == 5
+    assert weighted_quantile([5, 1, 3], [0.1, 0.8, 0.1], 0.5) == 1
+    assert weighted_quantile([2.0], [1.0], 0.9) == 2.0

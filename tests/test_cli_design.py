@@ -1,0 +1,93 @@
+"""``allocator design`` and ``allocator compare`` end to end (allocator/cli_design.py).
+
+The comparison runs on the shipped Staffordshire market and its three designs with few
+scenarios and short time limits; ``design`` on a tiny market and on an imported CFLP benchmark
+(``benchmark_objective`` in result.json).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from allocator.check import check
+from allocator.cli import app
+from allocator.io import load_instance, save_instance
+from allocator.report.files import solution_from_result
+
+sys.path.insert(0, str(Path(__file__).parent))
+from design.markets import designs, tiny_market  # noqa: E402
+
+ROOT = Path(__file__).parent.parent
+STAFFS = ROOT / "instances" / "staffordshire"
+runner = CliRunner()
+
+
+def test_compare_on_the_shipped_market(tmp_path):
+    files = [str(STAFFS / f) for f in ("design_all_framework.json", "design_15_70_15.json",
+                                       "design_all_block.json")]
+    result = runner.invoke(app, ["compare", str(STAFFS / "market.json"), *files,
+                                 "--scenarios", "2", "--seed", "1", "--time-limit", "8",
+                                 "--workers", "1", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "Lot designs compared" in result.output and "All block" in result.output
+    summary = pd.read_csv(tmp_path / "comparison.csv")
+    assert list(summary["design"]) == ["All framework (today's DPS)",
+                                       "15/70/15 proposal (seed 003)", "All block"]
+    assert summary["status"].isin(["optimal", "feasible"]).all()
+    assert summary.loc[0, "awards"] == 0 and summary.loc[1:, "awards"].min() > 0
+    lots = pd.read_csv(tmp_path / "comparison_lots.csv")
+    proposal = lots[lots["design"] == "15/70/15 proposal (seed 003)"].set_index("lot")
+    assert 1 <= proposal.loc["highly_complex", "providers_awarded"] <= 3  # 003: 1-3 providers
+    for name in ("comparison.xlsx", "comparison.html", "comparison_scenarios.csv"):
+        assert (tmp_path / name).exists()
+
+
+def test_compare_rejects_bad_designs(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"name": "bad", "lots": [
+        {"id": "sl", "unit": "beds", "zones": ["cannock_chase"], "services": ["supported_living"],
+         "complexities": ["complex"], "block": {"max_share": 2}}],
+        "block_bids": [{"provider": "sl01", "lot": "elsewhere", "rate": 1, "max_volume": 1}]}))
+    result = runner.invoke(app, ["compare", str(STAFFS / "market.json"), str(bad),
+                                 "--scenarios", "1", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "field 'block.max_share'" in result.output and "Traceback" not in result.output
+
+
+def test_design_writes_awards_and_scenario_allocations(tmp_path):
+    from allocator.design.designs import apply_design
+
+    inst_path = tmp_path / "mixed.json"
+    save_instance(apply_design(tiny_market(), designs()["mixed"]), inst_path)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["design", str(inst_path), "--scenarios", "3", "--seed", "2",
+                                 "--workers", "1", "--time-limit", "30", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((out / "result.json").read_text())
+    for field in ("status", "solver", "objective", "bound", "gap", "runtime_s", "terms"):
+        assert field in doc
+    assert doc["status"] == "optimal"
+    solution = solution_from_result(out / "result.json")
+    assert solution.awards and set(solution.scenarios) == {"s01", "s02", "s03"}
+    used = load_instance(out / "instance.json")  # the instance with its generated scenarios
+    assert check(used, solution, reported=doc).ok
+
+
+def test_design_on_a_cflp_benchmark_reports_its_objective(tmp_path):
+    from allocator.orlib import import_cap, orlib_dir
+
+    path = orlib_dir() / "cflp" / "holmberg" / "p1"
+    if not path.exists():
+        pytest.skip(f"{path} not available")
+    save_instance(import_cap(path)[0], tmp_path / "p1.json")
+    result = runner.invoke(app, ["design", str(tmp_path / "p1.json"), "--workers", "1",
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert doc["benchmark_objective"] == pytest.approx(8848.0)  # published optimum
