@@ -306,3 +306,82 @@ def row_pairs(data: SearchData) -> tuple[np.ndarray, np.ndarray]:
     order = np.lexsort((pairs, rows))
     start = np.searchsorted(rows[order], np.arange(data.n_rows + 1))
     return start.astype(np.int64), pairs[order].astype(np.int64)
+
+
+def restrict(data: SearchData, needs: np.ndarray, *, keep_constant: bool) -> SearchData:
+    """The search data of ``needs`` alone: whole components (no row may reach a need left
+    out), renumbered. ``keep_constant`` says whether this part carries the constant
+    (exactly one part of a split should), so that the parts' objectives and bounds add up.
+
+    ``pair_index`` still maps to the problem's pair numbers.
+    """
+    d = data
+    needs = np.sort(np.asarray(needs, dtype=np.int64))
+    counts = d.need_start[needs + 1] - d.need_start[needs]
+    pairs = (np.repeat(d.need_start[needs], counts) + np.arange(counts.sum())
+             - np.repeat(np.cumsum(counts) - counts, counts)).astype(np.int64)
+    need_start = np.r_[0, np.cumsum(counts)].astype(np.int64)
+    # rows and holders reached by these pairs
+    slot = d.pair_rows[pairs]
+    holders = np.unique(np.r_[d.pair_touch[pairs], d.pair_holder[pairs]])
+    holders = holders[holders >= 0]
+    rows = np.unique(np.r_[slot[slot < d.n_rows].astype(np.int64), d.holder_row[holders]])
+    rows = rows[rows < d.n_rows]
+    n_rows = len(rows)
+    row_map = np.full(d.n_rows + 1, n_rows, dtype=np.int64)
+    row_map[rows] = np.arange(n_rows)
+    holder_map = np.full(d.n_holders + 1, -1, dtype=np.int64)
+    holder_map[holders] = np.arange(len(holders))
+    pair_map = np.full(d.n_pairs, -1, dtype=np.int64)
+    pair_map[pairs] = np.arange(len(pairs))
+    hp_all = [d.holder_pairs[d.holder_start[h]:d.holder_start[h + 1]] for h in holders]
+    hp_all = [pair_map[hp] for hp in hp_all]
+    sizes = np.array([len(hp) for hp in hp_all], dtype=np.int64)
+    need_map = np.full(d.n_needs, -1, dtype=np.int64)
+    need_map[needs] = np.arange(len(needs))
+    return SearchData(
+        n_needs=len(needs),
+        need_start=need_start,
+        need_q=d.need_q[needs],
+        need_zone=d.need_zone[needs],
+        unmet_cost=d.unmet_cost[needs],
+        pair_index=d.pair_index[pairs],
+        pair_need=need_map[d.pair_need[pairs]],
+        pair_cost=d.pair_cost[pairs],
+        pair_q=d.pair_q[pairs],
+        pair_rows=row_map[slot].astype(np.int32),
+        pair_w=d.pair_w[pairs],
+        pair_holder=np.where(d.pair_holder[pairs] >= 0, holder_map[d.pair_holder[pairs]], -1),
+        pair_price=d.pair_price[pairs],
+        pair_touch=np.where(d.pair_touch[pairs] >= 0, holder_map[d.pair_touch[pairs]], -1),
+        pair_provider=d.pair_provider[pairs],
+        pair_offer=d.pair_offer[pairs],
+        row_cap=np.r_[d.row_cap[rows], np.inf],
+        row_kind=d.row_kind[rows],
+        row_ref=d.row_ref[rows],
+        holder_row=row_map[d.holder_row[holders]],
+        holder_volume=d.holder_volume[holders],
+        holder_start=np.r_[0, np.cumsum(sizes)].astype(np.int64),
+        holder_pairs=np.concatenate(hp_all) if hp_all else np.zeros(0, dtype=np.int64),
+        constant=d.constant if keep_constant else 0.0,
+        unmet_scale=d.unmet_scale,
+    )
+
+
+def split(data: SearchData, parts: int) -> list[np.ndarray]:
+    """Needs in ``parts`` groups of whole components, balanced by eligible pairs (largest
+    component first, each to the lightest group). Fewer groups when there are fewer
+    components; groups are sorted by their first need."""
+    count, labels = components(data)
+    weight = np.bincount(labels[data.pair_need], minlength=count) + \
+        np.bincount(labels, minlength=count)
+    parts = max(1, min(parts, count))
+    load = np.zeros(parts)
+    group_of = np.zeros(count, dtype=np.int64)
+    for c in np.argsort(-weight, kind="stable"):
+        g = int(np.argmin(load))
+        group_of[c] = g
+        load[g] += weight[c]
+    groups = [np.nonzero(group_of[labels] == g)[0] for g in range(parts)]
+    groups = [g for g in groups if len(g)]
+    return sorted(groups, key=lambda g: int(g[0]))

@@ -81,3 +81,95 @@ def shift(state: Assignment, *, rounds: int = 20, deadline: float | None = None)
         if applied == 0:
             break
     return applied_total
+
+
+def eject(state: Assignment, *, deadline: float | None = None, max_candidates: int = 20_000,
+          index: tuple[np.ndarray, np.ndarray] | None = None) -> int:
+    """Ejection chains of length two: a need takes a cheaper pair whose row is full by moving
+    one need that row serves elsewhere (or leaving it unmet), when the two moves together
+    improve. Candidates are screened with numpy, applied exactly through
+    :meth:`.state.Assignment.change`. Returns the number of chains applied.
+
+    ``index`` is :func:`.data.row_pairs` of the data, if already at hand.
+    """
+    from .data import row_pairs
+
+    d = state.data
+    if d.n_pairs == 0 or d.n_rows == 0:
+        return 0
+    rstart, rpairs = row_pairs(d) if index is None else index
+    ch = state.chosen
+    served = ch >= 0
+    chs = np.maximum(ch, 0)
+    current = np.where(served, d.pair_cost[chs], d.unmet_cost)
+    delta = d.pair_cost - current[d.pair_need]
+    cur = ch[d.pair_need]
+    rows, w = d.pair_rows, d.pair_w
+    slack = d.row_cap - state.load
+    cur_rows = np.where((cur >= 0)[:, None], rows[np.maximum(cur, 0)], -1)
+    freed = np.where(cur_rows == rows, w[np.maximum(cur, 0)], 0.0)
+    short = w - freed - slack[rows]  # > 0: the row lacks that much
+    tol = 1e-9 * np.maximum(1.0, np.where(np.isinf(d.row_cap), 1.0, d.row_cap))
+    blocked = short > tol[rows]
+    one = blocked.sum(axis=1) == 1
+    cand = np.nonzero(one & (delta < -1e-9) & (cur != np.arange(d.n_pairs)))[0]
+    if len(cand) == 0:
+        return 0
+    cand = cand[np.argsort(delta[cand], kind="stable")][:max_candidates]
+    applied = 0
+    moved = np.zeros(d.n_needs, dtype=bool)
+    for i, ka in enumerate(cand):
+        if deadline is not None and i % 64 == 0 and time.monotonic() > deadline:
+            break
+        a = int(d.pair_need[ka])
+        if moved[a] or state.chosen[a] == ka:
+            continue
+        slot = int(np.argmax(blocked[ka]))
+        r = int(rows[ka, slot])
+        ps = rpairs[rstart[r]:rstart[r + 1]]
+        on = ps[state.chosen[d.pair_need[ps]] == ps]
+        on = on[(d.pair_need[on] != a) & ~moved[d.pair_need[on]]]
+        if len(on) == 0:
+            continue
+        slack_now = d.row_cap - state.load
+        need_free = w[ka, slot] - (w[state.chosen[a], slot]
+                                    if state.chosen[a] >= 0 and rows[state.chosen[a], slot] == r
+                                    else 0.0) - slack_now[r]
+        on = on[w[on, slot] >= need_free - tol[r]]
+        if len(on) == 0:
+            continue
+        bs = d.pair_need[on]
+        counts = d.need_start[bs + 1] - d.need_start[bs]
+        alt = (np.repeat(d.need_start[bs], counts) + np.arange(counts.sum())
+               - np.repeat(np.cumsum(counts) - counts, counts))
+        owner = np.repeat(np.arange(len(bs)), counts)
+        keep = (rows[alt] != r).all(axis=1)
+        alt, owner = alt[keep], owner[keep]
+        gain_a = delta[ka]
+        best_gain, best = -1e-9, None
+        if len(alt):
+            # room for b's new pair: slack, plus what b and a free, minus what a takes
+            b_cur = on[owner]
+            free_b = np.where(rows[b_cur] == rows[alt], w[b_cur], 0.0)
+            a_cur = state.chosen[a]
+            free_a = np.where(rows[a_cur] == rows[alt], w[a_cur], 0.0) if a_cur >= 0 else 0.0
+            take_a = np.where(rows[ka] == rows[alt], w[ka], 0.0)
+            room = slack_now[rows[alt]] + free_b + free_a - take_a
+            fits = np.all(w[alt] <= room + tol[rows[alt]], axis=1)
+            gain = gain_a + d.pair_cost[alt] - d.pair_cost[b_cur]
+            ok = np.nonzero(fits & (gain < best_gain))[0]
+            if len(ok):
+                j = ok[np.argmin(gain[ok])]
+                best_gain, best = gain[j], (int(d.pair_need[alt[j]]), int(alt[j]))
+        # or leave b unmet
+        unmet_gain = gain_a + d.unmet_cost[bs] - d.pair_cost[on]
+        j = int(np.argmin(unmet_gain))
+        if unmet_gain[j] < best_gain:
+            best = (int(bs[j]), -1)
+        if best is None:
+            continue
+        b, kb = best
+        if state.change(np.array([a, b]), np.array([ka, kb]), max_delta=-1e-9) is not None:
+            moved[a] = moved[b] = True
+            applied += 1
+    return applied

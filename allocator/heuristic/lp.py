@@ -58,11 +58,13 @@ class LPBound:
 
 
 def lp_model(data: SearchData, needs: np.ndarray | None = None,
-             integer: bool = False) -> tuple[LPMatrices, np.ndarray, np.ndarray]:
+             integer: bool = False, caps: np.ndarray | None = None
+             ) -> tuple[LPMatrices, np.ndarray, np.ndarray]:
     """The relaxation (or, with ``integer``, the MIP) over ``needs`` (default all).
 
     Returns (model, pairs of the model's x columns, rows of the model's rows). Columns are
     x (one per pair), then b (one per fundable pair); u is eliminated (constant offset).
+    ``caps`` replaces the rows' capacities (a share of a row the needs share with others).
     """
     d = data
     if needs is None:
@@ -100,7 +102,7 @@ def lp_model(data: SearchData, needs: np.ndarray | None = None,
     model = LPMatrices(
         c=cost,
         A=A,
-        row_hi=np.r_[np.ones(nn), d.row_cap[used], np.zeros(nb)],
+        row_hi=np.r_[np.ones(nn), (d.row_cap if caps is None else caps)[used], np.zeros(nb)],
         col_hi=np.ones(nx + nb),
         offset=offset,
         integer=np.r_[np.ones(nx, dtype=bool), np.zeros(nb, dtype=bool)] if integer

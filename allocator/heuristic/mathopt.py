@@ -27,7 +27,8 @@ class MatrixAnswer:
 def solve_matrix(c: np.ndarray, A: sp.csr_matrix, row_hi: np.ndarray, col_hi: np.ndarray, *,
                  integer: np.ndarray | None = None, offset: float = 0.0,
                  time_limit: float | None = None, node_limit: int | None = None,
-                 seed: int = 0, hint: np.ndarray | None = None) -> MatrixAnswer:
+                 seed: int = 0, hint: np.ndarray | None = None, solver: str = "highs",
+                 tolerance: float = 1e-4) -> MatrixAnswer:
     """min c.x + offset  s.t.  A x <= row_hi,  0 <= x <= col_hi,  x integer where ``integer``.
 
     Parameters
@@ -38,6 +39,9 @@ def solve_matrix(c: np.ndarray, A: sp.csr_matrix, row_hi: np.ndarray, col_hi: np
         Branch-and-bound nodes (a work limit: reproducible), or None.
     hint
         A starting solution (MIPs).
+    solver
+        ``"highs"`` (simplex / branch and bound) or ``"pdlp"`` (first-order LP: scales to
+        huge LPs, answers within a relative ``tolerance``; its duals are approximate).
     """
     from ortools.math_opt import model_parameters_pb2, model_pb2
     from ortools.math_opt.core.python import solver as core
@@ -68,16 +72,22 @@ def solve_matrix(c: np.ndarray, A: sp.csr_matrix, row_hi: np.ndarray, col_hi: np
     mat.row_ids.extend(rows.tolist())
     mat.column_ids.extend(coo.indices.tolist())
     mat.coefficients.extend(coo.data.tolist())
+    is_mip = integer is not None and bool(integer.any())
     params = mathopt.SolveParameters(
         time_limit=None if time_limit is None else timedelta(seconds=max(0.01, time_limit)),
-        node_limit=node_limit, random_seed=int(seed) % 2**30, enable_output=False,
-        relative_gap_tolerance=1e-7 if integer is not None and integer.any() else None)
+        node_limit=node_limit, random_seed=int(seed) % 2**30 if not solver == "pdlp" else None,
+        enable_output=False, relative_gap_tolerance=1e-7 if is_mip else None)
+    if solver == "pdlp":
+        crit = params.pdlp.termination_criteria.simple_optimality_criteria
+        crit.eps_optimal_relative = tolerance
+        crit.eps_optimal_absolute = tolerance
     model_params = model_parameters_pb2.ModelSolveParametersProto()
     if hint is not None:
         h = model_params.solution_hints.add()
         h.variable_values.ids.extend(range(n))
         h.variable_values.values.extend(np.asarray(hint, dtype=float).tolist())
-    res = core.solve(mp, mathopt.SolverType.HIGHS.value,
+    kind = mathopt.SolverType.PDLP if solver == "pdlp" else mathopt.SolverType.HIGHS
+    res = core.solve(mp, kind.value,
                      mathopt.StreamableSolverInitArguments().to_proto(), params.to_proto(),
                      model_params, None, mathopt.CallbackRegistration().to_proto(), None, None)
     optimal = res.termination.reason == mathopt.TerminationReason.OPTIMAL.value

@@ -111,6 +111,10 @@ class Neighbourhoods:
         seen_rows[seed] = True
         picked = 0
         out: list[int] = []
+        # every other neighbourhood takes, at each row, the needs the row now serves first
+        # (then those that could use it): whole providers' books, so that their needs can
+        # trade places; the others take any needs that could use the row
+        served_first = self.count % 2 == 0
         while queue and picked < size:
             r = queue.popleft()
             ps = self.pairs[self.start[r]:self.start[r + 1]]
@@ -118,7 +122,11 @@ class Neighbourhoods:
             ns = ns[~chosen[ns]]
             if len(ns) == 0:
                 continue
-            ns = ns[rng.permutation(len(ns))][: size - picked]
+            ns = ns[rng.permutation(len(ns))]
+            if served_first:
+                on_row = np.isin(state.chosen[ns], ps)
+                ns = np.r_[ns[on_row], ns[~on_row][: max(1, len(ns) // 5)]]
+            ns = ns[: size - picked]
             chosen[ns] = True
             picked += len(ns)
             out.extend(ns.tolist())

@@ -34,7 +34,7 @@ import numpy as np
 from .construct import regret_greedy
 from .data import SearchData, components
 from .lagrangian import Subgradient, dual_value, reduced_costs
-from .local_search import shift
+from .local_search import eject, shift
 from .state import Assignment
 
 Report = Callable[[str, dict], None]
@@ -48,7 +48,7 @@ class SearchOptions:
     gap: float = 1e-7  # stop once (objective - bound) <= gap * |objective|
     lp: bool = True  # solve the LP relaxation (per component)
     lp_share: float = 0.5  # of the time, at most, for the LP
-    lp_max_pairs: int = 3_000_000  # larger components skip the LP
+    lp_max_pairs: int = 1_000_000  # larger components go to PDLP (first-order LP)
     lagrangian_share: float = 0.2  # of the time, at most, for the subgradient method
     lagrangian_steps: int = 600
     greedy_every: int = 50  # subgradient steps between constructions
@@ -137,7 +137,7 @@ def search(data: SearchData, *, deadline: float, options: SearchOptions | None =
 
     def polish(chosen: np.ndarray) -> None:
         cand = Assignment(data, chosen)
-        stats["shift_moves"] += shift(cand, deadline=deadline)
+        improve(cand, deadline, stats)
         stats["constructions"] += 1
         offer(cand)
 
@@ -158,7 +158,10 @@ def search(data: SearchData, *, deadline: float, options: SearchOptions | None =
         if relax.solved_components:
             lam = relax.lam
             value, _, _ = dual_value(data, lam)
-            better_bound(value, "lp" if relax.solved.all() else "lp+lagrangian")
+            if relax.split:
+                better_bound(value, "lagrangian (LP prices, PDLP on the largest components)")
+            else:
+                better_bound(value, "lp" if relax.solved.all() else "lp+lagrangian")
             polish(round_relaxation(data, relax, reduced_costs(data, lam)))
             guide = _lp_guide(data, relax)
 
@@ -170,14 +173,14 @@ def search(data: SearchData, *, deadline: float, options: SearchOptions | None =
                and time.monotonic() < lag_deadline and not stop() and not closed()):
             b = sg.run(opts.greedy_every, best_obj, deadline=lag_deadline)
             better_bound(b, "lagrangian" if relax is None or not relax.solved_components
-                         else "lp+lagrangian")
+                         else "lagrangian (from LP prices)")
             polish(regret_greedy(data, rc=reduced_costs(data, sg.best_lam)))
         stats["lagrangian_steps"] = sg.iterations
     elif data.n_pairs == 0:
         better_bound(best_obj, "trivial")  # nothing can be served: the only assignment
 
-    # ---- 3. local search on the best
-    if not closed():
+    # ---- 3. local search on the first construction, if nothing else was built
+    if stats["constructions"] == 0 and not closed():
         polish(best_chosen)
 
     # ---- 4. LNS
@@ -188,6 +191,21 @@ def search(data: SearchData, *, deadline: float, options: SearchOptions | None =
     stats["runtime_s"] = round(time.monotonic() - t0, 3)
     return SearchOutcome(chosen=best_chosen.copy(), objective=best_obj, bound=bound,
                          bound_method=method, stats=stats)
+
+
+def improve(state: Assignment, deadline: float, stats: dict,
+            index: tuple[np.ndarray, np.ndarray] | None = None) -> bool:
+    """Shift moves and ejection chains until neither helps; whether anything improved."""
+    any_move = False
+    for _ in range(5):
+        moves = shift(state, deadline=deadline)
+        chains = eject(state, deadline=deadline, index=index)
+        stats["shift_moves"] += moves
+        stats["ejection_chains"] = stats.get("ejection_chains", 0) + chains
+        any_move |= bool(moves or chains)
+        if not chains or time.monotonic() > deadline:
+            break
+    return any_move
 
 
 def _lp_guide(data: SearchData, relax) -> np.ndarray:
@@ -240,6 +258,11 @@ def _lns(cur: Assignment, *, deadline: float, opts: SearchOptions, rng: np.rando
             size = max(opts.min_size, int(size * 0.85))
         since = 0.0 if improved else since + len(needs) / max(1, data.n_needs)
         if since >= opts.stall:
+            # stalled: local moves first (cheap), then more work per neighbourhood
+            if improve(cur, deadline, stats, index=(hoods.start, hoods.pairs)):
+                offer(cur)
+                since = 0.0
+                continue
             if effort >= opts.max_effort:
                 break
             effort, since = min(opts.max_effort, 3 * effort), 0.0

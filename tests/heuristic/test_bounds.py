@@ -20,7 +20,7 @@ from allocator.evaluate import evaluate
 from allocator.heuristic.construct import regret_greedy
 from allocator.heuristic.data import components, from_problem, to_problem_chosen
 from allocator.heuristic.lagrangian import Subgradient, dual_value, reduced_costs
-from allocator.heuristic.local_search import shift
+from allocator.heuristic.local_search import eject, shift
 from allocator.heuristic.lp import lp_bound
 from allocator.heuristic.state import Assignment
 from allocator.problem import Problem
@@ -72,12 +72,28 @@ def test_constructions_are_feasible_and_never_beat_the_optimum(seed: int) -> Non
     for rc in (None, reduced_costs(data, sg.best_lam)):
         state = Assignment(data, regret_greedy(data, rc=rc))
         assert state.feasible
-        before = state.objective
-        shift(state)
-        assert state.objective <= before + 1e-9 * max(1.0, abs(before))
+        for move in (shift, eject):
+            before = state.objective
+            move(state)
+            assert state.objective <= before + 1e-9 * max(1.0, abs(before))
+            assert Assignment(data, state.chosen).feasible
         ev = evaluate(problem, to_problem_chosen(data, state.chosen))
         assert ev.feasible, ev.violations
         assert ev.objective >= ref.objective - TOL * max(1.0, abs(ref.objective))
+
+
+def test_ejection_chains_improve_a_greedy_market() -> None:
+    """On a tight market, ejection chains find improvements shift moves alone cannot."""
+    problem = Problem.from_instance(market_instance(400, 25, 3, seed=6, tightness=1.1))
+    data = from_problem(problem)
+    state = Assignment(data, regret_greedy(data))
+    shift(state)
+    before = state.objective
+    assert eject(state) > 0
+    assert state.objective < before
+    fresh = Assignment(data, state.chosen)
+    assert fresh.feasible
+    assert fresh.objective == pytest.approx(state.objective, rel=1e-9)
 
 
 def test_subgradient_approaches_the_lp_bound_on_a_market() -> None:

@@ -135,3 +135,35 @@ def test_lexicographic_scale_multiplies_only_unmet_costs() -> None:
     assert lex.unmet_scale > 1
     assert lex.unmet_cost == pytest.approx(plain.unmet_cost * lex.unmet_scale)
     assert np.array_equal(lex.pair_cost, plain.pair_cost)
+
+
+def test_split_parts_add_up_to_the_whole() -> None:
+    from allocator.heuristic.data import restrict, split
+
+    problem = Problem.from_instance(market_instance(400, 24, 6, seed=5))
+    data = from_problem(problem)
+    groups = split(data, 2)
+    assert len(groups) == 2
+    assert np.array_equal(np.sort(np.concatenate(groups)), np.arange(data.n_needs))
+    rng = np.random.default_rng(1)
+    chosen = _random_chosen(data, rng)
+    # keep only a feasible part of the random choice: greedy would do, unmet is simplest
+    chosen[rng.random(data.n_needs) < 0.7] = -1
+    whole = Assignment(data, chosen)
+    total, problem_chosen = 0.0, np.full(data.n_needs, -1, dtype=np.int64)
+    for i, g in enumerate(groups):
+        part = restrict(data, g, keep_constant=i == 0)
+        inverse = np.full(data.n_pairs, -1, dtype=np.int64)
+        counts = data.need_start[g + 1] - data.need_start[g]
+        sub_pairs = np.concatenate([np.arange(data.need_start[n], data.need_start[n + 1])
+                                    for n in g]) if len(g) else np.zeros(0, dtype=np.int64)
+        inverse[sub_pairs] = np.arange(len(sub_pairs))
+        assert counts.sum() == part.n_pairs
+        local = np.where(chosen[g] >= 0, inverse[np.maximum(chosen[g], 0)], -1)
+        state = Assignment(part, local)
+        assert state.feasible == Assignment(data, np.where(np.isin(np.arange(data.n_needs), g),
+                                                             chosen, -1)).feasible
+        total += state.objective
+        problem_chosen[g] = to_problem_chosen(part, local)
+    assert total == pytest.approx(whole.objective, rel=1e-9)
+    assert np.array_equal(problem_chosen, to_problem_chosen(data, chosen))
