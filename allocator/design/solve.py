@@ -1,26 +1,27 @@
 """Choosing the awards: the design model of DESIGN.md section 5 over demand scenarios.
 
 One entry point, :func:`solve_design`. ``models/lot_design.md`` states the model and the
-decomposition; in short:
+methods; in short (``DesignParams.method``, ``auto`` picks):
 
-* **extensive form** (small enough: at most ``max_columns`` columns): every scenario's x, u, b
-  and the shared y, V in one MIP (:func:`allocator.model.build` with ``design=True``), solved
-  by the same solver layer as an allocation. The bound is the MIP's.
+* **extensive** (at most ``max_columns`` columns): every scenario's x, u, b and the shared y, V
+  in one MIP (:func:`allocator.model.build` with ``design=True``), solved by the same solver
+  layer as an allocation. The bound is the MIP's.
 * **independent** (no awardable bid): nothing is chosen once, so the scenarios separate
   exactly; the bound is the weighted sum of the scenarios' bounds.
-* **decomposition** (too large): the scenarios are split into groups small enough for the
-  extensive form; each group's design MIP is solved (with the lot limits on the expected demand
-  of *all* scenarios, clarification 7, so every group has the same first-stage rules), which
-  gives a candidate design and a bound. Each candidate is then evaluated on every scenario
-  with its awards fixed (:mod:`allocator.design.recourse`, independent solves), the best kept,
-  and improved by alternating: with every scenario's assignment fixed, re-choose the awards
-  and volumes (a small MIP over y, V, b), then re-solve every scenario under the new awards;
-  stop when that no longer lowers the expected cost. The reported objective is the exactly
-  evaluated expected cost of the design returned; the reported bound is the *group bound*
-  ``sum_g W_g * bound_g`` (``W_g`` the group's weight, ``bound_g`` its MIP bound), valid
-  because the optimum of the whole is at least the sum of the groups' optima when each may
-  choose its own design. With the lexicographic objective no bound is reported in
-  decomposition (the groups' phase-2 bounds are conditional on their own phase-1 optima).
+* **benders** (larger, weighted objective; :mod:`allocator.design.benders`): fix the design,
+  solve every scenario's LP recourse independently (value and subgradient in V), improve the
+  design with a master MIP over (y, V, theta) and the cuts; then evaluate the best designs
+  exactly (every scenario's MIP recourse under fixed awards) and polish. The bound reported is
+  the master's (valid: the LP recourse is at most the MIP recourse).
+* **groups** (larger, lexicographic objective, or on request): scenario groups small enough for
+  the extensive form; each group's design MIP gives a candidate and a bound; every candidate
+  is evaluated on every scenario; the best is polished. The bound reported is
+  ``sum_g W_g * bound_g`` (none with the lexicographic objective).
+
+Polishing alternates: with every scenario's assignment fixed, re-choose the awards and volumes
+(a MIP over y, V, b), then re-solve every scenario under the new awards, while that lowers the
+expected cost. The objective reported is always the exactly evaluated expected cost of the
+design returned.
 """
 
 from __future__ import annotations
@@ -389,9 +390,10 @@ def _benders(instance, core, ds, lot_demand, params, runner, t0, deadline, base,
     lower = None
     for it in range(params.max_iterations):
         left = max(1.0, deadline - time.perf_counter())
+        master_start = time.perf_counter()
+        mparams = _solve_params(params, min(left, params.recourse_time_limit), params.threads)
         status, y, volume, _, bound = master.solve(
-            _solve_params(params, min(left, params.recourse_time_limit), params.threads),
-            warm=None if not candidates else candidates[0][1:])
+            mparams, warm=None if not candidates else candidates[0][1:])
         if y is None:
             if status == Status.infeasible:
                 return Result(status=Status.infeasible, solver=solver,
@@ -399,6 +401,7 @@ def _benders(instance, core, ds, lot_demand, params, runner, t0, deadline, base,
                               message="no awards meet the lots' limits", extra=common)
             break
         lower = bound
+        master_s = time.perf_counter() - master_start
         results = sweep(volume)
         value = master.first_stage(y, volume) + float(weights @ [r.objective for r in results])
         candidates.append((value, y, volume))
@@ -406,9 +409,11 @@ def _benders(instance, core, ds, lot_demand, params, runner, t0, deadline, base,
         best = candidates[0][0]
         history.append({"iteration": it + 1, "lower_bound": lower, "lp_value": value,
                         "best_lp_value": best, "integral": all(r.integral for r in results),
+                        "master_s": master_s, "sweep_s": took[0],
                         "seconds": time.perf_counter() - t0})
-        LOG.info("benders iteration %d: bound %s, LP value %.2f, best %.2f, %.1f s", it + 1,
-                 lower, value, best, time.perf_counter() - t0)
+        LOG.info("benders iteration %d: bound %s, LP value %.2f, best %.2f, master %.1f s, "
+                 "sweep %.1f s, at %.1f s", it + 1, lower, value, best, master_s, took[0],
+                 time.perf_counter() - t0)
         if lower is not None and best - lower <= params.gap * max(1.0, abs(best)):
             break
         # stop in time to evaluate the best design exactly (about two sweeps) and polish it
