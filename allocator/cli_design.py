@@ -65,11 +65,14 @@ def design_command(
     time_limit: Annotated[float, typer.Option(help="Time limit in seconds.")] = 300.0,
     gap: Annotated[float, typer.Option(help="Relative gap counted as optimal.")] = 1e-6,
     workers: Annotated[int | None, typer.Option(
-        help="Local worker processes [default: one per core].")] = None,
+        help="Local worker processes (default: one per core).")] = None,
     dask: Annotated[str | None, typer.Option(
         help="Run on this dask.distributed scheduler (tcp://HOST:PORT).")] = None,
     method: Annotated[str, typer.Option(
         help="auto, extensive, benders or groups.")] = "auto",
+    max_iterations: Annotated[int | None, typer.Option(
+        help="Benders: stop after this many iterations (a stop that does not depend on "
+             "the machine's speed).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing.")] = False,
 ) -> None:
     """Choose the block awards and volumes over demand scenarios (DESIGN.md section 5).
@@ -88,7 +91,8 @@ def design_command(
     from .report.summary import objective_kind, print_summary
     from .report.tables import build_tables
 
-    params = _params(time_limit=time_limit, gap=gap, method=method)
+    params = _params(time_limit=time_limit, gap=gap, method=method,
+                     max_iterations=max_iterations)
     if scenarios is not None and scenarios < 1:
         _bad_input([f"--scenarios: must be at least 1, got {scenarios}"])
     inst = _load(instance)
@@ -122,9 +126,14 @@ def compare_command(
     time_limit: Annotated[float, typer.Option(help="Time limit per design, seconds.")] = 120.0,
     gap: Annotated[float, typer.Option(help="Relative gap counted as optimal.")] = 1e-6,
     workers: Annotated[int | None, typer.Option(
-        help="Local worker processes [default: one per core].")] = None,
+        help="Local worker processes (default: one per core).")] = None,
     dask: Annotated[str | None, typer.Option(
         help="Run on this dask.distributed scheduler (tcp://HOST:PORT).")] = None,
+    method: Annotated[str, typer.Option(
+        help="auto, extensive, benders or groups.")] = "auto",
+    max_iterations: Annotated[int | None, typer.Option(
+        help="Benders: stop after this many iterations (a stop that does not depend on "
+             "the machine's speed).")] = None,
     formats: Annotated[str, typer.Option(help="Files to write: csv,xlsx,html.")] = "csv,xlsx,html",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing.")] = False,
 ) -> None:
@@ -148,7 +157,8 @@ def compare_command(
                     f"choose from {', '.join(FORMATS)}"])
     if scenarios < 1:
         _bad_input([f"--scenarios: must be at least 1, got {scenarios}"])
-    params = _params(time_limit=time_limit, gap=gap)
+    params = _params(time_limit=time_limit, gap=gap, method=method,
+                     max_iterations=max_iterations)
     inst = _load(market)
     problems, loaded = [], []
     for path in designs:
