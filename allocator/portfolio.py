@@ -2,18 +2,25 @@
 
 ``heuristic``
     The search of :mod:`allocator.heuristic` (LP relaxation per component, rounding, local
-    search, LNS on OR-Tools) in a child process, with the proven bound it computes.
+    search, LNS on OR-Tools) in child processes, with the proven bound it computes. Needs only
+    meet through rows (capacities, block volumes, shares), so the connected components of the
+    need-row graph are independent problems: on instances with at least
+    :data:`PARALLEL_MIN_PAIRS` eligible pairs they are split into two groups of whole
+    components, balanced by eligible pairs, searched by two children at once (one per core);
+    the answers, objectives and bounds add up.
 ``auto``
     The same search first; on instances small enough to profit (at most
     :data:`MIP_MAX_PAIRS` eligible pairs) HiGHS then runs in this process on the exact model,
     warm-started from the search's best assignment so far, while the search goes on in its
     child on the other core. The better of the two answers is returned with the best of the
-    bounds (the search's LP / Lagrangian bound, HiGHS's MIP bound).
+    bounds (the search's LP / Lagrangian bound, HiGHS's MIP bound). On larger instances
+    ``auto`` is ``heuristic``.
 
 Every answer is evaluated exactly (:func:`allocator.evaluate.evaluate`) and carries a bound, so
 its gap is known; ``Result.extra["bound_method"]`` says where the bound came from (``lp``: the
-LP relaxation of every component; ``lagrangian``: the subgradient method; ``lp+lagrangian``:
-both, where some component's LP did not finish; ``mip``: HiGHS's branch and bound).
+LP relaxation of every component; ``lagrangian ...``: ``L(lambda)`` of
+:mod:`allocator.heuristic.lagrangian` for LP prices from PDLP or the subgradient method;
+``mip``: HiGHS's branch and bound; ``... (2 parts)``: summed over the parts).
 ``Result.progress`` lists (seconds since the start, best objective, best bound) at every
 improvement of either.
 
@@ -34,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from .evaluate import Evaluation, evaluate, to_solution
-from .heuristic.data import SearchData, from_problem, to_problem_chosen
+from .heuristic.data import SearchData, from_problem, restrict, split, to_problem_chosen
 from .heuristic.search import SearchOptions
 from .problem import Problem
 from .result import Result, Status
@@ -42,6 +49,7 @@ from .result import Result, Status
 SOLVERS = ("heuristic", "auto")
 MIP_MAX_PAIRS = 150_000  # auto hands the search's answer to HiGHS up to this size
 MIP_START_SHARE = 0.3  # auto starts HiGHS at the latest after this share of the time
+PARALLEL_MIN_PAIRS = 100_000  # from this size, two searches on two groups of components
 LP_MAX_PAIRS_MAIN = 3_000_000  # lexicographic: weighted LP bound in this process up to this
 
 
@@ -60,6 +68,24 @@ def solve(problem: Problem, params: Any) -> Result:
     return _Portfolio(problem, params).run()
 
 
+class _Part:
+    """One group of components and the child process searching it."""
+
+    def __init__(self, data: SearchData, needs: np.ndarray, worker: Any) -> None:
+        self.data = data
+        self.needs = needs  # the whole problem's need numbers, in the part's order
+        self.worker = worker
+        self.objective: float | None = None  # true objective of the part's best
+        self.bound: float | None = None
+        self.method = "none"
+        self.chosen: np.ndarray | None = None  # the part's search pairs
+
+    @property
+    def done(self) -> bool:
+        return self.worker.outcome is not None or self.worker.error is not None or \
+            self.worker.eof
+
+
 class _Portfolio:
     def __init__(self, problem: Problem, params: Any) -> None:
         self.problem = problem
@@ -69,16 +95,11 @@ class _Portfolio:
         self.lexicographic = (params.objective or problem.objective_kind) == "lexicographic"
         self.progress: list[tuple[float, float | None, float | None]] = []
         self.best_obj: float | None = None  # true objective of the best known answer
-        self.best_chosen: np.ndarray | None = None  # search pairs
         self.bound: float | None = None
         self.bound_method = "none"
-        self.extra: dict[str, Any] = {"objective_kind": "lexicographic" if self.lexicographic
-                                      else "weighted"}
+        self.parts: list[_Part] = []
 
     # ------------------------------------------------------------------ bookkeeping
-
-    def _t(self, at: float | None = None) -> float:
-        return round((time.monotonic() if at is None else at) - self.t0, 4)
 
     def _note(self, at: float, objective: float | None = None, bound: float | None = None,
               method: str | None = None) -> None:
@@ -91,18 +112,41 @@ class _Portfolio:
             self.bound_method = method or self.bound_method
             changed = True
         if changed:
-            self.progress.append((self._t(at), self.best_obj, self.bound))
+            self.progress.append((round(at - self.t0, 4), self.best_obj, self.bound))
 
-    def _take(self, messages: list[tuple]) -> None:
+    def _take(self, part: _Part, messages: list[tuple]) -> None:
         for msg in messages:
             if msg[0] == "solution":
                 _, t, _obj, true_obj, chosen = msg
-                self._note(t, objective=true_obj)
+                part.objective = true_obj
                 if chosen is not None:
-                    self.best_chosen = chosen
+                    part.chosen = chosen
+                if all(q.objective is not None for q in self.parts):
+                    self._note(t, objective=sum(q.objective for q in self.parts))
             elif msg[0] == "bound" and not self.lexicographic:
                 _, t, value, method = msg
-                self._note(t, bound=value, method=method)
+                part.bound, part.method = value, method
+                if all(q.bound is not None for q in self.parts):
+                    self._note(t, bound=sum(q.bound for q in self.parts),
+                               method=self._method())
+
+    def _method(self) -> str:
+        methods = sorted({q.method for q in self.parts})
+        text = " / ".join(methods)
+        return text if len(self.parts) == 1 else f"{text} ({len(self.parts)} parts)"
+
+    def _poll(self, timeout: float) -> bool:
+        """Read every part's messages (waiting up to ``timeout`` in all); True once all
+        parts are done."""
+        each = max(0.01, timeout / max(1, len(self.parts)))
+        for part in self.parts:
+            if not part.done:
+                self._take(part, part.worker.messages(timeout=each))
+        return all(part.done for part in self.parts)
+
+    def _closed(self) -> bool:
+        return (self.best_obj is not None and self.bound is not None
+                and self.best_obj - self.bound <= self.params.gap * max(1.0, abs(self.best_obj)))
 
     # ------------------------------------------------------------------ the run
 
@@ -110,57 +154,50 @@ class _Portfolio:
         from .heuristic.worker import Worker
 
         p, params = self.problem, self.params
-        data = self.data = from_problem(p, lexicographic=self.lexicographic)
-        build_s = time.monotonic() - self.t0
+        data = from_problem(p, lexicographic=self.lexicographic)
         total = float(params.time_limit)
+        use_mip = params.solver == "auto" and data.n_pairs <= MIP_MAX_PAIRS
+        groups = [np.arange(data.n_needs)]
+        if not use_mip and data.n_pairs >= PARALLEL_MIN_PAIRS:
+            groups = split(data, 2)
+        datas = [data] if len(groups) == 1 else \
+            [restrict(data, g, keep_constant=i == 0) for i, g in enumerate(groups)]
+        build_s = time.monotonic() - self.t0
         # keep time to evaluate and write the answer at the end
         margin = min(0.1 * total, 1.0 + 2e-6 * data.n_pairs)
         options = SearchOptions(seed=int(params.seed), gap=float(params.gap))
-        job = {"data": data, "options": options, "deadline": self.deadline - margin}
-        worker = Worker(job)
+        for part_data, needs in zip(datas, groups, strict=True):
+            job = {"data": part_data, "options": options, "deadline": self.deadline - margin}
+            self.parts.append(_Part(part_data, needs, Worker(job)))
         mip: tuple[Evaluation, float | None, str] | None = None
+        error = ""
         try:
             if self.lexicographic:
-                self._weighted_bound(data_for_bound=from_problem(p), until=self.deadline - margin)
-            use_mip = params.solver == "auto" and data.n_pairs <= MIP_MAX_PAIRS
+                self._weighted_bound(from_problem(p), until=self.deadline - margin)
             if use_mip:
-                mip = self._mip_after_search(worker, margin)
-            self._wait(worker, self.deadline - margin)
+                mip = self._mip_after_search(margin)
+            while time.monotonic() < self.deadline - margin and not self._closed():
+                if self._poll(timeout=0.2):
+                    break
         finally:
-            worker.stop()
-            worker.finish(timeout=max(5.0, 0.05 * total))
-            self._take(worker.messages())
-            error = worker.error
-            stderr = worker.stderr_tail() if worker.outcome is None else ""
-            worker.close()
-        return self._result(data, worker.outcome, mip, build_s, error or stderr)
-
-    def _wait(self, worker: Any, until: float) -> None:
-        while worker.outcome is None and worker.error is None:
-            left = until - time.monotonic()
-            if left <= 0 or worker.proc.poll() is not None and worker._queue.empty():
-                break
-            msgs = worker.messages(timeout=min(0.2, max(0.01, left)))
-            self._take(msgs)
-            if any(m[0] == "eof" for m in msgs):
-                break
-            if self._closed():
-                break
-
-    def _closed(self) -> bool:
-        return (self.best_obj is not None and self.bound is not None
-                and self.best_obj - self.bound <= self.params.gap * max(1.0, abs(self.best_obj)))
+            for part in self.parts:
+                part.worker.stop()
+            for part in self.parts:
+                part.worker.finish(timeout=max(5.0, 0.05 * total))
+                self._take(part, part.worker.messages())
+                if part.worker.outcome is None:
+                    error = part.worker.error or part.worker.stderr_tail()
+                part.worker.close()
+        return self._result(data, mip, build_s, error)
 
     def _weighted_bound(self, data_for_bound: SearchData, until: float) -> None:
         """Lexicographic: the weighted LP bound, with HiGHS in this process."""
         from .heuristic.data import components
-        from .heuristic.lp import lp_bound
+        from .heuristic.lp import free_values, lp_bound
 
         if data_for_bound.n_pairs > LP_MAX_PAIRS_MAIN:
-            from .heuristic.lp import free_values
-
             value = data_for_bound.constant + float(free_values(data_for_bound).sum())
-            self._note(time.monotonic(), bound=value, method="relaxed rows")
+            self._note(time.monotonic(), bound=value, method="relaxed rows (weighted)")
             return
         n_comp, labels = components(data_for_bound)
         res = lp_bound(data_for_bound, labels, n_comp,
@@ -170,81 +207,95 @@ class _Portfolio:
                    method="lp (weighted)" if res.exact_components == n_comp
                    else "lp (weighted, partly relaxed rows)")
 
-    def _mip_after_search(self, worker: Any, margin: float
-                          ) -> tuple[Evaluation, float | None, str] | None:
+    def _mip_after_search(self, margin: float) -> tuple[Evaluation, float | None, str] | None:
         """HiGHS on the exact model, warm-started from the search's best assignment."""
         from .model import build, chosen_from_values, values_from_chosen
         from .solve import solve_model
 
         p, params = self.problem, self.params
+        (part,) = self.parts  # auto runs HiGHS only next to a single search
+        worker = part.worker
         start_by = self.t0 + MIP_START_SHARE * float(params.time_limit)
         # wait for the search's LP rounding (the first answer after its bound) or start_by
         bound_seen = False
-        while time.monotonic() < start_by and worker.outcome is None and not self._closed():
+        while time.monotonic() < start_by and not part.done and not self._closed():
             msgs = worker.messages(timeout=0.1)
-            self._take(msgs)
+            self._take(part, msgs)
             rounded = False
             for m in msgs:
                 if m[0] == "bound":
                     bound_seen = True
                 elif m[0] == "solution" and m[4] is not None and bound_seen:
                     rounded = True
-            if rounded or any(m[0] == "eof" for m in msgs):
+            if rounded:
                 break
-        if self._closed() or self.best_chosen is None:
+        if self._closed() or part.chosen is None:
             return None
         left = self.deadline - margin - time.monotonic()
         if left < 0.5:
             return None
         model = build([(p, 1.0)])
-        start = values_from_chosen(model, [to_problem_chosen(self.data, self.best_chosen)])
+        start = values_from_chosen(model, [to_problem_chosen(part.data, part.chosen)])
         mip_params = params.model_copy(update={
-            "solver": "highs", "time_limit": left,
-            "threads": params.threads or 1,
+            "solver": "highs", "time_limit": left, "threads": params.threads or 1,
         })
         res, _phases = solve_model(model, mip_params,
                                    "lexicographic" if self.lexicographic else "weighted",
                                    warm_start=start)
-        self._take(worker.messages())
+        self._take(part, worker.messages())
         if not res.status.has_solution or res.values is None:
             return None
         ev = evaluate(p, chosen_from_values(model, res.values)[0])
         if not ev.feasible:
             return None
-        bound = res.bound
-        self._note(time.monotonic(), objective=ev.objective,
-                   bound=None if self.lexicographic and res.status != Status.optimal else bound,
-                   method="mip")
-        if self.lexicographic and res.bound is not None:
-            # phase 2's bound holds for the lexicographic optimum's full objective
-            self._note(time.monotonic(), bound=res.bound, method="mip (lexicographic phase 2)")
+        now = time.monotonic()
+        if self.lexicographic:
+            self._note(now, objective=ev.objective)
+            if res.bound is not None:  # phase 2's bound holds for the lexicographic optimum
+                self._note(now, bound=res.bound, method="mip (lexicographic phase 2)")
+        else:
+            self._note(now, objective=ev.objective, bound=res.bound, method="mip")
         if res.status == Status.optimal:
             worker.stop()
-        return ev, bound, res.status.value
+        return ev, res.bound, res.status.value
 
     # ------------------------------------------------------------------ the answer
 
-    def _result(self, data: SearchData, outcome: dict | None,
-                mip: tuple[Evaluation, float | None, str] | None, build_s: float,
-                error: str) -> Result:
+    def _result(self, data: SearchData, mip: tuple[Evaluation, float | None, str] | None,
+                build_s: float, error: str) -> Result:
         p, params = self.problem, self.params
+        extra: dict[str, Any] = {
+            "objective_kind": "lexicographic" if self.lexicographic else "weighted",
+            "parts": len(self.parts),
+        }
         candidates: list[tuple[Evaluation, str]] = []
-        extra = dict(self.extra)
-        if outcome is not None:
-            ev = evaluate(p, to_problem_chosen(data, outcome["chosen"]))
-            candidates.append((ev, "search"))
-            extra["search"] = outcome["stats"]
-            if not self.lexicographic and np.isfinite(outcome["bound"]):
-                self._note(outcome["t"], bound=float(outcome["bound"]),
-                           method=outcome["bound_method"])
-        elif self.best_chosen is not None:
-            candidates.append((evaluate(p, to_problem_chosen(data, self.best_chosen)),
-                               "search (interrupted)"))
+        chosen = np.full(p.n_needs, -1, dtype=np.int64)
+        complete = True
+        searches = []
+        for part in self.parts:
+            outcome = part.worker.outcome
+            local = outcome["chosen"] if outcome is not None else part.chosen
+            if local is None:
+                complete = False
+                continue
+            chosen[part.needs] = to_problem_chosen(part.data, local)
+            if outcome is not None:
+                searches.append(outcome["stats"])
+                if not self.lexicographic and np.isfinite(outcome["bound"]):
+                    part.bound, part.method = float(outcome["bound"]), outcome["bound_method"]
+        if not self.lexicographic and all(q.bound is not None for q in self.parts):
+            self._note(time.monotonic(), bound=sum(q.bound for q in self.parts),
+                       method=self._method())
+        if complete:
+            interrupted = any(q.worker.outcome is None for q in self.parts)
+            candidates.append((evaluate(p, chosen),
+                               "search (interrupted)" if interrupted else "search"))
+        extra["search"] = searches[0] if len(searches) == 1 else searches
         if mip is not None:
             candidates.append((mip[0], "mip"))
             extra["mip_status"] = mip[2]
         if not candidates:
-            # the child failed before sending anything: construct here (numpy only)
+            # a search process failed before sending anything: construct here (numpy only)
             from .heuristic.construct import regret_greedy
             from .heuristic.local_search import shift
             from .heuristic.state import Assignment
@@ -252,7 +303,7 @@ class _Portfolio:
             st = Assignment(data, regret_greedy(data))
             shift(st, deadline=time.monotonic() + 5.0)
             candidates.append((evaluate(p, to_problem_chosen(data, st.chosen)), "fallback"))
-            extra["fallback"] = "the search process failed: greedy construction here"
+            extra["fallback"] = "a search process failed: greedy construction here"
         feasible = [(ev, src) for ev, src in candidates if ev.feasible]
         runtime = time.monotonic() - self.t0
         if not feasible:
@@ -271,9 +322,7 @@ class _Portfolio:
         best, source = min(feasible, key=key)
         objective = best.objective
         self._note(time.monotonic(), objective=objective)
-        bound = self.bound
-        if bound is not None:
-            bound = min(bound, objective)
+        bound = None if self.bound is None else min(self.bound, objective)
         closed = bound is not None and objective - bound <= params.gap * max(1.0, abs(objective))
         status = Status.optimal if closed and not self.lexicographic else Status.feasible
         extra.update({"bound_method": self.bound_method if bound is not None else "none",
@@ -283,8 +332,8 @@ class _Portfolio:
                 f"unmet penalties scaled by {data.unmet_scale:.3g} in the search; the bound is "
                 "the weighted LP bound (valid, not tight for the lexicographic order)")
         message = ""
-        if error and outcome is None:
-            message = f"search process: {error.strip().splitlines()[-1] if error.strip() else ''}"
+        if error.strip():
+            message = f"search process: {error.strip().splitlines()[-1]}"
         return Result(status=status, solver=params.solver, objective=objective, bound=bound,
                       runtime_s=runtime, terms=best.terms, solution=to_solution(p, best),
                       build_s=build_s, solve_s=runtime - build_s, message=message,

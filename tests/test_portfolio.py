@@ -128,3 +128,22 @@ def test_progress_objectives_are_true_objectives() -> None:
     res = _solve(SEEDS[0], "heuristic")
     assert res.progress[-1][1] == pytest.approx(res.objective)
     assert np.isfinite(res.progress[-1][2])
+
+
+def test_two_parts_add_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Groups of components searched by two children: one answer, the bounds summed."""
+    from allocator import portfolio
+    from allocator.heuristic.data import components, from_problem
+    from allocator.heuristic.lp import lp_bound
+
+    monkeypatch.setattr(portfolio, "PARALLEL_MIN_PAIRS", 0)
+    instance = market_instance(200, 16, 6, seed=2, tightness=0.6)
+    problem = Problem.from_instance(instance)
+    res = solve(problem, SolveParams(solver="heuristic", time_limit=6.0, seed=1))
+    assert res.extra["parts"] == 2
+    assert check(instance, res.solution, reported=res).ok
+    data = from_problem(problem)
+    n_comp, labels = components(data)
+    lp = lp_bound(data, labels, n_comp, time_limit=30.0)
+    assert res.bound == pytest.approx(lp.bound, rel=1e-6)  # each part's LP bound, summed
+    assert res.bound <= res.objective

@@ -48,7 +48,7 @@ class SearchOptions:
     gap: float = 1e-7  # stop once (objective - bound) <= gap * |objective|
     lp: bool = True  # solve the LP relaxation (per component)
     lp_share: float = 0.5  # of the time, at most, for the LP
-    lp_max_pairs: int = 1_000_000  # larger components go to PDLP (first-order LP)
+    lp_max_pairs: int = 400_000  # larger components go to PDLP (first-order LP)
     lagrangian_share: float = 0.2  # of the time, at most, for the subgradient method
     lagrangian_steps: int = 600
     greedy_every: int = 50  # subgradient steps between constructions

@@ -65,6 +65,7 @@ class Worker:
         self._queue: queue.Queue = queue.Queue()
         self.outcome: dict | None = None
         self.error: str | None = None
+        self.eof = False  # the child's stream has ended
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         assert self.proc.stdin is not None
@@ -99,6 +100,8 @@ class Worker:
                 self.outcome = msg[1]
             elif msg[0] == "error":
                 self.error = msg[1]
+            elif msg[0] == "eof":
+                self.eof = True
         return out
 
     def stop(self) -> None:
