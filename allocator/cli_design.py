@@ -59,6 +59,8 @@ def _params(**settings):
 def design_command(
     instance: Annotated[Path, typer.Argument(help="Design instance: .json, .xlsx or a folder.")],
     out: Annotated[Path, typer.Option(help="Output folder.")],
+    design: Annotated[Path | None, typer.Option(
+        help="A lot design file to apply to the instance first (its lots and bids).")] = None,
     scenarios: Annotated[int | None, typer.Option(
         help="Generate this many demand scenarios (replacing the instance's own).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the generated scenarios.")] = 0,
@@ -96,6 +98,15 @@ def design_command(
     if scenarios is not None and scenarios < 1:
         _bad_input([f"--scenarios: must be at least 1, got {scenarios}"])
     inst = _load(instance)
+    if design is not None:
+        from .design.designs import load_and_apply
+        from .errors import InstanceError
+
+        try:
+            inst = load_and_apply(inst, design)
+        except InstanceError as error:
+            _bad_input([str(p) for p in error.problems]
+                       + [f"{len(error.problems)} problem(s) in {design}"])
     if scenarios is not None:
         inst = with_scenarios(inst, generate_scenarios(inst, scenarios, seed))
     console = Console(quiet=quiet, highlight=False)
