@@ -91,3 +91,22 @@ def test_design_on_a_cflp_benchmark_reports_its_objective(tmp_path):
     assert result.exit_code == 0, result.output
     doc = json.loads((tmp_path / "out" / "result.json").read_text())
     assert doc["benchmark_objective"] == pytest.approx(8848.0)  # published optimum
+
+
+def test_design_applies_a_lot_design_file(tmp_path):
+    market = tmp_path / "market.json"
+    save_instance(tiny_market(), market)
+    design = tmp_path / "all_block.json"
+    design.write_text(designs()["all_block"].model_dump_json(), encoding="utf-8")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["design", str(market), "--design", str(design), "--scenarios",
+                                 "2", "--method", "benders", "--max-iterations", "3",
+                                 "--workers", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((out / "result.json").read_text())
+    assert doc["extra"]["method"] == "benders" and len(doc["extra"]["iterations"]) <= 3
+    assert check(load_instance(out / "instance.json"), solution_from_result(out), reported=doc).ok
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"name": "x", "lots": []}', encoding="utf-8")
+    result = runner.invoke(app, ["design", str(market), "--design", str(bad), "--out", str(out)])
+    assert result.exit_code == 2 and "at least one lot" in result.output
