@@ -10,9 +10,10 @@
     the answers, objectives and bounds add up.
 ``auto``
     The same search first; on instances small enough to profit (at most
-    :data:`MIP_MAX_PAIRS` eligible pairs) HiGHS then runs in this process on the exact model,
-    warm-started from the search's best assignment so far, while the search goes on in its
-    child on the other core. The better of the two answers is returned with the best of the
+    :data:`MIP_MAX_PAIRS` eligible pairs) HiGHS then runs in this process on the exact model
+    (:mod:`allocator.heuristic.mip`), warm-started from the search's best assignment so far and
+    handed the search's newer ones while it runs, while the search goes on in its child on the
+    other core. The better of the two answers is returned with the best of the
     bounds (the search's LP / Lagrangian bound, HiGHS's MIP bound). On larger instances
     ``auto`` is ``heuristic``.
 
@@ -98,6 +99,7 @@ class _Portfolio:
         self.bound: float | None = None
         self.bound_method = "none"
         self.parts: list[_Part] = []
+        self.mip_injected = 0
 
     # ------------------------------------------------------------------ bookkeeping
 
@@ -235,29 +237,52 @@ class _Portfolio:
         if left < 0.5:
             return None
         model = build([(p, 1.0)])
-        start = values_from_chosen(model, [to_problem_chosen(part.data, part.chosen)])
-        mip_params = params.model_copy(update={
-            "solver": "highs", "time_limit": left, "threads": params.threads or 1,
-        })
-        res, _phases = solve_model(model, mip_params,
-                                   "lexicographic" if self.lexicographic else "weighted",
-                                   warm_start=start)
+
+        def values_of(chosen: np.ndarray) -> np.ndarray:
+            return values_from_chosen(model, [to_problem_chosen(part.data, chosen)])
+
+        start = values_of(part.chosen)
+        if self.lexicographic:
+            # the exact two phases of allocator.solve (HiGHS's own time limit only)
+            mip_params = params.model_copy(update={
+                "solver": "highs", "time_limit": 0.8 * left, "threads": params.threads or 1,
+            })
+            res, _phases = solve_model(model, mip_params, "lexicographic", warm_start=start)
+            status, values, bound = res.status, res.values, res.bound
+        else:
+            fed = [part.chosen]
+
+            def incoming() -> np.ndarray | None:
+                """The search's newest assignment, if newer than the last one handed over."""
+                self._take(part, worker.messages())
+                if part.chosen is None or part.chosen is fed[0]:
+                    return None
+                fed[0] = part.chosen
+                return values_of(part.chosen)
+
+            from .heuristic.mip import solve_fed
+
+            ans = solve_fed(model, start=start, deadline=self.deadline - margin,
+                            incoming=incoming, gap=float(params.gap),
+                            threads=params.threads or 1, seed=int(params.seed))
+            status, values, bound = ans.status, ans.values, ans.bound
+            self.mip_injected = ans.injected
         self._take(part, worker.messages())
-        if not res.status.has_solution or res.values is None:
+        if not status.has_solution or values is None:
             return None
-        ev = evaluate(p, chosen_from_values(model, res.values)[0])
+        ev = evaluate(p, chosen_from_values(model, values)[0])
         if not ev.feasible:
             return None
         now = time.monotonic()
         if self.lexicographic:
             self._note(now, objective=ev.objective)
-            if res.bound is not None:  # phase 2's bound holds for the lexicographic optimum
-                self._note(now, bound=res.bound, method="mip (lexicographic phase 2)")
+            if bound is not None:  # phase 2's bound holds for the lexicographic optimum
+                self._note(now, bound=bound, method="mip (lexicographic phase 2)")
         else:
-            self._note(now, objective=ev.objective, bound=res.bound, method="mip")
-        if res.status == Status.optimal:
+            self._note(now, objective=ev.objective, bound=bound, method="mip")
+        if status == Status.optimal:
             worker.stop()
-        return ev, res.bound, res.status.value
+        return ev, bound, status.value
 
     # ------------------------------------------------------------------ the answer
 
@@ -294,8 +319,9 @@ class _Portfolio:
         if mip is not None:
             candidates.append((mip[0], "mip"))
             extra["mip_status"] = mip[2]
-        if not candidates:
-            # a search process failed before sending anything: construct here (numpy only)
+            extra["mip_fed_answers"] = self.mip_injected
+        if not any(ev.feasible for ev, _ in candidates):
+            # no usable answer from the search (a process failed): construct here, numpy only
             from .heuristic.construct import regret_greedy
             from .heuristic.local_search import shift
             from .heuristic.state import Assignment
@@ -303,7 +329,7 @@ class _Portfolio:
             st = Assignment(data, regret_greedy(data))
             shift(st, deadline=time.monotonic() + 5.0)
             candidates.append((evaluate(p, to_problem_chosen(data, st.chosen)), "fallback"))
-            extra["fallback"] = "a search process failed: greedy construction here"
+            extra["fallback"] = "no answer from the search: greedy construction here"
         feasible = [(ev, src) for ev, src in candidates if ev.feasible]
         runtime = time.monotonic() - self.t0
         if not feasible:
