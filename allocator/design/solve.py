@@ -322,7 +322,7 @@ def _groups(instance, core, ds, lot_demand, params, kind, runner, t0, deadline, 
                        t0, extra)
     best_awards, best = min(feasible, key=lambda ao: _key(instance, base, ao[0], ao[1], kind))
     best_awards, best = _polish(instance, core, ds, lot_demand, params, kind, runner, deadline,
-                                base, best_awards, best, rparams, history)
+                                base, best_awards, best, history)
     extra["candidates"] = history
     objective = _expected(instance, base, best_awards, best)
     status = Status.feasible
@@ -332,10 +332,11 @@ def _groups(instance, core, ds, lot_demand, params, kind, runner, t0, deadline, 
 
 
 def _polish(instance, core, ds, lot_demand, params, kind, runner, deadline, base, best_awards,
-            best, rparams, history, reserve: float = 0.0):
+            best, history, reserve: float = 0.0, rounder=None):
     """Alternate: re-choose the awards for the current assignments, re-solve the scenarios.
 
-    A round starts only with more than ``reserve`` seconds left before the deadline.
+    A round starts only with more than ``reserve`` seconds left before the deadline;
+    ``rounder`` (awards -> awards) tidies the re-chosen volumes (whole beds) first.
     """
     cache: dict[str, object] = {}
     for r in range(params.improve_rounds):
@@ -343,9 +344,11 @@ def _polish(instance, core, ds, lot_demand, params, kind, runner, deadline, base
             break
         new = _reaward(instance, ds, lot_demand, best_awards, best, params, kind, deadline,
                        cache)
+        if new is not None and rounder is not None:
+            new = rounder(new)
         if new is None or new == best_awards or not limits_ok(instance, new, lot_demand):
             break
-        outs = _evaluate(runner, core, ds, new, rparams)
+        outs = _evaluate(runner, core, ds, new, _recourse_params(params, deadline, runner))
         value = _expected(instance, base, new, outs)
         history.append({"source": f"re-award {r + 1}", "objective": value})
         LOG.info("polish %d: %s", r + 1, value)
@@ -381,8 +384,10 @@ def _benders(instance, core, ds, lot_demand, params, runner, t0, deadline, base,
         return out
 
     stop = t0 + params.benders_share * params.time_limit
-    y, volume = np.zeros(master.nb, dtype=bool), np.zeros(master.nb)
-    master.add_cuts(volume, sweep(volume))
+    # First cuts at no volume and at every bid's full volume: the recourse only falls as
+    # volume grows, so the second also bounds every theta_s from below from the start.
+    for volume in (np.zeros(master.nb), master.vmax.copy()):
+        master.add_cuts(volume, sweep(volume))
     LOG.info("benders: first sweep done at %.1f s", time.perf_counter() - t0)
     weights = master.weights
     candidates: list[tuple[float, np.ndarray, np.ndarray]] = []
@@ -446,9 +451,15 @@ def _benders(instance, core, ds, lot_demand, params, runner, t0, deadline, base,
                        t0, extra)
     best_awards, best_out = min(feasible, key=lambda ao: _key(instance, base, ao[0], ao[1],
                                                               "weighted"))
+    def whole_beds(awards: dict[Pool, float]) -> dict[Pool, float]:
+        y = np.array([k in awards for k in master.keys])
+        v = np.array([awards.get(k, 0.0) for k in master.keys])
+        rounded = master.whole_beds(y, v)
+        return awards if rounded is None else master.awards(y, rounded)
+
     best_awards, best_out = _polish(instance, core, ds, lot_demand, params, "weighted", runner,
-                                    deadline, base, best_awards, best_out, rparams, found,
-                                    reserve=3 * took[0])
+                                    deadline, base, best_awards, best_out, found,
+                                    reserve=3 * took[0], rounder=whole_beds)
     extra["candidates"] = found
     objective = _expected(instance, base, best_awards, best_out)
     status = Status.feasible
