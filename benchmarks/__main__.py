@@ -60,8 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--suite", default="quick")
     rep.add_argument("--out", type=Path, default=RESULTS)
     rep.add_argument("--solvers")
-    rep.add_argument("--command", default="", help="the command(s) that made the rows, "
-                     "quoted at the top of the Markdown")
+    rep.add_argument("--command", dest="made_by", default="",
+                     help="the command(s) that made the rows, quoted at the top of the Markdown")
     rep.add_argument("--rows", help="comma-separated JSON-lines files in --out to merge "
                      "(default: <suite>.jsonl); later files win for the same (instance, solver)")
     rep.add_argument("--note", action="append", default=[],
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = list(merged.values())
         solvers = _solvers(args.solvers, name)
         notes = [f"{n}" for n in args.note] + ([""] if args.note else [])
-        for p in write_all(rows, args.out, name, args.command or "(see README)", solvers,
+        for p in write_all(rows, args.out, name, args.made_by or "(see README)", solvers,
                            notes):
             print(p)
         return 0

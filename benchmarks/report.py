@@ -299,6 +299,7 @@ def plot(rows: list[dict[str, Any]], path: Path, max_panels: int = 12) -> bool:
     fig, axes = plt.subplots(nrows, cols, figsize=(4 * cols, 3.2 * nrows), squeeze=False)
     for ax, name in zip(axes.flat, names, strict=False):
         ref, _, sense = refs.get(name, (None, "", "min"))
+        drawn = 0
         for r in ran:
             if r["instance"] != name or ref is None:
                 continue
@@ -308,8 +309,13 @@ def plot(rows: list[dict[str, Any]], path: Path, max_panels: int = 12) -> bool:
                 continue
             ts, gs = zip(*pts, strict=True)
             ax.step(ts, gs, where="post", label=r["solver"])
-        ax.set_yscale("log")
+            drawn += 1
         ax.set_title(name, fontsize=9)
+        if not drawn:
+            ax.text(0.5, 0.5, "no progress recorded", ha="center", va="center",
+                    transform=ax.transAxes, fontsize=8)
+            continue
+        ax.set_yscale("log")
         ax.set_xlabel("seconds")
         ax.set_ylabel("gap to reference")
         ax.axhline(0.01, color="grey", lw=0.5, ls=":")
