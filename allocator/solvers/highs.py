@@ -91,6 +91,16 @@ def solve(
         sol.col_value = list(np.asarray(warm_start, dtype=float))
         sol.value_valid = True
         h.setSolution(sol)
+    if not relax and model.integer.any():
+        # HiGHS checks its time limit between phases, not during root cut rounds (seen: 70 s
+        # over on a county); the MIP interrupt callback stops it at the deadline as well
+        deadline = t0 + float(max(options.time_limit, 0.01))
+
+        def interrupt(event) -> None:
+            if time.perf_counter() >= deadline:
+                event.interrupt()
+
+        h.cbMipInterrupt += interrupt
     h.run()
     status = _status(h, h.getModelStatus())
     info = h.getInfo()
