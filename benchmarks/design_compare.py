@@ -108,7 +108,8 @@ def _markdown(summary, comparison, command: str, note: str, total: float) -> str
         "",
         "Expected values per week over the scenarios. `bound` is a proven lower bound on the "
         "design's optimum (all framework: exact, nothing is chosen once; the others: the "
-        "Benders master bound with LP recourse, see `models/lot_design.md`); `gap` is "
+        "larger of the Benders master bound and the wait-and-see LP bound, see "
+        "`models/lot_design.md`); `gap` is "
         "(cost - bound) / cost.",
         "",
         "Per lot (providers awarded, largest provider share, HHI), per provider (block used vs "

@@ -17,9 +17,9 @@ solved on its own with the awards fixed:
    recourse, :mod:`allocator.design.recourse`), the best kept and polished (the volumes
    re-chosen for the scenarios' exact assignments).
 
-The bound reported is the master's last bound ("Benders bound with LP recourse"); the gap to
-it also contains the recourse's integrality gap, usually nil for placements and packages
-against capacities.
+The bound reported is the larger of the master's last bound ("Benders bound with LP
+recourse") and the wait-and-see LP bound (:func:`design_lp_bound`); the gap to it also contains
+the recourse's integrality gap, usually nil for placements and packages against capacities.
 
 The scenario LPs of one iteration are independent tasks for :mod:`allocator.design.sweep`. Each
 starts from the simplex basis its own scenario ended with in the previous iteration; the basis
@@ -369,3 +369,27 @@ class Master:
     def awards(self, y: np.ndarray, volume: np.ndarray) -> dict[Pool, float]:
         """(provider, lot) -> V of every awarded bid."""
         return {k: float(v) for k, on, v in zip(self.keys, y, volume, strict=True) if on}
+
+
+def design_lp_bound(
+    instance: Instance,
+    demands: Sequence[Demand],
+    lot_demand: np.ndarray,
+    threads: int | None = 1,
+) -> list[float | None]:
+    """Each demand's own design LP: the LP relaxation of the design model on that demand alone.
+
+    The weighted sum over all demands is a lower bound on the design model (each demand may
+    choose its own awards, fractionally: a relaxation twice over), the "wait-and-see LP
+    bound". One task of a sweep; None where the LP did not solve.
+    """
+    from ..solvers import highs
+    from ..solvers.base import SolverOptions
+
+    out: list[float | None] = []
+    for demand in demands:
+        p = Problem.from_instance(instance, mode="design", needs=demand.needs, scenario=demand.id)
+        model = build([(p, 1.0)], design=True, expected_lot_demand=lot_demand)
+        res = highs.solve(model, SolverOptions(time_limit=600.0, threads=threads), relax=True)
+        out.append(res.objective if res.status == Status.optimal else None)
+    return out

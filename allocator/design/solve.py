@@ -12,7 +12,8 @@ methods; in short (``DesignParams.method``, ``auto`` picks):
   solve every scenario's LP recourse independently (value and subgradient in V), improve the
   design with a master MIP over (y, V, theta) and the cuts; then evaluate the best designs
   exactly (every scenario's MIP recourse under fixed awards) and polish. The bound reported is
-  the master's (valid: the LP recourse is at most the MIP recourse).
+  the larger of the master's (valid: the LP recourse is at most the MIP recourse) and the
+  wait-and-see LP bound (each scenario's own design LP, weighted).
 * **groups** (larger, lexicographic objective, or on request): scenario groups small enough for
   the extensive form; each group's design MIP gives a candidate and a bound; every candidate
   is evaluated on every scenario; the best is polished. The bound reported is
@@ -42,7 +43,7 @@ from ..problem import Problem
 from ..result import TERMS, Result, Solution, Status, gap
 from ..schema import Instance, Scenario
 from ..solve import EXACT_SOLVERS, SolveParams, solve_model
-from .benders import LpRecourse, Master, lp_recourse
+from .benders import LpRecourse, Master, design_lp_bound, lp_recourse
 from .recourse import (
     Outcome,
     Pool,
@@ -384,6 +385,14 @@ def _benders(instance, core, ds, lot_demand, params, runner, t0, deadline, base,
         return out
 
     stop = t0 + params.benders_share * params.time_limit
+    # The wait-and-see LP bound: every scenario's own design LP (a sweep of its own).
+    ws_parts = runner.map(design_lp_bound, [(core, [ds[i] for i in part], lot_demand, threads)
+                                            for part in parts])
+    ws_values = [v for part in ws_parts for v in part]
+    wait_and_see = (None if any(v is None for v in ws_values)
+                    else float(sum(d.weight * v for d, v in zip(ds, ws_values, strict=True))))
+    LOG.info("benders: wait-and-see LP bound %s at %.1f s", wait_and_see,
+             time.perf_counter() - t0)
     # First cuts at no volume and at every bid's full volume: the recourse only falls as
     # volume grows, so the second also bounds every theta_s from below from the start.
     for volume in (np.zeros(master.nb), master.vmax.copy()):
@@ -405,7 +414,7 @@ def _benders(instance, core, ds, lot_demand, params, runner, t0, deadline, base,
                               runtime_s=time.perf_counter() - t0,
                               message="no awards meet the lots' limits", extra=common)
             break
-        lower = bound
+        lower = bound if wait_and_see is None or bound is None else max(bound, wait_and_see)
         master_s = time.perf_counter() - master_start
         results = sweep(volume)
         value = master.first_stage(y, volume) + float(weights @ [r.objective for r in results])
@@ -425,8 +434,9 @@ def _benders(instance, core, ds, lot_demand, params, runner, t0, deadline, base,
         late = time.perf_counter() + 3 * took[0] > deadline
         if time.perf_counter() > stop or late or master.add_cuts(volume, results) == 0:
             break
-    extra = {**common, "bound_kind": "Benders master bound (LP recourse cuts)",
-             "iterations": history}
+    extra = {**common, "bound_kind": "the larger of the Benders master bound (LP recourse "
+             "cuts) and the wait-and-see LP bound (each scenario's own design LP)",
+             "wait_and_see_bound": wait_and_see, "iterations": history}
     if not candidates:
         return Result(status=Status.time_limit_no_solution, solver=solver, bound=lower,
                       runtime_s=time.perf_counter() - t0, extra=extra)
