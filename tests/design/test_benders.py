@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from allocator.design.benders import Master, lp_recourse
+from allocator.design.benders import Master, design_lp_bound, lp_recourse
 from allocator.design.designs import apply_design
 from allocator.design.recourse import design_holders
 from allocator.design.scenarios import demands, generate_scenarios, with_scenarios
@@ -70,3 +70,12 @@ def test_whole_beds_keep_the_lot_limits(setup):
     master.share = [None if s is None else (0.3, 0.6) for s in master.share]
     assert master.whole_beds(y & beds & (master.lot == master.lot[beds][0]),
                              np.where(beds, 0.45, 0.0)) is None
+
+
+def test_wait_and_see_lp_bound_below_the_optimum(setup):
+    inst, ds, base, D = setup
+    optimum = solve_design(inst, DesignParams(method="extensive", gap=0.0)).objective
+    values = design_lp_bound(inst, ds, D)
+    bound = sum(d.weight * v for d, v in zip(ds, values, strict=True))
+    assert bound <= optimum + 1e-6 * optimum
+    assert bound >= 0.9 * optimum  # and not vacuous on this market
