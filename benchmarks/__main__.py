@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
                 merged[(r["instance"], r["solver"])] = r
         rows = list(merged.values())
         solvers = _solvers(args.solvers, name)
-        notes = [f"{n}" for n in args.note] + ([""] if args.note else [])
+        notes = [line for n in args.note for line in (n, "")]
         for p in write_all(rows, args.out, name, args.made_by or "(see README)", solvers,
                            notes):
             print(p)
