@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -172,7 +173,7 @@ def render_html(comparison: Comparison, *, title: str = "Lot designs compared",
 def cost_chart(summary: pd.DataFrame, currency: str = "GBP") -> bytes:
     """Stacked bars: each design's expected weekly cost by part."""
     fig, ax = _figure(8, 4.2)
-    names = [str(n) for n in summary["design"]]
+    names = [textwrap.fill(str(n), 18) for n in summary["design"]]
     bottom = np.zeros(len(names))
     for key, minus, label, colour in COST_PARTS:
         if key not in summary:
