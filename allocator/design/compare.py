@@ -116,12 +116,13 @@ def tabulate(runs: Sequence[DesignRun], runtime_s: float = 0.0) -> Comparison:
         providers += prov_rows
         scenarios += scen_rows
         awards += award_rows
+    # 6 decimals: sums of quarters of hours and pennies, without float dust in the files
     return Comparison(
-        summary=pd.DataFrame(summary),
-        lots=pd.DataFrame(lots, columns=LOT_COLUMNS),
-        providers=pd.DataFrame(providers, columns=PROVIDER_COLUMNS),
-        scenarios=pd.DataFrame(scenarios),
-        awards=pd.DataFrame(awards, columns=AWARD_COLUMNS),
+        summary=pd.DataFrame(summary).round(6),
+        lots=pd.DataFrame(lots, columns=LOT_COLUMNS).round(6),
+        providers=pd.DataFrame(providers, columns=PROVIDER_COLUMNS).round(6),
+        scenarios=pd.DataFrame(scenarios).round(6),
+        awards=pd.DataFrame(awards, columns=AWARD_COLUMNS).round(6),
         runs=tuple(runs),
         runtime_s=runtime_s,
     )
