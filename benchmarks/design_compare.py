@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     from allocator.design.sweep import make_runner
     from allocator.io import load_instance
 
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     t0 = time.perf_counter()
     market = load_instance(STAFFORDSHIRE / "market.json")
     designs = [(str(STAFFORDSHIRE / f), load_design(STAFFORDSHIRE / f)) for f in DESIGNS]
@@ -69,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     command = ("python -m benchmarks.design_compare " + " ".join(argv or sys.argv[1:])).strip()
     note = (f"{market.name}: {len(market.needs)} placements, {len(market.offers)} schemes; "
             f"{args.scenarios} scenarios (seed {args.seed}); {args.time_limit:g} s per design; "
-            f"{total:.0f} s in all on {os.cpu_count()} core(s).")
+            f"{total:.0f} s in all on {os.cpu_count()} core(s) (load average {load:.1f} "
+            "at the start: other jobs shared them).")
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     write_comparison(comparison, out / "design_compare", note=note,
