@@ -106,6 +106,8 @@ class _Portfolio:
     def _note(self, at: float, objective: float | None = None, bound: float | None = None,
               method: str | None = None) -> None:
         changed = False
+        objective = None if objective is None else float(objective)
+        bound = None if bound is None else float(bound)
         if objective is not None and (self.best_obj is None or objective < self.best_obj):
             self.best_obj = objective
             changed = True

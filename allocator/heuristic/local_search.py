@@ -131,10 +131,9 @@ def eject(state: Assignment, *, deadline: float | None = None, max_candidates: i
         on = on[(d.pair_need[on] != a) & ~moved[d.pair_need[on]]]
         if len(on) == 0:
             continue
-        slack_now = d.row_cap - state.load
         need_free = w[ka, slot] - (w[state.chosen[a], slot]
                                     if state.chosen[a] >= 0 and rows[state.chosen[a], slot] == r
-                                    else 0.0) - slack_now[r]
+                                    else 0.0) - (d.row_cap[r] - state.load[r])
         on = on[w[on, slot] >= need_free - tol[r]]
         if len(on) == 0:
             continue
@@ -154,7 +153,8 @@ def eject(state: Assignment, *, deadline: float | None = None, max_candidates: i
             a_cur = state.chosen[a]
             free_a = np.where(rows[a_cur] == rows[alt], w[a_cur], 0.0) if a_cur >= 0 else 0.0
             take_a = np.where(rows[ka] == rows[alt], w[ka], 0.0)
-            room = slack_now[rows[alt]] + free_b + free_a - take_a
+            alt_rows = rows[alt]
+            room = d.row_cap[alt_rows] - state.load[alt_rows] + free_b + free_a - take_a
             fits = np.all(w[alt] <= room + tol[rows[alt]], axis=1)
             gain = gain_a + d.pair_cost[alt] - d.pair_cost[b_cur]
             ok = np.nonzero(fits & (gain < best_gain))[0]

@@ -24,11 +24,12 @@ class Neighbourhoods:
     """Draws neighbourhoods for one search (see the module docstring)."""
 
     def __init__(self, data: SearchData, rng: np.random.Generator,
-                 needs: np.ndarray | None = None, guide: np.ndarray | None = None) -> None:
+                 needs: np.ndarray | None = None, guide: np.ndarray | None = None,
+                 index: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         self.data = data
         self.rng = rng
         self.guide = guide  # per need: the LP's pair, -1 unmet, -2 split / unknown
-        self.start, self.pairs = row_pairs(data)
+        self.start, self.pairs = row_pairs(data) if index is None else index
         self.count = 0
         # restrict to a subset of needs (a component), if given
         self.allowed = None

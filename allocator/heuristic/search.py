@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .construct import regret_greedy
-from .data import SearchData, components
+from .data import SearchData, components, row_pairs
 from .lagrangian import Subgradient, dual_value, reduced_costs
 from .local_search import eject, shift
 from .state import Assignment
@@ -135,9 +135,16 @@ def search(data: SearchData, *, deadline: float, options: SearchOptions | None =
     def closed() -> bool:
         return best_obj - bound <= opts.gap * max(1.0, abs(best_obj))
 
+    index: list[tuple[np.ndarray, np.ndarray]] = []  # rows' pairs, built once when needed
+
+    def row_index() -> tuple[np.ndarray, np.ndarray]:
+        if not index:
+            index.append(row_pairs(data))
+        return index[0]
+
     def polish(chosen: np.ndarray) -> None:
         cand = Assignment(data, chosen)
-        improve(cand, deadline, stats)
+        improve(cand, deadline, stats, index=row_index())
         stats["constructions"] += 1
         offer(cand)
 
@@ -187,7 +194,7 @@ def search(data: SearchData, *, deadline: float, options: SearchOptions | None =
     if opts.lns and data.n_pairs and not stop() and left() > 0 and not closed():
         cur = Assignment(data, best_chosen)
         _lns(cur, deadline=deadline, opts=opts, rng=rng, stats=stats, offer=offer, stop=stop,
-             closed=closed, guide=guide)
+             closed=closed, guide=guide, index=row_index())
     stats["runtime_s"] = round(time.monotonic() - t0, 3)
     return SearchOutcome(chosen=best_chosen.copy(), objective=best_obj, bound=bound,
                          bound_method=method, stats=stats)
@@ -222,12 +229,13 @@ def _lp_guide(data: SearchData, relax) -> np.ndarray:
 
 def _lns(cur: Assignment, *, deadline: float, opts: SearchOptions, rng: np.random.Generator,
          stats: dict, offer: Callable[[Assignment], None], stop: Callable[[], bool],
-         closed: Callable[[], bool], guide: np.ndarray | None) -> None:
+         closed: Callable[[], bool], guide: np.ndarray | None,
+         index: tuple[np.ndarray, np.ndarray]) -> None:
     from .lns import solve_neighbourhood
     from .neighbourhoods import Neighbourhoods
 
     data = cur.data
-    hoods = Neighbourhoods(data, rng, guide=guide)
+    hoods = Neighbourhoods(data, rng, guide=guide, index=index)
     size = min(opts.size, data.n_needs)
     effort = opts.effort
     refresh_every = max(50, data.n_pairs // 20_000)  # a refresh costs O(pairs)
@@ -259,7 +267,7 @@ def _lns(cur: Assignment, *, deadline: float, opts: SearchOptions, rng: np.rando
         since = 0.0 if improved else since + len(needs) / max(1, data.n_needs)
         if since >= opts.stall:
             # stalled: local moves first (cheap), then more work per neighbourhood
-            if improve(cur, deadline, stats, index=(hoods.start, hoods.pairs)):
+            if improve(cur, deadline, stats, index=index):
                 offer(cur)
                 since = 0.0
                 continue
