@@ -129,6 +129,9 @@ def _solver_for(inst: Instance, settings: dict[str, Any], mode: str = "auto"
     if mode == "design" or (mode == "auto" and inst.benchmark is not None and inst.block_bids):
         from .design.solve import DesignParams, solve_design
 
+        if settings["solver"] in ("auto", "heuristic"):
+            # the design model is solved exactly (or by its decomposition) with HiGHS
+            settings = {**settings, "solver": "highs"}
         design_params = _params(DesignParams, settings)
         return (Problem.from_instance(inst, mode="design"),
                 lambda: solve_design(inst, design_params))
@@ -153,7 +156,10 @@ def _params(model: Any, settings: dict[str, Any]) -> Any:
 @app.command("solve")
 def solve_command(
     instance: Annotated[Path, typer.Argument(help="Instance: .json, .xlsx or a CSV folder.")],
-    solver: Annotated[SolverName, typer.Option(help="Solver.")] = SolverName.highs,
+    solver: Annotated[SolverName, typer.Option(
+        help="auto: the portfolio (heuristic, then HiGHS warm-started where it profits; best "
+             "answer, best bound); highs / cbc: the exact model alone; heuristic: the search "
+             "alone.")] = SolverName.auto,
     objective: Annotated[ObjectiveName | None, typer.Option(
         help="Objective; the instance's policy when not given.")] = None,
     time_limit: Annotated[float, typer.Option(help="Time limit in seconds.")] = 60.0,
