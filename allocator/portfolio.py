@@ -4,18 +4,18 @@
     The search of :mod:`allocator.heuristic` (LP relaxation per component, rounding, local
     search, LNS on OR-Tools) in child processes, with the proven bound it computes. Needs only
     meet through rows (capacities, block volumes, shares), so the connected components of the
-    need-row graph are independent problems: on instances with at least
-    :data:`PARALLEL_MIN_PAIRS` eligible pairs they are split into two groups of whole
-    components, balanced by eligible pairs, searched by two children at once (one per core);
-    the answers, objectives and bounds add up.
+    need-row graph are independent problems: from :data:`PARALLEL_MIN_PAIRS` eligible pairs
+    they are split into two groups of whole components, balanced by eligible pairs, searched
+    by two children at once (one per core); the answers, objectives and bounds add up.
 ``auto``
-    The same search first; on instances small enough to profit (at most
-    :data:`MIP_MAX_PAIRS` eligible pairs) HiGHS then runs in this process on the exact model
-    (:mod:`allocator.heuristic.mip`), warm-started from the search's best assignment so far and
-    handed the search's newer ones while it runs, while the search goes on in its child on the
-    other core. The better of the two answers is returned with the best of the
-    bounds (the search's LP / Lagrangian bound, HiGHS's MIP bound). On larger instances
-    ``auto`` is ``heuristic``.
+    The same searches; on instances small enough for branch and bound to move its bound
+    within the time (at most :data:`MIP_MAX_PAIRS` eligible pairs: a lot, a small authority,
+    the OR-Library sets) HiGHS also runs in this process on the exact model
+    (:mod:`allocator.heuristic.mip`), warm-started from the searches' first answers and handed
+    their newer ones while it runs. The better answer is returned with the best of the bounds
+    (the searches' LP / Lagrangian bound, HiGHS's MIP bound). Measured on a county (scale M),
+    HiGHS spends the minute in its root node and moves the LP bound by 0.02%: there, and
+    above, ``auto`` is ``heuristic``.
 
 Every answer is evaluated exactly (:func:`allocator.evaluate.evaluate`) and carries a bound, so
 its gap is known; ``Result.extra["bound_method"]`` says where the bound came from (``lp``: the
@@ -48,9 +48,9 @@ from .problem import Problem
 from .result import Result, Status
 
 SOLVERS = ("heuristic", "auto")
-MIP_MAX_PAIRS = 150_000  # auto hands the search's answer to HiGHS up to this size
+MIP_MAX_PAIRS = 20_000  # auto hands the search's answers to HiGHS up to this size
 MIP_START_SHARE = 0.3  # auto starts HiGHS at the latest after this share of the time
-PARALLEL_MIN_PAIRS = 100_000  # from this size, two searches on two groups of components
+PARALLEL_MIN_PAIRS = 2_000  # from this size, two searches on two groups of components
 LP_MAX_PAIRS_MAIN = 3_000_000  # lexicographic: weighted LP bound in this process up to this
 
 
@@ -162,7 +162,7 @@ class _Portfolio:
         total = float(params.time_limit)
         use_mip = params.solver == "auto" and data.n_pairs <= MIP_MAX_PAIRS
         groups = [np.arange(data.n_needs)]
-        if not use_mip and data.n_pairs >= PARALLEL_MIN_PAIRS:
+        if data.n_pairs >= PARALLEL_MIN_PAIRS:
             groups = split(data, 2)
         datas = [data] if len(groups) == 1 else \
             [restrict(data, g, keep_constant=i == 0) for i, g in enumerate(groups)]
@@ -211,39 +211,50 @@ class _Portfolio:
                    method="lp (weighted)" if res.exact_components == n_comp
                    else "lp (weighted, partly relaxed rows)")
 
+    def _merged(self) -> np.ndarray | None:
+        """The parts' latest assignments as one (problem pairs), once every part has one."""
+        if any(q.chosen is None for q in self.parts):
+            return None
+        chosen = np.full(self.problem.n_needs, -1, dtype=np.int64)
+        for q in self.parts:
+            chosen[q.needs] = to_problem_chosen(q.data, q.chosen)
+        return chosen
+
+    def _drain(self) -> None:
+        for q in self.parts:
+            if not q.done:
+                self._take(q, q.worker.messages())
+
     def _mip_after_search(self, margin: float) -> tuple[Evaluation, float | None, str] | None:
         """HiGHS on the exact model, warm-started from the search's best assignment."""
         from .model import build, chosen_from_values, values_from_chosen
         from .solve import solve_model
 
         p, params = self.problem, self.params
-        (part,) = self.parts  # auto runs HiGHS only next to a single search
-        worker = part.worker
         start_by = self.t0 + MIP_START_SHARE * float(params.time_limit)
-        # wait for the search's LP rounding (the first answer after its bound) or start_by
-        bound_seen = False
-        while time.monotonic() < start_by and not part.done and not self._closed():
-            msgs = worker.messages(timeout=0.1)
-            self._take(part, msgs)
-            rounded = False
-            for m in msgs:
-                if m[0] == "bound":
-                    bound_seen = True
-                elif m[0] == "solution" and m[4] is not None and bound_seen:
-                    rounded = True
-            if rounded:
-                break
-        if self._closed() or part.chosen is None:
+        # wait for every search's LP rounding (its first answer after its bound) or start_by
+        bound_seen = {id(q): False for q in self.parts}
+        rounded = {id(q): False for q in self.parts}
+        while time.monotonic() < start_by and not self._closed() \
+                and not all(rounded[id(q)] or q.done for q in self.parts):
+            for q in self.parts:
+                if q.done or rounded[id(q)]:
+                    continue
+                msgs = q.worker.messages(timeout=0.1 / len(self.parts))
+                self._take(q, msgs)
+                for m in msgs:
+                    if m[0] == "bound":
+                        bound_seen[id(q)] = True
+                    elif m[0] == "solution" and m[4] is not None and bound_seen[id(q)]:
+                        rounded[id(q)] = True
+        merged = self._merged()
+        if self._closed() or merged is None:
             return None
         left = self.deadline - margin - time.monotonic()
         if left < 0.5:
             return None
         model = build([(p, 1.0)])
-
-        def values_of(chosen: np.ndarray) -> np.ndarray:
-            return values_from_chosen(model, [to_problem_chosen(part.data, chosen)])
-
-        start = values_of(part.chosen)
+        start = values_from_chosen(model, [merged])
         if self.lexicographic:
             # the exact two phases of allocator.solve (HiGHS's own time limit only)
             mip_params = params.model_copy(update={
@@ -252,15 +263,17 @@ class _Portfolio:
             res, _phases = solve_model(model, mip_params, "lexicographic", warm_start=start)
             status, values, bound = res.status, res.values, res.bound
         else:
-            fed = [part.chosen]
+            fed = [tuple(id(q.chosen) for q in self.parts)]
 
             def incoming() -> np.ndarray | None:
-                """The search's newest assignment, if newer than the last one handed over."""
-                self._take(part, worker.messages())
-                if part.chosen is None or part.chosen is fed[0]:
+                """The searches' newest assignment, if newer than the last one handed over."""
+                self._drain()
+                now = tuple(id(q.chosen) for q in self.parts)
+                if now == fed[0]:
                     return None
-                fed[0] = part.chosen
-                return values_of(part.chosen)
+                fed[0] = now
+                chosen = self._merged()
+                return None if chosen is None else values_from_chosen(model, [chosen])
 
             from .heuristic.mip import solve_fed
 
@@ -269,7 +282,7 @@ class _Portfolio:
                             threads=params.threads or 1, seed=int(params.seed))
             status, values, bound = ans.status, ans.values, ans.bound
             self.mip_injected = ans.injected
-        self._take(part, worker.messages())
+        self._drain()
         if not status.has_solution or values is None:
             return None
         ev = evaluate(p, chosen_from_values(model, values)[0])
@@ -283,7 +296,8 @@ class _Portfolio:
         else:
             self._note(now, objective=ev.objective, bound=bound, method="mip")
         if status == Status.optimal:
-            worker.stop()
+            for q in self.parts:
+                q.worker.stop()
         return ev, bound, status.value
 
     # ------------------------------------------------------------------ the answer
