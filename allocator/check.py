@@ -14,8 +14,9 @@ Conventions settled here (DESIGN.md leaves them open):
 * A provider holding both a contract in force and an awarded bid in one lot has one block
   pool there, of the summed volume.
 * Clarification 4 (no share row where D[l] = 0) is applied to the design share bounds too.
-* Travel factors scale the offer's capacity use as given (validation keeps them at 1 on
-  ``beds`` offers); provider capacity counts ``hours`` offers only.
+* Travel factors scale the offer's capacity use as given, on ``beds`` offers too (the
+  formula of section 4 as written; validation does not reject them); provider capacity
+  counts ``hours`` offers only.
 """
 
 from __future__ import annotations
