@@ -32,7 +32,6 @@ if TYPE_CHECKING:  # the search's child process never loads pandas and pydantic
     from ..problem import Problem
 
 ROW_OFFER, ROW_PROVIDER, ROW_HOLDER, ROW_SHARE = 0, 1, 2, 3
-ROW_KINDS = ("offer", "provider", "block volume", "provider share")
 WIDTH = 4  # rows per pair: one of each kind at most
 MAX_LEX_SCALE = 1e6
 
@@ -86,10 +85,6 @@ class SearchData:
     @property
     def n_holders(self) -> int:
         return len(self.holder_row)
-
-    def pairs_of(self, n: int) -> np.ndarray:
-        """The pair numbers of need n."""
-        return np.arange(self.need_start[n], self.need_start[n + 1])
 
     @property
     def nbytes(self) -> int:

@@ -111,20 +111,6 @@ def lp_model(data: SearchData, needs: np.ndarray | None = None,
     return model, pairs, used
 
 
-def warm_values(data: SearchData, model_pairs: np.ndarray, chosen: np.ndarray,
-                funded: np.ndarray) -> np.ndarray:
-    """Column values of :func:`lp_model`'s model for an assignment (a MIP start).
-
-    ``funded`` is the block-funded quantity per need (:func:`.state.funding`).
-    """
-    d = data
-    x = (chosen[d.pair_need[model_pairs]] == model_pairs).astype(float)
-    fund = model_pairs[d.pair_holder[model_pairs] >= 0]
-    on = chosen[d.pair_need[fund]] == fund
-    b = np.where(on, funded[d.pair_need[fund]] / d.pair_q[fund], 0.0)
-    return np.r_[x, np.clip(b, 0.0, 1.0)]
-
-
 def solve_lp(model: LPMatrices, time_limit: float, threads: int | None = 1
              ) -> tuple[float | None, np.ndarray | None, np.ndarray | None]:
     """Solve the relaxation with highspy: (optimal value or None, primal, row duals)."""

@@ -162,6 +162,8 @@ def search(data: SearchData, *, deadline: float, options: SearchOptions | None =
                                  max_pairs=opts.lp_max_pairs)
         stats["lp_components"] = f"{relax.solved_components}/{relax.components}"
         stats["lp_s"] = round(relax.runtime_s, 3)
+        if np.isfinite(relax.value):
+            stats["lp_value"] = relax.value  # the LP optimum (search units)
         if relax.solved_components:
             lam = relax.lam
             value, _, _ = dual_value(data, lam)

@@ -121,9 +121,6 @@ class Assignment:
         funded = np.clip(left - (cum - q), 0.0, q)
         return float(np.dot(d.pair_price[sel], funded))
 
-    def unmet_quantity(self) -> float:
-        return float(self.data.need_q[self.chosen < 0].sum())
-
     # ------------------------------------------------------------------ changes
 
     def change(self, needs: np.ndarray, new: np.ndarray, *, max_delta: float | None = 0.0
