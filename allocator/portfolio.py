@@ -45,6 +45,7 @@ from .evaluate import Evaluation, evaluate, to_solution
 from .heuristic.data import SearchData, from_problem, restrict, split, to_problem_chosen
 from .heuristic.search import SearchOptions
 from .problem import Problem
+from .regional import REGION_MAX_PAIRS, solve_regions
 from .result import Result, Status
 
 SOLVERS = ("heuristic", "auto")
@@ -161,6 +162,10 @@ class _Portfolio:
         data = from_problem(p, lexicographic=self.lexicographic)
         total = float(params.time_limit)
         use_mip = params.solver == "auto" and data.n_pairs <= MIP_MAX_PAIRS
+        if not self.lexicographic and data.n_pairs + data.n_needs > REGION_MAX_PAIRS:
+            margin = min(0.1 * total, 1.0 + 2e-6 * data.n_pairs)
+            return solve_regions(p, data, params, t0=self.t0, deadline=self.deadline - margin,
+                                 build_s=time.monotonic() - self.t0)
         groups = [np.arange(data.n_needs)]
         if data.n_pairs >= PARALLEL_MIN_PAIRS:
             groups = split(data, 2)

@@ -304,8 +304,9 @@ def row_pairs(data: SearchData) -> tuple[np.ndarray, np.ndarray]:
 
 
 def restrict(data: SearchData, needs: np.ndarray, *, keep_constant: bool) -> SearchData:
-    """The search data of ``needs`` alone: whole components (no row may reach a need left
-    out), renumbered. ``keep_constant`` says whether this part carries the constant
+    """The search data of ``needs`` alone, renumbered. For whole components (no row reaching
+    a need left out) it is exact; otherwise the rows keep their whole capacity (see
+    :mod:`.regions` for splitting it). ``keep_constant`` says whether this part carries the constant
     (exactly one part of a split should), so that the parts' objectives and bounds add up.
 
     ``pair_index`` still maps to the problem's pair numbers.
@@ -331,6 +332,7 @@ def restrict(data: SearchData, needs: np.ndarray, *, keep_constant: bool) -> Sea
     pair_map[pairs] = np.arange(len(pairs))
     hp_all = [d.holder_pairs[d.holder_start[h]:d.holder_start[h + 1]] for h in holders]
     hp_all = [pair_map[hp] for hp in hp_all]
+    hp_all = [hp[hp >= 0] for hp in hp_all]  # a region of a component: only its own pairs
     sizes = np.array([len(hp) for hp in hp_all], dtype=np.int64)
     need_map = np.full(d.n_needs, -1, dtype=np.int64)
     need_map[needs] = np.arange(len(needs))

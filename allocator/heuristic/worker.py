@@ -188,6 +188,9 @@ def _child() -> None:
 
 
 def _run(job: dict, outbox: queue.Queue, stopped: threading.Event) -> None:
+    if job.get("kind") == "lp":
+        outbox.put(("done", _relaxation(job)))
+        return
     from .search import search
 
     data = job["data"]
@@ -224,8 +227,34 @@ def _run(job: dict, outbox: queue.Queue, stopped: threading.Event) -> None:
         "chosen": outcome.chosen, "objective": outcome.objective,
         "true_objective": true_objective(outcome.objective, outcome.chosen),
         "bound": outcome.bound, "bound_method": outcome.bound_method,
-        "stats": outcome.stats, "t": time.monotonic(),
+        "stats": outcome.stats, "t": time.monotonic(), "prices": outcome.prices,
     }))
+
+
+def _relaxation(job: dict) -> dict:
+    """The job ``{"kind": "lp", "data", "deadline"}``: the LP relaxation of every component
+    (simplex whatever the size; a component not solved in time keeps zero prices). Answers
+    the proven bound ``L(lambda)`` at the LP prices and the load the LP solution puts on each
+    row (a fundable pair counts its quantity on its holder's row)."""
+    from .data import components
+    from .lagrangian import dual_value
+    from .relaxation import solve_relaxation
+
+    data = job["data"]
+    n_comp, labels = components(data)
+    relax = solve_relaxation(data, labels, n_comp, deadline=job["deadline"],
+                             max_pairs=job.get("max_pairs", 10**9))
+    bound = dual_value(data, relax.lam)[0]
+    x = relax.x
+    load = np.bincount(data.pair_rows.ravel(), weights=(data.pair_w * x[:, None]).ravel(),
+                       minlength=data.n_rows + 1)
+    m = data.pair_holder >= 0
+    load += np.bincount(data.holder_row[data.pair_holder[m]], weights=data.pair_q[m] * x[m],
+                        minlength=data.n_rows + 1)
+    return {"bound": float(bound), "load": load[:-1], "prices": relax.lam,
+            "solved": f"{relax.solved_components}/{relax.components}",
+            "exact": bool(np.isfinite(relax.value)), "lp_s": round(relax.runtime_s, 3),
+            "t": time.monotonic()}
 
 
 if __name__ == "__main__":

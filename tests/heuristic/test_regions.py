@@ -1,0 +1,159 @@
+"""Regions (scale XL): the cut along zones, the split capacities, the whole problem's bound.
+
+Only numpy and HiGHS run in this process; the searches of the regions run in the
+portfolio's child processes (the end-to-end test at the bottom).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import pytest
+from random_instances import random_instance
+
+import allocator.portfolio as portfolio
+import allocator.regional as regional
+from allocator.check import check
+from allocator.evaluate import evaluate
+from allocator.generate import generate
+from allocator.heuristic.construct import regret_greedy
+from allocator.heuristic.data import components, from_problem, to_problem_chosen
+from allocator.heuristic.lp import lp_bound
+from allocator.heuristic.regions import (
+    partition,
+    reached_rows,
+    region_data,
+    row_shares,
+    split_by_use,
+)
+from allocator.heuristic.state import Assignment
+from allocator.problem import Problem
+from allocator.result import Status
+from allocator.solve import SolveParams, solve
+
+TOL = 1e-6
+
+
+@cache
+def _two_counties():
+    """Two counties of 8 zones; a few providers work across the boundary (one component)."""
+    instance = generate("S", needs=700, providers=44, zones=16, seed=5, blocks=True)
+    problem = Problem.from_instance(instance)
+    return instance, problem, from_problem(problem)
+
+
+def _check_partition(data, regions, max_pairs: int) -> None:
+    seen = np.concatenate(regions)
+    assert len(seen) == data.n_needs and len(np.unique(seen)) == data.n_needs
+    zone = np.asarray(data.need_zone)
+    for g in regions:
+        # whole zones: no zone is shared by two regions
+        others = np.setdiff1d(np.arange(data.n_needs), g)
+        assert not np.intersect1d(zone[g], zone[others]).size
+        size = np.isin(data.pair_need, g).sum() + len(g)
+        assert size <= max_pairs or len(np.unique(zone[g])) == 1
+
+
+def test_partition_cuts_a_component_along_zones() -> None:
+    _, _, data = _two_counties()
+    n_comp, labels = components(data)
+    cap = (data.n_pairs + data.n_needs) // 3
+    assert np.bincount(labels[data.pair_need]).max() > cap  # one component is too big
+    regions = partition(data, cap)
+    assert len(regions) >= 3
+    _check_partition(data, regions, cap)
+    # a cap above the whole problem leaves it in one piece
+    assert len(partition(data, data.n_pairs + data.n_needs)) == 1
+
+
+def test_counties_stay_whole_when_they_fit() -> None:
+    _, problem, data = _two_counties()
+    zone = np.asarray(data.need_zone)
+    county = zone // 8  # the generator's counties of 8 zones
+    sizes = [(zone[data.pair_need] // 8 == c).sum() + (county == c).sum() for c in (0, 1)]
+    regions = partition(data, max(sizes))
+    assert len(regions) == 2
+    assert sorted(len(np.unique(county[g])) for g in regions) == [1, 1]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_region_answers_fit_together(seed: int) -> None:
+    """Greedy answers of the regions, each within its shares, are feasible together, and the
+    pooled block volumes never make the whole dearer than the regions' sum."""
+    instance = random_instance(seed)
+    problem = Problem.from_instance(instance)
+    data = from_problem(problem)
+    if data.n_pairs == 0:
+        pytest.skip("nothing eligible")
+    regions = partition(data, max(2, (data.n_pairs + data.n_needs) // 2))
+    share = row_shares(data, regions)
+    assert np.allclose(share.sum(axis=0), 1.0)
+    chosen = np.full(problem.n_needs, -1, dtype=np.int64)
+    total = 0.0
+    for i, g in enumerate(regions):
+        sub, rows = region_data(data, g, share[i], keep_constant=i == 0)
+        assert np.array_equal(rows, reached_rows(data, g))
+        st = Assignment(sub, regret_greedy(sub))
+        assert st.feasible
+        total += st.objective
+        chosen[g] = to_problem_chosen(sub, st.chosen)
+    ev = evaluate(problem, chosen)
+    assert ev.feasible, ev.violations[:3]
+    assert ev.objective <= total + TOL * max(1.0, abs(total))
+
+
+def test_split_capacities_add_up() -> None:
+    _, _, data = _two_counties()
+    regions = partition(data, (data.n_pairs + data.n_needs) // 3)
+    share = row_shares(data, regions)
+    cap = np.zeros(data.n_rows)
+    for i, g in enumerate(regions):
+        sub, rows = region_data(data, g, share[i], keep_constant=i == 0)
+        np.add.at(cap, rows, sub.row_cap[:-1])
+    reached = cap > 0
+    assert np.allclose(cap[reached], data.row_cap[:-1][reached])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_split_by_use_gives_each_region_its_want_when_it_fits(seed: int) -> None:
+    _, _, data = _two_counties()
+    regions = partition(data, (data.n_pairs + data.n_needs) // 3)
+    eligible = row_shares(data, regions)
+    rows = [reached_rows(data, g) for g in regions]
+    rng = np.random.default_rng(seed)
+    cap = data.row_cap[:-1]
+    loads = [rng.uniform(0, 0.6, len(r)) * np.where(np.isfinite(cap[r]), cap[r], 1.0)
+             for r in rows]
+    loads[1] = None  # a region whose LP did not finish
+    share = split_by_use(data, rows, loads, eligible)
+    assert np.all(share >= -TOL) and np.allclose(share.sum(axis=0), 1.0)
+    want = np.zeros_like(share)
+    for i, (r, load) in enumerate(zip(rows, loads, strict=True)):
+        if load is not None:
+            want[i, r] = load
+    fits = np.isfinite(cap) & (cap > 0) & (want.sum(axis=0) <= cap)
+    assert np.all(share[:, fits] * cap[fits] >= want[:, fits] - TOL * cap[fits])
+    over = np.isfinite(cap) & (want.sum(axis=0) > cap)
+    assert np.allclose((share[:, over] * cap[over]).sum(axis=0), cap[over])
+
+
+def test_portfolio_goes_by_regions_above_the_size(monkeypatch) -> None:
+    """Cut into its two counties (the search child processes start twice per region, so
+    the time limit is generous for the size)."""
+    instance, problem, data = _two_counties()
+    cap = int(0.6 * (data.n_pairs + data.n_needs))
+    monkeypatch.setattr(portfolio, "REGION_MAX_PAIRS", cap)
+    monkeypatch.setattr(regional, "REGION_MAX_PAIRS", cap)
+    res = solve(problem, SolveParams(solver="heuristic", time_limit=20.0, seed=1))
+    assert res.status in (Status.feasible, Status.optimal), res.message
+    assert res.extra["regions"] == 2 and res.extra["regions_without_search"] == 0
+    report = check(instance, res.solution, reported=res)
+    assert report.ok, report.summary()
+    n_comp, labels = components(data)
+    lp = lp_bound(data, labels, n_comp, time_limit=60.0, max_pairs=10**7)
+    assert res.bound is not None
+    assert res.bound <= lp.bound + TOL * abs(lp.bound) <= res.objective + TOL * res.objective
+    # the regions' LPs with whole capacities: a bound close to the LP of the whole
+    assert res.bound >= lp.bound - 0.01 * abs(lp.bound)
+    assert len(res.extra["region_lp"]) == res.extra["regions"]
