@@ -7,6 +7,10 @@
     need-row graph are independent problems: from :data:`PARALLEL_MIN_PAIRS` eligible pairs
     they are split into two groups of whole components, balanced by eligible pairs, searched
     by two children at once (one per core); the answers, objectives and bounds add up.
+    Above :data:`allocator.regional.REGION_MAX_PAIRS` eligible pairs plus needs (scales L
+    and XL) the needs are cut into regions of whole zones instead (:mod:`allocator.regional`):
+    the bound is the sum of the regions' LPs with whole capacities, and the rows the cut
+    shares are split by what those LPs use.
 ``auto``
     The same searches; on instances small enough for branch and bound to move its bound
     within the time (at most :data:`MIP_MAX_PAIRS` eligible pairs: a lot, a small authority,
