@@ -8,7 +8,8 @@
     they are split into two groups of whole components, balanced by eligible pairs, searched
     by two children at once (one per core); the answers, objectives and bounds add up.
     Above :data:`allocator.regional.REGION_MAX_PAIRS` eligible pairs plus needs (scales L
-    and XL) the needs are cut into regions of whole zones instead (:mod:`allocator.regional`):
+    and XL), given the time for it (:func:`allocator.regional.worth_it`: 20 s a region), the
+    needs are cut into regions of whole zones instead (:mod:`allocator.regional`):
     the bound is the sum of the regions' LPs with whole capacities, and the rows the cut
     shares are split by what those LPs use.
 ``auto``
@@ -45,11 +46,11 @@ from typing import Any
 
 import numpy as np
 
+from . import regional
 from .evaluate import Evaluation, evaluate, to_solution
 from .heuristic.data import SearchData, from_problem, restrict, split, to_problem_chosen
 from .heuristic.search import SearchOptions
 from .problem import Problem
-from .regional import REGION_MAX_PAIRS, solve_regions
 from .result import Result, Status
 
 SOLVERS = ("heuristic", "auto")
@@ -166,10 +167,11 @@ class _Portfolio:
         data = from_problem(p, lexicographic=self.lexicographic)
         total = float(params.time_limit)
         use_mip = params.solver == "auto" and data.n_pairs <= MIP_MAX_PAIRS
-        if not self.lexicographic and data.n_pairs + data.n_needs > REGION_MAX_PAIRS:
+        if not self.lexicographic and regional.worth_it(data.n_pairs + data.n_needs, total):
             margin = min(0.1 * total, 1.0 + 2e-6 * data.n_pairs)
-            return solve_regions(p, data, params, t0=self.t0, deadline=self.deadline - margin,
-                                 build_s=time.monotonic() - self.t0)
+            return regional.solve_regions(p, data, params, t0=self.t0,
+                                          deadline=self.deadline - margin,
+                                          build_s=time.monotonic() - self.t0)
         groups = [np.arange(data.n_needs)]
         if data.n_pairs >= PARALLEL_MIN_PAIRS:
             groups = split(data, 2)

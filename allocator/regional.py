@@ -39,6 +39,18 @@ from .result import Result, Status
 REGION_MAX_PAIRS = 200_000  # eligible pairs plus needs: above, the search goes by regions
 LP_SHARE = 0.25  # of the time, at most, for pass 1
 SLOTS = 2  # child processes at once (one per core)
+MIN_JOB_S = 2.0  # no child is started with less time than this left (start-up takes ~1 s)
+MIN_REGION_S = 20.0  # regions only with at least this many seconds per region of the size
+
+
+def worth_it(n_pairs_and_needs: int, time_limit: float) -> bool:
+    """Whether to go by regions: above :data:`REGION_MAX_PAIRS`, and with the time for it
+    (every region starts two child processes; with less time the searches over whole
+    components do better)."""
+    if n_pairs_and_needs <= REGION_MAX_PAIRS:
+        return False
+    regions = -(-n_pairs_and_needs // REGION_MAX_PAIRS)
+    return time_limit >= MIN_REGION_S * regions
 
 
 class _Region:
@@ -73,7 +85,7 @@ def _run_jobs(jobs: list[tuple[_Region, Any]], end: float, make: Any, take: Any,
 
     def start(s: int) -> None:
         running[s] = None
-        if not slots[s] or time.monotonic() >= end:
+        if not slots[s] or end - time.monotonic() < MIN_JOB_S:
             return
         r = slots[s].pop(0)
         now = time.monotonic()

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from random_instances import random_instance
 
-import allocator.portfolio as portfolio
 import allocator.regional as regional
 from allocator.check import check
 from allocator.evaluate import evaluate
@@ -143,8 +142,8 @@ def test_portfolio_goes_by_regions_above_the_size(monkeypatch) -> None:
     the time limit is generous for the size)."""
     instance, problem, data = _two_counties()
     cap = int(0.6 * (data.n_pairs + data.n_needs))
-    monkeypatch.setattr(portfolio, "REGION_MAX_PAIRS", cap)
     monkeypatch.setattr(regional, "REGION_MAX_PAIRS", cap)
+    monkeypatch.setattr(regional, "MIN_REGION_S", 0.5)
     res = solve(problem, SolveParams(solver="heuristic", time_limit=20.0, seed=1))
     assert res.status in (Status.feasible, Status.optimal), res.message
     assert res.extra["regions"] == 2 and res.extra["regions_without_search"] == 0
@@ -157,3 +156,27 @@ def test_portfolio_goes_by_regions_above_the_size(monkeypatch) -> None:
     # the regions' LPs with whole capacities: a bound close to the LP of the whole
     assert res.bound >= lp.bound - 0.01 * abs(lp.bound)
     assert len(res.extra["region_lp"]) == res.extra["regions"]
+
+
+def test_regions_answer_within_a_short_limit(monkeypatch) -> None:
+    """Too little time for every region's LP and search: still a checked answer and a valid
+    bound (regions the time did not reach get the greedy)."""
+    instance, problem, data = _two_counties()
+    cap = (data.n_pairs + data.n_needs) // 4
+    monkeypatch.setattr(regional, "REGION_MAX_PAIRS", cap)
+    monkeypatch.setattr(regional, "MIN_REGION_S", 0.5)
+    res = solve(problem, SolveParams(solver="heuristic", time_limit=3.0, seed=1))
+    assert res.status in (Status.feasible, Status.optimal), res.message
+    assert res.extra["regions"] >= 4
+    report = check(instance, res.solution, reported=res)
+    assert report.ok, report.summary()
+    n_comp, labels = components(data)
+    lp = lp_bound(data, labels, n_comp, time_limit=60.0, max_pairs=10**7)
+    assert res.bound is not None and res.bound <= lp.bound + TOL * abs(lp.bound)
+
+
+def test_regions_only_with_the_time_for_them() -> None:
+    big = 5 * regional.REGION_MAX_PAIRS
+    assert not regional.worth_it(regional.REGION_MAX_PAIRS, 10_000.0)
+    assert not regional.worth_it(big, 5 * regional.MIN_REGION_S - 1.0)
+    assert regional.worth_it(big, 5 * regional.MIN_REGION_S)
