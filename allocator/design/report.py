@@ -7,9 +7,6 @@ need over the scenarios per design, and block volume used vs void per provider.
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -17,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..report.html import _e, _figure, _img, _png  # one HTML and chart style for both
 from .compare import Comparison
 
 FORMATS = ("csv", "xlsx", "html")
@@ -223,32 +221,6 @@ def block_chart(providers: pd.DataFrame, limit: int = 40) -> bytes:
     ax.legend(fontsize=8)
     ax.set_title("Block volume: used vs void, per provider")
     return _png(fig)
-
-
-def _figure(width: float, height: float) -> tuple[Any, Any]:
-    from matplotlib.figure import Figure  # no pyplot, no global backend state
-
-    fig = Figure(figsize=(width, height), dpi=100)
-    ax = fig.add_subplot()
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    return fig, ax
-
-
-def _png(fig: Any) -> bytes:
-    buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
-
-
-def _img(png: bytes, alt: str) -> str:
-    return (f'<img alt="{_e(alt)}" src="data:image/png;base64,'
-            f'{base64.b64encode(png).decode("ascii")}"><br>')
-
-
-def _e(text: Any) -> str:
-    return html.escape(str(text), quote=True)
 
 
 def _table(df: pd.DataFrame, limit: int = 500) -> str:
