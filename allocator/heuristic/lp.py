@@ -116,27 +116,16 @@ def solve_lp(model: LPMatrices, time_limit: float, threads: int | None = 1
     """Solve the relaxation with highspy: (optimal value or None, primal, row duals)."""
     import highspy
 
+    from ..solvers.highs import highs_lp
+
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
     if threads:
         h.setOptionValue("threads", int(threads))
-    A = model.A.tocsc()
-    lp = highspy.HighsLp()
-    lp.num_col_ = model.n_cols
-    lp.num_row_ = model.n_rows
-    lp.col_cost_ = np.asarray(model.c, dtype=float)
-    lp.col_lower_ = np.zeros(model.n_cols)
-    lp.col_upper_ = model.col_hi
-    lp.row_lower_ = np.full(model.n_rows, -np.inf)
-    lp.row_upper_ = model.row_hi
-    lp.offset_ = float(model.offset)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.num_col_ = model.n_cols
-    lp.a_matrix_.num_row_ = model.n_rows
-    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = A.indices.astype(np.int32)
-    lp.a_matrix_.value_ = A.data.astype(float)
+    lp = highs_lp(highspy, cost=model.c, A=model.A, col_lo=np.zeros(model.n_cols),
+                  col_hi=model.col_hi, row_lo=np.full(model.n_rows, -np.inf),
+                  row_hi=model.row_hi, offset=model.offset)
     h.passModel(lp)
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:

@@ -46,31 +46,17 @@ def solve_fed(model: MatrixModel, *, start: np.ndarray | None, deadline: float,
     """
     import highspy
 
+    from ..solvers.highs import highs_lp
+
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(max(0.05, deadline - time.monotonic())))
     h.setOptionValue("mip_rel_gap", float(gap))
     h.setOptionValue("random_seed", int(seed))
     h.setOptionValue("threads", int(threads))
-    lp = highspy.HighsLp()
-    lp.num_col_ = model.n_cols
-    lp.num_row_ = model.n_rows
-    lp.col_cost_ = np.asarray(model.c, dtype=float)
-    lp.col_lower_ = model.col_lo
-    lp.col_upper_ = model.col_hi
-    lp.row_lower_ = model.row_lo
-    lp.row_upper_ = model.row_hi
-    lp.offset_ = float(model.offset)
-    A = model.A.tocsc()
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.num_col_ = model.n_cols
-    lp.a_matrix_.num_row_ = model.n_rows
-    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = A.indices.astype(np.int32)
-    lp.a_matrix_.value_ = A.data.astype(float)
-    if model.integer.any():
-        lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-                           for i in model.integer]
+    lp = highs_lp(highspy, cost=model.c, A=model.A, col_lo=model.col_lo, col_hi=model.col_hi,
+                  row_lo=model.row_lo, row_hi=model.row_hi, offset=model.offset,
+                  integer=model.integer)
     h.passModel(lp)
     if start is not None:
         sol = highspy.HighsSolution()

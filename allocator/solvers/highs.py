@@ -39,6 +39,36 @@ def _status(h, model_status) -> Status:
     return Status.error
 
 
+def highs_lp(highspy, *, cost, A, col_lo, col_hi, row_lo, row_hi, offset: float = 0.0,
+             integer=None):
+    """A ``highspy.HighsLp`` of min cost.x + offset, row_lo <= A x <= row_hi,
+    col_lo <= x <= col_hi, with ``integer`` columns (a boolean array) integral.
+
+    ``highspy`` is the module, passed in: it is imported only where HiGHS runs (never in a
+    process that loads OR-Tools)."""
+    n_rows, n_cols = A.shape
+    A = A.tocsc()
+    lp = highspy.HighsLp()
+    lp.num_col_ = n_cols
+    lp.num_row_ = n_rows
+    lp.col_cost_ = np.asarray(cost, dtype=float)
+    lp.col_lower_ = np.asarray(col_lo, dtype=float)
+    lp.col_upper_ = np.asarray(col_hi, dtype=float)
+    lp.row_lower_ = np.asarray(row_lo, dtype=float)
+    lp.row_upper_ = np.asarray(row_hi, dtype=float)
+    lp.offset_ = float(offset)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.num_col_ = n_cols
+    lp.a_matrix_.num_row_ = n_rows
+    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = A.indices.astype(np.int32)
+    lp.a_matrix_.value_ = A.data.astype(float)
+    if integer is not None and np.any(integer):
+        lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+                           for i in integer]
+    return lp
+
+
 def solve(
     model: MatrixModel,
     options: SolverOptions,
@@ -64,27 +94,9 @@ def solve(
         h.setOptionValue("threads", int(options.threads))
     c = model.c if cost is None else cost
     off = model.offset if offset is None else offset
-    lp = highspy.HighsLp()
-    lp.num_col_ = model.n_cols
-    lp.num_row_ = model.n_rows
-    lp.col_cost_ = np.asarray(c, dtype=float)
-    lp.col_lower_ = model.col_lo
-    lp.col_upper_ = model.col_hi
-    lp.row_lower_ = model.row_lo
-    lp.row_upper_ = model.row_hi
-    lp.offset_ = float(off)
-    A = model.A.tocsc()
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.num_col_ = model.n_cols
-    lp.a_matrix_.num_row_ = model.n_rows
-    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = A.indices.astype(np.int32)
-    lp.a_matrix_.value_ = A.data.astype(float)
-    if not relax and model.integer.any():
-        lp.integrality_ = [
-            highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-            for i in model.integer
-        ]
+    lp = highs_lp(highspy, cost=c, A=model.A, col_lo=model.col_lo, col_hi=model.col_hi,
+                  row_lo=model.row_lo, row_hi=model.row_hi, offset=off,
+                  integer=None if relax else model.integer)
     h.passModel(lp)
     if warm_start is not None and not relax:
         sol = highspy.HighsSolution()
