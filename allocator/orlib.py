@@ -66,7 +66,10 @@ def shared_dir() -> Path:
 
 
 def orlib_dir() -> Path:
-    """The OR-Library benchmark folder inside :func:`shared_dir`."""
+    """The OR-Library benchmark folder: ``$ALLOCATOR_ORLIB``, else inside :func:`shared_dir`."""
+    env = os.environ.get("ALLOCATOR_ORLIB")
+    if env:
+        return Path(env)
     return shared_dir() / "benchmarks" / "orlib"
 
 

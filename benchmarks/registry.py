@@ -28,8 +28,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from allocator.orlib import orlib_dir
+
 REPO = Path(__file__).resolve().parents[1]
-ORLIB = Path(os.environ.get("ALLOCATOR_ORLIB", REPO.parent / "shared" / "benchmarks" / "orlib"))
+ORLIB = orlib_dir()  # $ALLOCATOR_ORLIB, else ../shared/benchmarks/orlib
 
 # time limits of issue 4's targets, seconds
 TIME_LIMITS = {"S": 10.0, "M": 60.0, "L": 300.0, "XL": 1800.0, "gap": 5.0, "gapabcd": 30.0,

@@ -8,7 +8,6 @@ is beyond it (python-mip's known-bounds tests); an exact solve that proves optim
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import sys
 from pathlib import Path
@@ -23,12 +22,10 @@ from benchmarks.report import enrich, markdown, references, time_to  # noqa: E40
 from benchmarks.runner import parse_cbc_log, parse_highs_log, run_suite  # noqa: E402
 
 TOL = 1e-6
-HAS_ORLIB = importlib.util.find_spec("allocator.orlib") is not None
-HAS_PORTFOLIO = importlib.util.find_spec("allocator.portfolio") is not None
 
 
 def _solvers() -> list[str]:
-    return list(registry.PEERS) + (list(registry.OURS) if HAS_PORTFOLIO else [])
+    return list(registry.PEERS) + list(registry.OURS)
 
 
 # ----------------------------------------------------------------------------- registry
@@ -44,8 +41,7 @@ def test_registry_names_are_unique_and_suites_resolve():
 
 def test_published_gap_instances_carry_their_known_optima():
     """gap1-1 is OR-Library's c515-1: 336 maximised, 261 minimised (orlib README 3.1)."""
-    if not registry.known_values():
-        pytest.skip("known_values.csv not found beside the repository")
+    assert registry.known_values(), f"no known_values.csv in {registry.ORLIB}"
     known = registry.get("gap1-1").known
     assert (known.sense, known.best_known, known.dual_bound, known.optimal) == ("max", 336, 336,
                                                                                  True)
@@ -151,7 +147,7 @@ def test_generated_reference_is_the_best_bound_in_the_run():
 # ----------------------------------------------------------------------------- smoke test
 
 def test_quick_suite(tmp_path):
-    names = [n for n in registry.SUITES["quick"] if HAS_ORLIB or not n.startswith("gap")]
+    names = list(registry.SUITES["quick"])
     specs = [registry.get(n) for n in names]
     solvers = _solvers()
     rows = run_suite(specs, solvers, tmp_path / "quick.jsonl",

@@ -325,12 +325,9 @@ def test_solve_a_design_instance_chooses_awards(tmp_path):
 
 
 def _orlib(name: str) -> Path:
-    from allocator.orlib import orlib_dir
+    from benchmark_files import orlib_file
 
-    path = orlib_dir() / name
-    if not path.exists():
-        pytest.skip(f"benchmark file {path} not available")
-    return path
+    return orlib_file(name)
 
 
 def test_import_orlib_gap_and_solve_to_the_known_optimum(tmp_path):

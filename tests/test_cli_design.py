@@ -80,11 +80,11 @@ def test_design_writes_awards_and_scenario_allocations(tmp_path):
 
 
 def test_design_on_a_cflp_benchmark_reports_its_objective(tmp_path):
-    from allocator.orlib import import_cap, orlib_dir
+    from benchmark_files import orlib_file
 
-    path = orlib_dir() / "cflp" / "holmberg" / "p1"
-    if not path.exists():
-        pytest.skip(f"{path} not available")
+    from allocator.orlib import import_cap
+
+    path = orlib_file("cflp/holmberg/p1")
     save_instance(import_cap(path)[0], tmp_path / "p1.json")
     result = runner.invoke(app, ["design", str(tmp_path / "p1.json"), "--workers", "1",
                                  "--out", str(tmp_path / "out")])

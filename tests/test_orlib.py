@@ -23,7 +23,6 @@ from allocator.schema import Instance
 from allocator.solve import SolveParams, solve
 
 ORLIB = orlib.orlib_dir()
-pytestmark = pytest.mark.skipif(not ORLIB.is_dir(), reason=f"no benchmark files at {ORLIB}")
 
 GAP_FILES = [f"gap{k}" for k in range(1, 13)]
 ABCD_FILES = [f"gap{t}" for t in "abcd"]
@@ -32,6 +31,16 @@ CAP_FILES = sorted(p.stem for p in (ORLIB / "cflp").glob("cap*.txt") if p.stem !
 HOLMBERG = [f"p{k}" for k in range(1, 72)]
 FULL = os.environ.get("ALLOCATOR_ORLIB_FULL") == "1"
 
+
+
+def test_the_benchmark_files_are_there():
+    """The lists above come from the folder: without it they would be empty and the tests
+    parametrized over them would quietly not exist."""
+    assert ORLIB.is_dir(), f"no benchmark files at {ORLIB} (set ALLOCATOR_ORLIB)"
+    assert len(YAGIURA) >= 6 and len(CAP_FILES) >= 10
+    for stem in GAP_FILES + ABCD_FILES:
+        assert (ORLIB / "gap" / f"{stem}.txt").exists()
+    assert (ORLIB / "known_values.csv").exists()
 
 @cache
 def gap(stem: str, sense: str) -> tuple[Instance, ...]:

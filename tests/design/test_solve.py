@@ -10,6 +10,7 @@ itself whenever they claim optimality. Every returned solution passes the indepe
 from __future__ import annotations
 
 import pytest
+from benchmark_files import orlib_file
 from random_instances import random_instance
 from reference import brute_force_design
 
@@ -18,7 +19,7 @@ from allocator.design.designs import Design, apply_design
 from allocator.design.recourse import as_contracts
 from allocator.design.scenarios import generate_scenarios, with_scenarios
 from allocator.design.solve import DesignParams, solve_design
-from allocator.orlib import import_cap, known_value_of, orlib_dir
+from allocator.orlib import import_cap, known_value_of
 from allocator.problem import Problem
 from allocator.result import Status
 from allocator.schema import Scenario
@@ -141,9 +142,7 @@ CFLP = [("holmberg/p1", 8848.0), ("cap71.txt", 932615.75)]
 
 @pytest.mark.parametrize(("file", "optimum"), CFLP)
 def test_cflp_single_source_published_optimum(file, optimum):
-    path = orlib_dir() / "cflp" / file
-    if not path.exists():
-        pytest.skip(f"{path} not available")
+    path = orlib_file(f"cflp/{file}")
     inst = import_cap(path)[0]
     assert known_value_of(inst).best_known == pytest.approx(optimum)
     res = solve_design(inst, DesignParams(time_limit=60))

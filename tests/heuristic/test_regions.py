@@ -76,17 +76,36 @@ def test_counties_stay_whole_when_they_fit() -> None:
     assert sorted(len(np.unique(county[g])) for g in regions) == [1, 1]
 
 
-@pytest.mark.parametrize("seed", range(40))
-def test_region_answers_fit_together(seed: int) -> None:
-    """Greedy answers of the regions, each within its shares, are feasible together, and the
-    pooled block volumes never make the whole dearer than the regions' sum."""
+def _cut_cases(count: int) -> list[int]:
+    """Seeds of random instances with something eligible in at least two zones."""
+    seeds = []
+    for seed in range(200):
+        data = from_problem(Problem.from_instance(random_instance(seed)))
+        if len(np.unique(np.asarray(data.need_zone)[data.pair_need])) >= 2:
+            seeds.append(seed)
+        if len(seeds) == count:
+            return seeds
+    raise AssertionError("too few random instances span two zones")
+
+
+@pytest.mark.parametrize("by_use", [False, True])
+@pytest.mark.parametrize("seed", _cut_cases(30))
+def test_region_answers_fit_together(seed: int, by_use: bool) -> None:
+    """Every zone a region of its own: the regions' greedy answers, each within its shares
+    (by eligible quantity, or by random wants), are feasible together, and the pooled block
+    volumes never make the whole dearer than the regions' sum."""
     instance = random_instance(seed)
     problem = Problem.from_instance(instance)
     data = from_problem(problem)
-    if data.n_pairs == 0:
-        pytest.skip("nothing eligible")
-    regions = partition(data, max(2, (data.n_pairs + data.n_needs) // 2))
+    regions = partition(data, 1)
+    assert len(regions) >= 2
     share = row_shares(data, regions)
+    if by_use:
+        rng = np.random.default_rng(seed)
+        rows = [reached_rows(data, g) for g in regions]
+        cap = np.where(np.isfinite(data.row_cap[:-1]), data.row_cap[:-1], 10.0)
+        share = split_by_use(data, rows, [rng.uniform(0, 0.8, len(r)) * cap[r] for r in rows],
+                             share)
     assert np.allclose(share.sum(axis=0), 1.0)
     chosen = np.full(problem.n_needs, -1, dtype=np.int64)
     total = 0.0

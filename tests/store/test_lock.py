@@ -10,6 +10,7 @@ from sqlalchemy import update
 from allocator.store import models as m
 from allocator.store.engine import transaction
 from allocator.store.lock import LockHeld, exclusive
+from store.databases import migrated_engine
 
 
 def test_a_second_holder_is_refused_and_the_lock_is_released(engine):
@@ -36,9 +37,15 @@ def test_a_lock_left_by_a_dead_process_is_taken_over(engine):
         assert "took over" in holder.took_over
 
 
-def test_a_live_holder_on_another_host_is_respected(engine, db_url):
-    if not db_url.startswith("sqlite"):
-        pytest.skip("on PostgreSQL the advisory lock decides, not the row")
+@pytest.fixture
+def sqlite_engine(tmp_path):
+    yield from migrated_engine(f"sqlite:///{tmp_path / 'book.db'}")
+
+
+def test_a_live_holder_on_another_host_is_respected(sqlite_engine):
+    """SQLite has only the lock row to go by (on PostgreSQL the advisory lock decides, and
+    the concurrent-run tests cover it), so a row held on another host must be respected."""
+    engine = sqlite_engine
     with transaction(engine) as session:
         session.execute(update(m.Lock).where(m.Lock.name == "nightly").values(
             holder="y" * 32, pid=1, host="elsewhere", acquired_at=m.utcnow()))
