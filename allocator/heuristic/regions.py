@@ -28,8 +28,9 @@ The bound: giving every region the whole capacity of every row it reaches relaxe
 problem (the weights are non-negative, so whatever the whole problem's assignment puts on a
 row, each region's part of it fits), so the regions' LP bounds with whole capacities add up
 to a valid bound. Measured at scale L cut into 5 regions (40 cut rows of 5,139) the sum is
-0.001% below the LP relaxation of the whole; the split by eligible quantity alone cost 0.5%
-of the objective, the split by the LP's use much less.
+0.001% below the LP relaxation of the whole. Split by eligible quantity alone, the regions'
+LPs summed 0.54% above the LP of the whole; split by the LP's use, the regions' searches
+ended 0.15% above it (300 s).
 """
 
 from __future__ import annotations

@@ -72,7 +72,6 @@ class SearchOutcome:
     bound: float
     bound_method: str
     stats: dict = field(default_factory=dict)
-    prices: np.ndarray | None = None  # row prices (n_rows + 1) behind a Lagrangian bound
 
 
 def _noop(kind: str, info: dict) -> None:
@@ -118,7 +117,6 @@ def search(data: SearchData, *, deadline: float, options: SearchOptions | None =
     best_chosen = first.chosen.copy()
     report("solution", {"t": time.monotonic(), "objective": best_obj, "chosen": best_chosen})
     bound, method = -np.inf, "none"
-    prices: list[np.ndarray] = []  # the row prices behind the best bound, if it has any
 
     def offer(candidate: Assignment) -> None:
         nonlocal best_obj, best_chosen
@@ -128,11 +126,10 @@ def search(data: SearchData, *, deadline: float, options: SearchOptions | None =
             report("solution", {"t": time.monotonic(), "objective": best_obj,
                                 "chosen": best_chosen})
 
-    def better_bound(value: float, how: str, lam: np.ndarray | None = None) -> None:
+    def better_bound(value: float, how: str) -> None:
         nonlocal bound, method
         if value > bound:
             bound, method = value, how
-            prices[:] = [] if lam is None else [lam.copy()]
             report("bound", {"t": time.monotonic(), "bound": bound, "method": method})
 
     def closed() -> bool:
@@ -171,10 +168,9 @@ def search(data: SearchData, *, deadline: float, options: SearchOptions | None =
             lam = relax.lam
             value, _, _ = dual_value(data, lam)
             if relax.split:
-                better_bound(value, "lagrangian (LP prices, PDLP on the largest components)",
-                             lam)
+                better_bound(value, "lagrangian (LP prices, PDLP on the largest components)")
             else:
-                better_bound(value, "lp" if relax.solved.all() else "lp+lagrangian", lam)
+                better_bound(value, "lp" if relax.solved.all() else "lp+lagrangian")
             polish(round_relaxation(data, relax, reduced_costs(data, lam)))
             guide = _lp_guide(data, relax)
 
@@ -186,7 +182,7 @@ def search(data: SearchData, *, deadline: float, options: SearchOptions | None =
                and time.monotonic() < lag_deadline and not stop() and not closed()):
             b = sg.run(opts.greedy_every, best_obj, deadline=lag_deadline)
             better_bound(b, "lagrangian" if relax is None or not relax.solved_components
-                         else "lagrangian (from LP prices)", sg.best_lam)
+                         else "lagrangian (from LP prices)")
             polish(regret_greedy(data, rc=reduced_costs(data, sg.best_lam)))
         stats["lagrangian_steps"] = sg.iterations
     elif data.n_pairs == 0:
@@ -203,8 +199,7 @@ def search(data: SearchData, *, deadline: float, options: SearchOptions | None =
              closed=closed, guide=guide, index=row_index())
     stats["runtime_s"] = round(time.monotonic() - t0, 3)
     return SearchOutcome(chosen=best_chosen.copy(), objective=best_obj, bound=bound,
-                         bound_method=method, stats=stats,
-                         prices=prices[0] if prices else None)
+                         bound_method=method, stats=stats)
 
 
 def improve(state: Assignment, deadline: float, stats: dict,

@@ -11,6 +11,9 @@ the options and the deadline. The child answers on its stdout with pickled messa
 * ``("bound", t, bound, method)`` on every better proven bound;
 * ``("done", outcome)`` at the end, with the best assignment; or ``("error", text)``.
 
+A job ``{"kind": "lp", ...}`` (:mod:`allocator.regional`'s first pass) instead solves the LP
+relaxation alone and answers one ``("done", ...)`` with its bound and row loads.
+
 ``t`` is a :func:`time.monotonic` instant (the clock is system-wide on Linux, so parent and
 child agree). Writing ``("stop",)`` (or closing stdin) asks the child to finish early. The
 child sends its messages from a writer thread, so it never waits on a parent that is busy
@@ -227,7 +230,7 @@ def _run(job: dict, outbox: queue.Queue, stopped: threading.Event) -> None:
         "chosen": outcome.chosen, "objective": outcome.objective,
         "true_objective": true_objective(outcome.objective, outcome.chosen),
         "bound": outcome.bound, "bound_method": outcome.bound_method,
-        "stats": outcome.stats, "t": time.monotonic(), "prices": outcome.prices,
+        "stats": outcome.stats, "t": time.monotonic(),
     }))
 
 
@@ -251,7 +254,7 @@ def _relaxation(job: dict) -> dict:
     m = data.pair_holder >= 0
     load += np.bincount(data.holder_row[data.pair_holder[m]], weights=data.pair_q[m] * x[m],
                         minlength=data.n_rows + 1)
-    return {"bound": float(bound), "load": load[:-1], "prices": relax.lam,
+    return {"bound": float(bound), "load": load[:-1],
             "solved": f"{relax.solved_components}/{relax.components}",
             "exact": bool(np.isfinite(relax.value)), "lp_s": round(relax.runtime_s, 3),
             "t": time.monotonic()}
