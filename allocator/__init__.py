@@ -13,33 +13,31 @@ The public API, imported lazily so that ``import allocator`` loads neither a MIP
 
 from __future__ import annotations
 
-import sys
-import types
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .check import check
-    from .io import load_instance, save_instance
-    from .problem import Problem
-    from .result import Result, Solution, Status
-    from .schema import Instance
-    from .solve import SolveParams, solve
+    from allocator.core.check import check
+    from allocator.instance.io import load_instance, save_instance
+    from allocator.core.problem import Problem
+    from allocator.core.result import Result, Solution, Status
+    from allocator.instance.schema import Instance
+    from allocator.solvers import SolveParams, solve
 
 __version__ = "0.1.0"
 
 # public name -> module that defines it
 _EXPORTS = {
-    "Instance": ".schema",
-    "Problem": ".problem",
-    "solve": ".solve",
-    "SolveParams": ".solve",
-    "Result": ".result",
-    "Status": ".result",
-    "Solution": ".result",
-    "check": ".check",
-    "load_instance": ".io",
-    "save_instance": ".io",
+    "Instance": ".instance.schema",
+    "Problem": ".core.problem",
+    "solve": ".solvers",
+    "SolveParams": ".solvers",
+    "Result": ".core.result",
+    "Status": ".core.result",
+    "Solution": ".core.result",
+    "check": ".core.check",
+    "load_instance": ".instance.io",
+    "save_instance": ".instance.io",
 }
 
 __all__ = [
@@ -67,21 +65,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_EXPORTS))
-
-
-class _Package(types.ModuleType):
-    """Keeps ``allocator.check`` and ``allocator.solve`` the functions, not their modules.
-
-    Importing a submodule sets it as an attribute of its package, which would hide the
-    function of the same name once anything imported ``allocator.check`` or
-    ``allocator.solve`` directly (an eager ``from .solve import solve`` has the same
-    effect as this hook: the package attribute is the function).
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if _EXPORTS.get(name) == f".{name}" and isinstance(value, types.ModuleType):
-            value = getattr(value, name, value)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

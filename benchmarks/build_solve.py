@@ -2,7 +2,7 @@
 
 For each seed, in a spawned child process: generate the county (``generate("M", seed=k,
 blocks=True)``, about 6,400 needs and 80,000 eligible pairs), build the frozen problem (timed:
-``prep_s``), then ``allocator.solve`` with HiGHS and a 60 s limit, which reports the model
+``prep_s``), then ``allocator.exact.solve`` with HiGHS and a 60 s limit, which reports the model
 build (``build_s``: the sparse matrices of DESIGN.md section 4) and the solve (``solve_s``)
 separately. The solution goes through the independent checker. Writes
 ``benchmarks/results/build_solve.csv`` and ``build_solve.md``.
@@ -32,11 +32,11 @@ COLUMNS = ("instance", "solver", "needs", "pairs", "rows", "cols", "generate_s",
 
 def build_and_solve(scale: str, seed: int, solver: str, time_limit: float) -> dict[str, Any]:
     """Generate, build and solve one instance (call in a fresh process)."""
-    from allocator.check import check
+    from allocator.core.check import check
     from allocator.generate import generate
-    from allocator.model import build
-    from allocator.problem import Problem
-    from allocator.solve import SolveParams, solve
+    from allocator.exact.model import build
+    from allocator.core.problem import Problem
+    from allocator.solvers import SolveParams, solve
 
     t = time.perf_counter()
     inst = generate(scale, seed=seed, blocks=True)

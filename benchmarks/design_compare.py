@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     from allocator.design.scenarios import generate_scenarios
     from allocator.design.solve import DesignParams
     from allocator.design.sweep import make_runner
-    from allocator.io import load_instance
+    from allocator.instance.io import load_instance
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     t0 = time.perf_counter()

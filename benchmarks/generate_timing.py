@@ -45,7 +45,7 @@ def time_generate(scale: str, seed: int, write: bool = True) -> dict[str, Any]:
         "lots": len(inst.lots), "block_contracts": len(inst.block_contracts),
     }
     if write:
-        from allocator.io import save_instance
+        from allocator.instance.io import save_instance
 
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"{scale}-{seed}.json"

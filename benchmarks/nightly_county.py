@@ -33,9 +33,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from allocator.generate import generate
-from allocator.problem import Problem
-from allocator.schema import Instance
-from allocator.solve import SolveParams, solve
+from allocator.core.problem import Problem
+from allocator.instance.schema import Instance
+from allocator.solvers import SolveParams, solve
 
 RESULTS = Path(__file__).resolve().parent / "results"
 N_REFERRALS = 100

@@ -28,7 +28,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from allocator.orlib import orlib_dir
+from allocator.generate.orlib import orlib_dir
 
 REPO = Path(__file__).resolve().parents[1]
 ORLIB = orlib_dir()  # $ALLOCATOR_ORLIB, else ../shared/benchmarks/orlib
@@ -80,14 +80,14 @@ class Spec:
         return dict(self.params).get(key, default)
 
     def load(self, cache: Path | None = None) -> Any:
-        """The instance (an :class:`allocator.schema.Instance`), generated or imported.
+        """The instance (an :class:`allocator.instance.schema.Instance`), generated or imported.
 
         With ``cache`` (a folder), the instance is read from ``<cache>/<name>.json`` when that
         exists and written there otherwise, so that runs made at different times, or from
         different checkouts, solve the very same instances.
         """
         if cache is not None:
-            from allocator.io import load_instance, save_instance
+            from allocator.instance.io import load_instance, save_instance
 
             path = Path(cache) / f"{self.name}.json"
             if path.exists():
@@ -115,8 +115,8 @@ class Spec:
 
 
 def _import_orlib(family: str, path: Path, index: int, sense: str, capacity: Any) -> Any:
-    """One problem of an OR-Library file, through :mod:`allocator.orlib`."""
-    from allocator import orlib
+    """One problem of an OR-Library file, through :mod:`allocator.generate.orlib`."""
+    from allocator.generate import orlib
 
     if family in ("gap", "gapabcd", "yagiura"):
         instances = orlib.import_gap(path, sense=sense)

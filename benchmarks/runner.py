@@ -8,7 +8,7 @@ solve's simultaneous peak.
 Each solve yields one row (a dict; see :data:`FIELDS`); rows are appended to a JSON-lines file
 as they finish, so a long run can be resumed (``--resume``) and inspected while it runs.
 
-Progress over time comes from :attr:`allocator.result.Result.progress` when the solver fills
+Progress over time comes from :attr:`allocator.core.result.Result.progress` when the solver fills
 it. The exact backends do not, so their logs are read instead: HiGHS's MIP table (its output
 is captured at the file-descriptor level in the child) and CBC's ``Cbc0010I`` / ``Cbc0012I``
 lines (the backend's temporary log file is kept for that). Log times count from the backend's
@@ -159,10 +159,10 @@ def _solve(problem: Any, solver: str, params: Any) -> Any:
             solver=solver, time_limit=params.time_limit, threads=params.threads,
             seed=params.seed, verbose=params.verbose))
     if solver == "cpsat":
-        from allocator.solvers import cpsat
+        from allocator.exact import cpsat
 
         return cpsat.solve(problem, params)
-    from allocator.solve import solve
+    from allocator.solvers import solve
 
     return solve(problem, params)
 
@@ -175,9 +175,9 @@ def solve_in_child(spec: Spec, solver: str, time_limit: float, threads: int | No
     t = time.perf_counter()
     instance = spec.load(cache)
     row["load_s"] = time.perf_counter() - t
-    from allocator.check import check
-    from allocator.problem import Problem
-    from allocator.solve import SolveParams
+    from allocator.core.check import check
+    from allocator.core.problem import Problem
+    from allocator.core.params import SolveParams
 
     t = time.perf_counter()
     problem = Problem.from_instance(instance)
@@ -198,7 +198,7 @@ def solve_in_child(spec: Spec, solver: str, time_limit: float, threads: int | No
     with tempfile.TemporaryDirectory() as tmp:
         log_path = os.path.join(tmp, "solver.log")
         if solver == "cbc":
-            from allocator.solvers import pulp_backend
+            from allocator.exact import pulp_backend
 
             pulp_backend.os = _KeepLogs(kept)  # type: ignore[assignment]
         t = time.perf_counter()
@@ -253,10 +253,10 @@ def _child(conn: Any, spec: Spec, solver: str, time_limit: float, threads: int |
 def lp_bound_in_child(spec: Spec, time_limit: float, cache: Path | None = None
                       ) -> dict[str, Any]:
     """The LP relaxation bound of a generated instance with HiGHS (call in a fresh process)."""
-    from allocator.model import build
-    from allocator.problem import Problem
-    from allocator.solvers import highs
-    from allocator.solvers.base import SolverOptions
+    from allocator.exact.model import build
+    from allocator.core.problem import Problem
+    from allocator.exact import highs
+    from allocator.exact.base import SolverOptions
 
     instance = spec.load(cache)
     problem = Problem.from_instance(instance)

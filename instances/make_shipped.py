@@ -19,8 +19,8 @@ from typing import Any
 
 from allocator.generate import calibration as cal
 from allocator.generate import generate
-from allocator.io import save_instance
-from allocator.schema import Instance
+from allocator.instance.io import save_instance
+from allocator.instance.schema import Instance
 
 HERE = Path(__file__).resolve().parent
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from allocator.orlib import orlib_dir
+from allocator.generate.orlib import orlib_dir
 
 
 def orlib_file(name: str) -> Path:

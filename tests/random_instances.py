@@ -24,7 +24,7 @@ import itertools
 
 import numpy as np
 
-from allocator.schema import Instance
+from allocator.instance.schema import Instance
 
 HOURS_SERVICES = ("personal_care", "individual_support")
 COMPLEXITIES = ("less_complex", "complex", "highly_complex")

@@ -16,7 +16,7 @@ each, pays the block funding optimally:
 Lexicographic objective: phase 1 is the least unmet term U1 over all feasible choices; phase 2
 the least full objective among choices whose unmet term is <= U1 + 1e-6 * max(1, |U1|).
 
-This file shares no code with the engine's model or with :mod:`allocator.check`: it is the
+This file shares no code with the engine's model or with :mod:`allocator.core.check`: it is the
 third opinion on what the optimum is.
 """
 
@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linprog
 
-from allocator.result import TERMS, Solution
-from allocator.schema import Instance, Need
+from allocator.core.result import TERMS, Solution
+from allocator.instance.schema import Instance, Need
 
 RANK = {"less_complex": 0, "complex": 1, "highly_complex": 2}
 EPS = 1e-9

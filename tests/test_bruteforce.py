@@ -1,10 +1,10 @@
 """The exact model against brute force on tiny random instances, on HiGHS and on CBC.
 
-Three opinions meet here: the exact model (``allocator.solve``, and
+Three opinions meet here: the exact model (``allocator.exact.solve``, and
 ``allocator.design.solve.solve_design`` for instances with bids or scenarios), the brute-force
-reference (:mod:`reference`, enumeration) and the independent checker (``allocator.check``).
+reference (:mod:`reference`, enumeration) and the independent checker (``allocator.core.check``).
 For every instance the model's optimum must equal the brute-force optimum within 1e-6
-relative, and the model's solution must pass :func:`allocator.check.check` with its reported
+relative, and the model's solution must pass :func:`allocator.core.check.check` with its reported
 objective and terms.
 The reference itself is pinned on hand-solved instances and cross-checked against the checker.
 
@@ -21,12 +21,12 @@ from random_instances import random_instance
 from reference import Reference, brute_force, brute_force_allocation, brute_force_design
 from test_check import SCENARIO_SOLUTION, design, market, scenarios_instance
 
-from allocator.check import check
+from allocator.core.check import check
 from allocator.design.solve import DesignParams, solve_design
-from allocator.problem import Problem
-from allocator.result import Result
-from allocator.schema import Instance
-from allocator.solve import SolveParams, solve
+from allocator.core.problem import Problem
+from allocator.core.result import Result
+from allocator.instance.schema import Instance
+from allocator.solvers import SolveParams, solve
 
 BATCH = 20
 ALLOCATION_BATCHES = 12  # 240 allocation instances

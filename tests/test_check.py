@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from allocator.check import CheckReport, check
-from allocator.result import TERMS, Result, Solution, Status
-from allocator.schema import Instance
+from allocator.core.check import CheckReport, check
+from allocator.core.result import TERMS, Result, Solution, Status
+from allocator.instance.schema import Instance
 
 O1 = "p1/z1/personal_care"
 O2 = "p2/z1/personal_care"

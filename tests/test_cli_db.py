@@ -4,8 +4,8 @@ import typer
 from store.databases import consistent_book
 from typer.testing import CliRunner
 
-from allocator.cli_db import register
-from allocator.io import save_instance
+from allocator.cli.db import register
+from allocator.instance.io import save_instance
 
 
 def make_app() -> typer.Typer:

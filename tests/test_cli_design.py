@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from allocator.check import check
+from allocator.core.check import check
 from allocator.cli import app
-from allocator.io import load_instance, save_instance
+from allocator.instance.io import load_instance, save_instance
 from allocator.report.files import solution_from_result
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -82,7 +82,7 @@ def test_design_writes_awards_and_scenario_allocations(tmp_path):
 def test_design_on_a_cflp_benchmark_reports_its_objective(tmp_path):
     from benchmark_files import orlib_file
 
-    from allocator.orlib import import_cap
+    from allocator.generate.orlib import import_cap
 
     path = orlib_file("cflp/holmberg/p1")
     save_instance(import_cap(path)[0], tmp_path / "p1.json")

@@ -19,11 +19,11 @@ from scipy.optimize import linprog
 
 from allocator.generate import SCALES, generate, planned_assignment
 from allocator.generate import calibration as cal
-from allocator.io import load_instance, save_instance
-from allocator.problem import Problem
-from allocator.result import Solution
-from allocator.schema import Instance
-from allocator.validate import check_references
+from allocator.instance.io import load_instance, save_instance
+from allocator.core.problem import Problem
+from allocator.core.result import Solution
+from allocator.instance.schema import Instance
+from allocator.instance.validate import check_references
 
 SEEDS = (1, 2, 3)
 
@@ -296,7 +296,7 @@ def test_planned_assignment_is_feasible(scale, seed, share):
 
     So the integer optimum serves at least about 95% of hours (001's zone shares; S: ~6%).
     """
-    from allocator.check import check
+    from allocator.core.check import check
 
     inst = plain(seed) if scale == "M" else generate(scale, seed=seed)
     plan = planned_assignment(scale, seed=seed)
@@ -376,7 +376,7 @@ def test_shipped_instances_are_reproducible(tmp_path):
 
 def test_tiny_optimum_is_the_one_in_the_readme():
     """instances/README.md explains this optimum line by line."""
-    from allocator.solve import SolveParams, solve
+    from allocator.solvers import SolveParams, solve
 
     inst = load_instance(_make_shipped().HERE / "tiny.json")
     r = solve(Problem.from_instance(inst), SolveParams(solver="highs", time_limit=30, gap=0.0))

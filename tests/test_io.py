@@ -11,10 +11,10 @@ from typing import Any
 import openpyxl
 import pytest
 
-from allocator.errors import InstanceError
-from allocator.io import convert, dump_json, load_instance, save_instance
-from allocator.schema import Instance
-from allocator.tabular import columns
+from allocator.instance.errors import InstanceError
+from allocator.instance.io import convert, dump_json, load_instance, save_instance
+from allocator.instance.schema import Instance
+from allocator.instance.tabular import columns
 
 
 def full_document() -> dict[str, Any]:
@@ -292,7 +292,7 @@ def test_save_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
         with pytest.raises(ValueError, match="contains ';'"):
             save_instance(broken, target)
         assert _snapshot(target) == before
-    monkeypatch.setattr("allocator.io.dump_json", _fail)
+    monkeypatch.setattr("allocator.instance.io.dump_json", _fail)
     with pytest.raises(RuntimeError):
         save_instance(instance, tmp_path / "a.json")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "a.xlsx", "folder"]

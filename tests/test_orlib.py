@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from allocator import orlib
-from allocator.io import load_instance
-from allocator.problem import Problem
-from allocator.schema import Instance
-from allocator.solve import SolveParams, solve
+from allocator.generate import orlib
+from allocator.instance.io import load_instance
+from allocator.core.problem import Problem
+from allocator.instance.schema import Instance
+from allocator.solvers import SolveParams, solve
 
 ORLIB = orlib.orlib_dir()
 

@@ -19,10 +19,10 @@ from heuristic.market import market_instance
 from random_instances import random_instance
 from reference import brute_force_allocation
 
-from allocator.check import check
-from allocator.problem import Problem
-from allocator.result import Result, Status
-from allocator.solve import SolveParams, solve
+from allocator.core.check import check
+from allocator.core.problem import Problem
+from allocator.core.result import Result, Status
+from allocator.solvers import SolveParams, solve
 
 SEEDS = (1, 4, 7, 12, 18, 21, 30, 33)
 TOL = 1e-6
@@ -116,7 +116,7 @@ def test_design_mode_is_refused() -> None:
 
 
 def test_unknown_portfolio_solver_is_refused() -> None:
-    from allocator.portfolio import solve as portfolio_solve
+    from allocator.heuristic.portfolio import solve as portfolio_solve
 
     problem = Problem.from_instance(random_instance(2))
     with pytest.raises(ValueError, match="portfolio"):
@@ -132,7 +132,7 @@ def test_progress_objectives_are_true_objectives() -> None:
 
 def test_two_parts_add_up(monkeypatch: pytest.MonkeyPatch) -> None:
     """Groups of components searched by two children: one answer, the bounds summed."""
-    from allocator import portfolio
+    from allocator.heuristic import portfolio
     from allocator.heuristic.data import components, from_problem
     from allocator.heuristic.lp import lp_bound
 

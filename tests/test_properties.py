@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from random_instances import random_instance
 
-from allocator.check import check
-from allocator.problem import Problem
-from allocator.result import Solution, Status
-from allocator.schema import Instance
-from allocator.solve import SolveParams, solve
+from allocator.core.check import check
+from allocator.core.problem import Problem
+from allocator.core.result import Solution, Status
+from allocator.instance.schema import Instance
+from allocator.solvers import SolveParams, solve
 
 PARAMS = SolveParams(solver="highs", time_limit=30, gap=0.0)
 TOL = 1e-6
@@ -165,7 +165,7 @@ def test_highs_and_cbc_agree(seed: int) -> None:
 def test_evaluation_matches_the_checker_on_every_assignment_of_a_tiny_instance() -> None:
     """The solver's own evaluator (exact block funding by fractional knapsack) and the
     independent checker agree on the objective of random feasible-or-not assignments."""
-    from allocator.evaluate import evaluate, to_solution
+    from allocator.core.evaluate import evaluate, to_solution
 
     rng = np.random.default_rng(7)
     for seed in range(40):

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from random_instances import random_instance
 
-from allocator.problem import Problem
-from allocator.reasons import COLUMNS, explain_unmet, money
-from allocator.result import Solution
-from allocator.schema import Instance
-from allocator.solve import SolveParams, solve
+from allocator.core.problem import Problem
+from allocator.core.reasons import COLUMNS, explain_unmet, money
+from allocator.core.result import Solution
+from allocator.instance.schema import Instance
+from allocator.solvers import SolveParams, solve
 
 
 def market(

@@ -17,9 +17,9 @@ import pytest
 from random_instances import random_instance
 from rich.console import Console
 
-from allocator.check import check, scenario_needs
-from allocator.io import load_instance
-from allocator.problem import Problem
+from allocator.core.check import check, scenario_needs
+from allocator.instance.io import load_instance
+from allocator.core.problem import Problem
 from allocator.report import html as html_report
 from allocator.report.files import (
     read_result,
@@ -31,9 +31,9 @@ from allocator.report.files import (
 )
 from allocator.report.summary import print_summary, summary_fields
 from allocator.report.tables import TABLE_NAMES, build_tables
-from allocator.result import TERMS, Result, Solution, Status
-from allocator.schema import BenchmarkInfo
-from allocator.solve import SolveParams, solve
+from allocator.core.result import TERMS, Result, Solution, Status
+from allocator.instance.schema import BenchmarkInfo
+from allocator.solvers import SolveParams, solve
 
 DATA = Path(__file__).parent / "data"
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from allocator.check import check
-from allocator.io import load_instance
-from allocator.problem import Problem
-from allocator.result import Status
-from allocator.solve import SolveParams, solve
+from allocator.core.check import check
+from allocator.instance.io import load_instance
+from allocator.core.problem import Problem
+from allocator.core.result import Status
+from allocator.solvers import SolveParams, solve
 
 INSTANCES = Path(__file__).resolve().parent.parent / "instances"
 SHIPPED = ["tiny.json", "devon_personal_care.json", "staffordshire_supported_living.json",

@@ -40,13 +40,14 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from ..model import MatrixModel, build
-from ..problem import Problem
-from ..result import Status
-from ..schema import Instance
-from ..solve import SolveParams, solve_model
-from .recourse import Pool, design_holders, holder_keys
-from .scenarios import Demand
+from allocator.exact.model import MatrixModel, build
+from allocator.core.problem import Problem
+from allocator.core.result import Status
+from allocator.instance.schema import Instance
+from allocator.core.params import SolveParams
+from allocator.exact.solve import solve_model
+from allocator.design.recourse import Pool, design_holders, holder_keys
+from allocator.design.scenarios import Demand
 
 # rows of the design model that only involve y and V: free in a recourse LP (y, V fixed)
 DESIGN_ROWS = ("bid max volume", "bid min volume", "lot block limits")
@@ -383,8 +384,8 @@ def design_lp_bound(
     choose its own awards, fractionally: a relaxation twice over), the "wait-and-see LP
     bound". One task of a sweep; None where the LP did not solve.
     """
-    from ..solvers import highs
-    from ..solvers.base import SolverOptions
+    from allocator.exact import highs
+    from allocator.exact.base import SolverOptions
 
     out: list[float | None] = []
     for demand in demands:

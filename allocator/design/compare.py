@@ -36,13 +36,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..result import Result
-from ..schema import Instance, Scenario
-from .designs import Design, apply_design
-from .recourse import Outcome
-from .scenarios import demands, with_scenarios
-from .solve import DesignParams, expected_lot_demand, solve_design
-from .sweep import Runner, SerialRunner
+from allocator.core.result import Result
+from allocator.instance.schema import Instance, Scenario
+from allocator.design.designs import Design, apply_design
+from allocator.design.recourse import Outcome
+from allocator.design.scenarios import demands, with_scenarios
+from allocator.design.solve import DesignParams, expected_lot_demand, solve_design
+from allocator.design.sweep import Runner, SerialRunner
 
 UNITS = ("hours", "beds")
 

@@ -29,7 +29,7 @@ on one market (``allocator compare MARKET DESIGN...``). A design file holds:
 
 Applying a design (:func:`apply_design`) gives a design instance: the market with the design's
 lots, bids and contracts. Every problem is reported at once, each naming the file, table, row
-and field (:class:`~allocator.errors.InstanceError`).
+and field (:class:`~allocator.instance.errors.InstanceError`).
 """
 
 from __future__ import annotations
@@ -42,9 +42,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..errors import InputProblem, InstanceError
-from ..schema import BlockBid, Id, Instance, Lot, NonNegative, Share
-from ..validate import check_references, describe_errors
+from allocator.instance.errors import InputProblem, InstanceError
+from allocator.instance.schema import BlockBid, Id, Instance, Lot, NonNegative, Share
+from allocator.instance.validate import check_references, describe_errors
 
 TABLES = ("lots", "block_bids", "bid_rules")
 

@@ -20,15 +20,16 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..evaluate import evaluate, to_solution
-from ..model import build, chosen_from_values
-from ..problem import Problem
-from ..result import Solution, Status
-from ..schema import BlockContract, Instance
-from ..solve import SolveParams, solve_model
-from ..solvers import highs
-from ..solvers.base import SolverOptions
-from .scenarios import Demand
+from allocator.core.evaluate import evaluate, to_solution
+from allocator.exact.model import build, chosen_from_values
+from allocator.core.problem import Problem
+from allocator.core.result import Solution, Status
+from allocator.instance.schema import BlockContract, Instance
+from allocator.core.params import SolveParams
+from allocator.exact.solve import solve_model
+from allocator.exact import highs
+from allocator.exact.base import SolverOptions
+from allocator.design.scenarios import Demand
 
 Pool = tuple[str, str]  # (provider id, lot id)
 INTEGRALITY_TOL = 1e-6
@@ -154,7 +155,7 @@ def outcome_of(
 ) -> Outcome:
     """The :class:`Outcome` of pair choice ``chosen`` on ``problem`` (volumes already set).
 
-    The objective is evaluated exactly (:func:`allocator.evaluate.evaluate`: the best block
+    The objective is evaluated exactly (:func:`allocator.core.evaluate.evaluate`: the best block
     funding of the chosen pairs); a bound above it is lowered to it.
     """
     ev = evaluate(problem, chosen)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..schema import COMPLEXITY_RANK, Instance, Need, Scenario
+from allocator.instance.schema import COMPLEXITY_RANK, Instance, Need, Scenario
 
 COMPLEXITY_ORDER = sorted(COMPLEXITY_RANK, key=COMPLEXITY_RANK.__getitem__)
 

@@ -4,7 +4,7 @@ One entry point, :func:`solve_design`. ``models/lot_design.md`` states the model
 methods; in short (``DesignParams.method``, ``auto`` picks):
 
 * **extensive** (at most ``max_columns`` columns): every scenario's x, u, b and the shared y, V
-  in one MIP (:func:`allocator.model.build` with ``design=True``), solved by the same solver
+  in one MIP (:func:`allocator.exact.model.build` with ``design=True``), solved by the same solver
   layer as an allocation. The bound is the MIP's.
 * **independent** (no awardable bid): nothing is chosen once, so the scenarios separate
   exactly; the bound is the weighted sum of the scenarios' bounds.
@@ -38,13 +38,14 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..model import MatrixModel, build, chosen_from_values, values_from_chosen
-from ..problem import Problem
-from ..result import TERMS, Result, Solution, Status, gap
-from ..schema import Instance, Scenario
-from ..solve import EXACT_SOLVERS, SolveParams, solve_model
-from .benders import LpRecourse, Master, design_lp_bound, lp_recourse
-from .recourse import (
+from allocator.exact.model import MatrixModel, build, chosen_from_values, values_from_chosen
+from allocator.core.problem import Problem
+from allocator.core.result import TERMS, Result, Solution, Status, gap
+from allocator.instance.schema import Instance, Scenario
+from allocator.core.params import SolveParams
+from allocator.exact.solve import EXACT_SOLVERS, solve_model
+from allocator.design.benders import LpRecourse, Master, design_lp_bound, lp_recourse
+from allocator.design.recourse import (
     Outcome,
     Pool,
     award_cost,
@@ -54,8 +55,8 @@ from .recourse import (
     outcome_of,
     recourse_batch,
 )
-from .scenarios import Demand, demands, with_scenarios
-from .sweep import Runner, SerialRunner, chunks
+from allocator.design.scenarios import Demand, demands, with_scenarios
+from allocator.design.sweep import Runner, SerialRunner, chunks
 
 LOG = logging.getLogger("allocator.design")
 
@@ -481,7 +482,7 @@ def _benders(instance, core, ds, lot_demand, params, runner, t0, deadline, base,
 def _reaward(instance, ds, lot_demand, awards, outcomes, params, kind, deadline,
              cache) -> dict[Pool, float] | None:
     """Best awards and volumes for the scenarios' current assignments (x fixed)."""
-    from ..evaluate import chosen_from_solution
+    from allocator.core.evaluate import chosen_from_solution
 
     if "model" not in cache:
         problems = [Problem.from_instance(instance, mode="design", needs=d.needs, scenario=d.id)

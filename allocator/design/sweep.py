@@ -172,7 +172,7 @@ class DaskRunner:
 
     def _remote(self, value: Any) -> Any:
         # Large, shared arguments (instances) are sent to the cluster once and referred to.
-        from ..schema import Instance
+        from allocator.instance.schema import Instance
 
         if not isinstance(value, Instance):
             return value

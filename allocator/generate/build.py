@@ -1,7 +1,7 @@
 """``generate``: a synthetic instance calibrated to the council papers.
 
 The market is drawn as numpy columns (:mod:`.market`), lots and contracts are added
-(:mod:`.contracts`), and the rows are validated into an :class:`~allocator.schema.Instance` in
+(:mod:`.contracts`), and the rows are validated into an :class:`~allocator.instance.schema.Instance` in
 one pass (pydantic-core validates the whole document; the cyclic garbage collector is paused
 meanwhile, which makes the XL scale's 600,000 needs several times faster).
 """
@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from ..schema import Instance
-from . import calibration as cal
-from .contracts import (
+from allocator.instance.schema import Instance
+from allocator.generate import calibration as cal
+from allocator.generate.contracts import (
     block_bids,
     block_contracts,
     build_lots,
@@ -24,7 +24,7 @@ from .contracts import (
     lot_supply,
     zone_id_list,
 )
-from .market import (
+from allocator.generate.market import (
     CARE_GROUP_SETS,
     PRIORITIES,
     PROVIDER_TYPES,

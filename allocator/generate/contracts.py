@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import calibration as cal
-from .market import SERVICES, SL, Market, apportion
+from allocator.generate import calibration as cal
+from allocator.generate.market import SERVICES, SL, Market, apportion
 
 SERVICE_CODE = ("PC", "IS", "GS", "SL")
 COMPLEXITY_CODE = ("LC", "CX", "HC")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import calibration as cal
+from allocator.generate import calibration as cal
 
 SERVICES = ("personal_care", "individual_support", "group_support", "supported_living")
 PC, IS, GS, SL = range(4)

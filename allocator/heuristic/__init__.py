@@ -6,7 +6,7 @@ constraints. This package finds good assignments fast and proves how good they a
 
 Runs anywhere (numpy only):
 
-* :mod:`.data` flattens a :class:`~allocator.problem.Problem` into the arrays the search uses
+* :mod:`.data` flattens a :class:`~allocator.core.problem.Problem` into the arrays the search uses
   (every capacity, block-volume and share constraint becomes a *row*), picklable so that the
   search can run in a child process; connected components; restriction to a group of them;
 * :mod:`.state` holds one assignment with its row loads and its exact block funding, and
@@ -30,5 +30,5 @@ Main process only (highspy):
 * :mod:`.lp` the LP bound with HiGHS (used for the weighted bound of a lexicographic run);
 * :mod:`.mip` HiGHS on the exact model next to the search, fed its answers.
 
-:mod:`allocator.portfolio` puts them together behind ``solve(problem, params)``.
+:mod:`allocator.heuristic.portfolio` puts them together behind ``solve(problem, params)``.
 """

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data import SearchData
-from .state import TOL
+from allocator.heuristic.data import SearchData
+from allocator.heuristic.state import TOL
 
 
 def _regret_order(data: SearchData, rc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

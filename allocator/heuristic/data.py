@@ -1,4 +1,4 @@
-"""The search data: a :class:`~allocator.problem.Problem` flattened into plain arrays.
+"""The search data: a :class:`~allocator.core.problem.Problem` flattened into plain arrays.
 
 Every constraint of DESIGN.md section 4 other than "one option per need" is a *row*
 ``sum_k w[k, r] x[k] <= cap[r]`` over eligible pairs k:
@@ -7,7 +7,7 @@ Every constraint of DESIGN.md section 4 other than "one option per need" is a *r
 * provider capacity over hours offers (w = q * travel factor);
 * block volume of a holder (provider, lot): w = q on the pairs that can only be block funded
   (``framework=false`` lots); pairs that *may* be block funded do not load the row, they
-  share what is left of the volume, paid out by the exact greedy of :mod:`allocator.evaluate`;
+  share what is left of the volume, paid out by the exact greedy of :mod:`allocator.core.evaluate`;
 * max_provider_share per (provider, lot) with demand (w = q).
 
 A pair touches at most one row of each kind, so the rows of pair k are ``pair_rows[k, :4]``
@@ -18,7 +18,7 @@ carry no pydantic objects, so they can be sent to a child process at any scale.
 Costs are in *search units*: the objective of DESIGN.md section 4, except that under the
 lexicographic objective the unmet penalties are multiplied by ``unmet_scale`` (see
 :func:`lexicographic_scale`). Reported objectives always come from
-:func:`allocator.evaluate.evaluate`.
+:func:`allocator.core.evaluate.evaluate`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:  # the search's child process never loads pandas and pydantic
-    from ..problem import Problem
+    from allocator.core.problem import Problem
 
 ROW_OFFER, ROW_PROVIDER, ROW_HOLDER, ROW_SHARE = 0, 1, 2, 3
 WIDTH = 4  # rows per pair: one of each kind at most

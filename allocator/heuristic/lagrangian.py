@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data import SearchData
+from allocator.heuristic.data import SearchData
 
 
 def reduced_costs(data: SearchData, lam: np.ndarray) -> np.ndarray:

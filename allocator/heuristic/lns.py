@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data import SearchData
-from .state import Assignment, funding
+from allocator.heuristic.data import SearchData
+from allocator.heuristic.state import Assignment, funding
 
 ROW_SCALE = 10_000  # data are given to 4 decimals at most (q to the quarter, tf 1.1 / 1.25)
 MAX_OBJ_SCALE = 1e6
@@ -217,7 +217,7 @@ def _solve_linear(sub: SubProblem, effort: float, seed: int, wall: float | None
     """HiGHS (bundled with OR-Tools) through MathOpt; work limit in branch-and-bound nodes."""
     import scipy.sparse as sp
 
-    from .mathopt import solve_matrix
+    from allocator.heuristic.mathopt import solve_matrix
 
     nx, nb = sub.n_x, len(sub.b_cost)
     starts = np.searchsorted(sub.local, np.arange(len(sub.needs) + 1))

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from .state import TOL, Assignment, funding
+from allocator.heuristic.state import TOL, Assignment, funding
 
 
 def shift(state: Assignment, *, rounds: int = 20, deadline: float | None = None) -> int:
@@ -92,7 +92,7 @@ def eject(state: Assignment, *, deadline: float | None = None, max_candidates: i
 
     ``index`` is :func:`.data.row_pairs` of the data, if already at hand.
     """
-    from .data import row_pairs
+    from allocator.heuristic.data import row_pairs
 
     d = state.data
     if d.n_pairs == 0 or d.n_rows == 0:

@@ -1,6 +1,6 @@
 """The LP relaxation of the search data, solved with HiGHS: a bound, per component.
 
-Imports highspy (through :mod:`allocator.solvers.highs`): main process only, never next to
+Imports highspy (through :mod:`allocator.exact.highs`): main process only, never next to
 OR-Tools. The relaxation is the model of DESIGN.md section 4 with x in [0, 1], written over
 the search rows (:mod:`.data`)::
 
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .data import SearchData
+from allocator.heuristic.data import SearchData
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,7 +116,7 @@ def solve_lp(model: LPMatrices, time_limit: float, threads: int | None = 1
     """Solve the relaxation with highspy: (optimal value or None, primal, row duals)."""
     import highspy
 
-    from ..solvers.highs import highs_lp
+    from allocator.exact.highs import highs_lp
 
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
@@ -188,7 +188,7 @@ def lp_bound(data: SearchData, labels: np.ndarray, n_components: int, *,
 
 def free_values(data: SearchData) -> np.ndarray:
     """Each need's cheapest option with every row ignored (their sum is a valid bound)."""
-    from .lagrangian import cheapest, reduced_costs
+    from allocator.heuristic.lagrangian import cheapest, reduced_costs
 
     _, value = cheapest(data, reduced_costs(data, np.zeros(data.n_rows + 1)))
     return value

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..model import MatrixModel
-from ..result import Status
+from allocator.exact.model import MatrixModel
+from allocator.core.result import Status
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def solve_fed(model: MatrixModel, *, start: np.ndarray | None, deadline: float,
     """
     import highspy
 
-    from ..solvers.highs import highs_lp
+    from allocator.exact.highs import highs_lp
 
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)

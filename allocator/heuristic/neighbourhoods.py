@@ -16,8 +16,8 @@ from collections import deque
 
 import numpy as np
 
-from .data import SearchData, row_pairs
-from .state import Assignment
+from allocator.heuristic.data import SearchData, row_pairs
+from allocator.heuristic.state import Assignment
 
 
 class Neighbourhoods:

@@ -39,7 +39,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .data import SearchData, restrict, row_pairs
+from allocator.heuristic.data import SearchData, restrict, row_pairs
 
 STAR_ABOVE = 12  # rows over more zones than this couple each zone to the row's largest only
 

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data import SearchData
-from .lp import lp_model
+from allocator.heuristic.data import SearchData
+from allocator.heuristic.lp import lp_model
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def solve_relaxation(data: SearchData, labels: np.ndarray, n_components: int, *,
     Components with more than ``max_pairs`` eligible pairs go to PDLP with a relative
     ``tolerance`` (see the module docstring).
     """
-    from .mathopt import solve_matrix
+    from allocator.heuristic.mathopt import solve_matrix
 
     t0 = time.monotonic()
     order = np.argsort(labels, kind="stable")
@@ -93,7 +93,7 @@ def solve_relaxation(data: SearchData, labels: np.ndarray, n_components: int, *,
                 value += float(ans.objective or 0.0)
         if ans_x is None:
             if free is None:
-                from .lagrangian import cheapest, reduced_costs
+                from allocator.heuristic.lagrangian import cheapest, reduced_costs
 
                 free = cheapest(data, reduced_costs(data, np.zeros(data.n_rows + 1)))
             on = free[0][needs]
@@ -113,8 +113,8 @@ def round_relaxation(data: SearchData, relax: Relaxation, rc: np.ndarray) -> np.
     """A feasible assignment from the LP: needs the LP serves wholly by one pair keep it; the
     rest (split by the LP, or in unsolved components) are placed by the regret greedy on
     ``rc``."""
-    from .construct import regret_greedy
-    from .state import row_loads
+    from allocator.heuristic.construct import regret_greedy
+    from allocator.heuristic.state import row_loads
 
     # whole: x = 1 at an exact vertex, within PDLP's tolerance otherwise (one per need)
     whole = np.nonzero(relax.x >= (0.99 if relax.split else 1.0 - 1e-6))[0]

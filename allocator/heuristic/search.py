@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .construct import regret_greedy
-from .data import SearchData, components, row_pairs
-from .lagrangian import Subgradient, dual_value, reduced_costs
-from .local_search import eject, shift
-from .state import Assignment
+from allocator.heuristic.construct import regret_greedy
+from allocator.heuristic.data import SearchData, components, row_pairs
+from allocator.heuristic.lagrangian import Subgradient, dual_value, reduced_costs
+from allocator.heuristic.local_search import eject, shift
+from allocator.heuristic.state import Assignment
 
 Report = Callable[[str, dict], None]
 
@@ -155,7 +155,7 @@ def search(data: SearchData, *, deadline: float, options: SearchOptions | None =
     relax = None
     guide = None
     if opts.lp and data.n_pairs and not stop():
-        from .relaxation import round_relaxation, solve_relaxation
+        from allocator.heuristic.relaxation import round_relaxation, solve_relaxation
 
         relax = solve_relaxation(data, labels, n_comp,
                                  deadline=time.monotonic() + opts.lp_share * max(0.0, left()),
@@ -233,8 +233,8 @@ def _lns(cur: Assignment, *, deadline: float, opts: SearchOptions, rng: np.rando
          stats: dict, offer: Callable[[Assignment], None], stop: Callable[[], bool],
          closed: Callable[[], bool], guide: np.ndarray | None,
          index: tuple[np.ndarray, np.ndarray]) -> None:
-    from .lns import solve_neighbourhood
-    from .neighbourhoods import Neighbourhoods
+    from allocator.heuristic.lns import solve_neighbourhood
+    from allocator.heuristic.neighbourhoods import Neighbourhoods
 
     data = cur.data
     hoods = Neighbourhoods(data, rng, guide=guide, index=index)

@@ -5,7 +5,7 @@ The objective (search units, :mod:`.data`) of an assignment ``chosen`` (search p
 
     constant + sum of pair costs + sum of unmet costs - sum over holders of saving(h)
 
-where saving(h) is the exact greedy funding of :mod:`allocator.evaluate`: the volume left
+where saving(h) is the exact greedy funding of :mod:`allocator.core.evaluate`: the volume left
 after the block-only pairs is filled with the chosen fundable pairs of the holder, dearest unit
 price first. Changes are applied incrementally: row loads move by the changed pairs' weights
 and only the holders those pairs touch are funded again.
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data import SearchData
+from allocator.heuristic.data import SearchData
 
 TOL = 1e-9  # relative slack on rows: stricter than the checker's 1e-6
 

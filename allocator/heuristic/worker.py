@@ -11,7 +11,7 @@ the options and the deadline. The child answers on its stdout with pickled messa
 * ``("bound", t, bound, method)`` on every better proven bound;
 * ``("done", outcome)`` at the end, with the best assignment; or ``("error", text)``.
 
-A job ``{"kind": "lp", ...}`` (:mod:`allocator.regional`'s first pass) instead solves the LP
+A job ``{"kind": "lp", ...}`` (:mod:`allocator.heuristic.regional`'s first pass) instead solves the LP
 relaxation alone and answers one ``("done", ...)`` with its bound and row loads.
 
 ``t`` is a :func:`time.monotonic` instant (the clock is system-wide on Linux, so parent and
@@ -194,7 +194,7 @@ def _run(job: dict, outbox: queue.Queue, stopped: threading.Event) -> None:
     if job.get("kind") == "lp":
         outbox.put(("done", _relaxation(job)))
         return
-    from .search import search
+    from allocator.heuristic.search import search
 
     data = job["data"]
     scale = float(data.unmet_scale)
@@ -239,9 +239,9 @@ def _relaxation(job: dict) -> dict:
     (simplex whatever the size; a component not solved in time keeps zero prices). Answers
     the proven bound ``L(lambda)`` at the LP prices and the load the LP solution puts on each
     row (a fundable pair counts its quantity on its holder's row)."""
-    from .data import components
-    from .lagrangian import dual_value
-    from .relaxation import solve_relaxation
+    from allocator.heuristic.data import components
+    from allocator.heuristic.lagrangian import dual_value
+    from allocator.heuristic.relaxation import solve_relaxation
 
     data = job["data"]
     n_comp, labels = components(data)

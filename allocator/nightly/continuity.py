@@ -1,7 +1,7 @@
 """Continuity of care in the model: people in care stay put, or move at most K of them.
 
 The nightly problem is the whole book (active needs and new referrals) so that capacities, block
-volumes and shares are counted exactly; on top of :func:`allocator.model.build`:
+volumes and shares are counted exactly; on top of :func:`allocator.exact.model.build`:
 
 * **pinned** (the default): each active need keeps its current pair only, and must be served
   (its unmet column is fixed at 0);
@@ -23,9 +23,9 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
-from allocator.model import MatrixModel, build
-from allocator.problem import Problem
-from allocator.solvers.base import add_row
+from allocator.exact.model import MatrixModel, build
+from allocator.core.problem import Problem
+from allocator.exact.base import add_row
 from allocator.store.book import Pin
 
 

@@ -4,7 +4,7 @@ Per suggested provider: why this one - its weekly cost against the next two elig
 alternatives (and why each was not chosen: dearer, full, or rejected by a broker), the block
 volume it used, its quality.
 
-Per unmet referral: why nobody (:func:`allocator.reasons.explain_unmet`: no eligible offer and
+Per unmet referral: why nobody (:func:`allocator.core.reasons.explain_unmet`: no eligible offer and
 which rule excluded whom, every eligible provider full, or dearer than its penalty) and the
 cheapest change that would serve it: the eligible offer needing the smallest extra capacity
 (ties: the cheapest), i.e. which provider would need how many more hours (or beds) a week.
@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from allocator.problem import Problem
-from allocator.reasons import explain_unmet, money
-from allocator.report.usage import Usage
-from allocator.result import Solution
-from allocator.schema import UNIT_OF_KIND
+from allocator.core.problem import Problem
+from allocator.core.reasons import explain_unmet, money
+from allocator.core.usage import Usage
+from allocator.core.result import Solution
+from allocator.instance.schema import UNIT_OF_KIND
 from allocator.store.book import Pin
 
 ALTERNATIVES = 2
@@ -257,7 +257,7 @@ class Explainer:
 
     def displaced(self, n: int) -> dict[str, Any]:
         """Why an active need cannot stay with its current provider (its pair is ineligible)."""
-        from allocator.check import ineligibility
+        from allocator.core.check import ineligibility
 
         nid = self.p.need_ids[n]
         pin = self.pins[nid]

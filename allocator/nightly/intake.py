@@ -31,7 +31,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Engine, insert, select
 
-from allocator.schema import Need
+from allocator.instance.schema import Need
 from allocator.store import book
 from allocator.store import models as m
 from allocator.store.engine import transaction

@@ -29,15 +29,16 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine, insert, select
 
-from allocator.evaluate import evaluate
-from allocator.io import dump_json
+from allocator.core.evaluate import evaluate
+from allocator.instance.io import dump_json
 from allocator.nightly.continuity import NightlyModel, nightly_model, pinned_overloads
 from allocator.nightly.explain import Explainer
-from allocator.problem import Problem
-from allocator.report.usage import Usage
-from allocator.result import Result
-from allocator.schema import Instance
-from allocator.solve import EXACT_SOLVERS, SolveParams, finish, solve_model, warm_start_values
+from allocator.core.problem import Problem
+from allocator.core.usage import Usage
+from allocator.core.result import Result
+from allocator.instance.schema import Instance
+from allocator.core.params import SolveParams
+from allocator.exact.solve import EXACT_SOLVERS, finish, solve_model, warm_start_values
 from allocator.store import book
 from allocator.store import models as m
 from allocator.store.book import Pin
@@ -237,7 +238,7 @@ def _choose_solver(requested: str, free: int) -> str:
         return requested
     if free > EXACT_MAX_FREE:
         try:
-            import allocator.portfolio  # noqa: F401  (the heuristic portfolio, if installed)
+            import allocator.heuristic.portfolio  # noqa: F401  (the heuristic portfolio, if installed)
         except ImportError:
             return "highs"
         return "auto"
@@ -258,7 +259,7 @@ def _solve_exact(nm: NightlyModel, options: NightlyOptions, solver: str, *,
 
 def _solve_other(nm: NightlyModel, options: NightlyOptions, solver: str) -> Result:
     """A non-exact solver on the restricted problem; pinned needs must come out served."""
-    from allocator.solve import solve
+    from allocator.exact.solve import solve
 
     if nm.max_moves is not None:
         raise NightlyFailed(f"--max-moves needs an exact solver ({', '.join(EXACT_SOLVERS)}),"

@@ -19,10 +19,10 @@ from typing import Any
 
 import pandas as pd
 
-from ..problem import Problem
-from ..result import Result, Solution
-from .summary import objective_kind, summary_fields
-from .tables import TABLE_NAMES, TEXT_COLUMNS, build_tables
+from allocator.core.problem import Problem
+from allocator.core.result import Result, Solution
+from allocator.report.summary import objective_kind, summary_fields
+from allocator.report.tables import TABLE_NAMES, TEXT_COLUMNS, build_tables
 
 FORMATS = ("json", "csv", "xlsx", "html")
 RESULT_JSON = "result.json"
@@ -207,7 +207,7 @@ def _write_all(
         write_workbook(folder / WORKBOOK, {"summary": _summary_rows(fields), **tables})
         names.append(WORKBOOK)
     if "html" in formats:
-        from .html import render_html
+        from allocator.report.html import render_html
 
         (folder / HTML_REPORT).write_text(render_html(problem, result, tables, fields),
                                           encoding="utf-8")

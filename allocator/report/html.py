@@ -14,10 +14,10 @@ from typing import Any
 
 import pandas as pd
 
-from ..problem import Problem
-from ..reasons import money
-from ..result import TERM_LABELS, TERMS, Result
-from .summary import expected, reason_rows, scenario_weights, zone_rows
+from allocator.core.problem import Problem
+from allocator.core.reasons import money
+from allocator.core.result import TERM_LABELS, TERMS, Result
+from allocator.report.summary import expected, reason_rows, scenario_weights, zone_rows
 
 CSS = """
 body { font-family: system-ui, -apple-system, Segoe UI, sans-serif; margin: 2em auto;

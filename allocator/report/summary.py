@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..problem import Problem
-from ..reasons import money
-from ..result import TERMS, Result, Solution
+from allocator.core.problem import Problem
+from allocator.core.reasons import money
+from allocator.core.result import TERMS, Result, Solution
 
 SHORT_LABELS = {
     "block": "block contracts",

@@ -3,7 +3,7 @@
 =============  ==============================================================================
 assignments    one row per served need: provider, offer (scheme), zone served in, lot,
                quantity, block-funded quantity, framework cost, quality/out-of-zone cost
-unmet          one row per unmet need with its reason (:mod:`allocator.reasons`)
+unmet          one row per unmet need with its reason (:mod:`allocator.core.reasons`)
 providers      capacity, capacity used (hours, with travel), beds, block volume, used, void
 blocks         one row per block pool (provider x lot): volume in force and awarded, used, void
 lots           demand D[l], quantity served, block volume and share, providers, largest share
@@ -20,11 +20,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..problem import Problem
-from ..reasons import explain_unmet
-from ..result import Solution
-from ..schema import UNIT_OF_KIND
-from .usage import Usage
+from allocator.core.problem import Problem
+from allocator.core.reasons import explain_unmet
+from allocator.core.result import Solution
+from allocator.instance.schema import UNIT_OF_KIND
+from allocator.core.usage import Usage
 
 TABLE_NAMES = ("assignments", "unmet", "providers", "blocks", "lots", "zones", "awards")
 # columns holding ids and words (everything else is a number or a flag)
@@ -44,7 +44,7 @@ def build_tables(
     objective the solve used (for the unmet reasons; the instance's policy when None).
     """
     if solution.scenarios:
-        from ..check import scenario_needs
+        from allocator.core.check import scenario_needs
 
         per: list[dict[str, pd.DataFrame]] = []
         for sid, sub in solution.scenarios.items():

@@ -1,5 +1,25 @@
-"""MIP backends. Each takes a :class:`allocator.model.MatrixModel` and returns a MatrixSolve.
+"""The solver layer: the registry of solvers and the one dispatcher (:mod:`.registry`)."""
 
-Backends import their solver library lazily, inside the call: highspy and OR-Tools cannot live
-in one process (their native libraries clash), so nothing is imported at package import time.
-"""
+from allocator.core.params import SolveParams
+from allocator.solvers.registry import (
+    SOLVERS,
+    SolverSpec,
+    UnknownSolverError,
+    certify,
+    design_backend,
+    get,
+    names,
+    solve,
+)
+
+__all__ = [
+    "SOLVERS",
+    "SolveParams",
+    "SolverSpec",
+    "UnknownSolverError",
+    "certify",
+    "design_backend",
+    "get",
+    "names",
+    "solve",
+]

@@ -1,6 +1,6 @@
 """The book in and out: import a whole market, export it back as an instance.
 
-:func:`import_instance` writes a validated :class:`~allocator.schema.Instance` into an empty
+:func:`import_instance` writes a validated :class:`~allocator.instance.schema.Instance` into an empty
 book (or replaces the book); :func:`export_instance` reads the book back as an instance whose
 needs are the ones in the book's demand (``new`` and ``active``; an active need carries its
 current provider). Export after import gives back an equal instance, except for what the book
@@ -19,8 +19,8 @@ import numpy as np
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from allocator.problem import Problem
-from allocator.schema import (
+from allocator.core.problem import Problem
+from allocator.instance.schema import (
     BlockBid,
     BlockContract,
     BlockRules,

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from allocator.io import dump_json
-from allocator.schema import Instance
+from allocator.instance.io import dump_json
+from allocator.instance.schema import Instance
 
 HERE = Path(__file__).resolve().parent
 SEED = 3  # the generator's own seed (any fixed value; 3 for seed 003)

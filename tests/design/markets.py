@@ -8,7 +8,7 @@ a mix (block-only highly complex lot, block plus framework elsewhere) and all bl
 from __future__ import annotations
 
 from allocator.design.designs import Design
-from allocator.schema import Instance
+from allocator.instance.schema import Instance
 
 
 def tiny_market() -> Instance:

@@ -10,8 +10,8 @@ from allocator.design.designs import apply_design
 from allocator.design.recourse import design_holders
 from allocator.design.scenarios import demands, generate_scenarios, with_scenarios
 from allocator.design.solve import DesignParams, expected_lot_demand, solve_design
-from allocator.problem import Problem
-from allocator.solve import SolveParams
+from allocator.core.problem import Problem
+from allocator.core.params import SolveParams
 
 from .markets import designs, tiny_market
 

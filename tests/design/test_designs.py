@@ -7,7 +7,7 @@ import json
 import pytest
 
 from allocator.design.designs import apply_design, load_and_apply, load_design
-from allocator.errors import InstanceError
+from allocator.instance.errors import InstanceError
 
 from .markets import designs, tiny_market
 

@@ -12,9 +12,9 @@ from allocator.design.recourse import (
     recourse,
 )
 from allocator.design.scenarios import Demand
-from allocator.problem import Problem
-from allocator.result import Status
-from allocator.solve import SolveParams, solve
+from allocator.core.problem import Problem
+from allocator.core.result import Status
+from allocator.solvers import SolveParams, solve
 
 from .markets import designs, tiny_market
 

@@ -12,7 +12,7 @@ from allocator.design.scenarios import (
     generate_scenarios,
     with_scenarios,
 )
-from allocator.schema import Scenario
+from allocator.instance.schema import Scenario
 
 from .markets import tiny_market
 

@@ -14,16 +14,16 @@ from benchmark_files import orlib_file
 from random_instances import random_instance
 from reference import brute_force_design
 
-from allocator.check import check
+from allocator.core.check import check
 from allocator.design.designs import Design, apply_design
 from allocator.design.recourse import as_contracts
 from allocator.design.scenarios import generate_scenarios, with_scenarios
 from allocator.design.solve import DesignParams, solve_design
-from allocator.orlib import import_cap, known_value_of
-from allocator.problem import Problem
-from allocator.result import Status
-from allocator.schema import Scenario
-from allocator.solve import SolveParams, solve
+from allocator.generate.orlib import import_cap, known_value_of
+from allocator.core.problem import Problem
+from allocator.core.result import Status
+from allocator.instance.schema import Scenario
+from allocator.solvers import SolveParams, solve
 
 from .markets import designs, tiny_market
 

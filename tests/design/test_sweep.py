@@ -13,7 +13,7 @@ from allocator.design.recourse import recourse_batch
 from allocator.design.scenarios import demands, generate_scenarios, with_scenarios
 from allocator.design.solve import DesignParams
 from allocator.design.sweep import DaskRunner, LocalRunner, SerialRunner, chunks, make_runner
-from allocator.solve import SolveParams
+from allocator.core.params import SolveParams
 
 from .markets import designs, tiny_market
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from allocator.schema import Instance
+from allocator.instance.schema import Instance
 
 COMPLEXITIES = ("less_complex", "complex", "highly_complex")
 CARE_GROUPS = ("OP", "OPMH", "PD", "LD", "MH", "Autism")

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from random_instances import random_instance
 
-import allocator.regional as regional
-from allocator.check import check
-from allocator.evaluate import evaluate
+import allocator.heuristic.regional as regional
+from allocator.core.check import check
+from allocator.core.evaluate import evaluate
 from allocator.generate import generate
 from allocator.heuristic.construct import regret_greedy
 from allocator.heuristic.data import components, from_problem, to_problem_chosen
@@ -27,9 +27,9 @@ from allocator.heuristic.regions import (
     split_by_use,
 )
 from allocator.heuristic.state import Assignment
-from allocator.problem import Problem
-from allocator.result import Status
-from allocator.solve import SolveParams, solve
+from allocator.core.problem import Problem
+from allocator.core.result import Status
+from allocator.solvers import SolveParams, solve
 
 TOL = 1e-6
 

@@ -1,7 +1,7 @@
 """The search data and the incremental assignment agree with the exact evaluation.
 
 :mod:`allocator.heuristic.state` keeps row loads and block funding incrementally; every
-objective it reports must equal :func:`allocator.evaluate.evaluate` on the same assignment,
+objective it reports must equal :func:`allocator.core.evaluate.evaluate` on the same assignment,
 and it must call an assignment feasible exactly when the evaluation finds no violation.
 Instances come from ``random_instance`` (every feature: blocks, block-only and reservation
 lots, share caps, transfers, travel factors) and from the quick market generator.
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from random_instances import random_instance
 
-from allocator.evaluate import evaluate
+from allocator.core.evaluate import evaluate
 from allocator.heuristic.data import (
     components,
     from_problem,
@@ -22,7 +22,7 @@ from allocator.heuristic.data import (
     to_problem_chosen,
 )
 from allocator.heuristic.state import Assignment, funding, row_loads
-from allocator.problem import Problem
+from allocator.core.problem import Problem
 
 from .market import market_instance
 

@@ -12,8 +12,8 @@ import pytest
 
 from allocator.nightly.continuity import nightly_model, restrict
 from allocator.nightly.run import NightlyOptions, plan
-from allocator.problem import Problem
-from allocator.schema import Instance
+from allocator.core.problem import Problem
+from allocator.instance.schema import Instance
 from allocator.store.book import Pin
 
 MARKET = {

@@ -1,4 +1,4 @@
-"""CP-SAT on the plain model (``allocator.solvers.cpsat``) against brute force and the checker.
+"""CP-SAT on the plain model (``allocator.exact.cpsat``) against brute force and the checker.
 
 The integer scaling is tested on its own (no OR-Tools needed); the solver runs in a spawned
 child process, so each solve costs about a second of start-up: a handful of instances only.
@@ -11,11 +11,11 @@ import pytest
 from random_instances import random_instance
 from reference import brute_force_allocation
 
-from allocator.check import check
-from allocator.problem import Problem
-from allocator.result import Status
-from allocator.solve import SolveParams
-from allocator.solvers import cpsat
+from allocator.core.check import check
+from allocator.core.problem import Problem
+from allocator.core.result import Status
+from allocator.core.params import SolveParams
+from allocator.exact import cpsat
 
 pytestmark = pytest.mark.skipif(not cpsat.available(), reason="OR-Tools is not installed")
 

@@ -16,9 +16,9 @@ from random_instances import random_instance
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from allocator.problem import Problem
-from allocator.schema import Instance
-from allocator.solve import SolveParams, solve
+from allocator.core.problem import Problem
+from allocator.instance.schema import Instance
+from allocator.solvers import SolveParams, solve
 from allocator.store import migrate
 from allocator.store.engine import make_engine, resolve_url
 

@@ -41,7 +41,7 @@ def test_active_needs_are_pinned_to_the_given_or_best_offer(engine):
 
 
 def test_current_offers_prefer_the_own_zone_then_the_cheapest():
-    from allocator.schema import Instance
+    from allocator.instance.schema import Instance
 
     inst = Instance.model_validate({
         "zones": [{"id": "a"}, {"id": "b"}],

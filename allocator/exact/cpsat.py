@@ -25,7 +25,7 @@ OR-Tools):
   into the pair costs and a constant.
 
 Whatever the scaling, the objective reported is the **exact** one: the chosen assignment is
-re-evaluated with :func:`allocator.evaluate.evaluate` (the optimal block funding of that
+re-evaluated with :func:`allocator.core.evaluate.evaluate` (the optimal block funding of that
 assignment, all five terms), never read back from CP-SAT. CP-SAT's own bound is reported (after
 division by ``cost_scale``) only when the scaling of the constraints was exact.
 
@@ -46,10 +46,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..result import Result, Status
+from allocator.core.result import Result, Status
 
 if TYPE_CHECKING:  # the child process imports this module: keep pandas and pydantic out of it
-    from ..problem import Problem
+    from allocator.core.problem import Problem
 
 NAME = "cpsat"
 MAX_COST_SCALE = 10**4
@@ -345,7 +345,7 @@ def solve(problem: Problem, params: Any) -> Result:
     problem
         An allocation-mode problem (design bids and scenarios are refused).
     params
-        A :class:`allocator.solve.SolveParams` (``time_limit``, ``gap``, ``threads``, ``seed``,
+        A :class:`allocator.exact.solve.SolveParams` (``time_limit``, ``gap``, ``threads``, ``seed``,
         ``objective``, ``verbose`` are used).
 
     Returns
@@ -356,7 +356,7 @@ def solve(problem: Problem, params: Any) -> Result:
         CP-SAT's log (objectives there are CP-SAT's scaled ones, divided back: approximate);
         ``extra`` holds the scales and whether they were exact.
     """
-    from ..evaluate import evaluate, to_solution
+    from allocator.core.evaluate import evaluate, to_solution
 
     t0 = time.perf_counter()
     t0_wall = time.time()

@@ -6,9 +6,9 @@ import time
 
 import numpy as np
 
-from ..model import MatrixModel
-from ..result import Status
-from .base import MatrixSolve, SolverOptions
+from allocator.exact.model import MatrixModel
+from allocator.core.result import Status
+from allocator.exact.base import MatrixSolve, SolverOptions
 
 NAME = "highs"
 

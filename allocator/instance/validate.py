@@ -1,6 +1,6 @@
 """Validation that needs more than one row: cross-table rules, and plain-English row messages.
 
-The row models of :mod:`allocator.schema` check one row at a time. This module adds
+The row models of :mod:`allocator.instance.schema` check one row at a time. This module adds
 
 * :func:`check_references`, every rule that needs the whole instance (duplicate ids, unknown
   references, overlapping lots, units, block contracts and bids, penalties, scenarios),
@@ -9,9 +9,9 @@ The row models of :mod:`allocator.schema` check one row at a time. This module a
   understands ("must be >= 0, got -3");
 * :func:`validate_path`, the library side of ``allocator validate FILE``.
 
-:func:`check_references` takes either a whole :class:`~allocator.schema.Instance` or an
+:func:`check_references` takes either a whole :class:`~allocator.instance.schema.Instance` or an
 :class:`InstanceParts`: the rows that parsed, each with where it stands in its file, so that
-:func:`allocator.io.load_instance` can run the reference checks even when other rows failed.
+:func:`allocator.instance.io.load_instance` can run the reference checks even when other rows failed.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ValidationError
 
-from allocator.errors import InputProblem, InstanceError
-from allocator.schema import TABLES, Instance, Need, Offer, Policy
+from allocator.instance.errors import InputProblem, InstanceError
+from allocator.instance.schema import TABLES, Instance, Need, Offer, Policy
 
 # Each service is sold in one unit; only a lot's unit is held to it (offers and needs are not).
 UNIT_OF_SERVICE = {
@@ -61,7 +61,7 @@ class InstanceParts:
     """The rows of an instance that passed their row model, with their places in the file.
 
     rows
-        table name (those of :data:`allocator.schema.TABLES`, and ``scenarios``) -> its rows;
+        table name (those of :data:`allocator.instance.schema.TABLES`, and ``scenarios``) -> its rows;
         a missing table is an empty one.
     policy
         ``None`` when the policy itself failed to parse (penalty checks are then skipped).
@@ -472,8 +472,8 @@ def validate_path(path: str | Path) -> tuple[Instance | None, list[InputProblem]
     tuple[Instance | None, list[InputProblem]]
         The instance (``None`` when there is any problem) and every problem found.
     """
-    # Imported here: allocator.io uses this module to check what it loads.
-    from allocator.io import load_instance
+    # Imported here: allocator.instance.io uses this module to check what it loads.
+    from allocator.instance.io import load_instance
 
     try:
         return load_instance(path), []

@@ -1,8 +1,8 @@
 """Reading and writing instances: JSON (canonical), a folder of CSV files, an XLSX workbook.
 
 :func:`load_instance` validates every row on its own, collects every problem (never stopping at
-the first), runs the cross-table checks of :func:`allocator.validate.check_references` on the
-rows that parsed, and raises one :class:`~allocator.errors.InstanceError` carrying them all.
+the first), runs the cross-table checks of :func:`allocator.instance.validate.check_references` on the
+rows that parsed, and raises one :class:`~allocator.instance.errors.InstanceError` carrying them all.
 
 The formats are lossless with respect to each other: JSON -> XLSX -> CSV -> JSON gives back an
 equal instance. To make that true, loading normalises what the tables cannot tell apart: in
@@ -26,9 +26,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from allocator.errors import InputProblem, InstanceError
-from allocator.schema import TABLES, Instance, Need, Policy, Scenario
-from allocator.tabular import (
+from allocator.instance.errors import InputProblem, InstanceError
+from allocator.instance.schema import TABLES, Instance, Need, Policy, Scenario
+from allocator.instance.tabular import (
     RawInstance,
     RawRow,
     read_csv_folder,
@@ -36,7 +36,7 @@ from allocator.tabular import (
     write_csv_folder,
     write_xlsx,
 )
-from allocator.validate import (
+from allocator.instance.validate import (
     InstanceParts,
     Placed,
     ScenarioNeed,

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from .problem import Problem
+from allocator.core.problem import Problem
 
 INF = float("inf")
 
@@ -340,7 +340,7 @@ def values_from_chosen(model: MatrixModel, chosen: list[np.ndarray],
                        volume: np.ndarray | None = None, award: np.ndarray | None = None
                        ) -> np.ndarray:
     """A full column vector (for a warm start) from pair choices (and design V, y)."""
-    from .evaluate import block_funding
+    from allocator.core.evaluate import block_funding
 
     v = np.zeros(model.n_cols)
     for d, ch in zip(model.demands, chosen, strict=True):

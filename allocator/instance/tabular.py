@@ -1,7 +1,7 @@
 """The instance as tables of cells: CSV folders and XLSX workbooks (DESIGN.md clarification 10).
 
 Reading turns each file into a :class:`RawInstance` (rows of raw values, with where each came
-from); :mod:`allocator.io` validates those rows, the same way whichever format they came from.
+from); :mod:`allocator.instance.io` validates those rows, the same way whichever format they came from.
 Writing flattens a validated instance into the same tables.
 
 Layout, one CSV file or one sheet per table:
@@ -40,9 +40,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from pydantic import BaseModel
 
-from allocator.errors import InputProblem
-from allocator.schema import TABLES, BenchmarkInfo, Instance, Need, Policy, Scenario
-from allocator.validate import nested_model
+from allocator.instance.errors import InputProblem
+from allocator.instance.schema import TABLES, BenchmarkInfo, Instance, Need, Policy, Scenario
+from allocator.instance.validate import nested_model
 
 KEY_VALUE_TABLES = ("instance", "policy")
 ROW_MODELS: dict[str, type[BaseModel]] = {**TABLES, "scenarios": Scenario, "scenario_needs": Need}

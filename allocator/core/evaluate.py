@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .problem import Problem
-from .result import Solution
+from allocator.core.problem import Problem
+from allocator.core.result import Solution
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,8 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
-from .generate.build import validate_document
-from .schema import BenchmarkInfo, Instance
+from allocator.generate.build import validate_document
+from allocator.instance.schema import BenchmarkInfo, Instance
 
 Sense = Literal["min", "max"]
 CflpFormat = Literal["orlib", "holmberg"]
@@ -62,7 +62,7 @@ def shared_dir() -> Path:
     env = os.environ.get("ALLOCATOR_SHARED")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[1].parent / "shared"
+    return Path(__file__).resolve().parents[3] / "shared"
 
 
 def orlib_dir() -> Path:
@@ -388,7 +388,7 @@ def write_instances(instances: Sequence[Instance], out_dir: str | Path,
     ``stem`` defaults to the source file's stem (from ``benchmark.source``). For the capa/b/c
     templates k is the capacity's position in OR-Library's list.
     """
-    from .io import save_instance
+    from allocator.instance.io import save_instance
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

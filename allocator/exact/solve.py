@@ -1,49 +1,33 @@
 """One entry point: ``solve(problem, params) -> Result``.
 
-The exact paths build the model of DESIGN.md section 4 (``allocator.model``) and hand it to a MIP
+The exact paths build the model of DESIGN.md section 4 (``allocator.exact.model``) and hand it to a MIP
 backend; the objective reported is always recomputed from the rounded assignment
-(``allocator.evaluate``), so it never carries solver tolerances.
+(``allocator.core.evaluate``), so it never carries solver tolerances.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
-from .evaluate import evaluate, to_solution
-from .model import MatrixModel, build, chosen_from_values, values_from_chosen
-from .problem import Problem
-from .result import Result, Solution, Status
-from .solvers.base import MatrixSolve, SolverOptions, add_row
+from allocator.core.evaluate import evaluate, to_solution
+from allocator.exact.model import MatrixModel, build, chosen_from_values, values_from_chosen
+from allocator.core.params import SolveParams
+from allocator.core.problem import Problem
+from allocator.core.result import Result, Solution, Status
+from allocator.exact.base import MatrixSolve, SolverOptions, add_row
 
-SolverName = Literal["highs", "cbc", "highs-pulp"]
 EXACT_SOLVERS = ("highs", "cbc", "highs-pulp")
-
-
-class SolveParams(BaseModel):
-    """Parameters of one solve (validated; loadable from JSON/TOML by the CLI)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    solver: str = "highs"
-    objective: Literal["weighted", "lexicographic"] | None = None  # None: the instance's policy
-    time_limit: float = Field(60.0, gt=0)
-    gap: float = Field(1e-7, ge=0)  # relative MIP gap at which a solve counts as optimal
-    threads: int | None = Field(None, ge=1)
-    verbose: bool = False
-    seed: int = 0
 
 
 def _backend_solve(name: str, model: MatrixModel, opts: SolverOptions, **kw) -> MatrixSolve:
     if name == "highs":
-        from .solvers import highs
+        from allocator.exact import highs
 
         return highs.solve(model, opts, **kw)
     if name in ("cbc", "highs-pulp"):
-        from .solvers import pulp_backend
+        from allocator.exact import pulp_backend
 
         return pulp_backend.solve(model, opts, solver="cbc" if name == "cbc" else "highs", **kw)
     raise ValueError(f"unknown exact solver {name!r}; choose one of {', '.join(EXACT_SOLVERS)}")
@@ -97,19 +81,56 @@ def solve(problem: Problem, params: SolveParams | None = None) -> Result:
     """Solve the allocation problem of DESIGN.md section 4 exactly (HiGHS or CBC).
 
     At the time limit it returns the best solution found with status ``feasible`` and the
-    solver's bound; with no solution, status ``time_limit_no_solution``.
+    solver's bound; with no solution, status ``time_limit_no_solution``. CBC's claims of
+    optimality are confirmed by HiGHS (:func:`confirm_with_highs`): PuLP's bundled CBC has
+    reported optima with a bound above the true optimum, so its own bound is never reported.
     """
     params = params or SolveParams()
     if params.solver not in EXACT_SOLVERS:
-        from .portfolio import solve as solve_other  # heuristic / auto, added by the scale work
-
-        return solve_other(problem, params)
+        raise ValueError(f"unknown exact solver {params.solver!r}; choose one of "
+                         f"{', '.join(EXACT_SOLVERS)}")
     t0 = time.perf_counter()
     objective_kind = params.objective or problem.objective_kind
     model = build([(problem, 1.0)])
     build_s = time.perf_counter() - t0
     res, phases = solve_model(model, params, objective_kind)
+    if params.solver == "cbc":
+        res, phases = confirm_with_highs(model, params, objective_kind, res, phases, t0)
     return finish(problem, model, res, phases, params.solver, t0, build_s)
+
+
+def confirm_with_highs(
+    model: MatrixModel,
+    params: SolveParams,
+    objective_kind: str,
+    res: MatrixSolve,
+    phases: list[tuple[str, MatrixSolve]],
+    t0: float,
+) -> tuple[MatrixSolve, list[tuple[str, MatrixSolve]]]:
+    """Replace CBC's bound by one HiGHS proves, warm-started from CBC's answer.
+
+    CBC keeps its answer; the bound is HiGHS's, found in the time left (at least a tenth of
+    the limit). Where HiGHS proves nothing in that time the bound is HiGHS's best bound (its
+    LP bound at worst), and the answer is ``feasible``.
+    """
+    if not res.status.has_solution or res.values is None:
+        return res, phases
+    left = max(0.1 * params.time_limit, params.time_limit - (time.perf_counter() - t0))
+    check_params = params.model_copy(update={"solver": "highs", "time_limit": left})
+    conf, conf_phases = solve_model(model, check_params, objective_kind, warm_start=res.values)
+    bound = conf.bound
+    status = Status.feasible
+    values, objective = res.values, res.objective
+    if conf.status.has_solution and conf.objective is not None and (
+            objective is None or conf.objective < objective - 1e-9 * max(1.0, abs(objective))):
+        values, objective = conf.values, conf.objective  # HiGHS found better: CBC was wrong
+    if conf.status is Status.optimal:
+        status = Status.optimal
+    confirmed = MatrixSolve(status, values, objective, bound,
+                            res.runtime_s + conf.runtime_s,
+                            message=f"CBC: {res.status.value}, bound {res.bound}; "
+                                    f"bound confirmed by HiGHS: {conf.status.value}")
+    return confirmed, phases + [(f"highs check ({name})", r) for name, r in conf_phases]
 
 
 def finish(
@@ -150,6 +171,6 @@ def finish(
 
 def warm_start_values(problem: Problem, model: MatrixModel, solution: Solution) -> np.ndarray:
     """Column values of ``model`` for a known solution (a MIP start)."""
-    from .evaluate import chosen_from_solution
+    from allocator.core.evaluate import chosen_from_solution
 
     return values_from_chosen(model, [chosen_from_solution(problem, solution)])

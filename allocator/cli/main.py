@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
-from .cli_db import register as register_book_commands
-from .cli_design import register as register_design_commands
+from allocator.cli.db import register as register_book_commands
+from allocator.cli.design import register as register_design_commands
 
 if TYPE_CHECKING:
-    from .problem import Problem
-    from .result import Result
-    from .schema import Instance
+    from allocator.core.problem import Problem
+    from allocator.core.result import Result
+    from allocator.instance.schema import Instance
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -75,8 +75,8 @@ def _bad_input(lines: list[str]) -> NoReturn:
 
 def _load(path: Path) -> Instance:
     """Load and validate an instance, or print every problem and exit 2."""
-    from .errors import InstanceError
-    from .io import load_instance
+    from allocator.instance.errors import InstanceError
+    from allocator.instance.io import load_instance
 
     try:
         return load_instance(path)
@@ -124,10 +124,10 @@ def _solver_for(inst: Instance, settings: dict[str, Any], mode: str = "auto"
     """The problem to report on and the solve to run: an allocation solve (DESIGN.md section 4;
     bids and scenarios are not used), or a design solve (section 5) with ``--mode design`` -
     which ``auto`` picks only for imported benchmarks with bids (facility location)."""
-    from .problem import Problem
+    from allocator.core.problem import Problem
 
     if mode == "design" or (mode == "auto" and inst.benchmark is not None and inst.block_bids):
-        from .design.solve import DesignParams, solve_design
+        from allocator.design.solve import DesignParams, solve_design
 
         if settings["solver"] in ("auto", "heuristic"):
             # the design model is solved exactly (or by its decomposition) with HiGHS
@@ -135,7 +135,7 @@ def _solver_for(inst: Instance, settings: dict[str, Any], mode: str = "auto"
         design_params = _params(DesignParams, settings)
         return (Problem.from_instance(inst, mode="design"),
                 lambda: solve_design(inst, design_params))
-    from .solve import SolveParams, solve
+    from allocator.solvers import SolveParams, solve
 
     params = _params(SolveParams, settings)
     problem = Problem.from_instance(inst)
@@ -183,10 +183,10 @@ def solve_command(
     By default this is the allocation of DESIGN.md section 4: block bids and scenarios are not
     used (``allocator design`` and ``--mode design`` choose awards over scenarios).
     """
-    from .report.files import FORMATS, write_results
-    from .report.summary import objective_kind, print_summary, summary_fields
-    from .report.tables import build_tables
-    from .solve import SolveParams
+    from allocator.report.files import FORMATS, write_results
+    from allocator.report.summary import objective_kind, print_summary, summary_fields
+    from allocator.report.tables import build_tables
+    from allocator.core.params import SolveParams
 
     wanted = tuple(f.strip() for f in formats.split(",") if f.strip())
     if not set(wanted) <= set(FORMATS):
@@ -235,7 +235,7 @@ def validate_command(
     file: Annotated[Path, typer.Argument(help="Instance: .json, .xlsx or a CSV folder.")],
 ) -> None:
     """Validate an instance and list every problem, one per line (exit 2 if any)."""
-    from .validate import validate_path
+    from allocator.instance.validate import validate_path
 
     inst, problems = validate_path(file)
     if problems or inst is None:
@@ -255,8 +255,8 @@ def check_command(
     result: Annotated[Path, typer.Argument(help="result.json (or the folder holding it).")],
 ) -> None:
     """Re-check a written result: every constraint and objective term, recomputed."""
-    from .check import check
-    from .report.files import read_result, solution_from_result
+    from allocator.core.check import check
+    from allocator.report.files import read_result, solution_from_result
 
     inst = _load(instance)
     try:
@@ -282,7 +282,7 @@ def convert_command(
     dst: Annotated[Path, typer.Argument(help="Where to write; the format from its suffix.")],
 ) -> None:
     """Convert an instance between JSON, an XLSX workbook and a folder of CSV files."""
-    from .io import save_instance
+    from allocator.instance.io import save_instance
 
     inst = _load(src)
     try:
@@ -305,8 +305,8 @@ def generate_command(
     scenarios: Annotated[int, typer.Option(help="Number of demand scenarios.")] = 0,
 ) -> None:
     """Generate a synthetic instance calibrated to the council papers."""
-    from .generate import generate
-    from .io import save_instance
+    from allocator.generate import generate
+    from allocator.instance.io import save_instance
 
     try:
         inst = generate(scale.value, needs=needs, providers=providers, zones=zones, seed=seed,
@@ -319,7 +319,7 @@ def generate_command(
 
 
 def _import(kind: str, file: Path, out: Path, **options: Any) -> None:
-    from .orlib import import_file, write_instances
+    from allocator.generate.orlib import import_file, write_instances
 
     if not file.is_file():
         _bad_input([f"{file}: file not found"])

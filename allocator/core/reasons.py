@@ -31,10 +31,10 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 
-from .problem import Problem
-from .report.usage import Usage
-from .result import Solution
-from .schema import COMPLEXITY_RANK, UNIT_OF_KIND
+from allocator.core.problem import Problem
+from allocator.core.usage import Usage
+from allocator.core.result import Solution
+from allocator.instance.schema import COMPLEXITY_RANK, UNIT_OF_KIND
 
 REASONS = ("no_eligible_offer", "capacity_exhausted", "cheaper_unmet", "not_optimised")
 LIMITS = ("offer_capacity", "provider_capacity", "block_volume", "max_provider_share")

@@ -59,8 +59,8 @@ def db_import(
         help="Replace a book that already holds a market (its history goes too).")] = False,
 ) -> None:
     """Import a whole market into the book (needs with a current provider become active)."""
-    from allocator.errors import InstanceError
-    from allocator.io import load_instance
+    from allocator.instance.errors import InstanceError
+    from allocator.instance.io import load_instance
     from allocator.store.book import BookNotEmpty, import_instance
     from allocator.store.engine import transaction
 
@@ -84,7 +84,7 @@ def db_export(
     db: DbOption = None,
 ) -> None:
     """Write the book back as an instance (active needs carry their current provider)."""
-    from allocator.io import save_instance
+    from allocator.instance.io import save_instance
     from allocator.store.book import export_instance
     from allocator.store.engine import transaction
 

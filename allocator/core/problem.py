@@ -17,7 +17,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from .schema import COMPLEXITY_RANK, UNIT_OF_KIND, Instance, Need
+from allocator.instance.schema import COMPLEXITY_RANK, UNIT_OF_KIND, Instance, Need
 
 SERVICES = ("personal_care", "individual_support", "group_support", "supported_living")
 CARE_GROUPS = ("OP", "OPMH", "PD", "LD", "MH", "Autism")

@@ -7,9 +7,9 @@
     need-row graph are independent problems: from :data:`PARALLEL_MIN_PAIRS` eligible pairs
     they are split into two groups of whole components, balanced by eligible pairs, searched
     by two children at once (one per core); the answers, objectives and bounds add up.
-    Above :data:`allocator.regional.REGION_MAX_PAIRS` eligible pairs plus needs (scales L
-    and XL), given the time for it (:func:`allocator.regional.worth_it`: 20 s a region), the
-    needs are cut into regions of whole zones instead (:mod:`allocator.regional`):
+    Above :data:`allocator.heuristic.regional.REGION_MAX_PAIRS` eligible pairs plus needs (scales L
+    and XL), given the time for it (:func:`allocator.heuristic.regional.worth_it`: 20 s a region), the
+    needs are cut into regions of whole zones instead (:mod:`allocator.heuristic.regional`):
     the bound is the sum of the regions' LPs with whole capacities, and the rows the cut
     shares are split by what those LPs use.
 ``auto``
@@ -22,7 +22,7 @@
     HiGHS spends the minute in its root node and moves the LP bound by 0.02%: there, and
     above, ``auto`` is ``heuristic``.
 
-Every answer is evaluated exactly (:func:`allocator.evaluate.evaluate`) and carries a bound, so
+Every answer is evaluated exactly (:func:`allocator.core.evaluate.evaluate`) and carries a bound, so
 its gap is known; ``Result.extra["bound_method"]`` says where the bound came from (``lp``: the
 LP relaxation of every component; ``lagrangian ...``: ``L(lambda)`` of
 :mod:`allocator.heuristic.lagrangian` for LP prices from PDLP or the subgradient method;
@@ -35,7 +35,7 @@ large factor (:func:`allocator.heuristic.data.lexicographic_scale`), which puts 
 first in practice but is not a proof that it is minimal. The bound reported is then the
 LP bound of the *weighted* objective, computed here with HiGHS: the lexicographic optimum is a
 feasible assignment, so its full objective is never below it. ``auto`` then runs the exact
-two-phase lexicographic solve of :mod:`allocator.solve` warm-started from the search, where
+two-phase lexicographic solve of :mod:`allocator.exact.solve` warm-started from the search, where
 the instance is small enough.
 """
 
@@ -46,12 +46,12 @@ from typing import Any
 
 import numpy as np
 
-from . import regional
-from .evaluate import Evaluation, evaluate, to_solution
-from .heuristic.data import SearchData, from_problem, restrict, split, to_problem_chosen
-from .heuristic.search import SearchOptions
-from .problem import Problem
-from .result import Result, Status
+from allocator.heuristic import regional
+from allocator.core.evaluate import Evaluation, evaluate, to_solution
+from allocator.heuristic.data import SearchData, from_problem, restrict, split, to_problem_chosen
+from allocator.heuristic.search import SearchOptions
+from allocator.core.problem import Problem
+from allocator.core.result import Result, Status
 
 SOLVERS = ("heuristic", "auto")
 MIP_MAX_PAIRS = 20_000  # auto hands the search's answers to HiGHS up to this size
@@ -63,7 +63,7 @@ LP_MAX_PAIRS_MAIN = 3_000_000  # lexicographic: weighted LP bound in this proces
 def solve(problem: Problem, params: Any) -> Result:
     """Solve with the heuristic or the portfolio (``params.solver``: ``heuristic``, ``auto``).
 
-    ``params`` is an :class:`allocator.solve.SolveParams`: its time limit is the wall time of
+    ``params`` is an :class:`allocator.exact.solve.SolveParams`: its time limit is the wall time of
     the whole call, its seed makes the search reproducible, its gap ends the search early.
     """
     if params.solver not in SOLVERS:
@@ -161,7 +161,7 @@ class _Portfolio:
     # ------------------------------------------------------------------ the run
 
     def run(self) -> Result:
-        from .heuristic.worker import Worker
+        from allocator.heuristic.worker import Worker
 
         p, params = self.problem, self.params
         data = from_problem(p, lexicographic=self.lexicographic)
@@ -207,8 +207,8 @@ class _Portfolio:
 
     def _weighted_bound(self, data_for_bound: SearchData, until: float) -> None:
         """Lexicographic: the weighted LP bound, with HiGHS in this process."""
-        from .heuristic.data import components
-        from .heuristic.lp import free_values, lp_bound
+        from allocator.heuristic.data import components
+        from allocator.heuristic.lp import free_values, lp_bound
 
         if data_for_bound.n_pairs > LP_MAX_PAIRS_MAIN:
             value = data_for_bound.constant + float(free_values(data_for_bound).sum())
@@ -238,8 +238,8 @@ class _Portfolio:
 
     def _mip_after_search(self, margin: float) -> tuple[Evaluation, float | None, str] | None:
         """HiGHS on the exact model, warm-started from the search's best assignment."""
-        from .model import build, chosen_from_values, values_from_chosen
-        from .solve import solve_model
+        from allocator.exact.model import build, chosen_from_values, values_from_chosen
+        from allocator.exact.solve import solve_model
 
         p, params = self.problem, self.params
         start_by = self.t0 + MIP_START_SHARE * float(params.time_limit)
@@ -267,7 +267,7 @@ class _Portfolio:
         model = build([(p, 1.0)])
         start = values_from_chosen(model, [merged])
         if self.lexicographic:
-            # the exact two phases of allocator.solve (HiGHS's own time limit only)
+            # the exact two phases of allocator.exact.solve (HiGHS's own time limit only)
             mip_params = params.model_copy(update={
                 "solver": "highs", "time_limit": 0.8 * left, "threads": params.threads or 1,
             })
@@ -286,7 +286,7 @@ class _Portfolio:
                 chosen = self._merged()
                 return None if chosen is None else values_from_chosen(model, [chosen])
 
-            from .heuristic.mip import solve_fed
+            from allocator.heuristic.mip import solve_fed
 
             ans = solve_fed(model, start=start, deadline=self.deadline - margin,
                             incoming=incoming, gap=float(params.gap),
@@ -349,9 +349,9 @@ class _Portfolio:
             extra["mip_fed_answers"] = self.mip_injected
         if not any(ev.feasible for ev, _ in candidates):
             # no usable answer from the search (a process failed): construct here, numpy only
-            from .heuristic.construct import regret_greedy
-            from .heuristic.local_search import shift
-            from .heuristic.state import Assignment
+            from allocator.heuristic.construct import regret_greedy
+            from allocator.heuristic.local_search import shift
+            from allocator.heuristic.state import Assignment
 
             st = Assignment(data, regret_greedy(data))
             shift(st, deadline=time.monotonic() + 5.0)

@@ -1,7 +1,7 @@
 """An independent check of a solution: every constraint and the objective, recomputed.
 
 This module is the engine's second implementation of DESIGN.md sections 4, 5 and 8. It works
-on the raw :class:`allocator.schema.Instance` and its ids only and shares no code with the
+on the raw :class:`allocator.instance.schema.Instance` and its ids only and shares no code with the
 model builders, so that a bug in one is caught by the other. Every solver's output passes
 through :func:`check` in the tests.
 
@@ -26,8 +26,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from allocator.result import TERMS, Solution
-from allocator.schema import COMPLEXITY_RANK, UNIT_OF_KIND, Instance, Lot, Need, Offer, Provider
+from allocator.core.result import TERMS, Solution
+from allocator.instance.schema import COMPLEXITY_RANK, UNIT_OF_KIND, Instance, Lot, Need, Offer, Provider
 
 Pool = tuple[str, str]  # (provider id, lot id)
 
@@ -39,7 +39,7 @@ class CheckReport:
     violations
         One sentence per broken rule, naming the need / offer / provider / lot and the numbers.
     terms
-        The objective's terms (:data:`allocator.result.TERMS`) recomputed from the solution.
+        The objective's terms (:data:`allocator.core.result.TERMS`) recomputed from the solution.
     objective
         Their sum (for a lexicographic policy too: the full objective).
     """
@@ -79,14 +79,14 @@ def check(
     Parameters
     ----------
     instance_or_problem
-        An :class:`~allocator.schema.Instance`, or any object whose ``instance`` attribute
+        An :class:`~allocator.instance.schema.Instance`, or any object whose ``instance`` attribute
         holds one (the frozen problem does).
     solution
         The allocation in the instance's ids. In design mode ``awards`` gives the awarded
         bids' volumes; with scenarios ``scenarios`` gives each scenario's allocation (the
         top-level assignment is then not used).
     reported
-        Optional :class:`~allocator.result.Result` or mapping with ``objective`` and
+        Optional :class:`~allocator.core.result.Result` or mapping with ``objective`` and
         ``terms``; each is compared with the recomputed value.
     tol
         Relative tolerance, applied as ``tol * max(1, |reference|)``.

@@ -23,8 +23,8 @@ def _bad_input(lines: list[str]) -> NoReturn:
 
 
 def _load(path: Path):
-    from .errors import InstanceError
-    from .io import load_instance
+    from allocator.instance.errors import InstanceError
+    from allocator.instance.io import load_instance
 
     try:
         return load_instance(path)
@@ -34,7 +34,7 @@ def _load(path: Path):
 
 
 def _runner(workers: int | None, dask: str | None):
-    from .design.sweep import make_runner
+    from allocator.design.sweep import make_runner
 
     if workers is not None and workers < 1:
         _bad_input([f"--workers: must be at least 1, got {workers}"])
@@ -47,7 +47,7 @@ def _runner(workers: int | None, dask: str | None):
 def _params(**settings):
     from pydantic import ValidationError
 
-    from .design.solve import DesignParams
+    from allocator.design.solve import DesignParams
 
     try:
         return DesignParams(**{k: v for k, v in settings.items() if v is not None})
@@ -85,13 +85,13 @@ def design_command(
     """
     from rich.console import Console
 
-    from .design.scenarios import generate_scenarios, with_scenarios
-    from .design.solve import solve_design
-    from .io import save_instance
-    from .problem import Problem
-    from .report.files import write_results
-    from .report.summary import objective_kind, print_summary
-    from .report.tables import build_tables
+    from allocator.design.scenarios import generate_scenarios, with_scenarios
+    from allocator.design.solve import solve_design
+    from allocator.instance.io import save_instance
+    from allocator.core.problem import Problem
+    from allocator.report.files import write_results
+    from allocator.report.summary import objective_kind, print_summary
+    from allocator.report.tables import build_tables
 
     params = _params(time_limit=time_limit, gap=gap, method=method,
                      max_iterations=max_iterations)
@@ -99,8 +99,8 @@ def design_command(
         _bad_input([f"--scenarios: must be at least 1, got {scenarios}"])
     inst = _load(instance)
     if design is not None:
-        from .design.designs import load_and_apply
-        from .errors import InstanceError
+        from allocator.design.designs import load_and_apply
+        from allocator.instance.errors import InstanceError
 
         try:
             inst = load_and_apply(inst, design)
@@ -156,11 +156,11 @@ def compare_command(
     """
     from rich.console import Console
 
-    from .design.compare import compare_designs
-    from .design.designs import load_design
-    from .design.report import FORMATS, print_comparison, write_comparison
-    from .design.scenarios import generate_scenarios
-    from .errors import InstanceError
+    from allocator.design.compare import compare_designs
+    from allocator.design.designs import load_design
+    from allocator.design.report import FORMATS, print_comparison, write_comparison
+    from allocator.design.scenarios import generate_scenarios
+    from allocator.instance.errors import InstanceError
 
     wanted = tuple(f.strip() for f in formats.split(",") if f.strip())
     if not set(wanted) <= set(FORMATS):

@@ -1,6 +1,6 @@
 """Regional scale: the search region by region, two at a time, with one bound for the whole.
 
-Used by :mod:`allocator.portfolio` above :data:`REGION_MAX_PAIRS` eligible pairs plus needs
+Used by :mod:`allocator.heuristic.portfolio` above :data:`REGION_MAX_PAIRS` eligible pairs plus needs
 (scales L and XL; at XL the cross-county providers chain 800 zones into one component of six
 million pairs, too big for one LP and for LNS to sweep in the time). Measured at L (60,000
 needs, 784,000 pairs, 300 s), five regions ended 0.15% above their bound where the two
@@ -30,11 +30,11 @@ from typing import Any
 
 import numpy as np
 
-from .evaluate import evaluate, to_solution
-from .heuristic.data import SearchData, to_problem_chosen
-from .heuristic.search import SearchOptions
-from .problem import Problem
-from .result import Result, Status
+from allocator.core.evaluate import evaluate, to_solution
+from allocator.heuristic.data import SearchData, to_problem_chosen
+from allocator.heuristic.search import SearchOptions
+from allocator.core.problem import Problem
+from allocator.core.result import Result, Status
 
 REGION_MAX_PAIRS = 200_000  # eligible pairs plus needs: above, the search goes by regions
 LP_SHARE = 0.25  # of the time, at most, for pass 1
@@ -74,7 +74,7 @@ def _run_jobs(jobs: list[tuple[_Region, Any]], end: float, make: Any, take: Any,
     """Run ``make(region, until)`` jobs two at a time, longest first, until ``end``; each
     job's deadline gives it its size's share of the time left to its slot. ``take`` gets
     every message, ``done`` the finished worker."""
-    from .heuristic.worker import Worker
+    from allocator.heuristic.worker import Worker
 
     slots: list[list[_Region]] = [[] for _ in range(SLOTS)]
     work = np.zeros(SLOTS)
@@ -126,9 +126,9 @@ def solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float,
     """Search ``data`` (the whole problem, weighted objective) region by region until
     ``deadline`` (a :func:`time.monotonic` instant, the margin for the answer already taken
     off)."""
-    from .heuristic.construct import regret_greedy
-    from .heuristic.lagrangian import dual_value
-    from .heuristic.regions import partition, reached_rows, region_data, row_shares, split_by_use
+    from allocator.heuristic.construct import regret_greedy
+    from allocator.heuristic.lagrangian import dual_value
+    from allocator.heuristic.regions import partition, reached_rows, region_data, row_shares, split_by_use
 
     progress: list[tuple[float, float | None, float | None]] = []
     groups = partition(data, REGION_MAX_PAIRS)

@@ -1,0 +1,1 @@
+"""The core: the frozen problem, results, exact evaluation, the independent checker, reasons."""

@@ -1,0 +1,204 @@
+"""The solver registry: every solver declared once, one dispatcher, honest statuses.
+
+Modelled on linopy's ``solver_capabilities.py``: each solver says what it solves (the
+allocation model of DESIGN.md section 4, the design model of section 5), for which objectives
+an ``optimal`` it returns is a proof, whether it is installed, and where its
+``solve(problem, params) -> Result`` lives. The CLI, the nightly run, design, compare and the
+benchmarks all ask this module, so adding a backend is one :class:`SolverSpec` here and one
+module that implements its ``solve``.
+
+:func:`solve` is the one entry point for allocation solves. After the backend answers it
+applies the rules every answer obeys (:func:`certify`): ``optimal`` only when a proven bound
+is within the requested gap; ``objective_kind`` is what was solved.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from allocator.core.params import SolveParams
+from allocator.core.problem import Problem
+from allocator.core.result import Result, Status
+
+Mode = Literal["allocation", "design"]
+Objective = Literal["weighted", "lexicographic"]
+BOTH: frozenset[Objective] = frozenset({"weighted", "lexicographic"})
+
+# A relative slack on the requested gap: the objective we report is recomputed exactly from the
+# rounded assignment, so it can differ from the solver's own by rounding in the last digits.
+GAP_SLACK = 1e-9
+
+
+class UnknownSolverError(ValueError):
+    """A solver name that is not registered, or not installed, or that cannot solve the mode."""
+
+
+@dataclass(frozen=True)
+class SolverSpec:
+    """What one solver declares.
+
+    name
+        What users type (``--solver NAME``).
+    summary
+        One line for ``allocator solvers`` and ``--help``.
+    modes
+        ``allocation`` (section 4) and/or ``design`` (section 5; design solves go through
+        :mod:`allocator.design` with this backend).
+    proves
+        Objectives for which the solver's own ``optimal`` may be believed. A solver outside
+        this set is still allowed to return ``optimal``, but only through :func:`certify`,
+        i.e. when a bound it can defend is within the requested gap.
+    requires
+        Python modules it needs (checked with :func:`importlib.util.find_spec`, nothing is
+        imported).
+    entry
+        ``"module:function"`` of its ``solve(problem, params) -> Result``.
+    own_process
+        Whether its native library runs in child processes (OR-Tools cannot share a process
+        with highspy).
+    backend
+        For design mode: the MIP backend name of :mod:`allocator.exact.solve` it maps to.
+    """
+
+    name: str
+    summary: str
+    modes: frozenset[Mode]
+    proves: frozenset[Objective]
+    requires: tuple[str, ...]
+    entry: str
+    own_process: bool = False
+    backend: str | None = None
+    aliases: tuple[str, ...] = field(default=())
+
+    def installed(self) -> bool:
+        return all(importlib.util.find_spec(m) is not None for m in self.requires)
+
+    def load(self) -> Callable[[Problem, SolveParams], Result]:
+        module, _, function = self.entry.partition(":")
+        fn: Callable[[Problem, SolveParams], Result] = getattr(
+            importlib.import_module(module), function)
+        return fn
+
+
+SOLVERS: dict[str, SolverSpec] = {
+    spec.name: spec
+    for spec in (
+        SolverSpec(
+            name="auto",
+            summary="the portfolio (default): the search, plus HiGHS warm-started on small "
+                    "instances; best answer, best bound",
+            modes=frozenset({"allocation", "design"}), proves=BOTH,
+            requires=("ortools", "highspy"), entry="allocator.heuristic.portfolio:solve",
+            own_process=True, backend="highs"),
+        SolverSpec(
+            name="heuristic",
+            summary="the OR-Tools search alone (LP or Lagrangian bound, rounding, local "
+                    "search, LNS)",
+            modes=frozenset({"allocation"}), proves=frozenset(),
+            requires=("ortools", "highspy"), entry="allocator.heuristic.portfolio:solve",
+            own_process=True),
+        SolverSpec(
+            name="highs",
+            summary="the exact model on HiGHS (highspy)",
+            modes=frozenset({"allocation", "design"}), proves=BOTH,
+            requires=("highspy",), entry="allocator.exact.solve:solve", backend="highs"),
+        SolverSpec(
+            name="highs-pulp",
+            summary="the exact model on HiGHS through PuLP",
+            modes=frozenset({"allocation", "design"}), proves=BOTH,
+            requires=("pulp", "highspy"), entry="allocator.exact.solve:solve",
+            backend="highs-pulp"),
+        SolverSpec(
+            name="cbc",
+            summary="the exact model on CBC (PuLP's bundled build); its proofs are confirmed "
+                    "by HiGHS, as the bundled CBC has claimed optima it did not have",
+            modes=frozenset({"allocation", "design"}), proves=frozenset(),
+            requires=("pulp",), entry="allocator.exact.solve:solve", backend="cbc"),
+        SolverSpec(
+            name="cpsat",
+            summary="the exact model on CP-SAT (integer-scaled; proofs only when the scaling "
+                    "is exact)",
+            modes=frozenset({"allocation"}), proves=BOTH,
+            requires=("ortools",), entry="allocator.exact.cpsat:solve", own_process=True),
+    )
+}
+
+
+def names(mode: Mode | None = None) -> tuple[str, ...]:
+    """Registered solver names (of one mode), in registry order."""
+    return tuple(n for n, s in SOLVERS.items() if mode is None or mode in s.modes)
+
+
+def get(name: str, mode: Mode = "allocation") -> SolverSpec:
+    """The spec of solver ``name``; an :class:`UnknownSolverError` naming the choices if it is
+    not registered, not installed, or cannot solve ``mode``."""
+    spec = SOLVERS.get(name)
+    if spec is None:
+        raise UnknownSolverError(
+            f"unknown solver {name!r}; choose one of {', '.join(names())}")
+    if mode not in spec.modes:
+        raise UnknownSolverError(
+            f"solver {name!r} does not solve the {mode} model; choose one of "
+            f"{', '.join(names(mode))}")
+    if not spec.installed():
+        missing = [m for m in spec.requires if importlib.util.find_spec(m) is None]
+        raise UnknownSolverError(
+            f"solver {name!r} needs {', '.join(missing)}, which is not installed")
+    return spec
+
+
+def design_backend(name: str) -> str:
+    """The exact backend a design solve with ``--solver name`` runs on."""
+    backend = get(name, "design").backend
+    assert backend is not None, name
+    return backend
+
+
+def solve(problem: Problem, params: SolveParams | None = None) -> Result:
+    """Solve the allocation model (DESIGN.md section 4) with ``params.solver``.
+
+    The one dispatcher: the backend's answer goes through :func:`certify`, so no solver claims
+    more than it can prove.
+    """
+    params = params or SolveParams()
+    spec = get(params.solver, "allocation")
+    if problem.mode != "allocation":
+        raise UnknownSolverError("solve() takes an allocation problem; design problems go "
+                                 "through allocator.design.solve_design")
+    result = spec.load()(problem, params)
+    return certify(result, params, params.objective or problem.objective_kind)
+
+
+def certify(result: Result, params: SolveParams, objective_kind: str) -> Result:
+    """Apply the rules every answer obeys.
+
+    - ``optimal`` needs a proven bound within the requested gap (``params.gap``), measured on
+      the exactly recomputed objective; otherwise the status is ``feasible``. For a
+      lexicographic answer the first phase must be proven too (``extra["unmet_proven"]``).
+    - A ``feasible`` answer whose proven gap is within the requested gap is ``optimal``:
+      the proof is the bound, whoever found it.
+    - ``extra["objective_kind"]`` is the objective that was solved.
+    """
+    extra = dict(result.extra)
+    extra["objective_kind"] = objective_kind
+    status = result.status
+    if status.has_solution:
+        g = result.gap
+        proven = g is not None and g <= params.gap * (1 + 1e-6) + GAP_SLACK
+        if objective_kind == "lexicographic":
+            proven = proven and bool(extra.get("unmet_proven", status is Status.optimal))
+        if status is Status.optimal and not proven:
+            extra["claimed"] = "optimal"
+            extra["certified"] = (
+                "not proven: " + ("no bound" if g is None else f"gap {100 * g:.4g}% above the "
+                                  f"requested {100 * params.gap:.4g}%")
+                + ("" if objective_kind != "lexicographic" or extra.get("unmet_proven", True)
+                   else "; the unmet term is not proven minimal"))
+            status = Status.feasible
+        elif status is Status.feasible and proven:
+            status = Status.optimal
+    return replace(result, status=status, extra=extra)
