@@ -176,8 +176,8 @@ def solve_in_child(spec: Spec, solver: str, time_limit: float, threads: int | No
     instance = spec.load(cache)
     row["load_s"] = time.perf_counter() - t
     from allocator.core.check import check
-    from allocator.core.problem import Problem
     from allocator.core.params import SolveParams
+    from allocator.core.problem import Problem
 
     t = time.perf_counter()
     problem = Problem.from_instance(instance)
@@ -253,10 +253,10 @@ def _child(conn: Any, spec: Spec, solver: str, time_limit: float, threads: int |
 def lp_bound_in_child(spec: Spec, time_limit: float, cache: Path | None = None
                       ) -> dict[str, Any]:
     """The LP relaxation bound of a generated instance with HiGHS (call in a fresh process)."""
-    from allocator.exact.model import build
     from allocator.core.problem import Problem
     from allocator.exact import highs
     from allocator.exact.base import SolverOptions
+    from allocator.exact.model import build
 
     instance = spec.load(cache)
     problem = Problem.from_instance(instance)

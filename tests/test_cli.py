@@ -18,8 +18,8 @@ import pytest
 from typer.testing import CliRunner
 
 from allocator.cli import app
-from allocator.instance.io import load_instance
 from allocator.core.result import Result, Status
+from allocator.instance.io import load_instance
 
 ROOT = Path(__file__).parent.parent
 DATA = Path(__file__).parent / "data"
@@ -105,7 +105,7 @@ def test_no_solution_exits_1(market, tmp_path, monkeypatch):
         return Result(status=Status.time_limit_no_solution, solver=params.solver,
                       message="no solution within the time limit")
 
-    monkeypatch.setattr(importlib.import_module("allocator.exact.solve"), "solve", no_solution)
+    monkeypatch.setattr(importlib.import_module("allocator.heuristic.portfolio"), "solve", no_solution)
     result = invoke("solve", market, "--out", tmp_path)
     assert result.exit_code == 1
     assert "time_limit_no_solution" in result.stdout

@@ -183,10 +183,10 @@ def solve_command(
     By default this is the allocation of DESIGN.md section 4: block bids and scenarios are not
     used (``allocator design`` and ``--mode design`` choose awards over scenarios).
     """
+    from allocator.core.params import SolveParams
     from allocator.report.files import FORMATS, write_results
     from allocator.report.summary import objective_kind, print_summary, summary_fields
     from allocator.report.tables import build_tables
-    from allocator.core.params import SolveParams
 
     wanted = tuple(f.strip() for f in formats.split(",") if f.strip())
     if not set(wanted) <= set(FORMATS):

@@ -6,9 +6,9 @@ import time
 
 import numpy as np
 
-from allocator.exact.model import MatrixModel
 from allocator.core.result import Status
 from allocator.exact.base import MatrixSolve, SolverOptions
+from allocator.exact.model import MatrixModel
 
 NAME = "highs"
 
@@ -21,7 +21,9 @@ def available() -> bool:
     return True
 
 
-def _status(h, model_status) -> Status:
+def status_of(h, model_status) -> Status:
+    """Our status for a HiGHS model status: the one mapping of HiGHS codes (exact solve, the
+    portfolio's MIP, the LP bound all use it)."""
     import highspy
 
     S = highspy.HighsModelStatus
@@ -114,7 +116,7 @@ def solve(
 
         h.cbMipInterrupt += interrupt
     h.run()
-    status = _status(h, h.getModelStatus())
+    status = status_of(h, h.getModelStatus())
     info = h.getInfo()
     values = None
     objective = None

@@ -30,15 +30,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine, insert, select
 
 from allocator.core.evaluate import evaluate
+from allocator.core.params import SolveParams
+from allocator.core.problem import Problem
+from allocator.core.result import Result
+from allocator.core.usage import Usage
+from allocator.exact.solve import EXACT_SOLVERS, finish, solve_model, warm_start_values
 from allocator.instance.io import dump_json
+from allocator.instance.schema import Instance
 from allocator.nightly.continuity import NightlyModel, nightly_model, pinned_overloads
 from allocator.nightly.explain import Explainer
-from allocator.core.problem import Problem
-from allocator.core.usage import Usage
-from allocator.core.result import Result
-from allocator.instance.schema import Instance
-from allocator.core.params import SolveParams
-from allocator.exact.solve import EXACT_SOLVERS, finish, solve_model, warm_start_values
 from allocator.store import book
 from allocator.store import models as m
 from allocator.store.book import Pin

@@ -37,7 +37,10 @@ STATUS_STYLE = {
 
 
 def objective_kind(problem: Problem, result: Result) -> str:
-    """The objective a solve used: lexicographic when it ran an unmet-only phase."""
+    """The objective a solve used (``extra["objective_kind"]``, set by the solver registry)."""
+    kind = result.extra.get("objective_kind") if result.extra else None
+    if kind in ("weighted", "lexicographic"):
+        return str(kind)
     phases = result.extra.get("phases", []) if result.extra else []
     if any(ph.get("phase") == "unmet" for ph in phases if isinstance(ph, dict)):
         return "lexicographic"
