@@ -349,6 +349,20 @@ def test_import_orlib_cap(tmp_path):
     assert instance.benchmark is not None and len(instance.block_bids) == 16
 
 
+def test_infeasible_benchmark_says_so(tmp_path):
+    """cap41 single-source has customers larger than every capacity: infeasible in its own
+    sense. The solve leaves them unmet at a penalty, and the benchmark objective is not that
+    penalised number but absent, with the benchmark's status saying infeasible."""
+    invoke("import", "orlib-cap", _orlib("cflp/cap41.txt"), "--out", tmp_path)
+    result = invoke("solve", tmp_path / "cap41-1.json", "--solver", "highs", "--gap", "0",
+                    "--out", tmp_path / "out", "--json")
+    assert result.exit_code == 0, result.output
+    fields = json.loads(result.stdout)
+    assert fields["status"] == "optimal" and fields["terms"]["unmet"] > 0
+    assert fields["benchmark_status"] == "infeasible"
+    assert fields["benchmark_objective"] is None
+
+
 def test_import_bad_file_is_bad_input(tmp_path):
     junk = tmp_path / "junk.txt"
     junk.write_text("3 4 x")

@@ -39,6 +39,7 @@ from allocator.instance.io import dump_json
 from allocator.instance.schema import Instance
 from allocator.nightly.continuity import NightlyModel, nightly_model, pinned_overloads
 from allocator.nightly.explain import Explainer
+from allocator.solvers import certify, solve
 from allocator.store import book
 from allocator.store import models as m
 from allocator.store.book import Pin
@@ -254,13 +255,12 @@ def _solve_exact(nm: NightlyModel, options: NightlyOptions, solver: str, *,
     if warm is not None and warm.solution is not None:
         start = warm_start_values(nm.problem, nm.model, warm.solution)
     res, phases = solve_model(nm.model, params, nm.problem.objective_kind, warm_start=start)
-    return finish(nm.problem, nm.model, res, phases, solver, t0, 0.0)
+    result = finish(nm.problem, nm.model, res, phases, solver, t0, 0.0)
+    return certify(result, params, nm.problem.objective_kind)
 
 
 def _solve_other(nm: NightlyModel, options: NightlyOptions, solver: str) -> Result:
     """A non-exact solver on the restricted problem; pinned needs must come out served."""
-    from allocator.exact.solve import solve
-
     if nm.max_moves is not None:
         raise NightlyFailed(f"--max-moves needs an exact solver ({', '.join(EXACT_SOLVERS)}),"
                             f" not {solver}")
