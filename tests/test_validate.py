@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from allocator.instance.errors import InputProblem
-from allocator.instance.io import save_instance
+from allocator.instance.errors import InputProblem, InstanceError
+from allocator.instance.io import load_instance, save_instance
 from allocator.instance.schema import Instance
 from allocator.instance.validate import check_references, validate_path
 
@@ -300,9 +300,29 @@ def test_row_rules_name_their_field(tmp_path: Path) -> None:
         ("scenarios", "S2", "demand_multiplier"), ("block_bids", "row 1", "max_volume")}
 
 
-def test_check_references_on_an_instance() -> None:
+def test_an_instance_is_checked_when_constructed(tmp_path: Path) -> None:
+    """Constructing an Instance from Python runs the cross-table rules of loading a file,
+    with the same message; what was built is immutable."""
+    import pydantic
+
     document = base()
     document["needs"][0]["zone"] = "Z9"
-    problems = check_references(Instance.model_validate(document), "memory")
+    with pytest.raises(pydantic.ValidationError,
+                       match="instance, needs, N1, field 'zone': unknown zone 'Z9'"):
+        Instance.model_validate(document)
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(InstanceError, match="needs, N1, field 'zone': unknown zone 'Z9'"):
+        load_instance(path)
+    # the rules themselves, on an instance made without validation
+    unchecked = Instance.model_construct(**Instance.model_validate(base()).__dict__)
+    problems = check_references(unchecked.model_copy(update={"needs": (
+        unchecked.needs[0].model_copy(update={"zone": "Z9"}), *unchecked.needs[1:])}), "memory")
     assert [(p.file, p.table, p.row, p.field) for p in problems] == [
         ("memory", "needs", "N1", "zone")]
+    good = Instance.model_validate(base())
+    assert isinstance(good.needs, tuple)
+    with pytest.raises(AttributeError):
+        good.needs.append(good.needs[0])  # type: ignore[attr-defined]
+    with pytest.raises(pydantic.ValidationError):
+        good.needs = ()  # type: ignore[misc]

@@ -223,9 +223,9 @@ def apply_design(market: Instance, design: Design, file: str = "design") -> Inst
              if k[1] in lots and k[0] in providers]
     instance = market.model_copy(update={
         "name": f"{market.name} / {design.name}",
-        "lots": list(design.lots),
-        "block_bids": [bids[k] for k in known],
-        "block_contracts": [c for c in contracts if c.lot in lots],
+        "lots": tuple(design.lots),
+        "block_bids": tuple(bids[k] for k in known),
+        "block_contracts": tuple(c for c in contracts if c.lot in lots),
     })
     problems += check_references(instance, file)
     if problems:

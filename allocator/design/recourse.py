@@ -242,5 +242,5 @@ def as_contracts(instance: Instance, awards: Mapping[Pool, float]) -> Instance:
         pools[key] = (volume + v, cost + bids[key].rate * v)
     contracts = [BlockContract(provider=p, lot=lot, volume=v, rate=(cost / v if v > 0 else 0.0))
                  for (p, lot), (v, cost) in pools.items()]
-    return instance.model_copy(update={"block_contracts": contracts, "block_bids": [],
-                                       "scenarios": []})
+    return instance.model_copy(update={"block_contracts": tuple(contracts), "block_bids": (),
+                                       "scenarios": ()})

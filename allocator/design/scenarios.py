@@ -88,7 +88,7 @@ def with_scenarios(instance: Instance, scenarios: Sequence[Scenario]) -> Instanc
     total = math.fsum(s.weight for s in scenarios)
     if scenarios and abs(total - 1.0) > 1e-6:
         raise ValueError(f"scenario weights sum to {total:.10g}; they must sum to 1")
-    return instance.model_copy(update={"scenarios": list(scenarios)})
+    return instance.model_copy(update={"scenarios": tuple(scenarios)})
 
 
 def generate_scenarios(

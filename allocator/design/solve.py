@@ -166,7 +166,7 @@ def solve_design(
     common = {"method": method, "dropped_bids": dropped, "estimated_columns": columns}
     if method == "extensive":
         return _extensive(instance, ds, lot_demand, params, kind, t0, deadline, solver, common)
-    core = instance.model_copy(update={"scenarios": []})
+    core = instance.model_copy(update={"scenarios": ()})
     if method == "independent":
         outcomes = _evaluate(runner, core, ds, {}, _recourse_params(params, deadline, runner))
         bad = [o for o in outcomes if not o.status.has_solution]

@@ -95,7 +95,7 @@ def unmet_only(problem: Problem) -> Problem:
     policy = inst.policy.model_copy(update={
         "quality_weight": 0.0, "out_of_zone_penalty": 0.0, "transfer_penalty": 0.0,
         "objective": "weighted"})
-    offers = [o.model_copy(update={"price": 0.0}) for o in inst.offers]
+    offers = tuple(o.model_copy(update={"price": 0.0}) for o in inst.offers)
     return Problem.from_instance(inst.model_copy(update={"policy": policy, "offers": offers}))
 
 

@@ -342,7 +342,7 @@ def _build(parts: InstanceParts, header: dict[str, Any]) -> Instance:
         own.setdefault(item.scenario, []).append(item.need)
     scenarios = [
         placed.row if placed.row.needs is None
-        else placed.row.model_copy(update={"needs": own.get(placed.row.id, [])})
+        else placed.row.model_copy(update={"needs": tuple(own.get(placed.row.id, ()))})
         for placed in parts.table("scenarios")
     ]
     tables = {table: [placed.row for placed in parts.table(table)] for table in TABLES}

@@ -10,9 +10,11 @@ problem at once.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from allocator.instance.errors import InstanceError
 
 SCHEMA_VERSION = 1
 
@@ -202,7 +204,7 @@ class Scenario(Row):
     id: Id
     weight: NonNegative
     demand_multiplier: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
-    needs: list[Need] | None = None
+    needs: tuple[Need, ...] | None = None
 
     @model_validator(mode="after")
     def _one_of(self) -> Scenario:
@@ -231,23 +233,38 @@ class BenchmarkInfo(Row):
 
 
 class Instance(BaseModel):
-    """One market: the whole instance document."""
+    """One market: the whole instance document, validated and immutable.
+
+    Constructing one (``Instance(...)``, ``Instance.model_validate(...)``) checks each row and
+    then every rule that spans rows and tables (:func:`allocator.instance.validate.
+    check_references`), with the same messages as loading a file: there is no unchecked
+    instance but one made with ``model_construct`` or ``model_copy``. The tables are tuples.
+    """
 
     model_config = ConfigDict(extra="forbid", use_enum_values=True, frozen=True)
 
     schema_version: Literal[1] = 1
     name: str = "instance"
     currency: str = "GBP"
-    zones: list[Zone]
-    providers: list[Provider]
-    offers: list[Offer]
-    needs: list[Need]
-    lots: list[Lot] = Field(default_factory=list)
-    block_contracts: list[BlockContract] = Field(default_factory=list)
-    block_bids: list[BlockBid] = Field(default_factory=list)
+    zones: tuple[Zone, ...]
+    providers: tuple[Provider, ...]
+    offers: tuple[Offer, ...]
+    needs: tuple[Need, ...]
+    lots: tuple[Lot, ...] = ()
+    block_contracts: tuple[BlockContract, ...] = ()
+    block_bids: tuple[BlockBid, ...] = ()
     policy: Policy = Field(default_factory=Policy)
-    scenarios: list[Scenario] = Field(default_factory=list)
+    scenarios: tuple[Scenario, ...] = ()
     benchmark: BenchmarkInfo | None = None
+
+    def model_post_init(self, context: Any, /) -> None:
+        # The cross-table rules read the row models of this module, so they live beside the
+        # file readers (allocator.instance.validate) and are imported at call time.
+        from allocator.instance.validate import check_references
+
+        problems = check_references(self, "instance")
+        if problems:
+            raise ValueError(InstanceError(problems).args[0])
 
 
 # The tables of an instance, in file order, with their row model.

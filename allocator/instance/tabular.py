@@ -350,7 +350,7 @@ def instance_tables(instance: Instance) -> dict[str, tuple[list[str], list[list[
     tables["policy"] = (["key", "value"], pairs)
     if instance.scenarios:
         names, rows = _row_table("scenarios", instance.scenarios)
-        if any(s.needs == [] for s in instance.scenarios):
+        if any(s.needs is not None and len(s.needs) == 0 for s in instance.scenarios):
             names.append("own_needs")
             for row, scenario in zip(rows, instance.scenarios, strict=True):
                 row.append(scenario.needs is not None)

@@ -220,8 +220,14 @@ def print_summary(
                  f"build {result.build_s:.2f} s, solve {result.solve_s:.2f} s")
     b = problem.instance.benchmark
     if b is not None and result.objective is not None:
-        head.add_row("benchmark objective", f"{b.original_objective(result.objective):,.6g}",
-                     f"{b.problem} ({b.sense})")
+        if result.terms and result.terms.get("unmet", 0.0) > 1e-9:
+            head.add_row("benchmark objective", "-",
+                         f"{b.problem}: need left unmet, no complete assignment found"
+                         + (" (proven infeasible)" if result.status.value == "optimal" else ""))
+        else:
+            head.add_row("benchmark objective",
+                         f"{b.original_objective(result.objective):,.6g}",
+                         f"{b.problem} ({b.sense})")
     console.print(head)
     if not tables or "zones" not in tables:
         return
