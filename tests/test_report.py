@@ -104,10 +104,10 @@ def test_files_read_back_as_written(solved, tmp_path):
         for name, df in tables.items():
             pd.testing.assert_frame_equal(back[name], df, check_dtype=False, obj=name)
     sheets = pd.read_excel(tmp_path / "out" / "result.xlsx", sheet_name=None)
-    assert list(sheets)[0] == "summary"
-    summary = dict(zip(sheets["summary"]["field"], sheets["summary"]["value"], strict=True))
-    assert summary["status"] == "optimal"
-    assert float(summary["terms.unmet"]) == pytest.approx(result.terms["unmet"])
+    assert list(sheets)[0] == "Summary"
+    summary = dict(zip(sheets["Summary"]["Item"], sheets["Summary"]["Value"], strict=True))
+    assert summary["Status"] == "optimal"
+    assert float(summary["Cost: unmet-need penalty"]) == pytest.approx(result.terms["unmet"])
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp folder left
 
 
