@@ -190,7 +190,7 @@ def compare_command(
     note = (f"Market {inst.name}; {scenarios} scenarios (seed {seed}); time limit "
             f"{time_limit:g} s per design.")
     try:
-        write_comparison(comparison, out, wanted, note=note)
+        write_comparison(comparison, out, wanted, note=note, currency=inst.currency)
     except OSError as error:
         _bad_input([f"--out {out}: {error}"])
     print_comparison(comparison, console, inst.currency)

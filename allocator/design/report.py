@@ -14,8 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from allocator.report.html import _e, _figure, _img, _png  # one HTML and chart style for both
 from allocator.design.compare import Comparison
+from allocator.instance.atomic import write_text
+from allocator.report.html import _e, _figure, _img, _png  # one HTML and chart style for both
+from allocator.report.writers import Sheet, write_csv, write_workbook
 
 FORMATS = ("csv", "xlsx", "html")
 COST_PARTS = (
@@ -40,7 +42,7 @@ img { max-width: 100%; border: 1px solid #eee; margin: 0.3em 0; }
 
 def write_comparison(comparison: Comparison, out_dir: str | Path,
                      formats: tuple[str, ...] = FORMATS, *, title: str = "Lot designs compared",
-                     note: str = "") -> dict[str, Path]:
+                     note: str = "", currency: str = "GBP") -> dict[str, Path]:
     """Write ``comparison.csv`` (the summary) and the other tables as CSV, ``comparison.xlsx``
     and ``comparison.html`` into ``out_dir``; returns the paths by name."""
     unknown = set(formats) - set(FORMATS)
@@ -53,17 +55,15 @@ def write_comparison(comparison: Comparison, out_dir: str | Path,
     if "csv" in formats:
         for name, df in tables.items():
             path = out / ("comparison.csv" if name == "summary" else f"comparison_{name}.csv")
-            df.to_csv(path, index=False)
+            write_csv(path, df)
             paths[path.name] = path
     if "xlsx" in formats:
         path = out / "comparison.xlsx"
-        with pd.ExcelWriter(path, engine="openpyxl") as writer:
-            for name, df in tables.items():
-                df.to_excel(writer, sheet_name=name[:31], index=False)
+        write_workbook(path, [Sheet(name, df) for name, df in tables.items()], currency=currency)
         paths[path.name] = path
     if "html" in formats:
         path = out / "comparison.html"
-        path.write_text(render_html(comparison, title=title, note=note), encoding="utf-8")
+        write_text(path, render_html(comparison, title=title, note=note))
         paths[path.name] = path
     return paths
 

@@ -19,8 +19,6 @@ The HTML page has no external resources (inline CSS, bars drawn with plain ``div
 from __future__ import annotations
 
 import html
-import os
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +28,8 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from allocator.instance.atomic import write_text
+from allocator.report.writers import Kind, Sheet, key_value_sheet, write_workbook
 from allocator.store import models as m
 from allocator.store.engine import transaction
 
@@ -42,6 +42,7 @@ class MorningReport:
     title: str
     summary: list[tuple[str, Any]]
     tables: dict[str, Table]
+    currency: str = "GBP"
 
     def write(self, folder: str | Path) -> tuple[Path, Path]:
         """Write ``morning_run<ID>.xlsx`` and ``.html`` in ``folder`` (each atomically)."""
@@ -49,35 +50,20 @@ class MorningReport:
         out.mkdir(parents=True, exist_ok=True)
         xlsx = out / f"morning_run{self.run_id}.xlsx"
         page = out / f"morning_run{self.run_id}.html"
-        _atomic(xlsx, self._write_xlsx)
-        _atomic(page, lambda p: p.write_text(self.html(), encoding="utf-8"))
+        self._write_xlsx(xlsx)
+        write_text(page, self.html())
         return xlsx, page
 
     def _write_xlsx(self, path: Path) -> None:
-        from openpyxl import Workbook
-        from openpyxl.styles import Font
+        import pandas as pd
 
-        wb = Workbook()
-        ws = wb.active
-        ws.title = "Summary"
-        ws.append([self.title])
-        ws["A1"].font = Font(bold=True, size=14)
-        for key, value in self.summary:
-            ws.append([key, value])
-        ws.column_dimensions["A"].width = 32
-        ws.column_dimensions["B"].width = 60
+        sheets = [key_value_sheet("Summary", [(k, v, _SUMMARY_KINDS.get(k)) for k, v in
+                                              self.summary], heading=self.title)]
         for name, (header, rows) in self.tables.items():
-            sheet = wb.create_sheet(name[:31])
-            sheet.append(header)
-            for cell in sheet[1]:
-                cell.font = Font(bold=True)
-            for row in rows:
-                sheet.append([_xlsx_value(v) for v in row])
-            for i, title in enumerate(header, start=1):
-                width = max([len(str(title))] + [len(str(r[i - 1])) for r in rows[:200]])
-                sheet.column_dimensions[sheet.cell(1, i).column_letter].width = min(60, width + 2)
-            sheet.freeze_panes = "A2"
-        wb.save(path)
+            table = pd.DataFrame([[_xlsx_value(v) for v in row] for row in rows],
+                                 columns=header, dtype=object).infer_objects()
+            sheets.append(Sheet(name, table, kinds=_KINDS))
+        write_workbook(path, sheets, currency=self.currency)
 
     def html(self) -> str:
         e = html.escape
@@ -123,21 +109,20 @@ def _text(v: Any) -> str:
     return str(v)
 
 
+# Columns whose kind the names alone do not say (see allocator.report.writers.column_kind).
+_KINDS: dict[str, Kind] = {"quality": "number", "hours or beds": "number", "quantity": "number",
+                           "block quantity": "number", "volume": "number", "used": "number",
+                           "void": "number"}
+_SUMMARY_KINDS: dict[str, Kind] = {"bound": "money", "objective if nobody moves": "money",
+                                   "run": "count", "needs in the model": "count",
+                                   "new referrals": "count", "suggested": "count",
+                                   "unmet": "count", "moves": "count", "max moves": "count"}
+
+
 def _xlsx_value(v: Any) -> Any:
     if isinstance(v, (list, dict)):
         return str(v)
     return v
-
-
-def _atomic(target: Path, write) -> None:  # type: ignore[no-untyped-def]
-    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix,
-                                    dir=target.parent)
-    os.close(handle)
-    try:
-        write(Path(name))
-        os.replace(name, target)
-    finally:
-        Path(name).unlink(missing_ok=True)
 
 
 def _utc(t: datetime | None) -> datetime | None:
@@ -218,7 +203,8 @@ def build_report(engine: Engine, run_id: int) -> MorningReport:
         "Changes": (["what", "need", "before", "now"], changes),
     }
     title = f"Morning report - {state.name} - run {run.id}"
-    return MorningReport(run_id=run.id, title=title, summary=summary, tables=tables)
+    return MorningReport(run_id=run.id, title=title, summary=summary, tables=tables,
+                         currency=currency)
 
 
 def _changes(session: Session, run: m.Run, previous: m.Run | None,

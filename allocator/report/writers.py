@@ -64,8 +64,8 @@ WIDTH_SAMPLE = 500  # rows looked at to size a column (a county's table has 100,
 
 # Column names (as the tables name them) by kind; anything else is inferred from its dtype.
 _MONEY = re.compile(
-    r"(^|_)(cost|costs|rate|saving|savings|penalty|objective|bound|price|spend|budget|"
-    r"expected_cost)($|_)|^weekly cost$|^cost (before|after)$|^saving a week$")
+    r"(^|[_ ])(cost|costs|rate|saving|savings|penalty|objective|bound|price|spend|budget)"
+    r"($|[_ ])")
 _PERCENT = re.compile(r"(^|_| )(share|utilisation|gap|percent|pct)($|_| )")
 _COUNT = re.compile(
     r"(^|_| )(people|needs|providers|referrals|count|suggested|moves|runs|served_people)($|_| )"
@@ -373,8 +373,8 @@ def _write_key_values(ws: Any, sheet: Sheet, currency: str) -> None:
     kinds = list(sheet.row_kinds) or [None] * len(df)
     for label, value, kind in zip(df["Item"], df["Value"], kinds, strict=True):
         k: Kind = kind or ("flag" if isinstance(value, bool) else
-                           "number" if isinstance(value, float) else
-                           "count" if isinstance(value, int) else "text")
+                           column_kind(str(label).lower(), [value])
+                           if isinstance(value, int | float) else "text")
         ws.append([_put(label_cell, label),
                    _put(_styled(ws, k, currency, wrap=k == "text"), value)])
 
