@@ -30,10 +30,15 @@ def _engine(url: str | None, *, require: bool = True,
     """The book's engine, checked: a valid URL (nothing created before that), a readable
     database, this code's schema (``require``), and an undamaged book (``writes``)."""
     from allocator.store.engine import make_engine
-    from allocator.store.health import check_integrity, check_url, ping
+    from allocator.store.health import (
+        StoreError,
+        check_integrity,
+        check_url,
+        ping,
+        shown,
+        sqlite_file,
+    )
     from allocator.store.migrate import SchemaOutOfDate, require_current
-
-    from allocator.store.health import StoreError, shown, sqlite_file
 
     engine = make_engine(check_url(url))
     file = sqlite_file(engine)

@@ -104,18 +104,12 @@ def _stdout_to_stderr() -> Iterator[None]:
 
 
 def _with_progress(run: Callable[[], Result], what: str, *, show: bool,
-                   console: Console) -> Result:
-    """Run ``run()``, with a spinner and the elapsed time on the console when ``show``."""
-    if not show:
-        return run()
-    if not console.is_terminal:  # a log file: one line, not a redrawn spinner
-        console.print(f"{what} ...", highlight=False)
-        return run()
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+                   console: Console, currency: str = "GBP") -> Result:
+    """Run ``run()`` with live progress (best objective, bound, gap) on standard error."""
+    from allocator.cli.live import live_progress
 
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
-        progress.add_task(what, total=None)
+    del console  # the summary's console; progress goes to standard error
+    with live_progress(what, show=show, currency=currency):
         return run()
 
 
@@ -183,10 +177,10 @@ def solve_command(
     By default this is the allocation of DESIGN.md section 4: block bids and scenarios are not
     used (``allocator design`` and ``--mode design`` choose awards over scenarios).
     """
+    from allocator.core.params import SolveParams
     from allocator.report.files import FORMATS, write_results
     from allocator.report.summary import objective_kind, print_summary, summary_fields
     from allocator.report.tables import build_tables
-    from allocator.core.params import SolveParams
 
     wanted = tuple(f.strip() for f in formats.split(",") if f.strip())
     if not set(wanted) <= set(FORMATS):
@@ -205,7 +199,7 @@ def solve_command(
     what = f"solving {inst.name} with {solver.value} (limit {time_limit:g} s)"
     try:
         with redirect:
-            result = _with_progress(run, what, console=console,
+            result = _with_progress(run, what, console=console, currency=inst.currency,
                                     show=not (quiet or as_json or settings["verbose"]))
     except ModuleNotFoundError as error:  # heuristic / auto before their module exists
         if not (error.name or "").startswith("allocator."):
@@ -357,6 +351,27 @@ def import_cap_command(
 ) -> None:
     """Import a capacitated facility location file as single-source design instances."""
     _import("orlib-cap", file, out, capacity=capacity)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("care-allocator")
+        except PackageNotFoundError:  # run from a source tree that was not installed
+            number = "unknown (not installed)"
+        typer.echo(f"allocator {number}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True,
+        help="Print the version and exit.")] = False,
+) -> None:
+    """Care allocation engine: solve, validate, check and convert instances."""
 
 
 # after the engine's own commands, so that they come first in --help

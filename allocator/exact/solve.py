@@ -12,11 +12,11 @@ import time
 import numpy as np
 
 from allocator.core.evaluate import evaluate, to_solution
-from allocator.exact.model import MatrixModel, build, chosen_from_values, values_from_chosen
 from allocator.core.params import SolveParams
 from allocator.core.problem import Problem
 from allocator.core.result import Result, Solution, Status
 from allocator.exact.base import MatrixSolve, SolverOptions, add_row
+from allocator.exact.model import MatrixModel, build, chosen_from_values, values_from_chosen
 
 EXACT_SOLVERS = ("highs", "cbc", "highs-pulp")
 

@@ -46,12 +46,13 @@ from typing import Any
 
 import numpy as np
 
-from allocator.heuristic import regional
 from allocator.core.evaluate import Evaluation, evaluate, to_solution
+from allocator.core.problem import Problem
+from allocator.core.progress import report
+from allocator.core.result import Result, Status
+from allocator.heuristic import regional
 from allocator.heuristic.data import SearchData, from_problem, restrict, split, to_problem_chosen
 from allocator.heuristic.search import SearchOptions
-from allocator.core.problem import Problem
-from allocator.core.result import Result, Status
 
 SOLVERS = ("heuristic", "auto")
 MIP_MAX_PAIRS = 20_000  # auto hands the search's answers to HiGHS up to this size
@@ -123,6 +124,7 @@ class _Portfolio:
             changed = True
         if changed:
             self.progress.append((round(at - self.t0, 4), self.best_obj, self.bound))
+            report(at - self.t0, self.best_obj, self.bound, "portfolio")
 
     def _take(self, part: _Part, messages: list[tuple]) -> None:
         for msg in messages:

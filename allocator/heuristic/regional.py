@@ -31,10 +31,11 @@ from typing import Any
 import numpy as np
 
 from allocator.core.evaluate import evaluate, to_solution
+from allocator.core.problem import Problem
+from allocator.core.progress import report
+from allocator.core.result import Result, Status
 from allocator.heuristic.data import SearchData, to_problem_chosen
 from allocator.heuristic.search import SearchOptions
-from allocator.core.problem import Problem
-from allocator.core.result import Result, Status
 
 REGION_MAX_PAIRS = 200_000  # eligible pairs plus needs: above, the search goes by regions
 LP_SHARE = 0.25  # of the time, at most, for pass 1
@@ -128,7 +129,13 @@ def solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float,
     off)."""
     from allocator.heuristic.construct import regret_greedy
     from allocator.heuristic.lagrangian import dual_value
-    from allocator.heuristic.regions import partition, reached_rows, region_data, row_shares, split_by_use
+    from allocator.heuristic.regions import (
+        partition,
+        reached_rows,
+        region_data,
+        row_shares,
+        split_by_use,
+    )
 
     progress: list[tuple[float, float | None, float | None]] = []
     groups = partition(data, REGION_MAX_PAIRS)
@@ -160,6 +167,7 @@ def solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float,
         bound_parts.append(r.bound)
     bound = float(sum(bound_parts))
     progress.append((round(time.monotonic() - t0, 4), None, bound))
+    report(*progress[-1], "regions")
     share = split_by_use(data, [r.rows for r in regions], [r.load for r in regions], eligible)
     cut = int(((eligible > 0).sum(axis=0) > 1).sum())
 
@@ -182,6 +190,7 @@ def solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float,
             if best_sum[0] is None or value < best_sum[0]:
                 best_sum[0] = value
                 progress.append((round(msg[1] - t0, 4), value, bound))
+                report(*progress[-1], "regions")
 
     def search_done(r: _Region, w: Any) -> None:
         out = w.outcome
@@ -215,6 +224,7 @@ def solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float,
                       message=f"no feasible answer: {why}", extra=extra)
     objective = ev.objective
     progress.append((round(runtime, 4), objective, bound))
+    report(*progress[-1], "regions")
     bound = min(bound, objective)
     closed = objective - bound <= params.gap * max(1.0, abs(objective))
     return Result(status=Status.optimal if closed else Status.feasible, solver=params.solver,
