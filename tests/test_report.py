@@ -133,7 +133,7 @@ def test_html_report_is_self_contained(solved, tmp_path):
     write_results(tmp_path, problem, result, tables=tables, formats=("html",))
     text = (tmp_path / "report.html").read_text()
     assert len(re.findall(r'<img alt="[^"]+" src="data:image/png;base64,', text)) == 3
-    for alt in ("cost breakdown", "unmet hours by zone", "provider utilisation"):
+    for alt in ("cost breakdown", "unmet need by zone", "provider utilisation"):
         assert f'alt="{alt}"' in text
     assert "<style>" in text and "http" not in text.replace("http-equiv", "")
     assert "Number of hours" in text and "capacity_exhausted" in text

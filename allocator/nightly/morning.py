@@ -66,47 +66,53 @@ class MorningReport:
         write_workbook(path, sheets, currency=self.currency)
 
     def html(self) -> str:
+        from allocator.report.html import BASE_CSS, format_value
+        from allocator.report.writers import column_kind
+
         e = html.escape
-        parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{e(self.title)}"
-                 f"</title><style>{_CSS}</style></head><body><h1>{e(self.title)}</h1>",
-                 "<table class='summary'>"]
-        parts += [f"<tr><th>{e(str(k))}</th><td>{e(_text(v))}</td></tr>" for k, v in self.summary]
-        parts.append("</table>")
+        parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+                 f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
+                 f"<title>{e(self.title)}</title><style>{BASE_CSS}{_CSS}</style></head><body>"
+                 f"<h1>{e(self.title)}</h1>", "<div class='scroll'><table class='summary'>"]
+        for k, v in self.summary:
+            kind = _SUMMARY_KINDS.get(k) or column_kind(k.lower(), [v]) \
+                if isinstance(v, int | float) and not isinstance(v, bool) else "text"
+            parts.append(f"<tr><th>{e(str(k))}</th>"
+                         f"<td>{e(format_value(v, kind, self.currency))}</td></tr>")
+        parts.append("</table></div>")
         for name, (header, rows) in self.tables.items():
             parts.append(f"<h2>{e(name)} ({len(rows)})</h2>")
             if not rows:
                 parts.append("<p class='none'>none</p>")
                 continue
-            parts.append("<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in header) + "</tr>")
+            kinds = [_KINDS.get(h) or column_kind(h, [r[i] for r in rows[:200]])
+                     for i, h in enumerate(header)]
+            numeric = [k in ("money", "percent", "count", "number") for k in kinds]
+            head = "".join(f"<th{' class=num' if num else ''}>{e(h)}</th>"
+                           for h, num in zip(header, numeric, strict=True))
+            parts.append(f"<div class='scroll'><table><thead><tr>{head}</tr></thead><tbody>")
             for row in rows:
                 cells = []
-                for h, v in zip(header, row, strict=True):
+                for h, v, kind, num in zip(header, row, kinds, numeric, strict=True):
                     if h == "utilisation" and isinstance(v, float):
                         pct = max(0.0, min(100.0, 100 * v))
-                        cells.append(f"<td><div class='bar'><div style='width:{pct:.0f}%'></div>"
-                                     f"</div>{100 * v:.0f}%</td>")
+                        cells.append(f"<td class='num'><div class='bar'><div "
+                                     f"style='width:{pct:.0f}%'></div></div>{100 * v:.0f}%</td>")
                     else:
-                        cells.append(f"<td>{e(_text(v))}</td>")
+                        text = format_value(_xlsx_value(v), kind, self.currency)
+                        cells.append(f"<td{' class=num' if num else ''}>{e(text)}</td>")
                 parts.append("<tr>" + "".join(cells) + "</tr>")
-            parts.append("</table>")
+            parts.append("</tbody></table></div>")
         parts.append("</body></html>")
         return "\n".join(parts)
 
 
-_CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}
-table{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:13px}
-th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}
-th{background:#eef}.summary th{background:#f6f6f6}.none{color:#777}
-.bar{display:inline-block;width:80px;height:10px;background:#eee;margin-right:6px}
-.bar div{height:10px;background:#4a7}"""
-
-
-def _text(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return f"{v:,.2f}"
-    return str(v)
+_CSS = """
+.summary th { background: #f6f6f6; } .none { color: #777; }
+.bar { display: inline-block; width: 80px; height: 10px; background: #eee; margin-right: 6px; }
+.bar div { height: 10px; background: #4a7; }
+@media print { .bar { border: 1px solid #999; } .bar div { print-color-adjust: exact; } }
+"""
 
 
 # Columns whose kind the names alone do not say (see allocator.report.writers.column_kind).
