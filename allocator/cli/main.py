@@ -22,6 +22,7 @@ from rich.console import Console
 
 from allocator.cli.db import register as register_book_commands
 from allocator.cli.design import register as register_design_commands
+from allocator.cli.template import register as register_template_command
 
 if TYPE_CHECKING:
     from allocator.core.problem import Problem
@@ -377,6 +378,7 @@ def _main(
 # after the engine's own commands, so that they come first in --help
 register_book_commands(app)  # db, referrals, nightly, accept, reject (allocator/cli_db.py)
 register_design_commands(app)  # design, compare (allocator/cli_design.py)
+register_template_command(app)  # template (allocator/cli/template.py)
 
 
 def main() -> None:

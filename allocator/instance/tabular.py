@@ -44,6 +44,7 @@ from pydantic import BaseModel
 from allocator.instance.cells import is_formula_like, neutralise, restore
 from allocator.instance.errors import InputProblem
 from allocator.instance.schema import TABLES, BenchmarkInfo, Instance, Need, Policy, Scenario
+from allocator.instance.template import HELPER_SHEETS, field_of_title
 from allocator.instance.validate import nested_model
 
 KEY_VALUE_TABLES = ("instance", "policy")
@@ -51,6 +52,7 @@ ROW_MODELS: dict[str, type[BaseModel]] = {**TABLES, "scenarios": Scenario, "scen
 REQUIRED_TABLES = ("zones", "providers", "offers", "needs", "policy")
 TABLE_ORDER = ("instance", *TABLES, "policy", "scenarios", "scenario_needs")
 LIST_SEPARATOR = ";"
+NOTE_COLUMNS = ("what it is", "note", "notes", "description")
 _TRUE, _FALSE = ("true", "yes", "1"), ("false", "no", "0")
 
 
@@ -212,6 +214,8 @@ def read_xlsx(path: Path, file: str) -> RawInstance:
     try:
         grids = {}
         for sheet in workbook.worksheets:
+            if sheet.title in HELPER_SHEETS:  # a template's instructions and lists
+                continue
             # Some writers store a wrong sheet size; without it every row is read.
             sheet.reset_dimensions()
             grid = []
@@ -286,7 +290,7 @@ def _read_rows(raw: RawInstance, table: str, grid: list[list[str | None]]) -> li
     known = columns(table)
     data_rows = [(n, cells) for n, cells in enumerate(grid[1:], start=2)
                  if not all(map(_blank, cells))]
-    header = [(h or "").strip() for h in (grid[0] if grid else [])]
+    header = [_column_name((h or "").strip(), known) for h in (grid[0] if grid else [])]
     if data_rows and not any(header):
         raw.problem(table, "row 1", "", "row 1 must hold the column names")
         raw.broken.add(table)
@@ -324,6 +328,15 @@ def _read_rows(raw: RawInstance, table: str, grid: list[list[str | None]]) -> li
     return rows
 
 
+def _column_name(title: str, known: Mapping[str, bool]) -> str:
+    """A header cell as a field name: the name itself, or its words (``Care group``,
+    ``Price (per hour or bed a week)``, as :mod:`allocator.instance.template` writes them)."""
+    if not title or title in known:
+        return title
+    name = field_of_title(title)
+    return name if name in known or name == "own_needs" else title
+
+
 def _set_dotted(data: dict[str, Any], key: str, value: Any) -> bool:
     """Set ``a.b`` as ``data['a']['b']`` (first dot only); False if it clashes with ``a``."""
     head, dot, rest = key.partition(".")
@@ -341,8 +354,10 @@ def _set_dotted(data: dict[str, Any], key: str, value: Any) -> bool:
 
 def _read_key_value(raw: RawInstance, table: str, grid: list[list[str | None]]) -> RawRow | None:
     row = RawRow("", {})
-    header = [(h or "").strip() for h in (grid[0] if grid else [])]
+    header = [(h or "").strip().lower() for h in (grid[0] if grid else [])]
     while header and not header[-1]:
+        header.pop()
+    if len(header) == 3 and header[2] in NOTE_COLUMNS:  # the template's explanations
         header.pop()
     if header != ["key", "value"]:
         raw.problem(table, "row 1", "", f"the {table} table has two columns, 'key' and "
