@@ -34,18 +34,23 @@ def _engine(url: str | None, *, require: bool = True,
         StoreError,
         check_integrity,
         check_url,
+        inspect_sqlite_file,
         ping,
         shown,
         sqlite_file,
     )
     from allocator.store.migrate import SchemaOutOfDate, require_current
 
-    engine = make_engine(check_url(url))
+    resolved = check_url(url)
+    engine = make_engine(resolved)
     file = sqlite_file(engine)
-    if require and file is not None and not Path(file).exists():
-        # connecting would create an empty file: say what to do instead
-        raise StoreError(f"{shown(str(engine.url))}: no book at {file} (the file does not "
-                         "exist): run `allocator db init` first")
+    if file is not None and not Path(file).exists():
+        if require:  # connecting would create an empty file: say what to do instead
+            raise StoreError(f"{shown(resolved)}: no book at {file} (the file does not "
+                             "exist): run `allocator db init` first")
+    elif file is not None:
+        # read-only first: the engine's connect switches the file to WAL (a write)
+        inspect_sqlite_file(resolved, file, need_book=require, integrity=writes)
     ping(engine)
     if writes:
         check_integrity(engine)

@@ -21,6 +21,7 @@ import errno
 import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
@@ -121,14 +122,45 @@ def check_integrity(engine: Engine) -> None:
     except SQLAlchemyError as error:
         raise StoreError(describe(error, engine)) from None
     if rows != ["ok"]:
-        file = sqlite_file(engine)
-        first = "; ".join(" ".join(str(r).replace("*** in database main ***", "").split())
-                          for r in rows[:3])
-        more = f" (and {len(rows) - 3} more)" if len(rows) > 3 else ""
-        raise StoreError(
-            f"{shown(str(engine.url))}: the book {file} is damaged (SQLite integrity check: "
-            f"{first}{more}); nothing was written. Restore it from a backup, or export what "
-            "can be read with `sqlite3 FILE .recover`")
+        raise StoreError(_damaged(str(engine.url), sqlite_file(engine), rows))
+
+
+def inspect_sqlite_file(url: str, file: str, *, need_book: bool, integrity: bool) -> None:
+    """Look at an existing SQLite book through a read-only connection, before the engine
+    opens it (the engine switches a database to WAL on connect, which writes its header).
+
+    Raises :class:`StoreError` when the file is not an SQLite database, is damaged
+    (``integrity``: ``PRAGMA quick_check``), or holds no allocator book (``need_book``).
+    """
+    uri = f"file:{Path(file).resolve().as_posix()}?mode=ro"
+    try:
+        connection = sqlite3.connect(uri, uri=True, timeout=5)
+    except sqlite3.Error as error:
+        raise StoreError(describe(error, url)) from None
+    try:
+        tables = {r[0] for r in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if integrity:
+            rows = [r[0] for r in connection.execute("PRAGMA quick_check").fetchall()]
+            if rows != ["ok"]:
+                raise StoreError(_damaged(url, file, rows))
+    except sqlite3.Error as error:
+        raise StoreError(describe(error, url)) from None
+    finally:
+        connection.close()
+    if need_book and "alembic_version" not in tables:
+        raise StoreError(f"{shown(url)}: {file} holds no allocator book ("
+                         f"{len(tables)} other table(s)): run `allocator db init` first, or "
+                         "check the --db URL")
+
+
+def _damaged(url: str, file: str | None, rows: list[Any]) -> str:
+    first = "; ".join(" ".join(str(r).replace("*** in database main ***", "").split())
+                      for r in rows[:3])
+    more = f" (and {len(rows) - 3} more)" if len(rows) > 3 else ""
+    return (f"{shown(url)}: the book {file} is damaged (SQLite integrity check: {first}{more});"
+            " nothing was written. Restore it from a backup, or export what can be read with "
+            "`sqlite3 FILE .recover`")
 
 
 def ping(engine: Engine) -> None:
