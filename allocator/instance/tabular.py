@@ -490,7 +490,7 @@ def write_csv_folder(instance: Instance, folder: Path) -> None:
     """Write one ``<table>.csv`` per table into an existing, empty folder."""
     for table, (names, rows) in instance_tables(instance).items():
         with (folder / f"{table}.csv").open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
+            writer = csv.writer(handle, lineterminator="\r\n")  # quotes a bare CR too
             writer.writerow(names)
             writer.writerows([csv_text(v) for v in row] for row in rows)
 

@@ -60,6 +60,7 @@ KINDS: tuple[Kind, ...] = ("text", "money", "percent", "count", "number", "flag"
 CSV_DECIMALS = 9
 CSV_DIGITS = 12
 MAX_WIDTH = 60
+MIN_WIDTH = 9
 WIDTH_SAMPLE = 500  # rows looked at to size a column (a county's table has 100,000s)
 
 # Column names (as the tables name them) by kind; anything else is inferred from its dtype.
@@ -192,7 +193,9 @@ def table_to_csv(df: pd.DataFrame) -> str:
     """The CSV text of a table (column names as they are; cells neutralised and rounded)."""
     frame = _csv_frame(df)
     frame.columns = [neutralise(str(c)) for c in frame.columns]
-    return frame.to_csv(index=False, lineterminator="\n", float_format=f"%.{CSV_DIGITS}g")
+    # CRLF as RFC 4180 has it: the csv module then quotes a cell holding a bare CR, which
+    # with "\n" endings it would write unquoted (and a spreadsheet would split the row).
+    return frame.to_csv(index=False, lineterminator="\r\n", float_format=f"%.{CSV_DIGITS}g")
 
 
 def write_csv(path: str | os.PathLike[str], df: pd.DataFrame) -> Path:
@@ -202,7 +205,7 @@ def write_csv(path: str | os.PathLike[str], df: pd.DataFrame) -> Path:
     are neutralised, numbers rounded, missing values empty.
     """
     text = table_to_csv(df)
-    return replace_file(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return replace_file(path, lambda tmp: tmp.write_text(text, encoding="utf-8", newline=""))
 
 
 # ---------------------------------------------------------------------- XLSX
@@ -312,29 +315,38 @@ def _styled(ws: Any, kind: Kind, currency: str, *, bold: bool = False, wrap: boo
     return cell
 
 
-def _put(cell: Any, value: Any) -> Any:
-    """Set a reused write-only cell; text is always a text cell (never a formula)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and math.isinf(value):
-        value = "infinite" if value > 0 else "-infinite"
-    if isinstance(value, list | tuple):
-        value = "; ".join(str(v) for v in value)
-    elif isinstance(value, dict):
-        value = "; ".join(f"{k}: {v}" for k, v in value.items())
-    elif not isinstance(value, str | int | float | bool) and not hasattr(value, "isoformat"):
-        value = str(value)
-    if isinstance(value, str):
-        cell.value = None
-        cell._value = value  # bypasses openpyxl's "starts with = means formula"
-        cell.data_type = "s"
-        cell.quotePrefix = is_formula_like(value)
-    else:
-        cell.value = value
-        cell.quotePrefix = False
-    return cell
+class _Column:
+    """Two reusable write-only cells of one column's style: plain, and text kept as text
+    (``quotePrefix``). Two objects because openpyxl registers a cell's style array by
+    reference: changing one cell's style between rows would change every row written."""
+
+    def __init__(self, ws: Any, kind: Kind, currency: str, *, bold: bool = False,
+                 wrap: bool = False) -> None:
+        self.plain = _styled(ws, kind, currency, bold=bold, wrap=wrap)
+        self.quoted = _styled(ws, kind, currency, bold=bold, wrap=wrap)
+        self.quoted.quotePrefix = True
+
+    def put(self, value: Any) -> Any:
+        """The cell for ``value``; text is always a text cell (never a formula)."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return None
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, float) and math.isinf(value):
+            value = "infinite" if value > 0 else "-infinite"
+        if isinstance(value, list | tuple):
+            value = "; ".join(str(v) for v in value)
+        elif isinstance(value, dict):
+            value = "; ".join(f"{k}: {v}" for k, v in value.items())
+        elif not isinstance(value, str | int | float | bool) and not hasattr(value, "isoformat"):
+            value = str(value)
+        if isinstance(value, str):
+            cell = self.quoted if is_formula_like(value) else self.plain
+            cell._value = value  # bypasses openpyxl's "starts with = means formula"
+            cell.data_type = "s"
+            return cell
+        self.plain.value = value
+        return self.plain
 
 
 def _write_table(ws: Any, sheet: Sheet, currency: str) -> None:
@@ -351,23 +363,21 @@ def _write_table(ws: Any, sheet: Sheet, currency: str) -> None:
     ws.freeze_panes = "A2"
     if names:
         ws.auto_filter.ref = f"A1:{get_column_letter(len(names))}{len(df) + 1}"
-    head = [_put(_styled(ws, "text", currency, bold=True, wrap=True), t) for t in titles]
-    ws.append(head)
-    cells = [_styled(ws, k, currency) for k in kinds]
+    ws.append([_Column(ws, "text", currency, bold=True, wrap=True).put(t) for t in titles])
+    cells = [_Column(ws, k, currency) for k in kinds]
     columns = [df[c].tolist() for c in df.columns]
     for row in zip(*columns, strict=True):
-        ws.append([_put(cell, v) for cell, v in zip(cells, row, strict=True)])
+        ws.append([cell.put(v) for cell, v in zip(cells, row, strict=True)])
 
 
 def _write_key_values(ws: Any, sheet: Sheet, currency: str) -> None:
     ws.column_dimensions["A"].width = 36
     ws.column_dimensions["B"].width = 60
     if sheet.heading:
-        ws.append([_put(_styled(ws, "text", currency, bold=True), sheet.heading)])
+        ws.append([_Column(ws, "text", currency, bold=True).put(sheet.heading)])
         ws.append([])
-    label_cell = _styled(ws, "text", currency, bold=True)
-    ws.append([_put(label_cell, "Item"), _put(_styled(ws, "text", currency, bold=True),
-                                              "Value")])
+    ws.append([_Column(ws, "text", currency, bold=True).put("Item"),
+               _Column(ws, "text", currency, bold=True).put("Value")])
     ws.freeze_panes = "A3" if sheet.heading else "A2"
     df = sheet.table
     kinds = list(sheet.row_kinds) or [None] * len(df)
@@ -375,8 +385,8 @@ def _write_key_values(ws: Any, sheet: Sheet, currency: str) -> None:
         k: Kind = kind or ("flag" if isinstance(value, bool) else
                            column_kind(str(label).lower(), [value])
                            if isinstance(value, int | float) else "text")
-        ws.append([_put(label_cell, label),
-                   _put(_styled(ws, k, currency, wrap=k == "text"), value)])
+        ws.append([_Column(ws, "text", currency, bold=True).put(label),
+                   _Column(ws, k, currency, wrap=k == "text").put(value)])
 
 
 def _widths(df: pd.DataFrame, titles: list[str], kinds: list[Kind]) -> list[float]:
@@ -395,5 +405,6 @@ def _widths(df: pd.DataFrame, titles: list[str], kinds: list[Kind]) -> list[floa
             lengths = sample.map(lambda v: len(str(v)) if v is not None else 0)
             longest = max(longest, int(lengths.max()) if len(lengths) else 0,
                           min(len(title), 14))
-        out.append(float(min(MAX_WIDTH, longest + 2)))
+        # +3: room for the autofilter button beside the header text
+        out.append(float(min(MAX_WIDTH, max(MIN_WIDTH, longest + 3))))
     return out
