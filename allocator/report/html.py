@@ -27,25 +27,29 @@ BASE_CSS = """
 body { font-family: system-ui, -apple-system, Segoe UI, sans-serif; margin: 1.5em auto;
        padding: 0 1.2em; max-width: 1200px; color: #222; line-height: 1.35; }
 h1 { font-size: 1.5em; margin-bottom: 0.2em; } h2 { font-size: 1.15em; margin-top: 1.6em; }
-.scroll { max-width: 100%; overflow: auto; max-height: 75vh; margin: 0.5em 0;
-          border: 1px solid #dee2e6; }
+.scroll { width: fit-content; max-width: 100%; overflow: auto; max-height: 75vh;
+          margin: 0.5em 0; border: 1px solid #dee2e6; }
 table { border-collapse: collapse; font-size: 0.85em; }
 .scroll table { margin: 0; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left;
-         vertical-align: top; max-width: 28em; overflow-wrap: anywhere; }
+         vertical-align: top; max-width: 28em; overflow-wrap: break-word; }
 .scroll thead th { position: sticky; top: 0; z-index: 1; }
 th { background: #f1f3f5; } td.num, th.num { text-align: right; white-space: nowrap; }
 img { max-width: 100%; height: auto; }
 .note { color: #666; font-size: 0.85em; }
+@page { size: A4 landscape; margin: 1cm; }
 @media print {
   body { max-width: none; margin: 0; padding: 0; font-size: 10pt; }
-  .scroll { max-height: none; overflow: visible; border: none; }
+  .scroll { width: auto; max-height: none; overflow: visible; border: none; }
+  .scroll table { width: 100%; table-layout: fixed; }
+  th, td { padding: 1px 3px; }
   .scroll thead th { position: static; }
   thead { display: table-header-group; }
   tr, img { page-break-inside: avoid; break-inside: avoid; }
   h2 { page-break-after: avoid; break-after: avoid; }
-  table { font-size: 8pt; }
-  th, td { max-width: 18em; }
+  table { font-size: 7pt; }
+  th, td { max-width: none; white-space: normal; overflow-wrap: anywhere; }
+  td.num, th.num { white-space: normal; }
   a { color: inherit; text-decoration: none; }
 }
 """
