@@ -235,8 +235,10 @@ def read_xlsx(path: Path, file: str) -> RawInstance:
         workbook.close()
     for title, r, c, formula in formulas:
         head = grids[title][0] if grids[title] else []
-        name = (head[c - 1] or "") if c - 1 < len(head) and r > 1 else ""
-        raw.problem(title, f"row {r}", (name or "").strip(),
+        name = (head[c - 1] or "").strip() if c - 1 < len(head) and r > 1 else ""
+        if title in ROW_MODELS:
+            name = _column_name(name, columns(title))
+        raw.problem(title, f"row {r}", name,
                     f"cell {get_column_letter(c)}{r} holds a formula ({formula[:60]}); "
                     "type the value itself")
     _read_grids(raw, grids, where="sheet '{}'")
