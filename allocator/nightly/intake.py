@@ -35,6 +35,7 @@ from allocator.report.writers import write_csv
 from allocator.store import book
 from allocator.store import models as m
 from allocator.store.engine import transaction
+from allocator.store.health import check_integrity
 
 COLUMNS = ("id", "kind", "zone", "service", "complexity", "care_group", "quantity", "priority",
            "acceptable_zones")
@@ -187,6 +188,7 @@ def add_referrals(engine: Engine, path: str | Path, *, rejects_file: str | Path 
     source = Path(path)
     digest = hashlib.sha256(source.read_bytes()).hexdigest() if source.exists() else ""
     rows = read_rows(source)
+    check_integrity(engine)  # never write into a damaged book (StoreError)
     with transaction(engine) as session:
         state = session.execute(select(m.BookState).where(m.BookState.id == 1)).scalar_one()
         penalties = dict(state.policy.get("unmet_penalty", {}))
