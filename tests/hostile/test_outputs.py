@@ -248,3 +248,13 @@ def test_every_writer_goes_through_the_layer():
             if needle in text:
                 offenders.append(f"{rel}: {needle}")
     assert offenders == []
+
+
+def test_downloads_without_a_file():
+    from allocator.report.writers import table_to_csv, workbook_bytes
+
+    df = pd.DataFrame({"provider": ["=evil()"], "cost": [0.1 + 0.2]})
+    assert table_to_csv(df) == "provider,cost\r\n'=evil(),0.3\r\n"
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook_bytes({"t": df})))["t"]
+    assert sheet["A2"].data_type == "s" and sheet["A2"].quotePrefix
+    assert sheet["B2"].number_format.startswith('"£"')
