@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
+import os
+import sys
 import time
 
 import numpy as np
@@ -27,10 +30,6 @@ def quiet_banner() -> None:
     """
     if _QUIET:
         return
-    import ctypes
-    import os
-    import sys
-
     import highspy
 
     sys.stdout.flush()

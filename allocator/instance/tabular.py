@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import types
 import typing
 import zipfile
@@ -44,7 +45,6 @@ from pydantic import BaseModel
 from allocator.instance.cells import is_formula_like, neutralise, restore
 from allocator.instance.errors import InputProblem
 from allocator.instance.schema import TABLES, BenchmarkInfo, Instance, Need, Policy, Scenario
-from allocator.instance.template import HELPER_SHEETS, field_of_title
 from allocator.instance.validate import nested_model
 
 KEY_VALUE_TABLES = ("instance", "policy")
@@ -53,6 +53,20 @@ REQUIRED_TABLES = ("zones", "providers", "offers", "needs", "policy")
 TABLE_ORDER = ("instance", *TABLES, "policy", "scenarios", "scenario_needs")
 LIST_SEPARATOR = ";"
 NOTE_COLUMNS = ("what it is", "note", "notes", "description")
+# Sheets of a template (allocator.instance.template) that are not tables: the reader skips them.
+HELPER_SHEETS = ("Instructions", "Lists")
+# The unit or hint a template header shows in brackets after the column's words.
+COLUMN_UNITS = {
+    "quality": "0-100", "capacity": "hours a week", "provider": "id", "zone": "id",
+    "price": "per hour or bed a week", "travel_factor": "1 or more", "care_groups": "; between",
+    "scheme": "beds only", "quantity": "hours a week; 1 for a bed", "acceptable_zones":
+    "; between", "current_provider": "id", "zones": "; between", "services": "; between",
+    "complexities": "; between", "framework": "true/false", "reservation": "true/false",
+    "block.min_share": "0-1", "block.max_share": "0-1", "block.min_quality": "0-100",
+    "lot": "id", "rate": "per unit a week", "volume": "units a week",
+    "min_volume": "units a week", "max_volume": "units a week", "award_cost": "a week",
+    "own_needs": "true/false", "scenario": "id",
+}
 _TRUE, _FALSE = ("true", "yes", "1"), ("false", "no", "0")
 
 
@@ -131,6 +145,22 @@ def _required(table: str) -> list[str]:
     model = ROW_MODELS[table]
     required = [name for name, info in model.model_fields.items() if info.is_required()]
     return ["scenario", *required] if table == "scenario_needs" else required
+
+
+def column_title(name: str) -> str:
+    """A column's header in words: ``care_group`` -> ``Care group``,
+    ``block.min_share`` -> ``Block - min share (0-1)``; :func:`field_of_title` reads it back."""
+    words = " - ".join(part.replace("_", " ") for part in name.split("."))
+    words = words[:1].upper() + words[1:]
+    unit = COLUMN_UNITS.get(name, "")
+    return f"{words} ({unit})" if unit else words
+
+
+def field_of_title(title: str) -> str:
+    """Inverse of :func:`column_title` (also accepts the field name itself, in any case)."""
+    text = re.sub(r"\s*\(.*\)\s*$", "", title.strip()).strip().lower()
+    parts = [p.strip().replace(" ", "_") for p in text.split(" - ")]
+    return ".".join(parts)
 
 
 def _is_list(annotation: Any) -> bool:

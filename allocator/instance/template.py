@@ -8,8 +8,9 @@ and for the ids entered elsewhere (zones once typed in the zones sheet, provider
 scenarios), and one worked example row, consistent across sheets, to copy or overwrite.
 
 The filled workbook is read by :func:`allocator.instance.tabular.read_xlsx` like any other:
-headers in words are mapped back to the field names (:func:`field_of_title`), the
-*Instructions* and *Lists* sheets are skipped, and problems are reported by sheet, row and
+headers in words are mapped back to the field names
+(:func:`allocator.instance.tabular.field_of_title`), the *Instructions* and *Lists* sheets
+are skipped, and problems are reported by sheet, row and
 cell. ``allocator convert FILE.xlsx market.json`` turns it into the canonical JSON.
 
 Drop-down lists for single values only: list fields (a need's acceptable zones, a lot's zones,
@@ -18,67 +19,71 @@ services and complexities, an offer's care groups) hold several values separated
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from allocator.instance.schema import CareGroup, Complexity, Service
+from openpyxl import Workbook
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
 
-# Sheets of a template that are not tables of the instance (the reader skips them).
-HELPER_SHEETS = ("Instructions", "Lists")
+from allocator.instance.atomic import replace_file
+from allocator.instance.schema import CareGroup, Complexity, Service
+from allocator.instance.tabular import TABLE_ORDER, column_title, columns
+
 ROWS = 1000  # rows the drop-down lists and reference ranges cover
 PRIORITIES = ("standard", "urgent", "hospital_discharge")
 
-# Column -> (unit or hint in brackets, note shown on the header cell).
-NOTES: dict[str, tuple[str, str]] = {
-    "id": ("", "A short unique code for this row (letters, digits, - or _)."),
-    "name": ("", "A name people recognise (optional)."),
-    "quality": ("0-100", "Quality score, 0 (worst) to 100 (best), e.g. from CQC ratings."),
-    "capacity": ("hours a week", "Capacity. Providers: total hours a week across their hours "
-                                 "offers (optional). Offers: hours, or beds, a week."),
-    "cqc_rating": ("", "CQC rating, as text (optional; not used in the optimisation)."),
-    "provider": ("id", "The provider's id, from the providers sheet."),
-    "zone": ("id", "The zone's id, from the zones sheet."),
-    "service": ("", "personal_care, individual_support, group_support or supported_living."),
-    "unit": ("", "hours (care at home) or beds (placements, supported living)."),
-    "price": ("per hour or bed a week", "The framework price per unit per week."),
-    "max_complexity": ("", "The most complex needs this offer takes."),
-    "travel_factor": ("1 or more", "Hours of capacity used per hour of care (travel). "
-                                   "1 when empty."),
-    "care_groups": ("; between", "Care groups served, separated by ; (empty: any)."),
-    "scheme": ("beds only", "Scheme id for supported-living or residential beds (optional)."),
-    "kind": ("", "package (hours at home) or placement (one bed)."),
-    "complexity": ("", "less_complex, complex or highly_complex."),
-    "care_group": ("", "OP, OPMH, PD, LD, MH or Autism."),
-    "quantity": ("hours a week; 1 for a bed", "How much care the person needs each week."),
-    "priority": ("", "standard, urgent, hospital_discharge, ...: each needs a penalty on the "
-                     "policy sheet (unmet_penalty.<priority>)."),
-    "acceptable_zones": ("; between", "Other zones the person may be served in, separated by ; "
-                                      "(empty: own zone only)."),
-    "current_provider": ("id", "The provider serving the person now (optional)."),
-    "zones": ("; between", "Zone ids separated by ;"),
-    "services": ("; between", "Services separated by ;"),
-    "complexities": ("; between", "Complexities separated by ;"),
-    "framework": ("true/false", "false: needs in this lot are served only out of block volume."),
-    "reservation": ("true/false", "true: block volume reserves capacity but each use is still "
-                                  "paid at the offer price (rarely needed)."),
-    "block.min_providers": ("", "Design: at least this many providers win block volume."),
-    "block.max_providers": ("", "Design: at most this many providers (empty: no limit)."),
-    "block.min_share": ("0-1", "Design: block volume at least this share of the lot's demand."),
-    "block.max_share": ("0-1", "Design: block volume at most this share of the lot's demand."),
-    "block.min_quality": ("0-100", "Design: providers below this quality win no block volume."),
-    "lot": ("id", "The lot's id, from the lots sheet."),
-    "rate": ("per unit a week", "Block rate per hour or bed a week."),
-    "volume": ("units a week", "Block volume in force (hours or beds a week)."),
-    "min_volume": ("units a week", "Smallest volume the bid accepts."),
-    "max_volume": ("units a week", "Largest volume the bid offers."),
-    "award_cost": ("a week", "Fixed weekly cost of letting this contract."),
-    "weight": ("", "How likely the scenario is (the weights sum to 1)."),
-    "demand_multiplier": ("", "Every need's quantity times this (leave empty when the "
-                              "scenario has its own needs)."),
-    "own_needs": ("true/false", "true: the scenario's needs are its rows on scenario_needs."),
-    "scenario": ("id", "The scenario's id, from the scenarios sheet."),
+# Column -> the note shown on its header cell (the unit in brackets is tabular.COLUMN_UNITS).
+NOTES: dict[str, str] = {
+    "id": "A short unique code for this row (letters, digits, - or _).",
+    "name": "A name people recognise (optional).",
+    "quality": "Quality score, 0 (worst) to 100 (best), e.g. from CQC ratings.",
+    "capacity": ('Capacity. Providers: total hours a week across their hours offers'
+                 ' (optional). Offers: hours, or beds, a week.'),
+    "cqc_rating": "CQC rating, as text (optional; not used in the optimisation).",
+    "provider": "The provider's id, from the providers sheet.",
+    "zone": "The zone's id, from the zones sheet.",
+    "service": "personal_care, individual_support, group_support or supported_living.",
+    "unit": "hours (care at home) or beds (placements, supported living).",
+    "price": "The framework price per unit per week.",
+    "max_complexity": "The most complex needs this offer takes.",
+    "travel_factor": "Hours of capacity used per hour of care (travel). 1 when empty.",
+    "care_groups": "Care groups served, separated by ; (empty: any).",
+    "scheme": "Scheme id for supported-living or residential beds (optional).",
+    "kind": "package (hours at home) or placement (one bed).",
+    "complexity": "less_complex, complex or highly_complex.",
+    "care_group": "OP, OPMH, PD, LD, MH or Autism.",
+    "quantity": "How much care the person needs each week.",
+    "priority": ('standard, urgent, hospital_discharge, ...: each needs a penalty on the'
+                 ' policy sheet (unmet_penalty.<priority>).'),
+    "acceptable_zones": ('Other zones the person may be served in, separated by ; (empty:'
+                         ' own zone only).'),
+    "current_provider": "The provider serving the person now (optional).",
+    "zones": "Zone ids separated by ;",
+    "services": "Services separated by ;",
+    "complexities": "Complexities separated by ;",
+    "framework": "false: needs in this lot are served only out of block volume.",
+    "reservation": ('true: block volume reserves capacity but each use is still paid at'
+                    ' the offer price (rarely needed).'),
+    "block.min_providers": "Design: at least this many providers win block volume.",
+    "block.max_providers": "Design: at most this many providers (empty: no limit).",
+    "block.min_share": "Design: block volume at least this share of the lot's demand.",
+    "block.max_share": "Design: block volume at most this share of the lot's demand.",
+    "block.min_quality": "Design: providers below this quality win no block volume.",
+    "lot": "The lot's id, from the lots sheet.",
+    "rate": "Block rate per hour or bed a week.",
+    "volume": "Block volume in force (hours or beds a week).",
+    "min_volume": "Smallest volume the bid accepts.",
+    "max_volume": "Largest volume the bid offers.",
+    "award_cost": "Fixed weekly cost of letting this contract.",
+    "weight": "How likely the scenario is (the weights sum to 1).",
+    "demand_multiplier": ("Every need's quantity times this (leave empty when the scenario"
+                          ' has its own needs).'),
+    "own_needs": "true: the scenario's needs are its rows on scenario_needs.",
+    "scenario": "The scenario's id, from the scenarios sheet.",
 }
 
 SHEET_NOTES = {
@@ -154,38 +159,12 @@ DROP_DOWNS: dict[str, str] = {
 }
 
 
-def column_title(name: str) -> str:
-    """A column's header in words: ``care_group`` -> ``Care group``,
-    ``block.min_share`` -> ``Block - min share (0-1)``; :func:`field_of_title` reads it back."""
-    words = " - ".join(part.replace("_", " ") for part in name.split("."))
-    words = words[:1].upper() + words[1:]
-    unit = NOTES.get(name, ("", ""))[0]
-    return f"{words} ({unit})" if unit else words
-
-
-def field_of_title(title: str) -> str:
-    """Inverse of :func:`column_title` (also accepts the field name itself, in any case)."""
-    text = re.sub(r"\s*\(.*\)\s*$", "", title.strip()).strip().lower()
-    parts = [p.strip().replace(" ", "_") for p in text.split(" - ")]
-    return ".".join(parts)
-
-
 def write_template(path: str | Path) -> Path:
     """Write the market template workbook (atomically) and return its path."""
-    from allocator.instance.atomic import replace_file
-
     return replace_file(path, _write)
 
 
 def _write(path: Path) -> None:
-    from openpyxl import Workbook
-    from openpyxl.comments import Comment
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.datavalidation import DataValidation
-
-    from allocator.instance.tabular import TABLE_ORDER, columns
-
     book = Workbook()
     intro = book.active
     intro.title = "Instructions"
@@ -228,7 +207,7 @@ def _write(path: Path) -> None:
             cell = sheet.cell(1, col)
             cell.font, cell.fill = bold, header_fill
             cell.alignment = Alignment(wrap_text=True, vertical="top")
-            note = NOTES.get(name, ("", ""))[1]
+            note = NOTES.get(name, "")
             if note:
                 cell.comment = Comment(f"{name}: {note}", "allocator", width=300, height=90)
             sheet.column_dimensions[get_column_letter(col)].width = max(
@@ -253,7 +232,7 @@ def _write(path: Path) -> None:
                                 showErrorMessage=True,
                                 errorStyle="warning" if name == "priority" else "stop",
                                 promptTitle=column_title(name)[:32],
-                                prompt=NOTES.get(name, ("", ""))[1][:255], showInputMessage=True)
+                                prompt=NOTES.get(name, "")[:255], showInputMessage=True)
             dv.error = "Pick a value from the list" + (
                 " (or add the priority to the policy sheet)" if name == "priority" else "")
             sheet.add_data_validation(dv)

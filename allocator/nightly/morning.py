@@ -25,11 +25,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from allocator.instance.atomic import write_text
-from allocator.report.writers import Kind, Sheet, key_value_sheet, write_workbook
+from allocator.report.html import BASE_CSS, format_value
+from allocator.report.writers import Kind, Sheet, column_kind, key_value_sheet, write_workbook
 from allocator.store import models as m
 from allocator.store.engine import transaction
 
@@ -55,8 +57,6 @@ class MorningReport:
         return xlsx, page
 
     def _write_xlsx(self, path: Path) -> None:
-        import pandas as pd
-
         sheets = [key_value_sheet("Summary", [(k, v, _SUMMARY_KINDS.get(k)) for k, v in
                                               self.summary], heading=self.title)]
         for name, (header, rows) in self.tables.items():
@@ -66,9 +66,6 @@ class MorningReport:
         write_workbook(path, sheets, currency=self.currency)
 
     def html(self) -> str:
-        from allocator.report.html import BASE_CSS, format_value
-        from allocator.report.writers import column_kind
-
         e = html.escape
         parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
                  f"<meta name='viewport' content='width=device-width, initial-scale=1'>"

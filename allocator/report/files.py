@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from allocator.core.problem import Problem
+from allocator.core.reasons import COLUMNS
 from allocator.core.result import Result, Solution
 from allocator.instance.atomic import staging_folder, sweep, write_text
 from allocator.instance.cells import restore
@@ -302,8 +303,6 @@ def read_tables(path: str | os.PathLike[str]) -> dict[str, pd.DataFrame]:
 
 def _all_columns() -> list[str]:
     """Every column name of the result tables (to map the workbook's words back)."""
-    from allocator.core.reasons import COLUMNS
-
     known = set(TEXT_COLUMNS) | set(COLUMNS)
     known |= {"quantity", "block_quantity", "framework_quantity", "framework_cost",
               "quality_zone_cost", "moved", "quality", "capacity", "offer_capacity", "used",

@@ -18,6 +18,7 @@ from allocator.core.problem import Problem
 from allocator.core.reasons import money
 from allocator.core.result import TERM_LABELS, TERMS, Result
 from allocator.report.summary import expected, reason_rows, scenario_weights, zone_rows
+from allocator.report.writers import column_kind, header_words
 
 # Shared by every HTML page we write (result, design comparison, morning report): fits a
 # 1366x768 laptop (the page never scrolls sideways: a wide table scrolls inside its own box,
@@ -280,8 +281,6 @@ def table_html(df: pd.DataFrame, *, currency: str = "GBP", max_rows: int = MAX_R
     The kinds are those of :func:`allocator.report.writers.column_kind` (the spreadsheets'
     formats): money as ``£1,234.50``, shares as ``69%``, counts without decimals.
     """
-    from allocator.report.writers import column_kind, header_words
-
     shown = df.head(max_rows)
     names = [str(c) for c in shown.columns]
     col_kinds = [(kinds or {}).get(n) or column_kind(n, shown[c])

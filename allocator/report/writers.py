@@ -36,6 +36,7 @@ For a download without a file: :func:`table_to_csv` (text) and :func:`workbook_b
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import re
@@ -46,6 +47,10 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
 
 from allocator.instance.atomic import replace_file, replacing
 from allocator.instance.cells import is_formula_like, neutralise, restore, safe_value
@@ -289,8 +294,6 @@ def write_workbook(
 def workbook_bytes(sheets: Sequence[Sheet] | Mapping[str, pd.DataFrame], *,
                    currency: str = "GBP") -> bytes:
     """The same workbook as :func:`write_workbook`, as bytes (for a web download)."""
-    import io
-
     items = ([Sheet(n, df) for n, df in sheets.items()] if isinstance(sheets, Mapping)
              else list(sheets))
     buffer = io.BytesIO()
@@ -299,8 +302,6 @@ def workbook_bytes(sheets: Sequence[Sheet] | Mapping[str, pd.DataFrame], *,
 
 
 def _write_book(path: Path | Any, sheets: list[Sheet], currency: str) -> None:
-    from openpyxl import Workbook
-
     book = Workbook(write_only=True)
     used: set[str] = set()
     for sheet in sheets:
@@ -315,9 +316,6 @@ def _write_book(path: Path | Any, sheets: list[Sheet], currency: str) -> None:
 
 
 def _styled(ws: Any, kind: Kind, currency: str, *, bold: bool = False, wrap: bool = False) -> Any:
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font
-
     cell = WriteOnlyCell(ws)
     fmt = _number_format(kind, currency)
     if fmt:
@@ -364,8 +362,6 @@ class _Column:
 
 
 def _write_table(ws: Any, sheet: Sheet, currency: str) -> None:
-    from openpyxl.utils import get_column_letter
-
     df = sheet.table
     names = [str(c) for c in df.columns]
     kinds = [sheet.kinds.get(n) or column_kind(n, df[c]) for n, c in zip(names, df.columns,

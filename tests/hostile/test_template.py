@@ -10,8 +10,7 @@ from typer.testing import CliRunner
 
 from allocator.cli.main import app
 from allocator.instance.io import load_instance
-from allocator.instance.tabular import TABLE_ORDER, columns
-from allocator.instance.template import column_title, field_of_title
+from allocator.instance.tabular import TABLE_ORDER, column_title, columns, field_of_title
 
 runner = CliRunner()
 
