@@ -46,6 +46,8 @@ def live_progress(what: str, *, show: bool, currency: str = "GBP",
         last = [-math.inf]
 
         def line(event: Progress) -> None:
+            if event.objective is None and event.bound is None:
+                return  # nothing known yet: no line
             now = time.monotonic()
             if now - last[0] >= LOG_EVERY_S:
                 last[0] = now
