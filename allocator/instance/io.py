@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from allocator.instance.atomic import PART, replace_file, staging_folder
+from allocator.instance.atomic import replace_file, staging_folder, temp_name
 from allocator.instance.errors import InputProblem, InstanceError
 from allocator.instance.schema import TABLES, Instance, Need, Policy, Scenario
 from allocator.instance.tabular import (
@@ -122,7 +122,7 @@ def _replace_folder(target: Path, write: Callable[[Path], Any]) -> None:
                              " not replacing it")
     with staging_folder(target) as tmp:
         write(tmp)
-        old = tmp.with_name(tmp.name + ".old" + PART)
+        old = temp_name(target)  # named like any temporary: a killed run's is swept
         if target.exists():
             target.rename(old)
         try:
