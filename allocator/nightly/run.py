@@ -44,6 +44,7 @@ from allocator.store import book
 from allocator.store import models as m
 from allocator.store.book import Pin
 from allocator.store.engine import transaction
+from allocator.store.health import check_integrity
 from allocator.store.lock import exclusive
 from allocator.store.migrate import require_current
 
@@ -380,9 +381,12 @@ def run_nightly(engine: Engine, options: NightlyOptions | None = None, *,
         Another nightly run holds the lock.
     NightlyFailed, BookChanged
         Nothing was written.
+    allocator.store.health.StoreError
+        The book is damaged (SQLite integrity check): nothing is written into it.
     """
     options = options or NightlyOptions()
     require_current(engine)
+    check_integrity(engine)  # never write into a damaged book (StoreError)
     with exclusive(engine, "nightly") as holder:
         messages = [holder.took_over] if holder.took_over else []
         started = m.utcnow()
@@ -408,8 +412,12 @@ def run_nightly(engine: Engine, options: NightlyOptions | None = None, *,
                                   " added or decisions taken): nothing was written; run again")
             run = _record(session, planned, fp, instance_hash, version, started, runtime,
                           options)
-        return _outcome(run, reused=False, messages=messages + (
-            [planned.message] if planned.message else []))
+        # The solver's own status words ("Optimal", "Interrupted by user" when the portfolio
+        # stops a helper) say nothing the summary line does not; they stay in the run's record
+        # and are shown only when the run found no solution.
+        note = planned.message if planned.message and not planned.result.status.has_solution \
+            else None
+        return _outcome(run, reused=False, messages=messages + ([note] if note else []))
 
 
 def _record(session, planned: Plan, fp: str, instance_hash: str, version: int, started,
