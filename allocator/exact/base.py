@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
-from allocator.exact.model import MatrixModel
 from allocator.core.result import Status
+from allocator.exact.model import MatrixModel
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,11 @@ class MatrixSolve:
     message: str = ""
 
 
+# Called now and then during a MIP solve with (seconds since its start, best objective, best
+# bound), both including the model's offset, None while unknown; for a live progress display.
+ProgressFn = Callable[[float, float | None, float | None], None]
+
+
 @dataclass(frozen=True)
 class SolverOptions:
     time_limit: float = 60.0
@@ -30,6 +36,7 @@ class SolverOptions:
     threads: int | None = None
     verbose: bool = False
     seed: int = 0
+    on_progress: ProgressFn | None = None  # HiGHS only; other backends ignore it
 
 
 def add_row(model: MatrixModel, coeffs: np.ndarray, lo: float, hi: float) -> MatrixModel:

@@ -6,11 +6,12 @@ import time
 
 import numpy as np
 
-from allocator.exact.model import MatrixModel
 from allocator.core.result import Status
 from allocator.exact.base import MatrixSolve, SolverOptions
+from allocator.exact.model import MatrixModel
 
 NAME = "highs"
+PROGRESS_EVERY_S = 0.5  # at most this often to on_progress (the callback runs very often)
 
 
 def available() -> bool:
@@ -108,8 +109,16 @@ def solve(
         # over on a county); the MIP interrupt callback stops it at the deadline as well
         deadline = t0 + float(max(options.time_limit, 0.01))
 
+        report = options.on_progress
+        last = [t0]
+
         def interrupt(event) -> None:
-            if time.perf_counter() >= deadline:
+            now = time.perf_counter()
+            if report is not None and now - last[0] >= PROGRESS_EVERY_S:
+                last[0] = now
+                out = event.data_out
+                report(now - t0, _finite(out.mip_primal_bound), _finite(out.mip_dual_bound))
+            if now >= deadline:
                 event.interrupt()
 
         h.cbMipInterrupt += interrupt
@@ -133,3 +142,8 @@ def solve(
         bound = b if np.isfinite(b) else None
     return MatrixSolve(status, values, objective, bound, time.perf_counter() - t0,
                        message=str(h.modelStatusToString(h.getModelStatus())))
+
+
+def _finite(value: float) -> float | None:
+    value = float(value)
+    return value if np.isfinite(value) else None

@@ -16,7 +16,7 @@ from allocator.exact.model import MatrixModel, build, chosen_from_values, values
 from allocator.core.params import SolveParams
 from allocator.core.problem import Problem
 from allocator.core.result import Result, Solution, Status
-from allocator.exact.base import MatrixSolve, SolverOptions, add_row
+from allocator.exact.base import MatrixSolve, ProgressFn, SolverOptions, add_row
 
 EXACT_SOLVERS = ("highs", "cbc", "highs-pulp")
 
@@ -40,15 +40,18 @@ def solve_model(
     *,
     warm_start: np.ndarray | None = None,
     deadline: float | None = None,
+    on_progress: ProgressFn | None = None,
 ) -> tuple[MatrixSolve, list[tuple[str, MatrixSolve]]]:
     """Solve a built model with the weighted or lexicographic objective.
 
-    Returns the final solve and the list of phases (name, solve).
+    Returns the final solve and the list of phases (name, solve). ``on_progress`` gets the
+    backend's (seconds, objective, bound) reports of the final objective's solve (in the
+    lexicographic case phase 1 optimises another objective and reports nothing).
     """
     t0 = time.perf_counter()
     limit = params.time_limit if deadline is None else max(0.01, deadline - t0)
     opts = SolverOptions(time_limit=limit, gap=params.gap, threads=params.threads,
-                         verbose=params.verbose, seed=params.seed)
+                         verbose=params.verbose, seed=params.seed, on_progress=on_progress)
     if objective_kind != "lexicographic":
         res = _backend_solve(params.solver, model, opts, warm_start=warm_start)
         return res, [("weighted", res)]
@@ -65,7 +68,7 @@ def solve_model(
     capped = add_row(model, model.unmet_cost, -np.inf, u1 + 1e-6 * max(1.0, abs(u1)))
     left = max(0.01, limit - (time.perf_counter() - t0))
     p2_opts = SolverOptions(time_limit=left, gap=params.gap, threads=params.threads,
-                            verbose=params.verbose, seed=params.seed)
+                            verbose=params.verbose, seed=params.seed, on_progress=on_progress)
     # phase 1's solution is feasible for phase 2: start from it
     p2 = _backend_solve(params.solver, capped, p2_opts, warm_start=p1.values)
     if not p2.status.has_solution:

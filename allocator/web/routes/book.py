@@ -1,0 +1,107 @@
+"""The book at a glance, and referrals in: upload, see every bad row, then confirm."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi.responses import Response
+
+from allocator.nightly.board import book_overview
+from allocator.nightly.intake import IntakeFileError, add_referrals, preview_referrals
+from allocator.report.safe import csv_bytes
+from allocator.store.users import Account
+from allocator.web.auth import require
+from allocator.web.pages import CSV, download, engine_of, flash, record, redirect, render
+from allocator.web.security import check_csrf
+from allocator.web.uploads import UploadRefused, save, sha256
+
+router = APIRouter(dependencies=[Depends(check_csrf)])
+broker = require("broker")
+REFERRAL_SUFFIXES = (".csv", ".xlsx")
+
+
+@router.get("/book")
+def book(request: Request, user: Account = Depends(require("broker", "commissioner"))
+         ) -> Response:
+    return render(request, "book.html", overview=book_overview(engine_of(request)))
+
+
+@router.get("/referrals")
+def referrals_form(request: Request, user: Account = Depends(broker)) -> Response:
+    return render(request, "referrals.html", pending=request.session.get("pending"))
+
+
+@router.post("/referrals/upload")
+async def upload(request: Request, file: UploadFile | None = File(None),
+                 user: Account = Depends(broker)) -> Response:
+    settings = request.app.state.settings
+    try:
+        saved = await save(file, settings.data_dir / "uploads", REFERRAL_SUFFIXES,
+                           settings.max_upload_bytes, "referrals")
+        summary = preview_referrals(engine_of(request), saved.path)
+    except (UploadRefused, IntakeFileError) as error:
+        text = str(error).replace(str(settings.data_dir), "upload")
+        record(request, "referrals refused", target=file.filename if file else "",
+               detail=text)
+        return render(request, "referrals.html", status_code=400, error=text, pending=None)
+    request.session["pending"] = {"path": str(saved.path), "name": saved.name,
+                                  "sha256": saved.sha256}
+    record(request, "referrals uploaded", target=saved.name,
+           detail=f"{summary.rows} rows: {len(summary.added)} good,"
+                  f" {len(summary.skipped)} already in the book,"
+                  f" {summary.rejected_rows} with problems")
+    return render(request, "referrals_preview.html", summary=summary, name=saved.name)
+
+
+def _pending(request: Request) -> tuple[Path, str] | None:
+    pending = request.session.get("pending")
+    if not pending:
+        return None
+    path = Path(pending["path"])
+    uploads = (request.app.state.settings.data_dir / "uploads").resolve()
+    if not path.resolve().is_relative_to(uploads) or not path.exists() \
+            or sha256(path) != pending["sha256"]:
+        request.session.pop("pending", None)
+        return None
+    return path, pending["name"]
+
+
+@router.post("/referrals/confirm")
+def confirm(request: Request, user: Account = Depends(broker)) -> Response:
+    pending = _pending(request)
+    if pending is None:
+        flash(request, "Nothing to add: upload the referrals file again.", "error")
+        return redirect("/referrals")
+    path, name = pending
+    try:
+        summary = add_referrals(engine_of(request), path)
+    except IntakeFileError as error:
+        flash(request, str(error), "error")
+        return redirect("/referrals")
+    request.session.pop("pending", None)
+    text = (f"{name}: {len(summary.added)} referral(s) added, {len(summary.skipped)} already in"
+            f" the book, {summary.rejected_rows} row(s) not added")
+    record(request, "referrals added", target=name,
+           detail=f"batch {summary.batch_id}: " + text)
+    flash(request, text, "ok")
+    return redirect("/book")
+
+
+@router.post("/referrals/cancel")
+def cancel(request: Request, user: Account = Depends(broker)) -> Response:
+    request.session.pop("pending", None)
+    flash(request, "Upload cancelled: nothing was added.")
+    return redirect("/referrals")
+
+
+@router.get("/referrals/pending/rejects.csv")
+def pending_rejects(request: Request, user: Account = Depends(broker)) -> Response:
+    pending = _pending(request)
+    if pending is None:
+        return redirect("/referrals")
+    path, name = pending
+    summary = preview_referrals(engine_of(request), path)
+    body = csv_bytes(["row", "id", "field", "reason"],
+                     ([r.row, r.need_id or "", r.field, r.reason] for r in summary.rejects))
+    return download(body, f"{Path(name).stem}.rejects.csv", CSV)
