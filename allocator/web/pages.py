@@ -28,13 +28,14 @@ def templates() -> Jinja2Templates:
     return t
 
 
-def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+def render(request: Request, template: str, status_code: int = 200, **context: Any
+           ) -> HTMLResponse:
     flashes = request.session.pop("flash", []) if "session" in request.scope else []
     base = {"user": getattr(request.state, "user", None),
             "csrf_token": csrf_token(request.session) if "session" in request.scope else "",
             "flashes": flashes}
     return request.app.state.templates.TemplateResponse(
-        request, name, {**base, **context}, status_code=status_code)
+        request, template, {**base, **context}, status_code=status_code)
 
 
 def flash(request: Request, text: str, kind: str = "info") -> None:
