@@ -177,6 +177,7 @@ def _priority_rank(policy: dict[str, Any]) -> dict[str, int]:
 # ----------------------------------------------------------------------------- suggestions
 
 ACTIONS = ("assign", "move", "unmet")
+ACTION_ORDER = {a: i for i, a in enumerate(ACTIONS)}
 DECIDED = ("open", "accepted", "rejected")
 
 # (key, heading): what a screen shows of a suggestion and a download holds
@@ -184,7 +185,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("need_id", "need"), ("zone", "zone"), ("service", "service"),
     ("complexity", "complexity"), ("care_group", "care group"), ("priority", "priority"),
     ("quantity", "quantity"), ("unit", "unit"), ("waiting_days", "days waiting"),
-    ("action", "suggestion"), ("provider_id", "provider"), ("offer_id", "offer"),
+    ("action", "suggestion"), ("provider_id", "provider"), ("provider_name", "provider name"),
+    ("offer_id", "offer"), ("block_quantity", "from block volume"),
     ("from_provider_id", "from provider"), ("cost", "weekly cost"),
     ("saving", "weekly saving"), ("decision", "decision"), ("decision_reason", "decision reason"),
     ("reason", "why"),
@@ -225,7 +227,8 @@ def suggestions(engine: Engine, run_id: int, *, zone: str | None = None,
                 priority: str | None = None, action: str | None = None,
                 decided: str | None = None, offset: int = 0, limit: int | None = 50
                 ) -> SuggestionPage:
-    """One page of a run's suggestions, most urgent priority first, then by zone and need.
+    """One page of a run's suggestions: providers suggested first, then moves, then the
+    referrals nobody can take; within each, most urgent priority first, then by zone and need.
 
     ``decided``: ``open`` (no decision yet), ``accepted`` or ``rejected``; ``limit`` None: all.
     """
@@ -244,10 +247,12 @@ def suggestions(engine: Engine, run_id: int, *, zone: str | None = None,
                                   m.Need.complexity, m.Need.care_group, m.Need.priority,
                                   m.Need.kind, m.Need.created_at, m.Decision.decision,
                                   m.Decision.reason)
-                 .order_by(rank_expr, m.Zone.seq, m.Suggestion.seq).offset(offset))
+                 .order_by(case(ACTION_ORDER, value=m.Suggestion.action, else_=3), rank_expr,
+                           m.Zone.seq, m.Suggestion.seq).offset(offset))
         if limit is not None:
             query = query.limit(limit)
-        rows = [_row(r, now) for r in session.execute(query)]
+        names = dict(session.execute(select(m.Provider.id, m.Provider.name)).all())
+        rows = [_row(r, now, names) for r in session.execute(query)]
         zones = list(session.execute(
             select(m.Need.zone_id).join(m.Suggestion, m.Suggestion.need_id == m.Need.id)
             .join(m.Zone, m.Zone.id == m.Need.zone_id)
@@ -289,7 +294,7 @@ def _filtered(run_id: int, zone: str | None, priority: str | None, action: str |
     return query
 
 
-def _row(r: Any, now: datetime) -> dict[str, Any]:
+def _row(r: Any, now: datetime, names: dict[str, str]) -> dict[str, Any]:
     (_, s, zone, service, complexity, care_group, priority, kind, created, decision,
      decision_reason) = r
     return {
@@ -297,7 +302,9 @@ def _row(r: Any, now: datetime) -> dict[str, Any]:
         "care_group": care_group, "priority": priority, "quantity": s.quantity,
         "unit": "beds" if kind == "placement" else "hours",
         "waiting_days": _days(created, now) if s.action != "move" else None,
-        "action": s.action, "provider_id": s.provider_id, "offer_id": s.offer_id,
+        "action": s.action, "provider_id": s.provider_id,
+        "provider_name": names.get(s.provider_id or "", ""), "offer_id": s.offer_id,
+        "block_quantity": s.block_quantity,
         "from_provider_id": s.from_provider_id, "cost": s.cost, "saving": s.saving,
         "decision": {"accept": "accepted", "reject": "rejected"}.get(decision or "", ""),
         "decision_reason": decision_reason or "", "reason": s.reason,
@@ -320,6 +327,7 @@ class SuggestionDetail:
     decision: m.Decision | None
     currency: str
     waiting_days: float
+    provider_names: dict[str, str] = field(default_factory=dict)
 
 
 def suggestion(engine: Engine, run_id: int, need_id: str) -> SuggestionDetail:
@@ -338,8 +346,10 @@ def _detail(session: Session, run_id: int, need_id: str) -> SuggestionDetail:
     decision = session.execute(select(m.Decision).where(
         m.Decision.run_id == run_id, m.Decision.need_id == need_id)).scalar_one_or_none()
     currency = session.execute(select(m.BookState.currency)).scalar_one()
+    names = dict(session.execute(select(m.Provider.id, m.Provider.name)).all())
     return SuggestionDetail(run=run, suggestion=sugg, need=need, decision=decision,
-                            currency=currency, waiting_days=_days(need.created_at, m.utcnow()))
+                            currency=currency, waiting_days=_days(need.created_at, m.utcnow()),
+                            provider_names=names)
 
 
 def runs(engine: Engine, limit: int = 20) -> list[m.Run]:
