@@ -145,8 +145,9 @@ def book_overview(engine: Engine, *, runs: int = 8, batches: int = 8) -> Overvie
             provider_rows.append(Capacity(p.id, p.name or p.id, "hours", cap,
                                           provider_hours[p.id], p.quality))
         if p.id in provider_beds:
-            provider_rows.append(Capacity(p.id, p.name or p.id, "beds", *provider_beds[p.id],
-                                          quality=p.quality))
+            beds_capacity, beds_used = provider_beds[p.id]
+            provider_rows.append(Capacity(p.id, p.name or p.id, "beds", beds_capacity,
+                                          beds_used, p.quality))
 
     groups: dict[tuple[str, str, str], list[tuple[float, float]]] = defaultdict(list)
     for zone_id, priority, kind, quantity, created in new:

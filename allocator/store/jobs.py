@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import CursorResult, Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from allocator.store import models as m
@@ -82,7 +82,7 @@ def fail_orphans(engine: Engine) -> int:
     server processes, give each its own jobs: see the README).
     """
     with transaction(engine) as session:
-        done = session.execute(
+        done: CursorResult[Any] = session.execute(  # type: ignore[assignment]
             update(m.Job).where(m.Job.status.in_(("queued", "running"))).values(
                 status="failed", finished_at=m.utcnow(),
                 message="the server stopped while this job was running: nothing of it was"

@@ -42,7 +42,7 @@ async def upload(request: Request, file: UploadFile | None = File(None),
         summary = preview_referrals(engine_of(request), saved.path)
     except (UploadRefused, IntakeFileError) as error:
         text = str(error).replace(str(settings.data_dir), "upload")
-        record(request, "referrals refused", target=file.filename if file else "",
+        record(request, "referrals refused", target=(file.filename or "") if file else "",
                detail=text)
         return render(request, "referrals.html", status_code=400, error=text, pending=None)
     request.session["pending"] = {"path": str(saved.path), "name": saved.name,

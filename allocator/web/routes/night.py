@@ -189,6 +189,6 @@ def decide(request: Request, run_id: int, user: Account = Depends(broker),
         verb = "accepted" if decision == "accept" else "rejected"
         names = ", ".join(n for n, _ in done[:10]) + (" ..." if len(done) > 10 else "")
         flash(request, f"{len(done)} suggestion(s) {verb}: {names}.", "ok")
-    for need_id, error in refused[:10]:
-        flash(request, f"{need_id}: not {decision}ed: {error}.", "error")
+    for need_id, refusal in refused[:10]:
+        flash(request, f"{need_id}: not {decision}ed: {refusal}.", "error")
     return redirect(target)
