@@ -7,6 +7,7 @@ tests build as many apps as they like, each on its own temporary book.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -16,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from allocator.store.engine import make_engine
+from allocator.store.engine import is_sqlite, make_engine
 from allocator.store.migrate import require_current
 from allocator.web import auth
 from allocator.web.jobs import JobRunner
@@ -38,8 +39,10 @@ def create_app(settings: WebSettings) -> FastAPI:
     """
     engine = make_engine(settings.db_url)
     require_current(engine)
+    reader = make_engine(settings.db_url, read_only=True) if is_sqlite(engine) else engine
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     runner = JobRunner(engine, settings.job_workers)
+    hashing = ThreadPoolExecutor(max_workers=2, thread_name_prefix="allocator-login")
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -48,13 +51,16 @@ def create_app(settings: WebSettings) -> FastAPI:
             yield
         finally:
             runner.stop()
+            hashing.shutdown(wait=False)
 
     app = FastAPI(title="Care allocator", docs_url=None, redoc_url=None, openapi_url=None,
                   lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
+    app.state.reader = reader
     app.state.templates = templates()
     app.state.jobs = runner
+    app.state.hashing = hashing
 
     # outermost last: size limit first, then headers on every answer, then the session
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key,

@@ -10,6 +10,7 @@ the window has passed.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -20,7 +21,7 @@ from allocator.store import audit
 from allocator.store import users as accounts
 from allocator.store.engine import transaction
 from allocator.store.users import Account
-from allocator.web.pages import client_address, engine_of, record, redirect, render
+from allocator.web.pages import client_address, engine_of, reader_of, record, redirect, render
 from allocator.web.security import check_csrf
 
 HOME = {"broker": "/book", "commissioner": "/designs", "admin": "/admin/users"}
@@ -39,7 +40,7 @@ def current_user(request: Request) -> Account:
     user_id = request.session.get("user")
     if not isinstance(user_id, int):
         raise NotLoggedIn
-    with transaction(engine_of(request)) as session:
+    with transaction(reader_of(request)) as session:
         user = accounts.get(session, user_id)
     if user is None or not user.active:
         request.session.clear()
@@ -69,27 +70,14 @@ def login_page(request: Request, next: str = "") -> Response:
 
 
 @router.post("/login", dependencies=[Depends(check_csrf)])
-def login(request: Request, username: str = Form(""), password: str = Form(""),
-          next: str = Form("")) -> Response:
+async def login(request: Request, username: str = Form(""), password: str = Form(""),
+                next: str = Form("")) -> Response:
+    # Password hashing is slow on purpose: it runs on the app's small hashing pool, so that a
+    # burst of logins queues there instead of taking every worker thread from the pages.
+    loop = asyncio.get_running_loop()
+    throttled, user = await loop.run_in_executor(
+        request.app.state.hashing, _check_login, request, username, password)
     settings = request.app.state.settings
-    client = client_address(request)
-    engine = engine_of(request)
-    since = audit.window_start(settings.login_window_minutes)
-    with transaction(engine) as session:
-        by_user = audit.recent_failures(session, username=username, since=since)
-        by_client = audit.recent_failures(session, client=client, since=since)
-        throttled = (by_user >= settings.login_max_failures
-                     or by_client >= settings.login_max_failures_per_client)
-        if throttled:
-            audit.record(session, "login throttled", username=username, client=client)
-            user = None
-        else:
-            user = accounts.authenticate(session, username, password)
-            if user is None:
-                audit.record(session, audit.LOGIN_FAILED, username=username, client=client)
-            else:
-                audit.record(session, "login", user_id=user.id, username=user.username,
-                             client=client)
     if throttled:
         minutes = f"{settings.login_window_minutes:g}"
         return render(request, "login.html", status_code=429, next=safe_next(next),
@@ -112,6 +100,28 @@ def logout(request: Request, user: Account = Depends(current_user)) -> Response:
 @router.get("/")
 def home(user: Account = Depends(current_user)) -> Response:
     return redirect(HOME[user.role])
+
+
+def _check_login(request: Request, username: str, password: str
+                 ) -> tuple[bool, Account | None]:
+    """(throttled, the account if the password is right), with its audit entry."""
+    settings = request.app.state.settings
+    client = client_address(request)
+    since = audit.window_start(settings.login_window_minutes)
+    with transaction(engine_of(request)) as session:
+        by_user = audit.recent_failures(session, username=username, since=since)
+        by_client = audit.recent_failures(session, client=client, since=since)
+        if (by_user >= settings.login_max_failures
+                or by_client >= settings.login_max_failures_per_client):
+            audit.record(session, "login throttled", username=username, client=client)
+            return True, None
+        user = accounts.authenticate(session, username, password)
+        if user is None:
+            audit.record(session, audit.LOGIN_FAILED, username=username, client=client)
+        else:
+            audit.record(session, "login", user_id=user.id, username=user.username,
+                         client=client)
+        return False, user
 
 
 def safe_next(target: str) -> str:

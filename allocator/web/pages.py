@@ -50,7 +50,14 @@ def redirect(url: str) -> RedirectResponse:
 
 
 def engine_of(request: Request) -> Engine:
+    """The book's engine for changes (and reads that must see the latest writes)."""
     return request.app.state.engine
+
+
+def reader_of(request: Request) -> Engine:
+    """The book's engine for what only reads (on SQLite, readers that never queue for the
+    write lock; see :func:`allocator.store.engine.make_engine`)."""
+    return request.app.state.reader
 
 
 def client_address(request: Request) -> str:

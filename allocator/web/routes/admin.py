@@ -13,7 +13,7 @@ from allocator.store import users as accounts
 from allocator.store.engine import transaction
 from allocator.store.users import Account, UserError
 from allocator.web.auth import require
-from allocator.web.pages import engine_of, flash, record, redirect, render
+from allocator.web.pages import engine_of, flash, reader_of, record, redirect, render
 from allocator.web.security import check_csrf
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(check_csrf)])
@@ -23,7 +23,7 @@ AUDIT_PAGE = 100
 
 @router.get("/users")
 def users(request: Request, user: Account = Depends(admin)) -> Response:
-    with transaction(engine_of(request)) as session:
+    with transaction(reader_of(request)) as session:
         rows = accounts.all_users(session)
     return render(request, "users.html", users=rows, roles=m.ROLES)
 
@@ -67,7 +67,7 @@ def set_active(request: Request, user_id: int, user: Account = Depends(admin),
 def audit_log(request: Request, user: Account = Depends(admin),
               offset: Annotated[int, Query(ge=0)] = 0, action: str = "",
               username: str = "") -> Response:
-    with transaction(engine_of(request)) as session:
+    with transaction(reader_of(request)) as session:
         rows, total = audit.entries(session, offset=offset, limit=AUDIT_PAGE,
                                     action=action or None, username=username or None)
     return render(request, "audit.html", rows=rows, total=total, offset=offset,

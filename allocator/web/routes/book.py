@@ -12,7 +12,16 @@ from allocator.nightly.intake import IntakeFileError, add_referrals, preview_ref
 from allocator.report.safe import csv_bytes
 from allocator.store.users import Account
 from allocator.web.auth import require
-from allocator.web.pages import CSV, download, engine_of, flash, record, redirect, render
+from allocator.web.pages import (
+    CSV,
+    download,
+    engine_of,
+    flash,
+    reader_of,
+    record,
+    redirect,
+    render,
+)
 from allocator.web.security import check_csrf
 from allocator.web.uploads import UploadRefused, save, sha256
 
@@ -24,7 +33,7 @@ REFERRAL_SUFFIXES = (".csv", ".xlsx")
 @router.get("/book")
 def book(request: Request, user: Account = Depends(require("broker", "commissioner"))
          ) -> Response:
-    return render(request, "book.html", overview=book_overview(engine_of(request)))
+    return render(request, "book.html", overview=book_overview(reader_of(request)))
 
 
 @router.get("/referrals")
@@ -39,7 +48,7 @@ async def upload(request: Request, file: UploadFile | None = File(None),
     try:
         saved = await save(file, settings.data_dir / "uploads", REFERRAL_SUFFIXES,
                            settings.max_upload_bytes, "referrals")
-        summary = preview_referrals(engine_of(request), saved.path)
+        summary = preview_referrals(reader_of(request), saved.path)
     except (UploadRefused, IntakeFileError) as error:
         text = str(error).replace(str(settings.data_dir), "upload")
         record(request, "referrals refused", target=(file.filename or "") if file else "",
@@ -101,7 +110,7 @@ def pending_rejects(request: Request, user: Account = Depends(broker)) -> Respon
     if pending is None:
         return redirect("/referrals")
     path, name = pending
-    summary = preview_referrals(engine_of(request), path)
+    summary = preview_referrals(reader_of(request), path)
     body = csv_bytes(["row", "id", "field", "reason"],
                      ([r.row, r.need_id or "", r.field, r.reason] for r in summary.rejects))
     return download(body, f"{Path(name).stem}.rejects.csv", CSV)

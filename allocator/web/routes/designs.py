@@ -15,7 +15,16 @@ from allocator.store.users import Account
 from allocator.web.auth import require
 from allocator.web.charts import COMPARISON_CHARTS, comparison_chart, progress_chart
 from allocator.web.jobs import compare_job
-from allocator.web.pages import CSV, XLSX, download, engine_of, record, redirect, render
+from allocator.web.pages import (
+    CSV,
+    XLSX,
+    download,
+    engine_of,
+    reader_of,
+    record,
+    redirect,
+    render,
+)
 from allocator.web.routes.night import NotFound
 from allocator.web.security import check_csrf
 from allocator.web.uploads import Saved, UploadRefused, save
@@ -28,7 +37,7 @@ TABLES = ("summary", "lots", "providers", "scenarios", "awards")
 
 
 def _form(request: Request, status_code: int = 200, **extra: Any) -> Response:
-    with transaction(engine_of(request)) as session:
+    with transaction(reader_of(request)) as session:
         recent = store.recent(session, "compare", 20)
     settings = request.app.state.settings
     return render(request, "designs.html", status_code=status_code, jobs=recent,
@@ -78,7 +87,7 @@ async def compare(request: Request, user: Account = Depends(commissioner),
             if saved_market is not None:
                 inst = load_instance(saved_market.path)
             else:
-                with transaction(engine_of(request)) as session:
+                with transaction(reader_of(request)) as session:
                     inst = export_instance(session)
             for s in saved_designs:
                 loaded.append((str(s.path), load_design(s.path)))
@@ -113,7 +122,7 @@ def _named(text: str, names: dict[str, str]) -> str:
 
 
 def _job(request: Request, job_id: int) -> store.m.Job:
-    with transaction(engine_of(request)) as session:
+    with transaction(reader_of(request)) as session:
         job = store.get(session, job_id)
     if job is None or job.kind != "compare":
         raise NotFound(f"there is no comparison {job_id}")

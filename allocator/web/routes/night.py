@@ -20,7 +20,17 @@ from allocator.store.users import Account
 from allocator.web.auth import require, safe_next
 from allocator.web.charts import progress_chart
 from allocator.web.jobs import nightly_job
-from allocator.web.pages import CSV, XLSX, download, engine_of, flash, record, redirect, render
+from allocator.web.pages import (
+    CSV,
+    XLSX,
+    download,
+    engine_of,
+    flash,
+    reader_of,
+    record,
+    redirect,
+    render,
+)
 from allocator.web.security import check_csrf
 
 router = APIRouter(prefix="/night", dependencies=[Depends(check_csrf)])
@@ -34,7 +44,7 @@ class NotFound(LookupError):
 
 @router.get("")
 def night(request: Request, user: Account = Depends(broker)) -> Response:
-    engine = engine_of(request)
+    engine = reader_of(request)
     with transaction(engine) as session:
         active = store.active(session, "nightly")
         recent = store.recent(session, "nightly", 10)
@@ -74,7 +84,7 @@ def start(request: Request, user: Account = Depends(broker),
 
 
 def _job(request: Request, job_id: int, kind: str = "nightly") -> store.m.Job:
-    with transaction(engine_of(request)) as session:
+    with transaction(reader_of(request)) as session:
         job = store.get(session, job_id)
     if job is None or job.kind != kind:
         raise NotFound(f"there is no {kind} job {job_id}")
@@ -103,7 +113,7 @@ def job_chart(request: Request, job_id: int, user: Account = Depends(broker)) ->
 def _page(request: Request, run_id: int, zone: str, priority: str, action: str,
           decided: str, offset: int, limit: int | None) -> board.SuggestionPage:
     try:
-        return board.suggestions(engine_of(request), run_id, zone=zone or None,
+        return board.suggestions(reader_of(request), run_id, zone=zone or None,
                                  priority=priority or None,
                                  action=action if action in board.ACTIONS else None,
                                  decided=decided if decided in board.DECIDED else None,
@@ -114,7 +124,7 @@ def _page(request: Request, run_id: int, zone: str, priority: str, action: str,
 
 @router.get("/latest")
 def latest(request: Request, user: Account = Depends(broker)) -> Response:
-    run_id = board.latest_run_id(engine_of(request))
+    run_id = board.latest_run_id(reader_of(request))
     if run_id is None:
         flash(request, "No nightly run yet: start one.")
         return redirect("/night")
@@ -156,7 +166,7 @@ def suggestions_download(request: Request, run_id: int, fmt: str,
 def explanation(request: Request, run_id: int, need_id: str, user: Account = Depends(broker),
                 back: str = "") -> Response:
     try:
-        detail = board.suggestion(engine_of(request), run_id, need_id)
+        detail = board.suggestion(reader_of(request), run_id, need_id)
     except board.NoSuchRun as error:
         raise NotFound(str(error)) from None
     return render(request, "suggestion.html", d=detail,
