@@ -99,6 +99,8 @@ def start_server(url: str, folder: Path) -> tuple[subprocess.Popen, str]:
 class Timings:
     def __init__(self) -> None:
         self.rows: list[tuple[str, float, int]] = []  # (kind, seconds, status; 0 = no answer)
+        self.errors: list[str] = []  # what went wrong when there was no answer
+        self.retries = 0  # GETs sent again after a keep-alive connection closed under them
 
     def add(self, kind: str, seconds: float, status: int) -> None:
         self.rows.append((kind, seconds, status))
@@ -106,11 +108,23 @@ class Timings:
 
 async def timed(client: Any, timings: Timings, kind: str, method: str, url: str,
                 **kw: Any) -> Any:
+    import httpx
+
     t = time.perf_counter()
     try:
-        response = await client.request(method, url, **kw)
-    except Exception:  # no answer (timeout, connection reset): an error
+        try:
+            response = await client.request(method, url, **kw)
+        except httpx.RemoteProtocolError:
+            # The server closed an idle keep-alive connection as the request went out on it
+            # (uvicorn closes them after 5 s); a browser sends a GET again on a new connection,
+            # and so do we, once, counting it. Never a POST: it may have been received.
+            if method != "GET":
+                raise
+            timings.retries += 1
+            response = await client.request(method, url, **kw)
+    except Exception as error:  # no answer (timeout, connection reset): an error
         timings.add(kind, time.perf_counter() - t, 0)
+        timings.errors.append(f"{kind} {url}: {type(error).__name__}: {error}")
         return None
     timings.add(kind, time.perf_counter() - t, response.status_code)
     return response
@@ -216,8 +230,16 @@ def on_backend(name: str, url: str, args: argparse.Namespace, folder: Path) -> d
         figures["accepted"] = session.query(m.Decision).filter_by(decision="accept").count()
         figures["audit_entries"] = session.query(m.AuditEntry).count()
     engine.dispose()
+    figures["get_retries"] = logins.retries + timings.retries
     figures["login_timings"] = summarise(logins)
     figures["timings"] = summarise(timings)
+    failures = [f"{kind}: status {status}" for kind, _, status in logins.rows + timings.rows
+                if status >= 400] + logins.errors + timings.errors
+    if failures:  # say what went wrong, from both sides
+        figures["failures"] = failures
+        log = (folder / "server.log").read_text(errors="replace").splitlines()
+        figures["server_log_tail"] = log[-60:]
+        print("\n".join(failures + log[-60:]), file=sys.stderr)
     return figures
 
 
@@ -254,7 +276,8 @@ def markdown(doc: dict[str, Any]) -> str:
                   f"Night: {b['night']}. {b['logged_in']} brokers logged in, then worked at"
                   f" once for {b['working_s']} s ({b['wall_s']} s in all)"
                   f"{' - time cap reached' if b['capped'] else ''}; {b['accepted']} accepted;"
-                  f" {b['audit_entries']} audit entries.", "",
+                  f" {b['audit_entries']} audit entries; {b['get_retries']} GET(s) sent again"
+                  " after the server closed an idle keep-alive connection under them.", "",
                   "Logged-in brokers at work:", "",
                   "| request | count | p50 ms | p95 ms | max ms | errors |",
                   "|---|---:|---:|---:|---:|---:|"]
