@@ -357,3 +357,20 @@ def runs(engine: Engine, limit: int = 20) -> list[m.Run]:
     with transaction(engine) as session:
         return list(session.execute(select(m.Run).order_by(m.Run.id.desc()).limit(limit))
                     .scalars())
+
+
+def overview_tables(o: Overview) -> dict[str, tuple[list[str], list[list[Any]]]]:
+    """The overview's tables as (headings, rows), as the book page shows them (downloads)."""
+    def capacity(rows: list[Capacity], what: str) -> tuple[list[str], list[list[Any]]]:
+        return ([what, "name", "unit", "capacity", "in care", "left", "utilisation"],
+                [[c.key, c.name, c.unit, c.capacity, c.used, c.left, c.utilisation]
+                 for c in rows])
+
+    return {
+        "waiting": (["zone", "priority", "people", "quantity", "unit", "oldest days",
+                     "mean days"],
+                    [[w.zone, w.priority, w.people, w.quantity, w.unit,
+                      round(w.oldest_days, 2), round(w.mean_days, 2)] for w in o.waiting]),
+        "zones": capacity(o.zones, "zone"),
+        "providers": capacity(o.providers, "provider"),
+    }

@@ -25,6 +25,21 @@ def test_the_book_at_a_glance(client):
         assert text in page
 
 
+def test_the_book_downloads(client):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    login(client, "commissioner")
+    book = load_workbook(io.BytesIO(client.get("/book.xlsx").content))
+    assert book.sheetnames == ["waiting", "zones", "providers"]
+    text = client.get("/book.csv?table=providers").content.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][:2] == ["provider", "name"] and len(rows) == 1 + 11
+    assert client.get("/book.csv?table=nothing").status_code == 404
+
+
 def test_upload_shows_every_bad_row_then_adds_the_good_ones_on_confirmation(client, book_url):
     token = login(client, "broker")
     before = _needs(book_url)

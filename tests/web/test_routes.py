@@ -13,6 +13,8 @@ B, C, A = "broker", "commissioner", "admin"
 ROUTES = [
     ("GET", "/", (B, C, A)),
     ("GET", "/book", (B, C)),
+    ("GET", "/book.xlsx", (B, C)),
+    ("GET", "/book.csv", (B, C)),
     ("GET", "/referrals", (B,)),
     ("POST", "/referrals/upload", (B,)),
     ("POST", "/referrals/confirm", (B,)),

@@ -7,13 +7,14 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import Response
 
-from allocator.nightly.board import book_overview
+from allocator.nightly.board import book_overview, overview_tables
 from allocator.nightly.intake import IntakeFileError, add_referrals, preview_referrals
-from allocator.report.safe import csv_bytes
+from allocator.report.safe import csv_bytes, xlsx_bytes
 from allocator.store.users import Account
 from allocator.web.auth import require
 from allocator.web.pages import (
     CSV,
+    XLSX,
     download,
     engine_of,
     flash,
@@ -22,6 +23,7 @@ from allocator.web.pages import (
     redirect,
     render,
 )
+from allocator.web.routes.night import NotFound
 from allocator.web.security import check_csrf
 from allocator.web.uploads import UploadRefused, save, sha256
 
@@ -34,6 +36,19 @@ REFERRAL_SUFFIXES = (".csv", ".xlsx")
 def book(request: Request, user: Account = Depends(require("broker", "commissioner"))
          ) -> Response:
     return render(request, "book.html", overview=book_overview(reader_of(request)))
+
+
+@router.get("/book.{fmt}")
+def book_download(request: Request, fmt: str,
+                  user: Account = Depends(require("broker", "commissioner"))) -> Response:
+    """The book page's tables: XLSX (one sheet each) or CSV (``?table=``)."""
+    tables = overview_tables(book_overview(reader_of(request)))
+    table = request.query_params.get("table", "waiting")
+    if fmt == "xlsx":
+        return download(xlsx_bytes(tables), "book.xlsx", XLSX)
+    if fmt == "csv" and table in tables:
+        return download(csv_bytes(*tables[table]), f"book_{table}.csv", CSV)
+    raise NotFound(f"no {fmt} download of {table}")
 
 
 @router.get("/referrals")
