@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,11 +23,6 @@ class MatrixSolve:
     message: str = ""
 
 
-# Called now and then during a MIP solve with (seconds since its start, best objective, best
-# bound), both including the model's offset, None while unknown; for a live progress display.
-ProgressFn = Callable[[float, float | None, float | None], None]
-
-
 @dataclass(frozen=True)
 class SolverOptions:
     time_limit: float = 60.0
@@ -36,7 +30,6 @@ class SolverOptions:
     threads: int | None = None
     verbose: bool = False
     seed: int = 0
-    on_progress: ProgressFn | None = None  # HiGHS only; other backends ignore it
 
 
 def add_row(model: MatrixModel, coeffs: np.ndarray, lo: float, hi: float) -> MatrixModel:

@@ -12,11 +12,11 @@ import time
 import numpy as np
 
 from allocator.core.evaluate import evaluate, to_solution
-from allocator.exact.model import MatrixModel, build, chosen_from_values, values_from_chosen
 from allocator.core.params import SolveParams
 from allocator.core.problem import Problem
 from allocator.core.result import Result, Solution, Status
-from allocator.exact.base import MatrixSolve, ProgressFn, SolverOptions, add_row
+from allocator.exact.base import MatrixSolve, SolverOptions, add_row
+from allocator.exact.model import MatrixModel, build, chosen_from_values, values_from_chosen
 
 EXACT_SOLVERS = ("highs", "cbc", "highs-pulp")
 
@@ -40,18 +40,15 @@ def solve_model(
     *,
     warm_start: np.ndarray | None = None,
     deadline: float | None = None,
-    on_progress: ProgressFn | None = None,
 ) -> tuple[MatrixSolve, list[tuple[str, MatrixSolve]]]:
     """Solve a built model with the weighted or lexicographic objective.
 
-    Returns the final solve and the list of phases (name, solve). ``on_progress`` gets the
-    backend's (seconds, objective, bound) reports of the final objective's solve (in the
-    lexicographic case phase 1 optimises another objective and reports nothing).
+    Returns the final solve and the list of phases (name, solve).
     """
     t0 = time.perf_counter()
     limit = params.time_limit if deadline is None else max(0.01, deadline - t0)
     opts = SolverOptions(time_limit=limit, gap=params.gap, threads=params.threads,
-                         verbose=params.verbose, seed=params.seed, on_progress=on_progress)
+                         verbose=params.verbose, seed=params.seed)
     if objective_kind != "lexicographic":
         res = _backend_solve(params.solver, model, opts, warm_start=warm_start)
         return res, [("weighted", res)]
@@ -68,7 +65,7 @@ def solve_model(
     capped = add_row(model, model.unmet_cost, -np.inf, u1 + 1e-6 * max(1.0, abs(u1)))
     left = max(0.01, limit - (time.perf_counter() - t0))
     p2_opts = SolverOptions(time_limit=left, gap=params.gap, threads=params.threads,
-                            verbose=params.verbose, seed=params.seed, on_progress=on_progress)
+                            verbose=params.verbose, seed=params.seed)
     # phase 1's solution is feasible for phase 2: start from it
     p2 = _backend_solve(params.solver, capped, p2_opts, warm_start=p1.values)
     if not p2.status.has_solution:
@@ -147,9 +144,17 @@ def finish(
 ) -> Result:
     """Turn a backend's raw answer into a Result with an exactly evaluated objective."""
     runtime = time.perf_counter() - t0
-    extra = {"phases": [
+    extra: dict[str, object] = {"phases": [
         {"phase": name, "status": r.status.value, "objective": r.objective, "bound": r.bound,
          "runtime_s": r.runtime_s} for name, r in phases]}
+    # lexicographic: is the unmet term proven minimal? (CBC's own proofs are not trusted:
+    # only the HiGHS check's phase 1 counts for it)
+    trusted = ("highs check (unmet)",) if solver == "cbc" else ("unmet",)
+    unmet_phases = [r for name, r in phases if name in trusted]
+    if unmet_phases:
+        p1 = unmet_phases[-1]
+        extra["unmet_proven"] = p1.status is Status.optimal
+        extra["unmet_bound"] = p1.bound
     if not res.status.has_solution or res.values is None:
         return Result(status=res.status, solver=solver, bound=res.bound, runtime_s=runtime,
                       build_s=build_s, solve_s=runtime - build_s, message=res.message,

@@ -30,16 +30,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine, insert, select
 
 from allocator.core.evaluate import evaluate
+from allocator.core.params import SolveParams
+from allocator.core.problem import Problem
+from allocator.core.result import Result
+from allocator.core.usage import Usage
+from allocator.exact.solve import EXACT_SOLVERS, finish, solve_model, warm_start_values
 from allocator.instance.io import dump_json
+from allocator.instance.schema import Instance
 from allocator.nightly.continuity import NightlyModel, nightly_model, pinned_overloads
 from allocator.nightly.explain import Explainer
-from allocator.core.problem import Problem
-from allocator.core.usage import Usage
-from allocator.core.result import Result
-from allocator.instance.schema import Instance
-from allocator.core.params import SolveParams
-from allocator.exact.base import ProgressFn
-from allocator.exact.solve import EXACT_SOLVERS, finish, solve_model, warm_start_values
+from allocator.solvers import certify, solve
 from allocator.store import book
 from allocator.store import models as m
 from allocator.store.book import Pin
@@ -154,10 +154,8 @@ def fingerprint(instance: Instance, pins: Mapping[str, Pin], rejected: set[tuple
 
 
 def plan(instance: Instance, pins: Mapping[str, Pin], rejected: set[tuple[str, str]],
-         options: NightlyOptions, on_progress: ProgressFn | None = None) -> Plan:
+         options: NightlyOptions) -> Plan:
     """Solve the nightly problem and derive the suggestions (no database involved).
-
-    ``on_progress`` receives the exact solver's (seconds, objective, bound) now and then.
 
     Raises
     ------
@@ -175,10 +173,9 @@ def plan(instance: Instance, pins: Mapping[str, Pin], rejected: set[tuple[str, s
         # solution is a feasible start for the model with moves.
         pinned = nightly_model(full, pins, rejected, None)
         baseline = _solve_exact(pinned, options, solver, deadline_share=0.3)
-        result = _solve_exact(nm, options, solver, warm=baseline, deadline_share=0.7,
-                              on_progress=on_progress)
+        result = _solve_exact(nm, options, solver, warm=baseline, deadline_share=0.7)
     elif solver in EXACT_SOLVERS:
-        result = _solve_exact(nm, options, solver, on_progress=on_progress)
+        result = _solve_exact(nm, options, solver)
     else:
         result = _solve_other(nm, options, solver)
     if not result.status.has_solution or result.solution is None:
@@ -250,23 +247,20 @@ def _choose_solver(requested: str, free: int) -> str:
 
 
 def _solve_exact(nm: NightlyModel, options: NightlyOptions, solver: str, *,
-                 warm: Result | None = None, deadline_share: float = 1.0,
-                 on_progress: ProgressFn | None = None) -> Result:
+                 warm: Result | None = None, deadline_share: float = 1.0) -> Result:
     t0 = time.perf_counter()
     params = SolveParams(solver=solver, time_limit=options.time_limit * deadline_share,
                          gap=options.gap, threads=options.threads)
     start = None
     if warm is not None and warm.solution is not None:
         start = warm_start_values(nm.problem, nm.model, warm.solution)
-    res, phases = solve_model(nm.model, params, nm.problem.objective_kind, warm_start=start,
-                              on_progress=on_progress)
-    return finish(nm.problem, nm.model, res, phases, solver, t0, 0.0)
+    res, phases = solve_model(nm.model, params, nm.problem.objective_kind, warm_start=start)
+    result = finish(nm.problem, nm.model, res, phases, solver, t0, 0.0)
+    return certify(result, params, nm.problem.objective_kind)
 
 
 def _solve_other(nm: NightlyModel, options: NightlyOptions, solver: str) -> Result:
     """A non-exact solver on the restricted problem; pinned needs must come out served."""
-    from allocator.exact.solve import solve
-
     if nm.max_moves is not None:
         raise NightlyFailed(f"--max-moves needs an exact solver ({', '.join(EXACT_SOLVERS)}),"
                             f" not {solver}")
@@ -368,8 +362,7 @@ def _move_saving(p: Problem, usage: Usage, result: Result, n: int, current: int
 
 
 def run_nightly(engine: Engine, options: NightlyOptions | None = None, *,
-                before_write: Callable[[], None] | None = None,
-                on_progress: ProgressFn | None = None) -> NightlyOutcome:
+                before_write: Callable[[], None] | None = None) -> NightlyOutcome:
     """Run the nightly allocation on the book at ``engine`` (see the module docstring).
 
     Parameters
@@ -380,9 +373,6 @@ def run_nightly(engine: Engine, options: NightlyOptions | None = None, *,
         Solver, time limit, gap, --max-moves.
     before_write
         Called between the solve and the write (tests use it to kill or fail the run there).
-    on_progress
-        Called with the exact solver's (seconds, objective, bound) during the solve (the web
-        app shows them live).
 
     Raises
     ------
@@ -408,7 +398,7 @@ def run_nightly(engine: Engine, options: NightlyOptions | None = None, *,
                                        ).scalar_one_or_none()
             if existing is not None:
                 return _outcome(existing, reused=True, messages=messages)
-        planned = plan(instance, pins, rejected, options, on_progress)
+        planned = plan(instance, pins, rejected, options)
         if before_write is not None:
             before_write()
         runtime = time.perf_counter() - t0
