@@ -56,7 +56,8 @@ def test_solve_writes_every_result_file(tiny, tmp_path):
     result = invoke("solve", tiny, "--out", tmp_path / "out")
     assert result.exit_code == 0, result.output
     assert "optimal" in result.stdout and "Number of hours" in result.stdout
-    assert result.stdout.startswith("solving ")  # the progress line (a spinner on a terminal)
+    # the progress line (a spinner on a terminal) goes to standard error, never stdout
+    assert "solving " not in result.stdout and result.stderr.startswith("solving ")
     names = {p.name for p in (tmp_path / "out").iterdir()}
     assert {"result.json", "result.xlsx", "report.html", "assignments.csv", "unmet.csv",
             "providers.csv", "lots.csv", "zones.csv"} <= names

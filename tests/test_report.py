@@ -104,10 +104,10 @@ def test_files_read_back_as_written(solved, tmp_path):
         for name, df in tables.items():
             pd.testing.assert_frame_equal(back[name], df, check_dtype=False, obj=name)
     sheets = pd.read_excel(tmp_path / "out" / "result.xlsx", sheet_name=None)
-    assert list(sheets)[0] == "summary"
-    summary = dict(zip(sheets["summary"]["field"], sheets["summary"]["value"], strict=True))
-    assert summary["status"] == "optimal"
-    assert float(summary["terms.unmet"]) == pytest.approx(result.terms["unmet"])
+    assert list(sheets)[0] == "Summary"
+    summary = dict(zip(sheets["Summary"]["Item"], sheets["Summary"]["Value"], strict=True))
+    assert summary["Status"] == "optimal"
+    assert float(summary["Cost: unmet-need penalty"]) == pytest.approx(result.terms["unmet"])
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp folder left
 
 
@@ -133,7 +133,7 @@ def test_html_report_is_self_contained(solved, tmp_path):
     write_results(tmp_path, problem, result, tables=tables, formats=("html",))
     text = (tmp_path / "report.html").read_text()
     assert len(re.findall(r'<img alt="[^"]+" src="data:image/png;base64,', text)) == 3
-    for alt in ("cost breakdown", "unmet hours by zone", "provider utilisation"):
+    for alt in ("cost breakdown", "unmet need by zone", "provider utilisation"):
         assert f'alt="{alt}"' in text
     assert "<style>" in text and "http" not in text.replace("http-equiv", "")
     assert "Number of hours" in text and "capacity_exhausted" in text

@@ -8,8 +8,10 @@ it). Every command takes ``--db URL`` (default ``$ALLOCATOR_DB``, else
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -23,11 +25,35 @@ def _say(line: str) -> None:
     typer.echo(line, err=True)
 
 
-def _engine(url: str | None, *, require: bool = True):  # type: ignore[no-untyped-def]
+def _engine(url: str | None, *, require: bool = True,
+            writes: bool = False):  # type: ignore[no-untyped-def]
+    """The book's engine, checked: a valid URL (nothing created before that), a readable
+    database, this code's schema (``require``), and an undamaged book (``writes``)."""
     from allocator.store.engine import make_engine
+    from allocator.store.health import (
+        StoreError,
+        check_integrity,
+        check_url,
+        inspect_sqlite_file,
+        ping,
+        shown,
+        sqlite_file,
+    )
     from allocator.store.migrate import SchemaOutOfDate, require_current
 
-    engine = make_engine(url)
+    resolved = check_url(url)
+    engine = make_engine(resolved)
+    file = sqlite_file(engine)
+    if file is not None and not Path(file).exists():
+        if require:  # connecting would create an empty file: say what to do instead
+            raise StoreError(f"{shown(resolved)}: no book at {file} (the file does not "
+                             "exist): run `allocator db init` first")
+    elif file is not None:
+        # read-only first: the engine's connect switches the file to WAL (a write)
+        inspect_sqlite_file(resolved, file, need_book=require, integrity=writes)
+    ping(engine)
+    if writes:
+        check_integrity(engine)
     if require:
         try:
             require_current(engine)
@@ -37,11 +63,40 @@ def _engine(url: str | None, *, require: bool = True):  # type: ignore[no-untype
     return engine
 
 
+def _guarded(command: Callable[..., None]) -> Callable[..., None]:
+    """Run a book command; any database error becomes one sentence and exit code 2.
+
+    The sentence names the URL, the file and what is wrong
+    (:func:`allocator.store.health.describe`); a traceback is never shown.
+    """
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> None:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from allocator.store.health import StoreError, check_url, describe
+
+        try:
+            command(*args, **kwargs)
+        except StoreError as error:
+            _say(str(error))
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except SQLAlchemyError as error:
+            try:
+                url = check_url(kwargs.get("db"))
+            except StoreError:
+                url = str(kwargs.get("db") or "")
+            _say(describe(error, url))
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+
+    return run
+
+
 def db_init(db: DbOption = None) -> None:
     """Create the book's tables, or upgrade them to this version's schema."""
     from allocator.store.migrate import current_revision, head_revision, upgrade
 
-    engine = _engine(db, require=False)
+    engine = _engine(db, require=False, writes=True)
     before = current_revision(engine)
     upgrade(engine)
     after = current_revision(engine)
@@ -69,7 +124,7 @@ def db_import(
     except InstanceError as error:
         _say(str(error))
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    engine = _engine(db)
+    engine = _engine(db, writes=True)
     try:
         with transaction(engine) as session:
             summary = import_instance(session, inst, replace=replace)
@@ -91,7 +146,11 @@ def db_export(
     engine = _engine(db)
     with transaction(engine) as session:
         inst = export_instance(session)
-    save_instance(inst, file)
+    try:
+        save_instance(inst, file)
+    except (OSError, ValueError) as error:
+        _say(f"{file}: {error}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     typer.echo(f"{file}: {len(inst.needs)} needs, {len(inst.offers)} offers,"
                f" {len(inst.providers)} providers")
 
@@ -105,7 +164,7 @@ def referrals_add(
     """Add new referrals: good rows in one transaction, bad rows to a rejects file."""
     from allocator.nightly.intake import IntakeFileError, add_referrals
 
-    engine = _engine(db)
+    engine = _engine(db, writes=True)
     try:
         summary = add_referrals(engine, file, rejects_file=rejects)
     except IntakeFileError as error:
@@ -137,7 +196,7 @@ def nightly(
     from allocator.nightly.run import BookChanged, NightlyFailed, NightlyOptions, run_nightly
     from allocator.store.lock import LockHeld
 
-    engine = _engine(db)
+    engine = _engine(db, writes=True)
     options = NightlyOptions(solver=solver, time_limit=time_limit, max_moves=max_moves, gap=gap)
     try:
         outcome = run_nightly(engine, options)
@@ -164,7 +223,7 @@ def accept(
     from allocator.nightly.decisions import DecisionError
     from allocator.nightly.decisions import accept as do_accept
 
-    engine = _engine(db)
+    engine = _engine(db, writes=True)
     try:
         typer.echo(str(do_accept(engine, run, need)))
     except DecisionError as error:
@@ -182,7 +241,7 @@ def reject(
     from allocator.nightly.decisions import DecisionError
     from allocator.nightly.decisions import reject as do_reject
 
-    engine = _engine(db)
+    engine = _engine(db, writes=True)
     try:
         typer.echo(str(do_reject(engine, run, need, reason=reason)))
     except DecisionError as error:
@@ -194,13 +253,13 @@ def register(app: typer.Typer) -> None:
     """Add the book's commands to ``app``."""
     db_app = typer.Typer(help="The book: create, import a market, export it.",
                          no_args_is_help=True)
-    db_app.command("init")(db_init)
-    db_app.command("import")(db_import)
-    db_app.command("export")(db_export)
+    db_app.command("init")(_guarded(db_init))
+    db_app.command("import")(_guarded(db_import))
+    db_app.command("export")(_guarded(db_export))
     app.add_typer(db_app, name="db")
     referrals_app = typer.Typer(help="New referrals into the book.", no_args_is_help=True)
-    referrals_app.command("add")(referrals_add)
+    referrals_app.command("add")(_guarded(referrals_add))
     app.add_typer(referrals_app, name="referrals")
-    app.command("nightly")(nightly)
-    app.command("accept")(accept)
-    app.command("reject")(reject)
+    app.command("nightly")(_guarded(nightly))
+    app.command("accept")(_guarded(accept))
+    app.command("reject")(_guarded(reject))

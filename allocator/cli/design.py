@@ -110,7 +110,10 @@ def design_command(
     if scenarios is not None:
         inst = with_scenarios(inst, generate_scenarios(inst, scenarios, seed))
     console = Console(quiet=quiet, highlight=False)
-    with _runner(workers, dask) as runner:
+    from allocator.cli.live import live_progress
+
+    with live_progress(f"designing {inst.name}", show=not quiet, currency=inst.currency), \
+            _runner(workers, dask) as runner:
         result = solve_design(inst, params, runner=runner)
     problem = Problem.from_instance(inst, mode="design")
     tables = (build_tables(problem, result.solution, objective=objective_kind(problem, result))
@@ -182,7 +185,10 @@ def compare_command(
     console = Console(quiet=quiet, highlight=False)
     generated = generate_scenarios(inst, scenarios, seed)
     try:
-        with _runner(workers, dask) as runner:
+        from allocator.cli.live import live_progress
+
+        with live_progress(f"comparing {len(loaded)} design(s)", show=not quiet,
+                           currency=inst.currency), _runner(workers, dask) as runner:
             comparison = compare_designs(inst, loaded, generated, params, runner)
     except InstanceError as error:  # a design that does not fit the market
         _bad_input([str(p) for p in error.problems]
@@ -190,7 +196,7 @@ def compare_command(
     note = (f"Market {inst.name}; {scenarios} scenarios (seed {seed}); time limit "
             f"{time_limit:g} s per design.")
     try:
-        write_comparison(comparison, out, wanted, note=note)
+        write_comparison(comparison, out, wanted, note=note, currency=inst.currency)
     except OSError as error:
         _bad_input([f"--out {out}: {error}"])
     print_comparison(comparison, console, inst.currency)

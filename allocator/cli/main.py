@@ -22,6 +22,7 @@ from rich.console import Console
 
 from allocator.cli.db import register as register_book_commands
 from allocator.cli.design import register as register_design_commands
+from allocator.cli.template import register as register_template_command
 from allocator.cli.web import register as register_web_commands
 from allocator.solvers.registry import SOLVERS, UnknownSolverError, design_backend
 from allocator.solvers.registry import names as solver_names
@@ -104,18 +105,12 @@ def _stdout_to_stderr() -> Iterator[None]:
 
 
 def _with_progress(run: Callable[[], Result], what: str, *, show: bool,
-                   console: Console) -> Result:
-    """Run ``run()``, with a spinner and the elapsed time on the console when ``show``."""
-    if not show:
-        return run()
-    if not console.is_terminal:  # a log file: one line, not a redrawn spinner
-        console.print(f"{what} ...", highlight=False)
-        return run()
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+                   console: Console, currency: str = "GBP") -> Result:
+    """Run ``run()`` with live progress (best objective, bound, gap) on standard error."""
+    from allocator.cli.live import live_progress
 
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
-        progress.add_task(what, total=None)
+    del console  # the summary's console; progress goes to standard error
+    with live_progress(what, show=show, currency=currency):
         return run()
 
 
@@ -207,7 +202,7 @@ def solve_command(
     what = f"solving {inst.name} with {solver.value} (limit {time_limit:g} s)"
     try:
         with redirect:
-            result = _with_progress(run, what, console=console,
+            result = _with_progress(run, what, console=console, currency=inst.currency,
                                     show=not (quiet or as_json or settings["verbose"]))
     except ModuleNotFoundError as error:  # heuristic / auto before their module exists
         if not (error.name or "").startswith("allocator."):
@@ -374,9 +369,31 @@ def import_cap_command(
     _import("orlib-cap", file, out, capacity=capacity)
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("care-allocator")
+        except PackageNotFoundError:  # run from a source tree that was not installed
+            number = "unknown (not installed)"
+        typer.echo(f"allocator {number}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True,
+        help="Print the version and exit.")] = False,
+) -> None:
+    """Care allocation engine: solve, validate, check and convert instances."""
+
+
 # after the engine's own commands, so that they come first in --help
 register_book_commands(app)  # db, referrals, nightly, accept, reject (allocator/cli_db.py)
 register_design_commands(app)  # design, compare (allocator/cli_design.py)
+register_template_command(app)  # template (allocator/cli/template.py)
 register_web_commands(app)  # serve, users add, demo (allocator/cli/web.py)
 
 

@@ -21,6 +21,8 @@ Conventions settled here (DESIGN.md leaves them open):
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -115,15 +117,26 @@ def check(
         mode == "auto" and (bool(solution.awards) or bool(solution.scenarios))
     )
     checker = _Checker(instance, tol, design)
+    checker.check_numbers(solution)
     terms = checker.run(solution)
     if reported is not None:
         checker.compare(terms, reported)
+        tables = reported.get("tables") if isinstance(reported, Mapping) else None
+        if isinstance(tables, Mapping) and "assignments" in tables:
+            checker.check_assignment_table(tables["assignments"], solution)
     return CheckReport(
         violations=checker.violations,
         terms=terms,
         objective=sum(terms.values()),
         notes=checker.notes,
     )
+
+
+def _finite(value: Any) -> bool:
+    """A real, finite number (not NaN, not infinite, not a boolean or text)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    return math.isfinite(float(value))
 
 
 def _instance_of(obj: Any) -> Instance:
@@ -264,6 +277,63 @@ class _Checker:
             self.check_lot_limits(awarded, demand)
         return terms
 
+    def check_numbers(self, solution: Solution, where: str = "") -> None:
+        """Every number of the solution is finite (NaN passes every ``<`` test silently)."""
+        for need_id, quantity in _pairs(solution.block):
+            if not _finite(quantity):
+                self.flag(f"{where}need {need_id}: block quantity {quantity!r} is not a finite "
+                          "number")
+        for key, volume in _pairs(solution.awards):
+            if not _finite(volume):
+                self.flag(f"{where}award {tuple(key)}: volume {volume!r} is not a finite number")
+        for sid, sub in solution.scenarios.items():
+            self.check_numbers(Solution(assignment={}, block=sub.block, awards=sub.awards),
+                               f"scenario {sid}: ")
+
+    def check_assignment_table(self, rows: Any, solution: Solution) -> None:
+        """The result's ``assignments`` table says what the solution says, once per need."""
+        if not isinstance(rows, list) or not all(isinstance(r, Mapping) for r in rows):
+            self.flag("tables.assignments is not a list of rows")
+            return
+        per: dict[str, dict[str, str]] = defaultdict(dict)
+        for i, row in enumerate(rows, start=1):
+            sid = str(row.get("scenario") or "")
+            where = f"tables.assignments row {i}" + (f" (scenario {sid})" if sid else "")
+            need, offer = row.get("need"), row.get("offer")
+            if not isinstance(need, str) or not isinstance(offer, str):
+                self.flag(f"{where}: need and offer must be ids, got {need!r}, {offer!r}")
+                continue
+            for name in ("quantity", "block_quantity", "framework_cost",
+                         "quality_zone_cost"):
+                if name in row and not _finite(row[name]):
+                    self.flag(f"{where}: need {need}: {name} {row[name]!r} is not a finite "
+                              "number")
+            if need in per[sid]:
+                self.flag(f"{where}: need {need} is listed more than once in the assignments "
+                          "table")
+                continue
+            per[sid][need] = offer
+        allocations = ({sid: sub.assignment for sid, sub in solution.scenarios.items()}
+                       if solution.scenarios else {"": solution.assignment})
+        for sid, assignment in allocations.items():
+            table = per.get(sid, {})
+            label = f"scenario {sid}: " if sid else ""
+            for need, offer in _pairs(assignment):
+                if need not in table:
+                    self.flag(f"{label}need {need} is assigned in the solution but missing from "
+                              "the assignments table")
+                elif table[need] != offer:
+                    self.flag(f"{label}need {need}: the assignments table says {table[need]}, "
+                              f"the solution {offer}")
+            extra = set(table) - {n for n, _ in _pairs(assignment)}
+            for need in sorted(extra):
+                self.flag(f"{label}need {need} is in the assignments table but not assigned in "
+                          "the solution")
+        unknown = set(per) - set(allocations)
+        for sid in sorted(unknown):
+            self.flag(f"tables.assignments has rows for scenario {sid!r}, which the solution "
+                      "does not have")
+
     def compare(self, terms: dict[str, float], reported: Any) -> None:
         if isinstance(reported, Mapping):
             objective = reported.get("objective")
@@ -272,11 +342,23 @@ class _Checker:
             objective = getattr(reported, "objective", None)
             their_terms = getattr(reported, "terms", {}) or {}
         ours = sum(terms.values())
-        if objective is None:
+        if not isinstance(their_terms, Mapping):
+            self.flag(f"reported terms are not a mapping: {their_terms!r}")
+            their_terms = {}
+        bad = [name for name, v in their_terms.items() if not _finite(v)]
+        for name in bad:
+            self.flag(f"reported term {name!r} {their_terms[name]!r} is not a finite number")
+        their_terms = {k: v for k, v in their_terms.items() if k not in bad}
+        if objective is not None and not _finite(objective):
+            self.flag(f"reported objective {objective!r} is not a finite number (recomputed "
+                      f"{ours:.6f})")
+        elif objective is None:
             self.flag(f"no objective reported (recomputed {ours:.6f})")
         elif abs(objective - ours) > self.slack(ours):
             self.flag(f"reported objective {objective:.6f} differs from recomputed {ours:.6f}")
         for name in TERMS:
+            if name in bad:
+                continue
             if name not in their_terms:
                 self.flag(f"term {name!r} not reported (recomputed {terms[name]:.6f})")
             elif abs(their_terms[name] - terms[name]) > self.slack(terms[name]):

@@ -45,6 +45,7 @@ from allocator.core.problem import Problem
 from allocator.core.result import Status
 from allocator.design.recourse import Pool, design_holders, holder_keys
 from allocator.design.scenarios import Demand
+from allocator.exact.highs import new_highs
 from allocator.exact.model import MatrixModel, build
 from allocator.exact.solve import solve_model
 from allocator.instance.schema import Instance
@@ -139,8 +140,7 @@ def _solve_lp(model: MatrixModel, fixed: float, volume: np.ndarray, basis: bytes
         col_hi[model.y0:model.y0 + nb] = on
         col_lo[model.y0 + nb:model.y0 + 2 * nb] = volume
         col_hi[model.y0 + nb:model.y0 + 2 * nb] = volume
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs()
     if threads:
         h.setOptionValue("threads", int(threads))
     lp = highspy.HighsLp()

@@ -15,7 +15,16 @@ import numpy as np
 import pandas as pd
 
 from allocator.design.compare import Comparison
-from allocator.report.html import _e, _figure, _img, _png  # one HTML and chart style for both
+from allocator.instance.atomic import write_text
+from allocator.report.html import (  # one HTML and chart style for both
+    BASE_CSS,
+    _e,
+    _figure,
+    _img,
+    _png,
+    table_html,
+)
+from allocator.report.writers import Sheet, write_csv, write_workbook
 
 FORMATS = ("csv", "xlsx", "html")
 COST_PARTS = (
@@ -26,21 +35,14 @@ COST_PARTS = (
     ("unmet_penalty", None, "unmet-need penalty", "#fa5252"),
     ("transfer_cost", None, "transfers", "#868e96"),
 )
-CSS = """
-body { font-family: system-ui, -apple-system, Segoe UI, sans-serif; margin: 2em auto;
-       max-width: 1150px; color: #222; }
-h1 { font-size: 1.5em; } h2 { font-size: 1.15em; margin-top: 1.6em; }
-table { border-collapse: collapse; font-size: 0.82em; margin: 0.5em 0; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: left; }
-th { background: #f1f3f5; } td.num { text-align: right; }
-img { max-width: 100%; border: 1px solid #eee; margin: 0.3em 0; }
-.note { color: #666; font-size: 0.85em; }
+CSS = BASE_CSS + """
+td.num { text-align: right; }
 """
 
 
 def write_comparison(comparison: Comparison, out_dir: str | Path,
                      formats: tuple[str, ...] = FORMATS, *, title: str = "Lot designs compared",
-                     note: str = "") -> dict[str, Path]:
+                     note: str = "", currency: str = "GBP") -> dict[str, Path]:
     """Write ``comparison.csv`` (the summary) and the other tables as CSV, ``comparison.xlsx``
     and ``comparison.html`` into ``out_dir``; returns the paths by name."""
     unknown = set(formats) - set(FORMATS)
@@ -53,17 +55,15 @@ def write_comparison(comparison: Comparison, out_dir: str | Path,
     if "csv" in formats:
         for name, df in tables.items():
             path = out / ("comparison.csv" if name == "summary" else f"comparison_{name}.csv")
-            df.to_csv(path, index=False)
+            write_csv(path, df)
             paths[path.name] = path
     if "xlsx" in formats:
         path = out / "comparison.xlsx"
-        with pd.ExcelWriter(path, engine="openpyxl") as writer:
-            for name, df in tables.items():
-                df.to_excel(writer, sheet_name=name[:31], index=False)
+        write_workbook(path, [Sheet(name, df) for name, df in tables.items()], currency=currency)
         paths[path.name] = path
     if "html" in formats:
         path = out / "comparison.html"
-        path.write_text(render_html(comparison, title=title, note=note), encoding="utf-8")
+        write_text(path, render_html(comparison, title=title, note=note, currency=currency))
         paths[path.name] = path
     return paths
 
@@ -151,7 +151,8 @@ def render_html(comparison: Comparison, *, title: str = "Lot designs compared",
     if note:
         parts.append(f'<p class="note">{_e(note)}</p>')
     parts += [
-        f"<table><tr><th></th>{head}</tr>{''.join(rows)}</table>",
+        f"<div class=\"scroll\"><table><thead><tr><th></th>{head}</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table></div>",
         "<h2>Expected weekly cost by part</h2>", _img(cost_chart(s, currency), "cost breakdown"),
         "<h2>Unmet need over the scenarios</h2>", _img(unmet_chart(comparison.scenarios),
                                                        "unmet need distribution"),
@@ -159,8 +160,8 @@ def render_html(comparison: Comparison, *, title: str = "Lot designs compared",
     if len(comparison.providers):
         parts += ["<h2>Block volume used and void, per provider</h2>",
                   _img(block_chart(comparison.providers), "block use vs void")]
-    parts += ["<h2>Lots</h2>", _table(comparison.lots),
-              "<h2>Awards</h2>", _table(comparison.awards),
+    parts += ["<h2>Lots</h2>", _table(comparison.lots, currency=currency),
+              "<h2>Awards</h2>", _table(comparison.awards, currency=currency),
               f'<p class="note">Computed in {comparison.runtime_s:.1f} s. Expectations are '
               "weighted by scenario; HHI is the sum of squared provider shares of a lot's "
               "served quantity x 10,000.</p>",
@@ -253,16 +254,5 @@ def summary_cells(summary: pd.DataFrame, currency: str = "GBP") -> list[tuple[st
             for label, key, fmt in SUMMARY_ROWS if key in summary]
 
 
-def _table(df: pd.DataFrame, limit: int = 500) -> str:
-    shown = df.head(limit)
-    head = "".join(f"<th>{_e(c)}</th>" for c in shown.columns)
-    body = []
-    for row in shown.itertuples(index=False):
-        cells = []
-        for v in row:
-            if isinstance(v, float | np.floating):
-                cells.append(f'<td class="num">{v:,.2f}</td>')
-            else:
-                cells.append(f"<td>{_e(v)}</td>")
-        body.append(f"<tr>{''.join(cells)}</tr>")
-    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+def _table(df: pd.DataFrame, limit: int = 500, currency: str = "GBP") -> str:
+    return table_html(df, currency=currency, max_rows=limit)

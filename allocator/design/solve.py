@@ -40,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from allocator.core.params import SolveParams
 from allocator.core.problem import Problem
+from allocator.core.progress import report
 from allocator.core.result import TERMS, Result, Solution, Status, gap
 from allocator.design.benders import LpRecourse, Master, design_lp_bound, lp_recourse
 from allocator.design.recourse import (
@@ -426,6 +427,7 @@ def _benders(instance, core, ds, lot_demand, params, runner, t0, deadline, base,
                         "best_lp_value": best, "integral": all(r.integral for r in results),
                         "master_s": master_s, "sweep_s": took[0],
                         "seconds": time.perf_counter() - t0})
+        report(time.perf_counter() - t0, best, lower, "benders")
         LOG.info("benders iteration %d: bound %s, LP value %.2f, best %.2f, master %.1f s, "
                  "sweep %.1f s, at %.1f s", it + 1, lower, value, best, master_s, took[0],
                  time.perf_counter() - t0)

@@ -6,11 +6,84 @@ import time
 
 import numpy as np
 
+from allocator.core import progress
 from allocator.core.result import Status
 from allocator.exact.base import MatrixSolve, SolverOptions
 from allocator.exact.model import MatrixModel
 
 NAME = "highs"
+
+
+_QUIET: list[bool] = []  # set once the banner has been swallowed in this process
+
+
+def quiet_banner() -> None:
+    """Let HiGHS print its start-up banner, once per process, into /dev/null.
+
+    highspy 1.16 prints ``Running HiGHS ...`` on file descriptor 1 the first time a ``Highs``
+    object is created, whatever ``output_flag`` says afterwards; on our standard output it
+    breaks ``--json``. The C library's buffer is flushed before fd 1 is given back, so that
+    nothing of it comes out later. Call it before any ``Highs()`` (PuLP's too).
+    """
+    if _QUIET:
+        return
+    import ctypes
+    import os
+    import sys
+
+    import highspy
+
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no fd 1 at all: nothing to protect
+        highspy.Highs()
+        _QUIET.append(True)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        highspy.Highs()
+        try:
+            ctypes.CDLL(None).fflush(None)
+        except (OSError, AttributeError):  # pragma: no cover - no C library to flush
+            pass
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+    _QUIET.append(True)
+
+
+def new_highs(verbose: bool = False):  # type: ignore[no-untyped-def]
+    """A ``highspy.Highs`` that prints nothing unless ``verbose`` (banner included)."""
+    import highspy
+
+    quiet_banner()
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(verbose))
+    return h
+
+
+def _report_progress(h) -> None:  # type: ignore[no-untyped-def]
+    """Pass HiGHS's MIP progress (best objective, bound) to :mod:`allocator.core.progress`:
+    every improving solution, and the bound at most twice a second."""
+    last = [-1.0]
+
+    def send(event, always: bool) -> None:  # type: ignore[no-untyped-def]
+        out = event.data_out
+        if not always and out.running_time - last[0] < 0.5:
+            return
+        last[0] = out.running_time
+        primal, dual = float(out.mip_primal_bound), float(out.mip_dual_bound)
+        progress.report(out.running_time, primal if np.isfinite(primal) else None,
+                        dual if np.isfinite(dual) else None, "highs")
+
+    try:
+        h.cbMipImprovingSolution.subscribe(lambda e: send(e, True))
+        h.cbMipInterrupt.subscribe(lambda e: send(e, False))
+    except AttributeError:  # an older highspy without these callbacks: no live progress
+        pass
 
 
 def available() -> bool:
@@ -87,8 +160,7 @@ def solve(
     import highspy
 
     t0 = time.perf_counter()
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", bool(options.verbose))
+    h = new_highs(options.verbose)
     h.setOptionValue("time_limit", float(max(options.time_limit, 0.01)))
     h.setOptionValue("mip_rel_gap", float(options.gap))
     h.setOptionValue("random_seed", int(options.seed))
@@ -100,6 +172,8 @@ def solve(
                   row_lo=model.row_lo, row_hi=model.row_hi, offset=off,
                   integer=None if relax else model.integer)
     h.passModel(lp)
+    if progress.active() and not relax:
+        _report_progress(h)
     if warm_start is not None and not relax:
         sol = highspy.HighsSolution()
         sol.col_value = list(np.asarray(warm_start, dtype=float))

@@ -123,6 +123,9 @@ def solve(
                 + [f"randomSeed {options.seed + 1}", f"randomCbcSeed {options.seed + 1}"],
             )
     else:
+        from allocator.exact.highs import quiet_banner
+
+        quiet_banner()
         backend = pulp.HiGHS(msg=bool(options.verbose), timeLimit=options.time_limit,
                              gapRel=options.gap, threads=options.threads)
     try:

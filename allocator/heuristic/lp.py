@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from allocator.exact.highs import new_highs
 from allocator.heuristic.data import SearchData
 
 
@@ -118,8 +119,7 @@ def solve_lp(model: LPMatrices, time_limit: float, threads: int | None = 1
 
     from allocator.exact.highs import highs_lp
 
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs()
     h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
     if threads:
         h.setOptionValue("threads", int(threads))

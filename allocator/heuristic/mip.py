@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from allocator.core.result import Status
+from allocator.exact.highs import new_highs
 from allocator.exact.model import MatrixModel
 
 
@@ -48,8 +49,7 @@ def solve_fed(model: MatrixModel, *, start: np.ndarray | None, deadline: float,
 
     from allocator.exact.highs import highs_lp, status_of
 
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs()
     h.setOptionValue("time_limit", float(max(0.05, deadline - time.monotonic())))
     h.setOptionValue("mip_rel_gap", float(gap))
     h.setOptionValue("random_seed", int(seed))

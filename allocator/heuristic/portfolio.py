@@ -52,6 +52,7 @@ import numpy as np
 
 from allocator.core.evaluate import Evaluation, chosen_from_solution, evaluate, to_solution
 from allocator.core.problem import Problem
+from allocator.core.progress import report
 from allocator.core.result import Result, Status
 from allocator.exact.base import add_row
 from allocator.heuristic import regional
@@ -186,6 +187,7 @@ class _Portfolio:
             changed = True
         if changed:
             self.progress.append((round(at - self.t0, 4), self.best_obj, self.bound))
+            report(at - self.t0, self.best_obj, self.bound, "portfolio")
 
     def _take(self, part: _Part, messages: list[tuple]) -> None:
         for msg in messages:

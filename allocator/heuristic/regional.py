@@ -32,6 +32,7 @@ import numpy as np
 
 from allocator.core.evaluate import evaluate, to_solution
 from allocator.core.problem import Problem
+from allocator.core.progress import report
 from allocator.core.result import Result, Status
 from allocator.heuristic.data import SearchData, to_problem_chosen
 from allocator.heuristic.search import SearchOptions
@@ -166,6 +167,7 @@ def solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float,
         bound_parts.append(r.bound)
     bound = float(sum(bound_parts))
     progress.append((round(time.monotonic() - t0, 4), None, bound))
+    report(*progress[-1], "regions")
     share = split_by_use(data, [r.rows for r in regions], [r.load for r in regions], eligible)
     cut = int(((eligible > 0).sum(axis=0) > 1).sum())
 
@@ -188,6 +190,7 @@ def solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float,
             if best_sum[0] is None or value < best_sum[0]:
                 best_sum[0] = value
                 progress.append((round(msg[1] - t0, 4), value, bound))
+                report(*progress[-1], "regions")
 
     def search_done(r: _Region, w: Any) -> None:
         out = w.outcome
@@ -221,6 +224,7 @@ def solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float,
                       message=f"no feasible answer: {why}", extra=extra)
     objective = ev.objective
     progress.append((round(runtime, 4), objective, bound))
+    report(*progress[-1], "regions")
     bound = min(bound, objective)
     closed = objective - bound <= params.gap * max(1.0, abs(objective))
     return Result(status=Status.optimal if closed else Status.feasible, solver=params.solver,

@@ -15,10 +15,11 @@ demand, kept as such.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
 import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
@@ -26,6 +27,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from allocator.instance.atomic import PART, replace_file, staging_folder
 from allocator.instance.errors import InputProblem, InstanceError
 from allocator.instance.schema import TABLES, Instance, Need, Policy, Scenario
 from allocator.instance.tabular import (
@@ -105,15 +107,7 @@ def _format_of(path: Path) -> Format:
 
 
 def _replace_file(target: Path, write: Callable[[Path], Any]) -> None:
-    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix,
-                                    dir=target.parent)
-    os.close(handle)
-    tmp = Path(name)
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    replace_file(target, write)
 
 
 def _replace_folder(target: Path, write: Callable[[Path], Any]) -> None:
@@ -126,15 +120,17 @@ def _replace_folder(target: Path, write: Callable[[Path], Any]) -> None:
         if others:
             raise ValueError(f"{target} holds files other than CSV tables ({', '.join(others)});"
                              " not replacing it")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    old = tmp.with_name(tmp.name + ".old")
-    try:
+    with staging_folder(target) as tmp:
         write(tmp)
+        old = tmp.with_name(tmp.name + ".old" + PART)
         if target.exists():
             target.rename(old)
-        tmp.rename(target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            tmp.rename(target)
+        except OSError:
+            if old.exists():
+                old.rename(target)
+            raise
         shutil.rmtree(old, ignore_errors=True)
 
 
@@ -144,8 +140,10 @@ def _replace_folder(target: Path, write: Callable[[Path], Any]) -> None:
 def _read_instance(path: str | Path) -> tuple[Instance | None, list[InputProblem]]:
     file = str(path)
     source = Path(path)
-    if not source.exists():
-        return None, [InputProblem(file, "", "", "", "file not found")]
+    try:
+        source.stat()
+    except OSError as error:
+        return None, [InputProblem(file, "", "", "", _stat_problem(source, error))]
     if source.is_dir():
         raw = read_csv_folder(source, file)
     elif source.suffix.lower() == ".xlsx":
@@ -158,16 +156,73 @@ def _read_instance(path: str | Path) -> tuple[Instance | None, list[InputProblem
     return _assemble(raw)
 
 
+def _stat_problem(path: Path, error: OSError) -> str:
+    """Why a path cannot be opened, in words (a symlink loop is not "file not found")."""
+    if error.errno == errno.ELOOP:
+        return "symbolic link loop: the link leads back to itself, not to a file"
+    if error.errno == errno.ENOENT:
+        if path.is_symlink():
+            return f"broken symbolic link (it points to {os.readlink(path)}, which does not exist)"
+        return "file not found"
+    if error.errno == errno.EACCES:
+        return "permission denied"
+    if error.errno == errno.ENAMETOOLONG:
+        return "file name too long"
+    return f"cannot open: {error.strerror or error}"
+
+
+MAX_JSON_DEPTH = 20  # an instance is 4 levels deep (policy.unmet_penalty.priority); room to spare
+
+
+def _too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> int | None:
+    """The line where the brackets first nest deeper than ``limit``, else None.
+
+    Checked before parsing: the standard parser recurses once per level and a 2 KB file
+    nested 1,000 deep ends in a RecursionError. Strings are cut out first (in C, by a regular
+    expression; a JSON string holds no raw newline, so line numbers are kept), then only the
+    brackets are walked.
+    """
+    skeleton = _JSON_STRING.sub('""', text)
+    depth = 0
+    for match in _BRACKET.finditer(skeleton):
+        if match.group() in "[{":
+            depth += 1
+            if depth > limit:
+                return skeleton.count("\n", 0, match.start()) + 1
+        else:
+            depth -= 1
+    return None
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
 def _read_json(path: Path, file: str) -> RawInstance:
     raw = RawInstance(file)
     try:
-        document = json.loads(path.read_text(encoding="utf-8-sig"))
+        text = path.read_text(encoding="utf-8-sig")
+        deep = _too_deep(text)
+        if deep is not None:
+            raw.problem("", "", "", f"nested more than {MAX_JSON_DEPTH} levels deep (line "
+                                    f"{deep}): not an instance")
+            return raw
+        document = json.loads(text)
+    except RecursionError:  # pragma: no cover - the depth check comes first
+        raw.problem("", "", "", "nested too deep: not an instance")
+        return raw
     except json.JSONDecodeError as error:
         raw.problem("", "", "", f"not valid JSON: {error.msg} (line {error.lineno}, "
                                 f"column {error.colno})")
         return raw
-    except (UnicodeDecodeError, OSError) as error:
-        raw.problem("", "", "", f"cannot read the file: {error}")
+    except UnicodeDecodeError as error:
+        data = path.read_bytes()
+        line = data.count(b"\n", 0, error.start) + 1
+        raw.problem("", "", "", f"not UTF-8 text: byte 0x{data[error.start]:02x} on line "
+                                f"{line}; save the file as UTF-8")
+        return raw
+    except OSError as error:
+        raw.problem("", "", "", f"cannot read the file: {error.strerror or error}")
         return raw
     if not isinstance(document, dict):
         raw.problem("", "", "", "an instance is a JSON object with one key per table")

@@ -10,15 +10,36 @@ problem at once.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 SCHEMA_VERSION = 1
 
+
+
+def _not_a_boolean(value: Any) -> Any:
+    """Refuse ``true``/``false`` where a number is wanted.
+
+    pydantic's lax mode reads a boolean as 1 or 0, which would turn ``"quantity": true`` into
+    one hour; text is still converted (CSV and XLSX cells are read as text).
+    """
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true/false")
+    return value
+
+
+NOT_BOOL = BeforeValidator(_not_a_boolean)
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False), NOT_BOOL]
+Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), NOT_BOOL]
 
 
 class Service(StrEnum):
@@ -69,7 +90,7 @@ class Zone(Row):
 class Provider(Row):
     id: Id
     name: str = ""
-    quality: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+    quality: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False), NOT_BOOL]
     capacity: NonNegative | None = None  # hours/week across all its hours offers
     cqc_rating: str | None = None
 
@@ -83,7 +104,7 @@ class Offer(Row):
     price: NonNegative
     capacity: NonNegative
     max_complexity: Complexity
-    travel_factor: Annotated[float, Field(ge=1, allow_inf_nan=False)] = 1.0
+    travel_factor: Annotated[float, Field(ge=1, allow_inf_nan=False), NOT_BOOL] = 1.0
     care_groups: list[CareGroup] = Field(default_factory=list)
     scheme: Id | None = None
 
@@ -110,7 +131,7 @@ class Need(Row):
     service: Service
     complexity: Complexity
     care_group: CareGroup
-    quantity: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    quantity: Annotated[float, Field(gt=0, allow_inf_nan=False), NOT_BOOL]
     priority: Id = "standard"
     acceptable_zones: list[Id] | None = None
     current_provider: Id | None = None
@@ -128,11 +149,11 @@ class Need(Row):
 
 
 class BlockRules(Row):
-    min_providers: Annotated[int, Field(ge=0)] = 0
-    max_providers: Annotated[int, Field(ge=0)] | None = None
+    min_providers: Annotated[int, Field(ge=0), NOT_BOOL] = 0
+    max_providers: Annotated[int, Field(ge=0), NOT_BOOL] | None = None
     min_share: Share = 0.0
     max_share: Share = 1.0
-    min_quality: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] = 0.0
+    min_quality: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False), NOT_BOOL] = 0.0
 
     @model_validator(mode="after")
     def _ordered(self) -> BlockRules:
@@ -193,15 +214,15 @@ class Policy(Row):
     transfer_penalty: NonNegative = 0.0
     quality_weight: NonNegative = 0.0
     out_of_zone_penalty: NonNegative = 0.0
-    min_framework_quality: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] = 0.0
-    max_provider_share: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] | None = None
+    min_framework_quality: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False), NOT_BOOL] = 0.0
+    max_provider_share: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False), NOT_BOOL] | None = None
     objective: Literal["weighted", "lexicographic"] = "weighted"
 
 
 class Scenario(Row):
     id: Id
     weight: NonNegative
-    demand_multiplier: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    demand_multiplier: Annotated[float, Field(ge=0, allow_inf_nan=False), NOT_BOOL] | None = None
     needs: list[Need] | None = None
 
     @model_validator(mode="after")
@@ -220,10 +241,10 @@ class BenchmarkInfo(Row):
 
     problem: str
     source: str
-    index: Annotated[int, Field(ge=1)] = 1
+    index: Annotated[int, Field(ge=1), NOT_BOOL] = 1
     sense: Literal["min", "max"] = "min"
-    offset: Annotated[float, Field(allow_inf_nan=False)] = 0.0
-    scale: Annotated[float, Field(allow_inf_nan=False)] = 1.0
+    offset: Annotated[float, Field(allow_inf_nan=False), NOT_BOOL] = 0.0
+    scale: Annotated[float, Field(allow_inf_nan=False), NOT_BOOL] = 1.0
     variant: str = ""
 
     def original_objective(self, objective: float) -> float:

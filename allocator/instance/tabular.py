@@ -26,6 +26,7 @@ left out when empty. Booleans read true/false, yes/no, 1/0 in any case.
 from __future__ import annotations
 
 import csv
+import io
 import types
 import typing
 import zipfile
@@ -40,8 +41,10 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from pydantic import BaseModel
 
+from allocator.instance.cells import is_formula_like, neutralise, restore
 from allocator.instance.errors import InputProblem
 from allocator.instance.schema import TABLES, BenchmarkInfo, Instance, Need, Policy, Scenario
+from allocator.instance.template import HELPER_SHEETS, field_of_title
 from allocator.instance.validate import nested_model
 
 KEY_VALUE_TABLES = ("instance", "policy")
@@ -49,6 +52,7 @@ ROW_MODELS: dict[str, type[BaseModel]] = {**TABLES, "scenarios": Scenario, "scen
 REQUIRED_TABLES = ("zones", "providers", "offers", "needs", "policy")
 TABLE_ORDER = ("instance", *TABLES, "policy", "scenarios", "scenario_needs")
 LIST_SEPARATOR = ";"
+NOTE_COLUMNS = ("what it is", "note", "notes", "description")
 _TRUE, _FALSE = ("true", "yes", "1"), ("false", "no", "0")
 
 
@@ -139,37 +143,104 @@ def _is_list(annotation: Any) -> bool:
 
 
 def read_csv_folder(path: Path, file: str) -> RawInstance:
-    """Read a folder of ``<table>.csv`` files (UTF-8, with or without a byte-order mark)."""
+    """Read a folder of ``<table>.csv`` files (UTF-8, with or without a byte-order mark).
+
+    Cells that our writers neutralised (an apostrophe before text a spreadsheet would take for
+    a formula, :mod:`allocator.instance.cells`) are read back as they were.
+    """
     raw = RawInstance(file, scenario_needs_table="scenario_needs")
     grids: dict[str, list[list[str | None]]] = {}
     for csv_path in sorted(path.glob("*.csv")):
         try:
-            with csv_path.open(newline="", encoding="utf-8-sig") as handle:
-                grids[csv_path.stem] = [list(row) for row in csv.reader(handle)]
-        except (UnicodeDecodeError, csv.Error, OSError) as error:
-            raw.problem(csv_path.stem, "", "", f"cannot read {csv_path.name}: {error}")
+            data = csv_path.read_bytes()
+            text = _decode(csv_path, data)
+            grids[csv_path.stem] = [[restore(cell) for cell in row]
+                                    for row in csv.reader(io.StringIO(text, newline=""))]
+        except (_Undecodable, csv.Error, OSError) as error:
+            raw.problem(csv_path.stem, getattr(error, "row", ""), "",
+                        f"cannot read {csv_path.name}: {_os_reason(error)}")
             raw.broken.add(csv_path.stem)
     _read_grids(raw, grids, where="file {}.csv")
     return raw
 
 
+class _Undecodable(ValueError):
+    """A CSV file that is not UTF-8, located by row (as a person counts rows)."""
+
+    def __init__(self, message: str, row: str) -> None:
+        super().__init__(message)
+        self.row = row
+
+
+def _decode(path: Path, data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        # The row is the number of CSV records before the bad byte (quoted cells may span
+        # lines), plus one; the column is the cell within that row.
+        start = error.start
+        before = data[:start].decode("utf-8-sig", errors="replace")
+        records = list(csv.reader(io.StringIO(before, newline="")))
+        row = max(len(records), 1)
+        cell = len(records[-1]) if records else 1
+        line_start = data.rfind(b"\n", 0, start) + 1
+        line = data.count(b"\n", 0, start) + 1
+        raise _Undecodable(
+            f"row {row}, cell {get_column_letter(cell)}{row} is not UTF-8 text (byte "
+            f"0x{data[start]:02x} at character {start - line_start + 1} of line "
+            f"{line}); save the file as CSV UTF-8", f"row {row}",
+        ) from None
+
+
+def _os_reason(error: Exception) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror.lower() if error.errno is not None else str(error)
+    return str(error)
+
+
 def read_xlsx(path: Path, file: str) -> RawInstance:
-    """Read an XLSX workbook with one sheet per table (cells read as exact text)."""
+    """Read an XLSX workbook with one sheet per table (cells read as exact text).
+
+    A cell holding a formula is reported (sheet, row, column, cell): the instance must hold
+    values, and a formula's cached value may be missing or stale.
+    """
     raw = RawInstance(file, scenario_needs_table="scenario_needs")
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as error:
+        workbook = load_workbook(path, read_only=True, data_only=False)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
         raw.problem("", "", "", f"not a readable XLSX workbook: {error}")
         return raw
+    formulas: list[tuple[str, int, int, str]] = []
     try:
         grids = {}
         for sheet in workbook.worksheets:
+            if sheet.title in HELPER_SHEETS:  # a template's instructions and lists
+                continue
             # Some writers store a wrong sheet size; without it every row is read.
             sheet.reset_dimensions()
-            grids[sheet.title] = [[_cell_text(v) for v in row]
-                                  for row in sheet.iter_rows(values_only=True)]
+            grid = []
+            for r, row in enumerate(sheet.iter_rows(), start=1):
+                cells = []
+                for c, cell in enumerate(row, start=1):
+                    value = getattr(cell, "value", None)
+                    if getattr(cell, "data_type", None) == "f":
+                        formulas.append((sheet.title, r, c, str(value)))
+                    cells.append(_cell_text(value))
+                grid.append(cells)
+            grids[sheet.title] = grid
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        raw.problem("", "", "", f"not a readable XLSX workbook: {error}")
+        return raw
     finally:
         workbook.close()
+    for title, r, c, formula in formulas:
+        head = grids[title][0] if grids[title] else []
+        name = (head[c - 1] or "").strip() if c - 1 < len(head) and r > 1 else ""
+        if title in ROW_MODELS:
+            name = _column_name(name, columns(title))
+        raw.problem(title, f"row {r}", name,
+                    f"cell {get_column_letter(c)}{r} holds a formula ({formula[:60]}); "
+                    "type the value itself")
     _read_grids(raw, grids, where="sheet '{}'")
     return raw
 
@@ -221,7 +292,7 @@ def _read_rows(raw: RawInstance, table: str, grid: list[list[str | None]]) -> li
     known = columns(table)
     data_rows = [(n, cells) for n, cells in enumerate(grid[1:], start=2)
                  if not all(map(_blank, cells))]
-    header = [(h or "").strip() for h in (grid[0] if grid else [])]
+    header = [_column_name((h or "").strip(), known) for h in (grid[0] if grid else [])]
     if data_rows and not any(header):
         raw.problem(table, "row 1", "", "row 1 must hold the column names")
         raw.broken.add(table)
@@ -259,6 +330,15 @@ def _read_rows(raw: RawInstance, table: str, grid: list[list[str | None]]) -> li
     return rows
 
 
+def _column_name(title: str, known: Mapping[str, bool]) -> str:
+    """A header cell as a field name: the name itself, or its words (``Care group``,
+    ``Price (per hour or bed a week)``, as :mod:`allocator.instance.template` writes them)."""
+    if not title or title in known:
+        return title
+    name = field_of_title(title)
+    return name if name in known or name == "own_needs" else title
+
+
 def _set_dotted(data: dict[str, Any], key: str, value: Any) -> bool:
     """Set ``a.b`` as ``data['a']['b']`` (first dot only); False if it clashes with ``a``."""
     head, dot, rest = key.partition(".")
@@ -276,8 +356,10 @@ def _set_dotted(data: dict[str, Any], key: str, value: Any) -> bool:
 
 def _read_key_value(raw: RawInstance, table: str, grid: list[list[str | None]]) -> RawRow | None:
     row = RawRow("", {})
-    header = [(h or "").strip() for h in (grid[0] if grid else [])]
+    header = [(h or "").strip().lower() for h in (grid[0] if grid else [])]
     while header and not header[-1]:
+        header.pop()
+    if len(header) == 3 and header[2] in NOTE_COLUMNS:  # the template's explanations
         header.pop()
     if header != ["key", "value"]:
         raw.problem(table, "row 1", "", f"the {table} table has two columns, 'key' and "
@@ -395,21 +477,22 @@ def _join(table: str, row: Any, name: str, items: list[str] | None) -> str | Non
 
 
 def csv_text(value: Any) -> str:
-    """A cell as CSV text that reads back to the same value (floats repr-exact)."""
+    """A cell as CSV text that reads back to the same value (floats repr-exact, text that a
+    spreadsheet would run neutralised: :func:`allocator.instance.cells.neutralise`)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
         return repr(value)
-    return str(value)
+    return neutralise(str(value))
 
 
 def write_csv_folder(instance: Instance, folder: Path) -> None:
     """Write one ``<table>.csv`` per table into an existing, empty folder."""
     for table, (names, rows) in instance_tables(instance).items():
         with (folder / f"{table}.csv").open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
+            writer = csv.writer(handle, lineterminator="\r\n")  # quotes a bare CR too
             writer.writerow(names)
             writer.writerows([csv_text(v) for v in row] for row in rows)
 
@@ -426,9 +509,10 @@ def write_xlsx(instance: Instance, path: Path) -> None:
 
 
 def _xlsx_cell(sheet: Any, value: Any) -> Any:
-    if isinstance(value, str) and value.startswith("="):
+    if isinstance(value, str) and is_formula_like(value):
         cell = WriteOnlyCell(sheet, value)
         cell.data_type = "s"  # text, not a formula
+        cell.quotePrefix = True  # and Excel keeps it text when a person edits it
         return cell
     if isinstance(value, float) and not isinstance(value, bool) and float(f"{value:.16g}") != value:
         # openpyxl writes numbers with 16 significant digits; a float that needs 17 is

@@ -22,16 +22,16 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from pydantic import ValidationError
 from sqlalchemy import Engine, insert, select
 
 from allocator.instance.schema import Need
+from allocator.report.writers import write_csv
 from allocator.store import book
 from allocator.store import models as m
 from allocator.store.engine import transaction
@@ -289,15 +289,8 @@ def _same(row: m.Need, need: Need) -> bool:
 
 
 def _write_rejects(target: Path, rejects: list[Reject]) -> None:
-    """Write the rejects CSV atomically (a temp file renamed over the target)."""
+    """Write the rejects CSV atomically, its cells neutralised (:mod:`allocator.report.writers`)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(handle, "w", newline="", encoding="utf-8") as out:
-            writer = csv.writer(out)
-            writer.writerow(["row", "id", "field", "reason"])
-            for r in rejects:
-                writer.writerow([r.row, r.need_id or "", r.field, r.reason])
-        os.replace(name, target)
-    finally:
-        Path(name).unlink(missing_ok=True)
+    table = pd.DataFrame([[r.row, r.need_id or "", r.field, r.reason] for r in rejects],
+                         columns=["row", "id", "field", "reason"], dtype=object)
+    write_csv(target, table)

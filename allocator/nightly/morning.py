@@ -19,8 +19,6 @@ The HTML page has no external resources (inline CSS, bars drawn with plain ``div
 from __future__ import annotations
 
 import html
-import os
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +28,8 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from allocator.instance.atomic import write_text
+from allocator.report.writers import Kind, Sheet, key_value_sheet, write_workbook
 from allocator.store import models as m
 from allocator.store.engine import transaction
 
@@ -42,6 +42,7 @@ class MorningReport:
     title: str
     summary: list[tuple[str, Any]]
     tables: dict[str, Table]
+    currency: str = "GBP"
 
     def write(self, folder: str | Path) -> tuple[Path, Path]:
         """Write ``morning_run<ID>.xlsx`` and ``.html`` in ``folder`` (each atomically)."""
@@ -49,95 +50,85 @@ class MorningReport:
         out.mkdir(parents=True, exist_ok=True)
         xlsx = out / f"morning_run{self.run_id}.xlsx"
         page = out / f"morning_run{self.run_id}.html"
-        _atomic(xlsx, self._write_xlsx)
-        _atomic(page, lambda p: p.write_text(self.html(), encoding="utf-8"))
+        self._write_xlsx(xlsx)
+        write_text(page, self.html())
         return xlsx, page
 
     def _write_xlsx(self, path: Path) -> None:
-        from openpyxl import Workbook
-        from openpyxl.styles import Font
+        import pandas as pd
 
-        wb = Workbook()
-        ws = wb.active
-        ws.title = "Summary"
-        ws.append([self.title])
-        ws["A1"].font = Font(bold=True, size=14)
-        for key, value in self.summary:
-            ws.append([key, value])
-        ws.column_dimensions["A"].width = 32
-        ws.column_dimensions["B"].width = 60
+        sheets = [key_value_sheet("Summary", [(k, v, _SUMMARY_KINDS.get(k)) for k, v in
+                                              self.summary], heading=self.title)]
         for name, (header, rows) in self.tables.items():
-            sheet = wb.create_sheet(name[:31])
-            sheet.append(header)
-            for cell in sheet[1]:
-                cell.font = Font(bold=True)
-            for row in rows:
-                sheet.append([_xlsx_value(v) for v in row])
-            for i, title in enumerate(header, start=1):
-                width = max([len(str(title))] + [len(str(r[i - 1])) for r in rows[:200]])
-                sheet.column_dimensions[sheet.cell(1, i).column_letter].width = min(60, width + 2)
-            sheet.freeze_panes = "A2"
-        wb.save(path)
+            table = pd.DataFrame([[_xlsx_value(v) for v in row] for row in rows],
+                                 columns=header, dtype=object).infer_objects()
+            sheets.append(Sheet(name, table, kinds=_KINDS))
+        write_workbook(path, sheets, currency=self.currency)
 
     def html(self) -> str:
+        from allocator.report.html import BASE_CSS, format_value
+        from allocator.report.writers import column_kind
+
         e = html.escape
-        parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{e(self.title)}"
-                 f"</title><style>{_CSS}</style></head><body><h1>{e(self.title)}</h1>",
-                 "<table class='summary'>"]
-        parts += [f"<tr><th>{e(str(k))}</th><td>{e(_text(v))}</td></tr>" for k, v in self.summary]
-        parts.append("</table>")
+        parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+                 f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
+                 f"<title>{e(self.title)}</title><style>{BASE_CSS}{_CSS}</style></head><body>"
+                 f"<h1>{e(self.title)}</h1>", "<div class='scroll'><table class='summary'>"]
+        for k, v in self.summary:
+            kind = _SUMMARY_KINDS.get(k) or column_kind(k.lower(), [v]) \
+                if isinstance(v, int | float) and not isinstance(v, bool) else "text"
+            parts.append(f"<tr><th>{e(str(k))}</th>"
+                         f"<td>{e(format_value(v, kind, self.currency))}</td></tr>")
+        parts.append("</table></div>")
         for name, (header, rows) in self.tables.items():
             parts.append(f"<h2>{e(name)} ({len(rows)})</h2>")
             if not rows:
                 parts.append("<p class='none'>none</p>")
                 continue
-            parts.append("<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in header) + "</tr>")
+            kinds = [_KINDS.get(h) or column_kind(h, [r[i] for r in rows[:200]])
+                     for i, h in enumerate(header)]
+            numeric = [k in ("money", "percent", "count", "number") for k in kinds]
+            head = "".join(f"<th{' class=num' if num else ''}>{e(h)}</th>"
+                           for h, num in zip(header, numeric, strict=True))
+            parts.append(f"<div class='scroll'><table><thead><tr>{head}</tr></thead><tbody>")
             for row in rows:
                 cells = []
-                for h, v in zip(header, row, strict=True):
+                for h, v, kind, num in zip(header, row, kinds, numeric, strict=True):
                     if h == "utilisation" and isinstance(v, float):
                         pct = max(0.0, min(100.0, 100 * v))
-                        cells.append(f"<td><div class='bar'><div style='width:{pct:.0f}%'></div>"
-                                     f"</div>{100 * v:.0f}%</td>")
+                        cells.append(f"<td class='num'><div class='bar'><div "
+                                     f"style='width:{pct:.0f}%'></div></div>{100 * v:.0f}%</td>")
                     else:
-                        cells.append(f"<td>{e(_text(v))}</td>")
+                        text = format_value(_xlsx_value(v), kind, self.currency)
+                        cells.append(f"<td{' class=num' if num else ''}>{e(text)}</td>")
                 parts.append("<tr>" + "".join(cells) + "</tr>")
-            parts.append("</table>")
+            parts.append("</tbody></table></div>")
         parts.append("</body></html>")
         return "\n".join(parts)
 
 
-_CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}
-table{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:13px}
-th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}
-th{background:#eef}.summary th{background:#f6f6f6}.none{color:#777}
-.bar{display:inline-block;width:80px;height:10px;background:#eee;margin-right:6px}
-.bar div{height:10px;background:#4a7}"""
+_CSS = """
+.summary th { background: #f6f6f6; } .none { color: #777; }
+.bar { display: inline-block; width: 80px; height: 10px; background: #eee; margin-right: 6px; }
+.bar div { height: 10px; background: #4a7; }
+@media print { .bar { border: 1px solid #999; } .bar div { print-color-adjust: exact; } }
+"""
 
 
-def _text(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return f"{v:,.2f}"
-    return str(v)
+# Columns whose kind the names alone do not say (see allocator.report.writers.column_kind).
+_KINDS: dict[str, Kind] = {"quality": "number", "hours or beds": "number", "quantity": "number",
+                           "block quantity": "number", "volume": "number", "used": "number",
+                           "void": "number"}
+_SUMMARY_KINDS: dict[str, Kind] = {"bound": "money", "objective if nobody moves": "money",
+                                   "run": "count", "needs in the model": "count",
+                                   "new referrals": "count", "suggested": "count",
+                                   "unmet": "count", "moves": "count", "max moves": "count"}
 
 
 def _xlsx_value(v: Any) -> Any:
     if isinstance(v, (list, dict)):
         return str(v)
     return v
-
-
-def _atomic(target: Path, write) -> None:  # type: ignore[no-untyped-def]
-    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix,
-                                    dir=target.parent)
-    os.close(handle)
-    try:
-        write(Path(name))
-        os.replace(name, target)
-    finally:
-        Path(name).unlink(missing_ok=True)
 
 
 def _utc(t: datetime | None) -> datetime | None:
@@ -218,7 +209,8 @@ def build_report(engine: Engine, run_id: int) -> MorningReport:
         "Changes": (["what", "need", "before", "now"], changes),
     }
     title = f"Morning report - {state.name} - run {run.id}"
-    return MorningReport(run_id=run.id, title=title, summary=summary, tables=tables)
+    return MorningReport(run_id=run.id, title=title, summary=summary, tables=tables,
+                         currency=currency)
 
 
 def _changes(session: Session, run: m.Run, previous: m.Run | None,

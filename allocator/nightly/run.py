@@ -408,8 +408,12 @@ def run_nightly(engine: Engine, options: NightlyOptions | None = None, *,
                                   " added or decisions taken): nothing was written; run again")
             run = _record(session, planned, fp, instance_hash, version, started, runtime,
                           options)
-        return _outcome(run, reused=False, messages=messages + (
-            [planned.message] if planned.message else []))
+        # The solver's own status words ("Optimal", "Interrupted by user" when the portfolio
+        # stops a helper) say nothing the summary line does not; they stay in the run's record
+        # and are shown only when the run found no solution.
+        note = planned.message if planned.message and not planned.result.status.has_solution \
+            else None
+        return _outcome(run, reused=False, messages=messages + ([note] if note else []))
 
 
 def _record(session, planned: Plan, fp: str, instance_hash: str, version: int, started,

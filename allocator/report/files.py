@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,8 +19,18 @@ import pandas as pd
 
 from allocator.core.problem import Problem
 from allocator.core.result import Result, Solution
-from allocator.report.summary import objective_kind, summary_fields
+from allocator.instance.atomic import staging_folder, sweep, write_text
+from allocator.instance.cells import restore
+from allocator.report.summary import SHORT_LABELS, objective_kind, summary_fields
 from allocator.report.tables import TABLE_NAMES, TEXT_COLUMNS, build_tables
+from allocator.report.writers import (
+    Kind,
+    Sheet,
+    header_words,
+    key_value_sheet,
+    write_csv,
+    write_workbook,
+)
 
 FORMATS = ("json", "csv", "xlsx", "html")
 RESULT_JSON = "result.json"
@@ -128,17 +136,52 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return json.loads(df.to_json(orient="records", double_precision=15))
 
 
-def _summary_rows(fields: Mapping[str, Any]) -> pd.DataFrame:
-    rows: list[tuple[str, Any]] = []
+def summary_sheet(fields: Mapping[str, Any], currency: str = "GBP") -> Sheet:
+    """The summary fields as a readable label/value sheet (no JSON): money, %, counts."""
+    rows: list[tuple[str, Any, Kind | None]] = []
+    money_fields = {"objective", "bound", "benchmark_objective", "benchmark_bound"}
     for key, value in fields.items():
-        if isinstance(value, Mapping):
-            rows += [(f"{key}.{k}", v if not isinstance(v, Mapping | list) else json.dumps(v))
-                     for k, v in value.items()]
-        elif isinstance(value, list):
-            rows.append((key, json.dumps(value)))
+        if key == "terms" and isinstance(value, Mapping):
+            rows += [(f"Cost: {SHORT_LABELS.get(str(t), str(t))}", v, "money")
+                     for t, v in value.items() if v is not None]
+        elif key == "unmet_by_reason" and isinstance(value, Mapping):
+            rows += [(f"People unmet: {r}", n, "count") for r, n in value.items()]
+        elif key == "phases" and isinstance(value, list):
+            for i, phase in enumerate(value, start=1):
+                text = (", ".join(f"{k} {_plain(v)}" for k, v in phase.items())
+                        if isinstance(phase, Mapping) else _plain(phase))
+                rows.append((f"Phase {i}", text, "text"))
+        elif key == "notes" and isinstance(value, list):
+            rows += [("Note", str(n), "text") for n in value]
+        elif isinstance(value, Mapping):
+            rows += [(f"{header_words(key)}: {k}", _plain(v), None) for k, v in value.items()]
         else:
-            rows.append((key, value))
-    return pd.DataFrame(rows, columns=["field", "value"])
+            kind: Kind | None = ("money" if key in money_fields else "percent" if key == "gap"
+                                 else None)
+            label = SUMMARY_WORDS.get(key) or header_words(key)
+            if key in money_fields:
+                label += f" ({currency} a week)"
+            rows.append((label, _plain(value), kind))
+    return key_value_sheet("Summary", rows)
+
+
+SUMMARY_WORDS = {
+    "objective_kind": "Objective used", "needs": "Needs in the model", "served": "People served",
+    "unmet_people": "People unmet", "unmet_hours": "Hours unmet", "unmet_beds": "Beds unmet",
+    "message": "Solver message", "runtime_s": "Run time (s)", "build_s": "Model build (s)",
+    "solve_s": "Solve (s)",
+}
+
+
+def _plain(value: Any) -> Any:
+    """A summary value as one cell: numbers and text as they are, anything else as words."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k}: {_plain(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return "; ".join(str(_plain(v)) for v in value)
+    return str(value)
 
 
 # ---------------------------------------------------------------------- writers
@@ -176,17 +219,15 @@ def write_results(
                   if result.solution is not None else {})
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+    with staging_folder(out) as tmp:
         names = _write_all(tmp, problem, result, tables, formats)
         out.mkdir(parents=True, exist_ok=True)
         ours = {RESULT_JSON, WORKBOOK, HTML_REPORT} | {f"{t}.csv" for t in TABLE_NAMES}
         for stale in ours - set(names):
             (out / stale).unlink(missing_ok=True)
         for name in names:
+            sweep(out / name)
             os.replace(tmp / name, out / name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return {name: out / name for name in names}
 
 
@@ -201,41 +242,24 @@ def _write_all(
         fields["notes"] = [f"no XLSX workbook: table(s) {', '.join(too_big)} exceed a sheet"]
     if "csv" in formats:
         for name, df in tables.items():
-            df.to_csv(folder / f"{name}.csv", index=False)
+            write_csv(folder / f"{name}.csv", df)
             names.append(f"{name}.csv")
     if "xlsx" in formats and not too_big:
-        write_workbook(folder / WORKBOOK, {"summary": _summary_rows(fields), **tables})
+        currency = problem.instance.currency
+        write_workbook(folder / WORKBOOK, [summary_sheet(fields, currency),
+                                           *(Sheet(n, df) for n, df in tables.items())],
+                       currency=currency)
         names.append(WORKBOOK)
     if "html" in formats:
         from allocator.report.html import render_html
 
-        (folder / HTML_REPORT).write_text(render_html(problem, result, tables, fields),
-                                          encoding="utf-8")
+        write_text(folder / HTML_REPORT, render_html(problem, result, tables, fields))
         names.append(HTML_REPORT)
     if "json" in formats:
         doc = result_document(problem, result, tables, fields=fields)
-        with open(folder / RESULT_JSON, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=1, allow_nan=False)
+        write_text(folder / RESULT_JSON, json.dumps(doc, indent=1, allow_nan=False))
         names.append(RESULT_JSON)
     return names
-
-
-def write_workbook(path: Path, sheets: Mapping[str, pd.DataFrame]) -> None:
-    """One sheet per table, written row by row in openpyxl's write-only mode.
-
-    Write-only mode streams rows to disk (about twice as fast as ``DataFrame.to_excel`` and
-    with flat memory), which matters for county-scale assignment tables.
-    """
-    import openpyxl
-
-    book = openpyxl.Workbook(write_only=True)
-    for name, df in sheets.items():
-        sheet = book.create_sheet(title=name)
-        sheet.append([str(c) for c in df.columns])
-        columns = [df[c].tolist() for c in df.columns]
-        for row in zip(*columns, strict=True):
-            sheet.append([None if isinstance(v, float) and v != v else v for v in row])
-    book.save(path)
 
 
 # ---------------------------------------------------------------------- readers
@@ -254,14 +278,37 @@ def read_tables(path: str | os.PathLike[str]) -> dict[str, pd.DataFrame]:
     if path.suffix.lower() == ".xlsx":
         sheets = pd.read_excel(path, sheet_name=None, engine="openpyxl", dtype=text)
         tables = {n: df for n, df in sheets.items() if n in TABLE_NAMES}
+        for df in tables.values():  # the workbook's headers are in words
+            words = {header_words(c): c for c in _all_columns()}
+            df.columns = [words.get(str(c), str(c)) for c in df.columns]
     elif path.suffix.lower() == ".json":
         doc = read_result(path)
         tables = {n: pd.DataFrame.from_records(rows) for n, rows in doc.get("tables", {}).items()}
     else:
         tables = {n: pd.read_csv(path / f"{n}.csv", dtype=text) for n in TABLE_NAMES
                   if (path / f"{n}.csv").exists()}
+        for df in tables.values():  # text cells were neutralised when written
+            for col in df.columns:
+                if col in text:
+                    df[col] = df[col].map(lambda v: restore(v) if isinstance(v, str) else v)
     for df in tables.values():
         for col in df.columns:
             if col in text:
                 df[col] = df[col].fillna("").astype(str)
     return tables
+
+
+def _all_columns() -> list[str]:
+    """Every column name of the result tables (to map the workbook's words back)."""
+    from allocator.core.reasons import COLUMNS
+
+    known = set(TEXT_COLUMNS) | set(COLUMNS)
+    known |= {"quantity", "block_quantity", "framework_quantity", "framework_cost",
+              "quality_zone_cost", "moved", "quality", "capacity", "offer_capacity", "used",
+              "served_hours", "utilisation", "beds", "beds_used", "needs_served",
+              "block_volume", "block_used", "void", "contract_volume", "awarded_volume",
+              "volume", "contract_rate", "void_cost", "framework", "demand", "served",
+              "unmet", "block_share", "providers", "largest_share", "demand_hours",
+              "unmet_hours", "demand_beds", "served_beds", "unmet_beds", "people",
+              "unmet_people", "rate", "award_cost", "cost", "penalty"}
+    return sorted(known)
