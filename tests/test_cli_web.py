@@ -43,9 +43,11 @@ def test_users_add_reads_the_password_from_stdin(tmp_path):
 
 
 def test_serve_refuses_a_book_that_is_not_initialised(tmp_path):
-    result = CliRunner().invoke(app, ["serve", "--db", f"sqlite:///{tmp_path / 'none.db'}"])
-    assert result.exit_code == 1
+    missing = tmp_path / "none.db"
+    result = CliRunner().invoke(app, ["serve", "--db", f"sqlite:///{missing}"])
+    assert result.exit_code == 2
     assert "allocator db init" in result.output
+    assert not missing.exists()  # nothing created
 
 
 def test_demo_makes_the_devon_book_and_prints_the_passwords_once(tmp_path, monkeypatch):

@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from allocator.cli.db import EXIT_BAD_INPUT, EXIT_FAILED, DbOption, _engine, _say
+from allocator.cli.db import EXIT_BAD_INPUT, EXIT_FAILED, DbOption, _engine, _guarded, _say
 
 DEVON = Path(__file__).resolve().parents[2] / "instances" / "devon_personal_care.json"
 DEMO_DB = "sqlite:///allocator-demo.db"
@@ -82,7 +82,7 @@ def users_add(
     from allocator.store.engine import transaction
     from allocator.store.users import UserError, add_user
 
-    engine = _engine(db)
+    engine = _engine(db, writes=True)
     password = _read_password(prompt=True)
     try:
         with transaction(engine) as session:
@@ -143,8 +143,8 @@ def demo(
 
 def register(app: typer.Typer) -> None:
     """Add ``serve``, ``users`` and ``demo`` to ``app``."""
-    app.command("serve")(serve)
+    app.command("serve")(_guarded(serve))
     users_app = typer.Typer(help="Web app accounts.", no_args_is_help=True)
-    users_app.command("add")(users_add)
+    users_app.command("add")(_guarded(users_add))
     app.add_typer(users_app, name="users")
-    app.command("demo")(demo)
+    app.command("demo")(_guarded(demo))

@@ -41,7 +41,7 @@ def create_app(settings: WebSettings) -> FastAPI:
     require_current(engine)
     reader = make_engine(settings.db_url, read_only=True) if is_sqlite(engine) else engine
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    runner = JobRunner(engine, settings.job_workers)
+    runner = JobRunner(engine)
     hashing = ThreadPoolExecutor(max_workers=2, thread_name_prefix="allocator-login")
 
     @asynccontextmanager

@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from allocator.core import progress
 from allocator.core.result import gap
 from allocator.store import audit
 from allocator.store import jobs as store
@@ -37,14 +38,18 @@ JobFn = Callable[[Engine, int, dict[str, Any]], tuple[dict[str, Any], str]]
 
 
 class JobRunner:
-    """Runs jobs on ``workers`` daemon threads, one at a time per thread."""
+    """Runs jobs one at a time on a daemon thread (in the order they were started).
 
-    def __init__(self, engine: Engine, workers: int = 1) -> None:
+    One at a time: a night and a comparison both take the machine's cores, and the live
+    progress of :mod:`allocator.core.progress` is reported process-wide.
+    """
+
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.server = uuid.uuid4().hex
         self._queue: queue.Queue[tuple[int, JobFn] | None] = queue.Queue()
-        self._threads = [threading.Thread(target=self._work, name=f"allocator-job-{i}",
-                                          daemon=True) for i in range(workers)]
+        self._threads = [threading.Thread(target=self._work, name="allocator-jobs",
+                                          daemon=True)]
         self._started = False
 
     def start(self) -> None:
@@ -148,8 +153,11 @@ def nightly_job(engine: Engine, job_id: int, params: dict[str, Any]
     options = NightlyOptions(**params)
     report = Reporter(engine, job_id)
     report.point(note="reading the book", force=True)
-    outcome = run_nightly(engine, options,
-                          on_progress=lambda _t, obj, bound: report.point(obj, bound))
+    # The solvers report to allocator.core.progress (HiGHS's MIP callbacks, the portfolio);
+    # its listeners are the process's: the runner runs one job at a time, so the figures are
+    # this job's alone.
+    with progress.listening(lambda event: report.point(event.objective, event.bound)):
+        outcome = run_nightly(engine, options)
     result = {"run_id": outcome.run_id, "reused": outcome.reused, "status": outcome.status,
               "objective": outcome.objective, "bound": outcome.bound,
               "summary": outcome.summary(), "messages": outcome.messages}
@@ -191,6 +199,8 @@ def compare_job(engine: Engine, job_id: int, params: dict[str, Any]
         report.point(res.objective, res.bound, force=True,
                      note=f"design {i + 1} of {len(designs)} ({run.name}): {res.status.value}")
 
+    # one progress point per design solved (its expected cost and bound): the designs'
+    # solver-level figures are of different models and would not make one curve
     comparison = compare_designs(market, designs, scenarios,
                                  DesignParams(time_limit=float(params["time_limit"])),
                                  on_design=done)

@@ -29,7 +29,6 @@ class WebSettings(BaseModel):
     login_max_failures_per_client: int = Field(20, ge=1)  # per client address
     login_window_minutes: float = Field(15.0, gt=0)
     session_max_age_s: int = Field(8 * 3600, gt=0)  # one working day
-    job_workers: int = Field(1, ge=1)
     page_size: int = Field(50, ge=1, le=1000)
     nightly_time_limit: float = Field(60.0, gt=0)
     compare_max_scenarios: int = Field(200, ge=1)

@@ -141,27 +141,3 @@ def test_max_moves_moves_at_most_k_and_states_each_saving(engine):
             assert run.objective <= run.baseline_objective + 1e-6
             assert run.baseline_objective == pytest.approx(pinned.objective)
 
-
-def test_the_exact_solve_reports_its_progress(monkeypatch):
-    """The web app's live progress: (seconds, objective, bound) from HiGHS's callback, the
-    bound never above the objective, ending at the run's optimum."""
-    from pathlib import Path
-
-    from allocator.exact import highs
-    from allocator.instance.io import load_instance
-    from allocator.nightly.run import plan
-    from allocator.store.book import Pin, current_offers
-
-    monkeypatch.setattr(highs, "PROGRESS_EVERY_S", 0.0)  # every callback, not every 0.5 s
-    inst = load_instance(Path(__file__).resolve().parents[2] / "instances"
-                         / "devon_personal_care.json")
-    offers = current_offers(inst)
-    pins = {n.id: Pin(n.current_provider, offers.get(n.id)) for n in inst.needs
-            if n.current_provider}
-    seen = []
-    planned = plan(inst, pins, set(), NightlyOptions(), on_progress=lambda *a: seen.append(a))
-    points = [(t, o, b) for t, o, b in seen if o is not None and b is not None]
-    assert points
-    assert all(b <= o + 1e-6 * abs(o) for _, o, b in points)
-    assert [t for t, _, _ in seen] == sorted(t for t, _, _ in seen)
-    assert points[-1][1] == pytest.approx(planned.result.objective, rel=1e-6)

@@ -9,9 +9,9 @@ from fastapi.responses import Response
 
 from allocator.nightly.board import book_overview, overview_tables
 from allocator.nightly.intake import IntakeFileError, add_referrals, preview_referrals
-from allocator.report.safe import csv_bytes, xlsx_bytes
 from allocator.store.users import Account
 from allocator.web.auth import require
+from allocator.web.downloads import csv_bytes, xlsx_bytes
 from allocator.web.pages import (
     CSV,
     XLSX,
@@ -42,10 +42,11 @@ def book(request: Request, user: Account = Depends(require("broker", "commission
 def book_download(request: Request, fmt: str,
                   user: Account = Depends(require("broker", "commissioner"))) -> Response:
     """The book page's tables: XLSX (one sheet each) or CSV (``?table=``)."""
-    tables = overview_tables(book_overview(reader_of(request)))
+    overview = book_overview(reader_of(request))
+    tables = overview_tables(overview)
     table = request.query_params.get("table", "waiting")
     if fmt == "xlsx":
-        return download(xlsx_bytes(tables), "book.xlsx", XLSX)
+        return download(xlsx_bytes(tables, overview.currency), "book.xlsx", XLSX)
     if fmt == "csv" and table in tables:
         return download(csv_bytes(*tables[table]), f"book_{table}.csv", CSV)
     raise NotFound(f"no {fmt} download of {table}")

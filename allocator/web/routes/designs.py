@@ -8,12 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
-from allocator.report.safe import csv_bytes, xlsx_bytes
 from allocator.store import jobs as store
 from allocator.store.engine import transaction
 from allocator.store.users import Account
 from allocator.web.auth import require
 from allocator.web.charts import COMPARISON_CHARTS, comparison_chart, progress_chart
+from allocator.web.downloads import csv_bytes, xlsx_bytes
 from allocator.web.jobs import compare_job
 from allocator.web.pages import (
     CSV,
@@ -179,5 +179,6 @@ def comparison_download(request: Request, job_id: int, fmt: str, table: str = "s
         t = tables[table]
         return download(csv_bytes(t["columns"], t["rows"]),
                         f"comparison{job_id}_{table}.csv", CSV)
-    return download(xlsx_bytes({name: (t["columns"], t["rows"]) for name, t in tables.items()}),
+    sheets = {name: (t["columns"], t["rows"]) for name, t in tables.items()}
+    return download(xlsx_bytes(sheets, job.result.get("currency", "GBP")),
                     f"comparison{job_id}.xlsx", XLSX)

@@ -13,12 +13,12 @@ from pydantic import ValidationError
 from allocator.nightly import board
 from allocator.nightly.decisions import DecisionError, decide_many
 from allocator.nightly.run import NightlyOptions
-from allocator.report.safe import csv_bytes, xlsx_bytes
 from allocator.store import jobs as store
 from allocator.store.engine import transaction
 from allocator.store.users import Account
 from allocator.web.auth import require, safe_next
 from allocator.web.charts import progress_chart
+from allocator.web.downloads import csv_bytes, xlsx_bytes
 from allocator.web.jobs import nightly_job
 from allocator.web.pages import (
     CSV,
@@ -159,7 +159,7 @@ def suggestions_download(request: Request, run_id: int, fmt: str,
     name = f"run{run_id}_suggestions.{fmt}"
     if fmt == "csv":
         return download(csv_bytes(header, rows), name, CSV)
-    return download(xlsx_bytes({f"run {run_id}": (header, rows)}), name, XLSX)
+    return download(xlsx_bytes({f"run {run_id}": (header, rows)}, page.currency), name, XLSX)
 
 
 @router.get("/runs/{run_id}/needs/{need_id}")
