@@ -30,7 +30,7 @@ def progress_chart(points: list[dict[str, Any]], currency: str = "GBP") -> bytes
     ax.set_xlabel("seconds since the start")
     ax.set_ylabel(f"{currency} per week")
     if obj or bound:
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="best", framealpha=0.9)
     return _png(fig)
 
 

@@ -23,7 +23,7 @@ def templates() -> Jinja2Templates:
     t = Jinja2Templates(directory=str(TEMPLATES))
     t.env.filters["money"] = lambda v, cur="GBP": "" if v is None else f"{cur} {v:,.2f}"
     t.env.filters["num"] = lambda v, d=1: "" if v is None else f"{v:,.{d}f}"
-    t.env.filters["pct"] = lambda v: "" if v is None else f"{100 * v:.1f}%"
+    t.env.filters["pct"] = lambda v, d=1: "" if v is None else f"{100 * v:.{d}f}%"
     t.env.filters["when"] = lambda v: "" if v is None else f"{v:%Y-%m-%d %H:%M}"
     return t
 
