@@ -214,8 +214,10 @@ class Policy(Row):
     transfer_penalty: NonNegative = 0.0
     quality_weight: NonNegative = 0.0
     out_of_zone_penalty: NonNegative = 0.0
-    min_framework_quality: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False), NOT_BOOL] = 0.0
-    max_provider_share: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False), NOT_BOOL] | None = None
+    min_framework_quality: Annotated[
+        float, Field(ge=0, le=100, allow_inf_nan=False), NOT_BOOL] = 0.0
+    max_provider_share: Annotated[
+        float, Field(gt=0, le=1, allow_inf_nan=False), NOT_BOOL] | None = None
     objective: Literal["weighted", "lexicographic"] = "weighted"
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from allocator.store import book
 from allocator.store import models as m
 from allocator.store.engine import transaction
+from allocator.store.health import check_integrity
 
 
 class DecisionError(ValueError):
@@ -60,6 +61,7 @@ def _suggestion(session: Session, run_id: int, need_id: str) -> m.Suggestion:
 
 def accept(engine: Engine, run_id: int, need_id: str, *, reason: str = "") -> DecisionOutcome:
     """Make run ``run_id``'s suggestion for ``need_id`` the need's current assignment."""
+    check_integrity(engine)  # never write into a damaged book (StoreError)
     with transaction(engine) as session:
         sugg = _suggestion(session, run_id, need_id)
         need = session.get(m.Need, need_id, with_for_update=True)
@@ -98,6 +100,7 @@ def reject(engine: Engine, run_id: int, need_id: str, *, reason: str) -> Decisio
     """Record that run ``run_id``'s provider for ``need_id`` is not wanted for this need."""
     if not reason or not reason.strip():
         raise DecisionError("a rejection needs a reason (--reason)")
+    check_integrity(engine)  # never write into a damaged book (StoreError)
     with transaction(engine) as session:
         sugg = _suggestion(session, run_id, need_id)
         assert sugg.provider_id is not None and sugg.offer_id is not None

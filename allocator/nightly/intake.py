@@ -35,6 +35,7 @@ from allocator.report.writers import write_csv
 from allocator.store import book
 from allocator.store import models as m
 from allocator.store.engine import transaction
+from allocator.store.health import check_integrity
 
 COLUMNS = ("id", "kind", "zone", "service", "complexity", "care_group", "quantity", "priority",
            "acceptable_zones")
@@ -206,6 +207,7 @@ def add_referrals(engine: Engine, path: str | Path, *, rejects_file: str | Path 
     source = Path(path)
     digest = hashlib.sha256(source.read_bytes()).hexdigest() if source.exists() else ""
     rows = read_rows(source)
+<<<<<<< HEAD
     good, skipped, rejects = _check(engine, rows)
 
     written: str | None = None
@@ -243,6 +245,9 @@ def add_referrals(engine: Engine, path: str | Path, *, rejects_file: str | Path 
 def _check(engine: Engine, rows: list[tuple[int, dict[str, str]]]
            ) -> tuple[list[tuple[int, Need]], list[str], list[Reject]]:
     """Validate rows on their own and against the book: (good rows, skipped ids, rejects)."""
+=======
+    check_integrity(engine)  # never write into a damaged book (StoreError)
+>>>>>>> hostile
     with transaction(engine) as session:
         state = session.execute(select(m.BookState).where(m.BookState.id == 1)).scalar_one()
         penalties = dict(state.policy.get("unmet_penalty", {}))

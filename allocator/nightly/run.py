@@ -44,6 +44,7 @@ from allocator.store import book
 from allocator.store import models as m
 from allocator.store.book import Pin
 from allocator.store.engine import transaction
+from allocator.store.health import check_integrity
 from allocator.store.lock import exclusive
 from allocator.store.migrate import require_current
 
@@ -380,9 +381,12 @@ def run_nightly(engine: Engine, options: NightlyOptions | None = None, *,
         Another nightly run holds the lock.
     NightlyFailed, BookChanged
         Nothing was written.
+    allocator.store.health.StoreError
+        The book is damaged (SQLite integrity check): nothing is written into it.
     """
     options = options or NightlyOptions()
     require_current(engine)
+    check_integrity(engine)  # never write into a damaged book (StoreError)
     with exclusive(engine, "nightly") as holder:
         messages = [holder.took_over] if holder.took_over else []
         started = m.utcnow()

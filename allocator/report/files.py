@@ -155,13 +155,15 @@ def summary_sheet(fields: Mapping[str, Any], currency: str = "GBP") -> Sheet:
             rows += [("Note", str(n), "text") for n in value]
         elif isinstance(value, Mapping):
             rows += [(f"{header_words(key)}: {k}", _plain(v), None) for k, v in value.items()]
+        elif value is None and key not in ("objective", "bound", "gap"):
+            continue  # an empty message or benchmark field says nothing
         else:
             kind: Kind | None = ("money" if key in money_fields else "percent" if key == "gap"
                                  else None)
             label = SUMMARY_WORDS.get(key) or header_words(key)
             if key in money_fields:
                 label += f" ({currency} a week)"
-            rows.append((label, _plain(value), kind))
+            rows.append((label, "none" if value is None else _plain(value), kind))
     return key_value_sheet("Summary", rows)
 
 

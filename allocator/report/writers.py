@@ -30,6 +30,8 @@ Typical use::
 
     write_csv("out/assignments.csv", df)
     write_workbook("out/result.xlsx", [Sheet("assignments", df)], currency="GBP")
+
+For a download without a file: :func:`table_to_csv` (text) and :func:`workbook_bytes`.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from allocator.instance.cells import is_formula_like, neutralise, restore, safe_
 __all__ = [
     "KINDS", "Kind", "Sheet", "column_kind", "csv_number", "header_words", "is_formula_like",
     "key_value_sheet", "money_format", "neutralise", "restore", "safe_value", "table_to_csv",
-    "write_csv", "write_workbook",
+    "workbook_bytes", "write_csv", "write_workbook",
 ]
 
 Kind = Literal["text", "money", "percent", "count", "number", "flag", "date"]
@@ -284,7 +286,19 @@ def write_workbook(
     return Path(path)
 
 
-def _write_book(path: Path, sheets: list[Sheet], currency: str) -> None:
+def workbook_bytes(sheets: Sequence[Sheet] | Mapping[str, pd.DataFrame], *,
+                   currency: str = "GBP") -> bytes:
+    """The same workbook as :func:`write_workbook`, as bytes (for a web download)."""
+    import io
+
+    items = ([Sheet(n, df) for n, df in sheets.items()] if isinstance(sheets, Mapping)
+             else list(sheets))
+    buffer = io.BytesIO()
+    _write_book(buffer, items, currency)
+    return buffer.getvalue()
+
+
+def _write_book(path: Path | Any, sheets: list[Sheet], currency: str) -> None:
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)

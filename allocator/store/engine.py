@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 DEFAULT_URL = "sqlite:///allocator.db"
 ENV_VAR = "ALLOCATOR_DB"
 SQLITE_BUSY_S = 60.0
+PG_CONNECT_TIMEOUT_S = 15
 
 
 def resolve_url(url: str | None = None) -> str:
@@ -61,7 +62,11 @@ def make_engine(url: str | None = None, *, echo: bool = False, read_only: bool =
         engine = create_engine(resolved, echo=echo, connect_args={"timeout": SQLITE_BUSY_S})
         _configure_sqlite(engine, read_only=read_only)
         return engine
-    return create_engine(resolved, echo=echo, pool_pre_ping=True)
+    connect_args: dict[str, object] = {}
+    if resolved.get_backend_name() == "postgresql" and "connect_timeout" not in resolved.query:
+        # an unroutable host would otherwise hang a command for minutes before the error
+        connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
+    return create_engine(resolved, echo=echo, pool_pre_ping=True, connect_args=connect_args)
 
 
 def _configure_sqlite(engine: Engine, *, read_only: bool = False) -> None:

@@ -4,14 +4,12 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from allocator.report.writers import table_to_csv, write_workbook
+from allocator.report.writers import table_to_csv, workbook_bytes
 
 Table = tuple[Sequence[str], Iterable[Sequence[Any]]]
 
@@ -27,8 +25,5 @@ def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
 
 def xlsx_bytes(sheets: Mapping[str, Table], currency: str = "GBP") -> bytes:
     """An XLSX workbook, one sheet per table, formatted as the CLI's workbooks are."""
-    with tempfile.TemporaryDirectory(prefix="allocator-download-") as folder:
-        path = Path(folder) / "download.xlsx"
-        write_workbook(path, {name: frame(*table) for name, table in sheets.items()},
-                       currency=currency)
-        return path.read_bytes()
+    return workbook_bytes({name: frame(*table) for name, table in sheets.items()},
+                          currency=currency)
