@@ -207,7 +207,7 @@ def add_referrals(engine: Engine, path: str | Path, *, rejects_file: str | Path 
     source = Path(path)
     digest = hashlib.sha256(source.read_bytes()).hexdigest() if source.exists() else ""
     rows = read_rows(source)
-<<<<<<< HEAD
+    check_integrity(engine)  # never write into a damaged book (StoreError)
     good, skipped, rejects = _check(engine, rows)
 
     written: str | None = None
@@ -245,9 +245,6 @@ def add_referrals(engine: Engine, path: str | Path, *, rejects_file: str | Path 
 def _check(engine: Engine, rows: list[tuple[int, dict[str, str]]]
            ) -> tuple[list[tuple[int, Need]], list[str], list[Reject]]:
     """Validate rows on their own and against the book: (good rows, skipped ids, rejects)."""
-=======
-    check_integrity(engine)  # never write into a damaged book (StoreError)
->>>>>>> hostile
     with transaction(engine) as session:
         state = session.execute(select(m.BookState).where(m.BookState.id == 1)).scalar_one()
         penalties = dict(state.policy.get("unmet_penalty", {}))
