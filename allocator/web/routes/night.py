@@ -198,7 +198,9 @@ def decide(request: Request, run_id: int, user: Account = Depends(broker),
     if done:
         verb = "accepted" if decision == "accept" else "rejected"
         names = ", ".join(n for n, _ in done[:10]) + (" ..." if len(done) > 10 else "")
-        flash(request, f"{len(done)} suggestion(s) {verb}: {names}.", "ok")
+        after = (" The next nightly run will suggest another provider for them, or say why"
+                 " nobody can take them." if decision == "reject" else "")
+        flash(request, f"{len(done)} suggestion(s) {verb}: {names}.{after}", "ok")
     for need_id, refusal in refused[:10]:
         flash(request, f"{need_id}: not {decision}ed: {refusal}.", "error")
     return redirect(target)
