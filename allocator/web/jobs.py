@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import queue
+import shutil
 import threading
 import time
 import uuid
@@ -185,12 +186,17 @@ def compare_job(engine: Engine, job_id: int, params: dict[str, Any]
     from allocator.store.book import export_instance
 
     report = Reporter(engine, job_id)
-    if params.get("market"):
-        market = load_instance(Path(params["market"]))
-    else:
-        with transaction(engine) as session:
-            market = export_instance(session)
-    designs = [(path, load_design(Path(path))) for path in params["designs"]]
+    uploads = [Path(f) for f in [params.get("market"), *params["designs"]] if f]
+    try:  # the uploaded files are read once, then deleted (a market names people)
+        if params.get("market"):
+            market = load_instance(Path(params["market"]))
+        else:
+            with transaction(engine) as session:
+                market = export_instance(session)
+        designs = [(path, load_design(Path(path))) for path in params["designs"]]
+    finally:
+        for upload in uploads:
+            shutil.rmtree(upload.parent, ignore_errors=True)
     scenarios = generate_scenarios(market, int(params["scenarios"]), int(params["seed"]))
     report.point(note=f"{len(designs)} design(s) on {len(scenarios)} scenarios", force=True)
 

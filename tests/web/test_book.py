@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import func, select
 
 from allocator.store import models as m
@@ -60,6 +62,8 @@ def test_upload_shows_every_bad_row_then_adds_the_good_ones_on_confirmation(clie
 
     done = client.post("/referrals/confirm", data={"csrf_token": token})
     assert done.status_code == 200 and "2 referral(s) added" in done.text
+    uploads = Path(client.app.state.settings.data_dir) / "uploads"
+    assert not any(uploads.rglob("*.csv"))  # the upload is not kept once in the book
     assert _needs(book_url) == before + 2
     again = client.post("/referrals/confirm", data={"csrf_token": token})
     assert "Nothing to add" in again.text  # a second confirmation adds nothing
@@ -76,6 +80,7 @@ def test_an_unreadable_file_is_refused_whole(client, book_url):
         assert response.status_code == 400, name
         assert expected in response.text, name
         assert "/data/" not in response.text  # no server paths in messages
+    assert not any((client.app.state.settings.data_dir / "uploads").rglob("upload.*"))
     assert client.post("/referrals/confirm", data={"csrf_token": token}).status_code == 200
     assert _needs(book_url) == 152
 

@@ -41,6 +41,8 @@ def test_compare_designs_as_a_job_and_read_the_charts(client, tmp_path):
     csv_text = client.get(job_url + "/comparison.csv?table=lots").text
     assert csv_text.lstrip("\ufeff").startswith("design,lot")
     assert "3 design(s) compared on 3 scenarios" in client.get("/designs").text
+    uploads = client.app.state.settings.data_dir / "uploads"
+    assert not any(uploads.rglob("*.json"))  # read once by the job, then deleted
 
 
 def test_a_bad_design_file_is_refused_naming_file_row_and_field(client, tmp_path):
@@ -55,3 +57,4 @@ def test_a_bad_design_file_is_refused_naming_file_row_and_field(client, tmp_path
     assert "broken.json" in response.text and "nowhere" in response.text
     assert "/uploads/" not in response.text
     assert "None yet." in response.text  # no job was started
+    assert not any((client.app.state.settings.data_dir / "uploads").rglob("*.json"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
@@ -61,17 +63,21 @@ def referrals_form(request: Request, user: Account = Depends(broker)) -> Respons
 async def upload(request: Request, file: UploadFile | None = File(None),
                  user: Account = Depends(broker)) -> Response:
     settings = request.app.state.settings
+    saved = None
     try:
         saved = await save(file, settings.data_dir / "uploads", REFERRAL_SUFFIXES,
                            settings.max_upload_bytes, "referrals")
         summary = preview_referrals(reader_of(request), saved.path)
     except (UploadRefused, IntakeFileError) as error:
+        if saved is not None:
+            _discard(saved.path)
         text = str(error).replace(str(settings.data_dir), "upload")
         record(request, "referrals refused", target=(file.filename or "") if file else "",
                detail=text)
         return render(request, "referrals.html", status_code=400, error=text, pending=None)
-    request.session["pending"] = {"path": str(saved.path), "name": saved.name,
-                                  "sha256": saved.sha256}
+    # the session (a signed, not encrypted, cookie) names the upload, never a server path
+    request.session["pending"] = {"id": saved.path.parent.name, "suffix": saved.path.suffix,
+                                  "name": saved.name, "sha256": saved.sha256}
     record(request, "referrals uploaded", target=saved.name,
            detail=f"{summary.rows} rows: {len(summary.added)} good,"
                   f" {len(summary.skipped)} already in the book,"
@@ -83,13 +89,19 @@ def _pending(request: Request) -> tuple[Path, str] | None:
     pending = request.session.get("pending")
     if not pending:
         return None
-    path = Path(pending["path"])
-    uploads = (request.app.state.settings.data_dir / "uploads").resolve()
-    if not path.resolve().is_relative_to(uploads) or not path.exists() \
-            or sha256(path) != pending["sha256"]:
+    folder, suffix = str(pending.get("id", "")), str(pending.get("suffix", ""))
+    path = request.app.state.settings.data_dir / "uploads" / folder / f"upload{suffix}"
+    if not re.fullmatch(r"[0-9a-f]{16}", folder) or suffix not in REFERRAL_SUFFIXES \
+            or not path.exists() or sha256(path) != pending.get("sha256"):
         request.session.pop("pending", None)
         return None
-    return path, pending["name"]
+    return path, str(pending.get("name", "referrals"))
+
+
+def _discard(path: Path) -> None:
+    """Delete an upload and what was written beside it (personal data kept no longer than
+    needed: the book holds the referrals and their rejects)."""
+    shutil.rmtree(path.parent, ignore_errors=True)
 
 
 @router.post("/referrals/confirm")
@@ -105,6 +117,7 @@ def confirm(request: Request, user: Account = Depends(broker)) -> Response:
         flash(request, str(error), "error")
         return redirect("/referrals")
     request.session.pop("pending", None)
+    _discard(path)
     text = (f"{name}: {len(summary.added)} referral(s) added, {len(summary.skipped)} already in"
             f" the book, {summary.rejected_rows} row(s) not added")
     record(request, "referrals added", target=name,
@@ -115,6 +128,9 @@ def confirm(request: Request, user: Account = Depends(broker)) -> Response:
 
 @router.post("/referrals/cancel")
 def cancel(request: Request, user: Account = Depends(broker)) -> Response:
+    pending = _pending(request)
+    if pending is not None:
+        _discard(pending[0])
     request.session.pop("pending", None)
     flash(request, "Upload cancelled: nothing was added.")
     return redirect("/referrals")

@@ -3,6 +3,7 @@ background job, and read the comparison as charts and tables (with downloads).""
 
 from __future__ import annotations
 
+import shutil
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -96,6 +97,8 @@ async def compare(request: Request, user: Account = Depends(commissioner),
         except InstanceError as error:
             problems += [_named(str(p), names) for p in error.problems[:50]]
     if problems:
+        for s in [*saved_designs, *([saved_market] if saved_market else [])]:
+            shutil.rmtree(s.path.parent, ignore_errors=True)  # nothing kept of a refusal
         record(request, "comparison refused", detail="; ".join(problems[:5]))
         return _form(request, status_code=400, problems=problems)
     params = {"market": str(saved_market.path) if saved_market else None,
