@@ -21,6 +21,7 @@ from allocator.cli.db import EXIT_BAD_INPUT, EXIT_FAILED, DbOption, _engine, _gu
 DEVON = Path(__file__).resolve().parents[2] / "instances" / "devon_personal_care.json"
 DEMO_DB = "sqlite:///allocator-demo.db"
 DEMO_USERS = (("broker", "broker"), ("commissioner", "commissioner"), ("admin", "admin"))
+ALPHABET = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no look-alikes
 
 Host = Annotated[str, typer.Option(help="Address to listen on (loopback by default).")]
 Port = Annotated[int, typer.Option(help="Port to listen on.")]
@@ -45,6 +46,7 @@ def _serve(db: str | None, host: str, port: int, data_dir: Path, certfile: Path 
     typer.echo(f"serving {settings.db_url.split('@')[-1]} on {scheme}://{host}:{port}/"
                " (Ctrl+C to stop)")
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False,
+                server_header=False,
                 ssl_certfile=str(certfile) if certfile else None,
                 ssl_keyfile=str(keyfile) if keyfile else None)
 
@@ -111,6 +113,10 @@ def demo(
     from allocator.store.migrate import upgrade
     from allocator.store.users import add_user
 
+    if not DEVON.exists():
+        _say(f"{DEVON}: the shipped Devon market is not here (the demo runs from a checkout of"
+             " the repository)")
+        raise typer.Exit(EXIT_BAD_INPUT)
     engine = make_engine(db)
     upgrade(engine)
     with transaction(engine) as session:
@@ -119,7 +125,7 @@ def demo(
             import_instance(session, load_instance(DEVON))
             lines = []
             for username, role in DEMO_USERS:
-                password = secrets.token_urlsafe(12)
+                password = "".join(secrets.choice(ALPHABET) for _ in range(16))
                 add_user(session, username, role, password, replace=True)
                 lines.append(f"  {role:<13} user {username!r:<15} password {password}")
             audit.record(session, "demo created", username="(command line)",
