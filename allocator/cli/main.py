@@ -23,6 +23,7 @@ from rich.console import Console
 from allocator.cli.db import register as register_book_commands
 from allocator.cli.design import register as register_design_commands
 from allocator.cli.template import register as register_template_command
+from allocator.cli.web import register as register_web_commands
 from allocator.solvers.registry import SOLVERS, UnknownSolverError, design_backend
 from allocator.solvers.registry import names as solver_names
 
@@ -393,6 +394,7 @@ def _main(
 register_book_commands(app)  # db, referrals, nightly, accept, reject (allocator/cli_db.py)
 register_design_commands(app)  # design, compare (allocator/cli_design.py)
 register_template_command(app)  # template (allocator/cli/template.py)
+register_web_commands(app)  # serve, users add, demo (allocator/cli/web.py)
 
 
 def main() -> None:

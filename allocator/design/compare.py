@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,6 +79,7 @@ def compare_designs(
     scenarios: Sequence[Scenario],
     params: DesignParams | None = None,
     runner: Runner | None = None,
+    on_design: Callable[[int, DesignRun], None] | None = None,
 ) -> Comparison:
     """Solve every design on the same scenarios and tabulate the results.
 
@@ -94,14 +95,18 @@ def compare_designs(
         Design solve parameters (the time limit is per design).
     runner
         Where the independent solves run (:mod:`allocator.design.sweep`).
+    on_design
+        Called with (index, run) as each design is solved (a progress display).
     """
     t0 = time.perf_counter()
     runner = runner or SerialRunner()
     runs = []
-    for label, design in designs:
+    for i, (label, design) in enumerate(designs):
         instance = with_scenarios(apply_design(market, design, label), scenarios)
         runs.append(DesignRun(design.name, instance, solve_design(instance, params,
                                                                   runner=runner)))
+        if on_design is not None:
+            on_design(i, runs[-1])
     return tabulate(runs, time.perf_counter() - t0)
 
 

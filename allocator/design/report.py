@@ -224,5 +224,35 @@ def block_chart(providers: pd.DataFrame, limit: int = 40) -> bytes:
     return _png(fig)
 
 
+def concentration_chart(lots: pd.DataFrame) -> bytes:
+    """Grouped bars: each lot's HHI (market concentration of its served quantity), per design.
+
+    An HHI above 2,500 is read as highly concentrated (the competition authorities' usual
+    threshold), drawn as a dashed line.
+    """
+    fig, ax = _figure(8, 3.8)
+    designs = list(dict.fromkeys(lots["design"]))
+    lot_ids = list(dict.fromkeys(lots["lot"]))
+    width = 0.8 / max(1, len(designs))
+    x = np.arange(len(lot_ids))
+    for i, design in enumerate(designs):
+        hhi = lots[lots["design"] == design].set_index("lot")["hhi"]
+        ax.bar(x + i * width - 0.4 + width / 2, [float(hhi.get(lot, 0.0)) for lot in lot_ids],
+               width, label=str(design))
+    ax.axhline(2500, color="#868e96", linestyle="--", linewidth=1)
+    ax.set_xticks(x, [textwrap.fill(str(lot), 12) for lot in lot_ids], fontsize=8)
+    ax.set_ylim(0, 10_500)
+    ax.set_ylabel("HHI (0-10,000)")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.set_title("Market concentration per lot (dashed: 2,500, highly concentrated)")
+    return _png(fig)
+
+
+def summary_cells(summary: pd.DataFrame, currency: str = "GBP") -> list[tuple[str, list[str]]]:
+    """The summary as (label, one formatted cell per design) rows, as the reports show it."""
+    return [(label, [_cell(v, fmt, currency) for v in summary[key]])
+            for label, key, fmt in SUMMARY_ROWS if key in summary]
+
+
 def _table(df: pd.DataFrame, limit: int = 500, currency: str = "GBP") -> str:
     return table_html(df, currency=currency, max_rows=limit)

@@ -145,3 +145,26 @@ def _check_room(session: Session, sugg: m.Suggestion) -> None:
             f"offer {offer.id} has {max(0.0, offer.capacity - use):g} {offer.unit} left, need"
             f" {sugg.need_id} takes {sugg.quantity * offer.travel_factor:g}: run the nightly"
             f" again for a fresh suggestion")
+
+
+def decide_many(engine: Engine, run_id: int, need_ids: list[str], decision: str, *,
+                reason: str = "") -> list[tuple[str, DecisionOutcome | DecisionError]]:
+    """Accept or reject several suggestions, each in its own transaction (as one by one).
+
+    A refusal of one (taken meanwhile, no room left) does not stop the others; each need's
+    outcome or refusal is returned, in order.
+    """
+    if decision not in ("accept", "reject"):
+        raise DecisionError(f"unknown decision {decision!r}")
+    if decision == "reject" and not reason.strip():
+        raise DecisionError("a rejection needs a reason")
+    out: list[tuple[str, DecisionOutcome | DecisionError]] = []
+    for need_id in dict.fromkeys(need_ids):
+        try:
+            if decision == "accept":
+                out.append((need_id, accept(engine, run_id, need_id, reason=reason)))
+            else:
+                out.append((need_id, reject(engine, run_id, need_id, reason=reason)))
+        except DecisionError as error:
+            out.append((need_id, error))
+    return out

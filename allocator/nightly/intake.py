@@ -176,6 +176,25 @@ def rejects_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.rejects.csv")
 
 
+def preview_referrals(engine: Engine, path: str | Path) -> IntakeSummary:
+    """What :func:`add_referrals` would do with a file, without writing anything.
+
+    The web app shows every bad row (row, field, reason) before the broker confirms; the
+    confirmation then runs :func:`add_referrals` on the same file, which checks it again
+    against the book as it is by then.
+
+    Raises
+    ------
+    IntakeFileError
+        When the file as a whole cannot be read.
+    """
+    source = Path(path)
+    rows = read_rows(source)
+    good, skipped, rejects = _check(engine, rows)
+    return IntakeSummary(file=str(source), batch_id=None, rows=len(rows),
+                         added=[n.id for _, n in good], skipped=skipped, rejects=rejects)
+
+
 def add_referrals(engine: Engine, path: str | Path, *, rejects_file: str | Path | None = None
                   ) -> IntakeSummary:
     """Add the referrals of a CSV or XLSX file to the book (see the module docstring).
@@ -189,6 +208,43 @@ def add_referrals(engine: Engine, path: str | Path, *, rejects_file: str | Path 
     digest = hashlib.sha256(source.read_bytes()).hexdigest() if source.exists() else ""
     rows = read_rows(source)
     check_integrity(engine)  # never write into a damaged book (StoreError)
+    good, skipped, rejects = _check(engine, rows)
+
+    written: str | None = None
+    if rejects:
+        target = Path(rejects_file) if rejects_file else rejects_path(source)
+        _write_rejects(target, rejects)
+        written = str(target)
+
+    batch_id: int | None = None
+    if good or rejects:
+        with transaction(engine) as session:
+            batch = m.IntakeBatch(file=str(source), sha256=digest, n_rows=len(rows),
+                                  n_added=len(good), n_skipped=len(skipped),
+                                  n_rejected=len({r.row for r in rejects}), rejects_file=written)
+            session.add(batch)
+            session.flush()
+            batch_id = batch.id
+            if rejects:
+                session.execute(insert(m.IntakeReject), [
+                    {"batch_id": batch.id, "row": r.row, "need_id": r.need_id,
+                     "field": r.field, "reason": r.reason} for r in rejects])
+            if good:
+                seq = book.next_seq(session, m.Need)
+                now = m.utcnow()
+                session.execute(insert(m.Need), [
+                    {**book.need_columns(need), "seq": seq + i, "status": "new",
+                     "batch_id": batch.id, "created_at": now}
+                    for i, (_, need) in enumerate(good)])
+                book.bump_version(session)
+    return IntakeSummary(file=str(source), batch_id=batch_id, rows=len(rows),
+                         added=[n.id for _, n in good], skipped=skipped, rejects=rejects,
+                         rejects_file=written)
+
+
+def _check(engine: Engine, rows: list[tuple[int, dict[str, str]]]
+           ) -> tuple[list[tuple[int, Need]], list[str], list[Reject]]:
+    """Validate rows on their own and against the book: (good rows, skipped ids, rejects)."""
     with transaction(engine) as session:
         state = session.execute(select(m.BookState).where(m.BookState.id == 1)).scalar_one()
         penalties = dict(state.policy.get("unmet_penalty", {}))
@@ -227,36 +283,7 @@ def add_referrals(engine: Engine, path: str | Path, *, rejects_file: str | Path 
         first_row[need.id] = number
         good.append((number, need))
 
-    written: str | None = None
-    if rejects:
-        target = Path(rejects_file) if rejects_file else rejects_path(source)
-        _write_rejects(target, rejects)
-        written = str(target)
-
-    batch_id: int | None = None
-    if good or rejects:
-        with transaction(engine) as session:
-            batch = m.IntakeBatch(file=str(source), sha256=digest, n_rows=len(rows),
-                                  n_added=len(good), n_skipped=len(skipped),
-                                  n_rejected=len({r.row for r in rejects}), rejects_file=written)
-            session.add(batch)
-            session.flush()
-            batch_id = batch.id
-            if rejects:
-                session.execute(insert(m.IntakeReject), [
-                    {"batch_id": batch.id, "row": r.row, "need_id": r.need_id,
-                     "field": r.field, "reason": r.reason} for r in rejects])
-            if good:
-                seq = book.next_seq(session, m.Need)
-                now = m.utcnow()
-                session.execute(insert(m.Need), [
-                    {**book.need_columns(need), "seq": seq + i, "status": "new",
-                     "batch_id": batch.id, "created_at": now}
-                    for i, (_, need) in enumerate(good)])
-                book.bump_version(session)
-    return IntakeSummary(file=str(source), batch_id=batch_id, rows=len(rows),
-                         added=[n.id for _, n in good], skipped=skipped, rejects=rejects,
-                         rejects_file=written)
+    return good, skipped, rejects
 
 
 def _same(row: m.Need, need: Need) -> bool:

@@ -48,12 +48,19 @@ def is_postgresql(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
-def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
-    """An engine for ``url`` (see :func:`resolve_url`), with the SQLite set-up above."""
+def make_engine(url: str | None = None, *, echo: bool = False, read_only: bool = False
+                ) -> Engine:
+    """An engine for ``url`` (see :func:`resolve_url`), with the SQLite set-up above.
+
+    ``read_only`` (SQLite): transactions start with a plain ``BEGIN`` and the connection
+    refuses writes (``PRAGMA query_only``), so that many readers - the web app's pages - read
+    WAL snapshots side by side instead of queueing for the write lock. Writers keep using an
+    engine made without it. On PostgreSQL it changes nothing.
+    """
     resolved = make_url(resolve_url(url))
     if resolved.get_backend_name() == "sqlite":
         engine = create_engine(resolved, echo=echo, connect_args={"timeout": SQLITE_BUSY_S})
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, read_only=read_only)
         return engine
     connect_args: dict[str, object] = {}
     if resolved.get_backend_name() == "postgresql" and "connect_timeout" not in resolved.query:
@@ -62,7 +69,7 @@ def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
     return create_engine(resolved, echo=echo, pool_pre_ping=True, connect_args=connect_args)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, *, read_only: bool = False) -> None:
     # The pysqlite driver opens transactions lazily and on its own terms; take that over so
     # that BEGIN IMMEDIATE starts every transaction (SQLAlchemy's documented recipe).
     @event.listens_for(engine, "connect")
@@ -73,11 +80,13 @@ def _configure_sqlite(engine: Engine) -> None:
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_S * 1000)}")
+        if read_only:
+            cursor.execute("PRAGMA query_only = ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _begin(connection) -> None:  # type: ignore[no-untyped-def]
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 @contextmanager

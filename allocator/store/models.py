@@ -328,3 +328,82 @@ class Lock(Base):
     pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
     host: Mapped[str | None] = mapped_column(String(255), nullable=True)
     acquired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+# ----------------------------------------------------------------------------- the web app
+
+ROLES = ("broker", "commissioner", "admin")
+JOB_KINDS = ("nightly", "compare", "minicomp")
+JOB_STATUSES = ("queued", "running", "done", "failed")
+
+
+class User(Base):
+    """Someone who logs in to the web app; ``password_hash`` is an argon2 hash (never the
+    password). ``active`` false: the account is kept for the audit log but cannot log in."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('broker', 'commissioner', 'admin')", name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                           nullable=True)
+
+
+class AuditEntry(Base):
+    """Who did what, when: every login, upload, run, decision and user change.
+
+    ``username`` is copied (not only referenced) so that an entry stays readable whatever
+    becomes of the account; failed logins name the username that was tried.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_action_at", "action", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    username: Mapped[str] = mapped_column(String(100), default="")
+    action: Mapped[str] = mapped_column(String(50))
+    target: Mapped[str] = mapped_column(String(200), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    client: Mapped[str] = mapped_column(String(100), default="")
+
+
+class Job(Base):
+    """A long piece of work started from the web app (a nightly run, a design comparison; the
+    kind ``minicomp`` is reserved for the mini-competition page to come).
+
+    The job runs outside the request; its state and progress are kept here so that a page
+    reload (or another broker) sees them. ``progress`` is a list of points ``{"t": seconds,
+    "objective", "bound", "gap", "note"}``; ``result`` is written once, with ``status`` done,
+    in one transaction. A server that starts marks the jobs a dead server left ``running`` as
+    failed (:func:`allocator.store.jobs.fail_orphans`).
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        CheckConstraint("kind IN ('nightly', 'compare', 'minicomp')", name="kind"),
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
+        Index("ix_jobs_kind_id", "kind", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(10), default="queued")
+    title: Mapped[str] = mapped_column(String(200), default="")
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    progress: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    message: Mapped[str] = mapped_column(Text, default="")
+    server: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -57,3 +57,12 @@ def test_weighted_quantile():
     assert weighted_quantile([5, 1, 3], [1, 1, 1], 0.9) == 5
     assert weighted_quantile([5, 1, 3], [0.1, 0.8, 0.1], 0.5) == 1
     assert weighted_quantile([2.0], [1.0], 0.9) == 2.0
+
+
+def test_progress_is_reported_design_by_design():
+    market = tiny_market()
+    seen = []
+    compare_designs(market, list(designs().items())[:2], generate_scenarios(market, 2, seed=2),
+                    DesignParams(time_limit=30), on_design=lambda i, run: seen.append(
+                        (i, run.name, run.result.status.has_solution)))
+    assert seen == [(0, "all framework", True), (1, "mixed", True)]

@@ -53,3 +53,13 @@ def test_printed_table(comparison):
 def test_unknown_format(tmp_path, comparison):
     with pytest.raises(ValueError, match="unknown format"):
         write_comparison(comparison, tmp_path, ("pdf",))
+
+
+def test_the_concentration_chart_and_summary_cells(comparison):
+    from allocator.design.report import concentration_chart, summary_cells
+
+    png = concentration_chart(comparison.lots)
+    assert png[:4] == b"\x89PNG"
+    rows = dict(summary_cells(comparison.summary, "GBP"))
+    assert len(rows["expected weekly cost"]) == len(comparison.summary)
+    assert all(c.startswith("GBP ") for c in rows["expected weekly cost"])

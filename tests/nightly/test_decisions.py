@@ -84,3 +84,25 @@ def test_an_ended_need_leaves_the_demand(engine):
     with transaction(engine) as session:
         assert active not in {n.id for n in book.export_instance(session).needs}
         assert active not in book.pins(session)
+
+
+def test_many_decisions_each_on_its_own(engine):
+    from allocator.nightly.decisions import DecisionError, decide_many
+    from allocator.nightly.run import run_nightly
+
+    load_book(engine)
+    outcome = run_nightly(engine)
+    with transaction(engine) as session:
+        assigned = [s.need_id for s in session.execute(select(m.Suggestion).where(
+            m.Suggestion.run_id == outcome.run_id, m.Suggestion.action == "assign")).scalars()]
+    assert len(assigned) >= 2
+    with pytest.raises(DecisionError, match="needs a reason"):
+        decide_many(engine, outcome.run_id, assigned, "reject", reason=" ")
+    results = decide_many(engine, outcome.run_id, [assigned[0], assigned[0], "nobody"],
+                          "accept")
+    assert [n for n, _ in results] == [assigned[0], "nobody"]  # a need once, in order
+    assert not isinstance(results[0][1], DecisionError)
+    assert isinstance(results[1][1], DecisionError)  # refused alone; the others went ahead
+    again = decide_many(engine, outcome.run_id, assigned[:2], "reject", reason="family")
+    assert isinstance(again[0][1], DecisionError) and "already accepted" in str(again[0][1])
+    assert again[1][1].decision == "reject"

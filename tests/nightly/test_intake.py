@@ -102,3 +102,16 @@ def test_a_file_that_cannot_be_read_as_a_whole(engine, tmp_path):
         add_referrals(engine, bad)
     with pytest.raises(IntakeFileError, match="file not found"):
         add_referrals(engine, tmp_path / "missing.csv")
+
+
+def test_a_preview_finds_what_adding_would_and_writes_nothing(engine, tmp_path):
+    load_book(engine)
+    before = snapshot(engine)
+    f = write(tmp_path / "referrals.csv", GOOD + BAD)
+    preview = intake.preview_referrals(engine, f)
+    assert snapshot(engine) == before
+    assert not (tmp_path / "referrals.rejects.csv").exists()
+    assert preview.batch_id is None
+    added = add_referrals(engine, f)
+    assert (preview.added, preview.skipped, preview.rejects) == (
+        added.added, added.skipped, added.rejects)

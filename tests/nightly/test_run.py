@@ -140,3 +140,4 @@ def test_max_moves_moves_at_most_k_and_states_each_saving(engine):
                 assert s.from_provider_id and s.provider_id and s.saving is not None
             assert run.objective <= run.baseline_objective + 1e-6
             assert run.baseline_objective == pytest.approx(pinned.objective)
+

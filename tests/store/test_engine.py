@@ -25,3 +25,25 @@ def test_a_failed_transaction_writes_nothing(engine):
         raise RuntimeError("boom")
     with transaction(engine) as session:
         assert session.execute(select(m.Zone)).first() is None
+
+
+def test_a_read_only_sqlite_engine_reads_beside_a_writer_and_never_writes(tmp_path):
+    from sqlalchemy import select, update
+    from sqlalchemy.exc import OperationalError
+
+    from allocator.store import migrate
+    from allocator.store import models as m
+    from allocator.store.engine import make_engine, transaction
+
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    writer = make_engine(url)
+    migrate.upgrade(writer)
+    reader = make_engine(url, read_only=True)
+    with transaction(writer) as session:  # holds the write lock...
+        session.execute(update(m.BookState).values(version=5))
+        with transaction(reader) as other:  # ...and a reader still reads, the last commit
+            assert other.execute(select(m.BookState.version)).scalar_one() == 0
+    with transaction(reader) as session:
+        assert session.execute(select(m.BookState.version)).scalar_one() == 5
+    with pytest.raises(OperationalError, match="readonly"), transaction(reader) as session:
+        session.execute(update(m.BookState).values(version=6))

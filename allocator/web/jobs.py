@@ -1,0 +1,236 @@
+"""Jobs outside the request: nightly runs and design comparisons on worker threads.
+
+A route creates the job's row (queued) and hands its id to the :class:`JobRunner`; a worker
+thread runs it and keeps its state and progress in the book (:mod:`allocator.store.jobs`), so
+that the page polling it, a reload or another user see the same thing. The work itself is the
+library's: :func:`allocator.nightly.run.run_nightly` and
+:func:`allocator.design.compare.compare_designs`, exactly as the CLI calls them.
+
+The worker threads are daemons: a server that stops abandons its running job, whose row stays
+``running`` until the next server start marks it failed (the nightly run writes its run in one
+transaction at the end and a comparison its result with ``done``, so nothing half-made is
+ever recorded).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from allocator.core import progress
+from allocator.core.result import gap
+from allocator.store import audit
+from allocator.store import jobs as store
+from allocator.store.engine import transaction
+
+log = logging.getLogger(__name__)
+
+JobFn = Callable[[Engine, int, dict[str, Any]], tuple[dict[str, Any], str]]
+
+
+class JobRunner:
+    """Runs jobs one at a time on a daemon thread (in the order they were started).
+
+    One at a time: a night and a comparison both take the machine's cores, and the live
+    progress of :mod:`allocator.core.progress` is reported process-wide.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.server = uuid.uuid4().hex
+        self._queue: queue.Queue[tuple[int, JobFn] | None] = queue.Queue()
+        self._threads = [threading.Thread(target=self._work, name="allocator-jobs",
+                                          daemon=True)]
+        self._started = False
+
+    def start(self) -> None:
+        """Mark what a dead server left running as failed, then start the workers."""
+        orphans = store.fail_orphans(self.engine)
+        if orphans:
+            log.warning("%d job(s) left running by a stopped server marked failed", orphans)
+        for thread in self._threads:
+            thread.start()
+        self._started = True
+
+    def stop(self) -> None:
+        for _ in self._threads:
+            self._queue.put(None)
+
+    def submit(self, job_id: int, fn: JobFn) -> None:
+        self._queue.put((job_id, fn))
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            job_id, fn = item
+            self.run(job_id, fn)
+
+    def run(self, job_id: int, fn: JobFn) -> None:
+        """Run one job now, in this thread, recording its outcome."""
+        with transaction(self.engine) as session:
+            job = store.get(session, job_id)
+            if job is None or job.status != "queued":
+                return
+            params = dict(job.params)
+        store.start(self.engine, job_id)
+        try:
+            result, message = fn(self.engine, job_id, params)
+        except Exception as error:  # any failure is the job's, never the server's
+            known = getattr(error, "job_message", None) or _known(error)
+            if known is None:
+                log.exception("job %d failed", job_id)
+                known = f"internal error ({type(error).__name__}: {error})"
+            store.fail(self.engine, job_id, known)
+            _audit(self.engine, job_id, "job failed", known)
+            return
+        store.finish(self.engine, job_id, result, message)
+        _audit(self.engine, job_id, "job done", message)
+
+
+def _known(error: Exception) -> str | None:
+    """The message of a failure the library explains itself (no traceback needed)."""
+    from allocator.instance.errors import InstanceError
+    from allocator.nightly.run import BookChanged, NightlyFailed
+    from allocator.store.lock import LockHeld
+
+    if isinstance(error, LockHeld | NightlyFailed | BookChanged):
+        return str(error)
+    if isinstance(error, InstanceError):
+        return "; ".join(str(p) for p in error.problems[:20])
+    return None
+
+
+def _audit(engine: Engine, job_id: int, action: str, detail: str) -> None:
+    with transaction(engine) as session:
+        job = store.get(session, job_id)
+        audit.record(session, action, user_id=job.user_id if job else None,
+                     target=f"job {job_id} ({job.kind if job else '?'})", detail=detail)
+
+
+class Reporter:
+    """Progress points of a job: (seconds, objective, bound, gap), at most one per second."""
+
+    def __init__(self, engine: Engine, job_id: int, every_s: float = 1.0) -> None:
+        self.engine = engine
+        self.job_id = job_id
+        self.every_s = every_s
+        self.t0 = time.monotonic()
+        self._last = -math.inf
+
+    def point(self, objective: float | None = None, bound: float | None = None,
+              note: str = "", force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last < self.every_s:
+            return
+        self._last = now
+        store.add_progress(self.engine, self.job_id, self.make(objective, bound, note))
+
+    def make(self, objective: float | None, bound: float | None, note: str = ""
+             ) -> dict[str, Any]:
+        return {"t": round(time.monotonic() - self.t0, 2), "objective": objective,
+                "bound": bound, "gap": gap(objective, bound), "note": note}
+
+
+# ----------------------------------------------------------------------------- nightly
+
+
+def nightly_job(engine: Engine, job_id: int, params: dict[str, Any]
+                ) -> tuple[dict[str, Any], str]:
+    """``allocator nightly`` as a job: the same :func:`run_nightly`, with live progress."""
+    from allocator.nightly.run import NightlyOptions, run_nightly
+
+    options = NightlyOptions(**params)
+    report = Reporter(engine, job_id)
+    report.point(note="reading the book", force=True)
+    # The solvers report to allocator.core.progress (HiGHS's MIP callbacks, the portfolio);
+    # its listeners are the process's: the runner runs one job at a time, so the figures are
+    # this job's alone.
+    with progress.listening(lambda event: report.point(event.objective, event.bound)):
+        outcome = run_nightly(engine, options)
+    result = {"run_id": outcome.run_id, "reused": outcome.reused, "status": outcome.status,
+              "objective": outcome.objective, "bound": outcome.bound,
+              "summary": outcome.summary(), "messages": outcome.messages}
+    store.add_progress(engine, job_id, report.make(outcome.objective, outcome.bound,
+                                                   f"run {outcome.run_id} recorded"))
+    return result, outcome.summary()
+
+
+# ----------------------------------------------------------------------------- compare
+
+
+def compare_job(engine: Engine, job_id: int, params: dict[str, Any]
+                ) -> tuple[dict[str, Any], str]:
+    """``allocator compare`` as a job: the same :func:`compare_designs` on uploaded files.
+
+    ``params``: ``market`` (a file path, or None for the book's market), ``designs`` (file
+    paths), ``scenarios``, ``seed``, ``time_limit`` (per design). The result holds the
+    comparison's tables as records (the pages and downloads read them from the book).
+    """
+    from allocator.design.compare import compare_designs
+    from allocator.design.designs import load_design
+    from allocator.design.scenarios import generate_scenarios
+    from allocator.design.solve import DesignParams
+    from allocator.instance.io import load_instance
+    from allocator.store.book import export_instance
+
+    report = Reporter(engine, job_id)
+    uploads = [Path(f) for f in [params.get("market"), *params["designs"]] if f]
+    try:  # the uploaded files are read once, then deleted (a market names people)
+        if params.get("market"):
+            market = load_instance(Path(params["market"]))
+        else:
+            with transaction(engine) as session:
+                market = export_instance(session)
+        designs = [(path, load_design(Path(path))) for path in params["designs"]]
+    finally:
+        for upload in uploads:
+            shutil.rmtree(upload.parent, ignore_errors=True)
+    scenarios = generate_scenarios(market, int(params["scenarios"]), int(params["seed"]))
+    report.point(note=f"{len(designs)} design(s) on {len(scenarios)} scenarios", force=True)
+
+    def done(i: int, run: Any) -> None:
+        res = run.result
+        report.point(res.objective, res.bound, force=True,
+                     note=f"design {i + 1} of {len(designs)} ({run.name}): {res.status.value}")
+
+    # one progress point per design solved (its expected cost and bound): the designs'
+    # solver-level figures are of different models and would not make one curve
+    comparison = compare_designs(market, designs, scenarios,
+                                 DesignParams(time_limit=float(params["time_limit"])),
+                                 on_design=done)
+    tables = {name: _records(df) for name, df in comparison.tables().items()}
+    ok = sum(1 for r in comparison.runs if r.result.status.has_solution)
+    message = (f"{len(comparison.runs)} design(s) compared on {len(scenarios)} scenarios in"
+               f" {comparison.runtime_s:.1f} s; {ok} with a solution")
+    return {"tables": tables, "currency": market.currency, "market": market.name,
+            "runtime_s": comparison.runtime_s}, message
+
+
+def _records(df: Any) -> dict[str, Any]:
+    """A DataFrame as JSON: columns and rows (NaN and infinities as null)."""
+    rows = []
+    for row in df.itertuples(index=False):
+        rows.append([_plain(v) for v in row])
+    return {"columns": [str(c) for c in df.columns], "rows": rows}
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)

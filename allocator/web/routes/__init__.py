@@ -1,0 +1,2 @@
+"""The pages, one router per area: the book and referrals (brokers), the nightly run and its
+suggestions (brokers), designs (commissioners), users and the audit log (admins)."""

@@ -1,0 +1,204 @@
+"""In a real browser (Chromium, driven by Playwright), as a broker and as a commissioner would
+use the app; on SQLite and on PostgreSQL. A screenshot of each step is kept in
+``tests/web/artefacts/<backend>/`` (git-ignored) for a person to look at."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from allocator.store import models as m
+from allocator.store.engine import make_engine, transaction
+from allocator.web.app import create_app
+
+from .conftest import ARTEFACTS, PASSWORD, REFERRALS, design_files, settings_for
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+if not CHROMIUM.exists():  # .ci/run installs it; say so rather than fail obscurely
+    pytest.skip("Debian chromium is not installed (/usr/bin/chromium): apt-get install"
+                " chromium", allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(any_book_url, tmp_path) -> Iterator[str]:
+    """The app on the book, served by uvicorn on a free loopback port in a thread."""
+    import uvicorn
+
+    app = create_app(settings_for(any_book_url, tmp_path))
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                            lifespan="on")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=30)
+
+
+@pytest.fixture
+def page(request) -> Iterator:
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        tab = context.new_page()
+        tab.set_default_timeout(60_000)
+        try:
+            yield tab
+        finally:
+            context.close()
+            browser.close()
+
+
+class Shots:
+    """Numbered full-page screenshots of one story."""
+
+    def __init__(self, page, folder: Path) -> None:
+        self.page, self.folder, self.n = page, folder, 0
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("*.png"):
+            old.unlink()
+
+    def __call__(self, name: str) -> None:
+        self.n += 1
+        self.page.screenshot(path=str(self.folder / f"{self.n:02d}_{name}.png"), full_page=True)
+
+
+def _login(page, base: str, username: str) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+
+def _backend(url: str) -> str:
+    return "postgresql" if url.startswith("postgresql") else "sqlite"
+
+
+def test_a_brokers_night(server, page, any_book_url, tmp_path):
+    base = server
+    shot = Shots(page, ARTEFACTS / _backend(any_book_url) / "broker")
+    page.goto(f"{base}/book")
+    assert "/login" in page.url  # nothing without a session
+    shot("login")
+    _login(page, base, "broker")
+    page.wait_for_url(f"{base}/book")
+    assert page.get_by_text("people in care").is_visible()
+    shot("book")
+
+    # referrals with bad rows: every problem shown, nothing stored yet
+    referrals = tmp_path / "tonight.csv"
+    referrals.write_text(REFERRALS, encoding="utf-8")
+    page.get_by_role("link", name="Referrals in", exact=True).click()
+    page.get_by_label("Referrals file").set_input_files(str(referrals))
+    page.get_by_role("button", name="Check the file").click()
+    page.wait_for_selector("table.rejects")
+    rejects = page.locator("table.rejects tbody tr")
+    assert rejects.count() == 3
+    assert "unknown zone 'Z99'" in page.locator("table.rejects").inner_text()
+    shot("referrals_checked")
+    page.get_by_role("button", name="Add 2 referral(s) to the book").click()
+    page.wait_for_url(f"{base}/book")
+    assert page.get_by_text("2 referral(s) added").is_visible()
+    assert "107" in page.locator(".card").nth(1).inner_text()
+    shot("referrals_added")
+
+    # the night: started, watched (htmx polls the job), then its suggestions
+    page.get_by_role("link", name="Nightly run", exact=True).click()
+    page.get_by_role("button", name="Start the nightly run").click()
+    page.wait_for_url("**/night/jobs/*")
+    link = page.get_by_role("link", name="Open the suggestions of run 1")
+    link.wait_for()
+    assert "optimal" in page.locator("#job-status").inner_text()
+    shot("night_done")
+    link.click()
+    page.wait_for_selector("table.suggestions")
+    shot("suggestions")
+
+    # an explanation, then accept it
+    first = page.locator("table.suggestions tbody tr.assign").first
+    need = first.locator("td").nth(1).inner_text()
+    first.get_by_role("link", name="why?").click()
+    page.wait_for_selector("h1")
+    assert page.get_by_text("The next alternatives").is_visible() or \
+        page.get_by_text("the only eligible provider").is_visible()
+    shot("explanation")
+    page.get_by_role("button", name="Accept").click()
+    assert page.get_by_text(f"1 suggestion(s) accepted: {need}").is_visible()
+    shot("accepted")
+
+    # another one rejected, with a reason
+    page.get_by_role("link", name="back to the suggestions").click()
+    page.wait_for_selector("table.suggestions")
+    other = page.locator("table.suggestions tbody tr.assign:not(.accepted)").first
+    other_need = other.locator("td").nth(1).inner_text()
+    other.get_by_role("link", name="why?").click()
+    page.get_by_label("Reason").fill("the family asked for another provider")
+    page.get_by_role("button", name="Reject").click()
+    assert page.get_by_text("1 suggestion(s) rejected").is_visible()
+    shot("rejected")
+
+    # an unmet referral: why nobody, the cheapest change
+    page.goto(f"{base}/night/runs/1?action=unmet")
+    page.locator("table.suggestions tbody tr").first.get_by_role("link", name="why?").click()
+    assert page.get_by_text("The cheapest change that would serve it").is_visible()
+    shot("unmet_explanation")
+
+    # the book has changed
+    page.get_by_role("link", name="The book", exact=True).click()
+    assert "48" in page.locator(".card").first.inner_text()
+    shot("book_after")
+    with transaction(make_engine(any_book_url)) as session:
+        assert session.get(m.Need, need).status == "active"
+        decision = session.query(m.Decision).filter_by(need_id=other_need).one()
+        assert decision.decision == "reject"
+
+
+def test_a_commissioner_reads_a_comparison(server, page, any_book_url, tmp_path):
+    base = server
+    shot = Shots(page, ARTEFACTS / _backend(any_book_url) / "commissioner")
+    _login(page, base, "commissioner")
+    page.wait_for_url(f"{base}/designs")
+    market, designs = design_files(tmp_path / "designs")
+    page.get_by_label("Market").set_input_files(str(market))
+    page.get_by_label("Lot designs").set_input_files([str(p) for p in designs])
+    page.get_by_label("Demand scenarios").fill("4")
+    shot("designs_form")
+    page.get_by_role("button", name="Compare").click()
+    page.wait_for_url("**/designs/jobs/*")
+    shot("comparison_running")
+    page.get_by_role("link", name="Read the comparison").click()
+    page.wait_for_selector(".charts img")
+    images = page.locator(".charts img")
+    assert images.count() == 4
+    deadline = time.monotonic() + 60
+    while not images.evaluate_all("els => els.every(i => i.complete && i.naturalWidth > 0)"):
+        assert time.monotonic() < deadline, "the charts did not load"
+        time.sleep(0.2)
+    assert page.get_by_text("Market concentration per lot").is_visible()
+    shot("comparison")
+    # a commissioner cannot accept placements
+    response = page.goto(f"{base}/night/runs/1")
+    assert response is not None and response.status == 403
+    shot("broker_page_refused")

@@ -1,0 +1,60 @@
+"""Commissioners: a design comparison uploaded, run as a job, read as charts and tables."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from openpyxl import load_workbook
+
+from .conftest import design_files, login, wait_for_job
+
+
+def _files(market, designs):
+    files = [("designs", (p.name, p.read_bytes(), "application/json")) for p in designs]
+    if market is not None:
+        files.append(("market", (market.name, market.read_bytes(), "application/json")))
+    return files
+
+
+def test_compare_designs_as_a_job_and_read_the_charts(client, tmp_path):
+    token = login(client, "commissioner")
+    market, designs = design_files(tmp_path / "designs")
+    response = client.post("/designs/compare", files=_files(market, designs),
+                           data={"csrf_token": token, "scenarios": "3", "seed": "1",
+                                 "time_limit": "30"}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    job_url = response.headers["location"]
+    status = wait_for_job(client, job_url + "/status")
+    assert 'class="status done"' in status, status
+    page = client.get(job_url).text
+    for name in ("all framework", "mixed", "all block", "expected weekly cost",
+                 "Market concentration per lot", "Awards"):
+        assert name in page
+    charts = re.findall(r'src="(/designs/jobs/\d+/charts/\w+\.png)"', page)
+    assert len(charts) == 4
+    for url in charts:
+        png = client.get(url)
+        assert png.headers["content-type"] == "image/png" and png.content[:4] == b"\x89PNG"
+    workbook = load_workbook(io.BytesIO(client.get(job_url + "/comparison.xlsx").content))
+    assert workbook.sheetnames == ["summary", "lots", "providers", "scenarios", "awards"]
+    csv_text = client.get(job_url + "/comparison.csv?table=lots").text
+    assert csv_text.lstrip("\ufeff").startswith("design,lot")
+    assert "3 design(s) compared on 3 scenarios" in client.get("/designs").text
+    uploads = client.app.state.settings.data_dir / "uploads"
+    assert not any(uploads.rglob("*.json"))  # read once by the job, then deleted
+
+
+def test_a_bad_design_file_is_refused_naming_file_row_and_field(client, tmp_path):
+    token = login(client, "commissioner")
+    market, designs = design_files(tmp_path / "designs")
+    bad = tmp_path / "broken.json"
+    bad.write_text('{"name": "broken", "lots": [{"id": "x", "unit": "hours", "zones": ["nowhere"],'
+                   ' "services": ["personal_care"], "complexities": ["complex"]}]}')
+    response = client.post("/designs/compare", files=_files(market, [designs[0], bad]),
+                           data={"csrf_token": token, "scenarios": "2"})
+    assert response.status_code == 400
+    assert "broken.json" in response.text and "nowhere" in response.text
+    assert "/uploads/" not in response.text
+    assert "None yet." in response.text  # no job was started
+    assert not any((client.app.state.settings.data_dir / "uploads").rglob("*.json"))
