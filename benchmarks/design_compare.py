@@ -29,7 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 STAFFORDSHIRE = ROOT / "instances" / "staffordshire"
-DESIGNS = ("design_all_framework.json", "design_15_70_15.json", "design_all_block.json")
+DESIGNS = ("design_all_framework.json", "design_15_70_15.json", "design_paper_targets.json",
+           "design_paper_targets_new_beds.json", "design_all_block.json")
 COLUMNS = ("design", "status", "expected_cost", "bound", "gap", "block_cost", "void_cost",
            "void_units", "framework_cost", "quality_zone_cost", "unmet_penalty",
            "unmet_beds_mean", "unmet_beds_p90", "unmet_people_mean", "block_funded_share",

@@ -113,8 +113,11 @@ def lp_recourse(
         else:
             p = Problem.from_instance(instance, mode="design", needs=demand.needs,
                                       scenario=demand.id)
+            # With the valid inequalities (b <= y, x <= y where only a bid funds or brings
+            # the work): for fixed y they are bounds, and their duals give the cut a
+            # gradient in y, which is what the master needs between integral designs.
             model = build([(p, 1.0)], design=True, expected_lot_demand=lot_demand,
-                          strengthen=False)
+                          strengthen=True)
             fixed = p.fixed_block_cost
             if token:
                 _MODELS[key] = (model, fixed)
