@@ -81,6 +81,8 @@ class DesignParams(BaseModel):
     benders_share: float = Field(0.7, gt=0, le=1)  # of the time limit, for the cut loop
     max_iterations: int = Field(200, ge=1)
     final_candidates: int = Field(2, ge=1)  # best LP designs evaluated exactly
+    # share of the time limit for the wait-and-see bound's per-scenario design MIPs (0: LP only)
+    wait_and_see_mip_share: float = Field(0.2, ge=0, lt=1)
     # groups
     group_size: int | None = Field(None, ge=1)  # scenarios per group
 
@@ -388,8 +390,12 @@ def _benders(instance, core, ds, lot_demand, params, runner, t0, deadline, base,
 
     stop = t0 + params.benders_share * params.time_limit
     # The wait-and-see LP bound: every scenario's own design LP (a sweep of its own).
-    ws_parts = runner.map(design_lp_bound, [(core, [ds[i] for i in part], lot_demand, threads)
-                                            for part in parts])
+    # Per-scenario design MIPs share wait_and_see_mip_share of the time limit, run
+    # runner.workers at a time.
+    mip_s = (params.wait_and_see_mip_share * params.time_limit * runner.workers
+             / max(1, len(ds)))
+    ws_parts = runner.map(design_lp_bound, [(core, [ds[i] for i in part], lot_demand, threads,
+                                             mip_s) for part in parts])
     ws_values = [v for part in ws_parts for v in part]
     wait_and_see = (None if any(v is None for v in ws_values)
                     else float(sum(d.weight * v for d, v in zip(ds, ws_values, strict=True))))
