@@ -56,6 +56,9 @@ class DesignRun:
     result: Result
 
 
+VERDICT_COLUMNS = ["cheaper", "dearer", "difference", "proven_at_least", "decided", "verdict"]
+
+
 @dataclass(frozen=True)
 class Comparison:
     """The tables of a comparison (see the module docstring) and the runs behind them."""
@@ -132,9 +135,6 @@ def tabulate(runs: Sequence[DesignRun], runtime_s: float = 0.0) -> Comparison:
     )
 
 
-VERDICT_COLUMNS = ["cheaper", "dearer", "difference", "proven_at_least", "decided", "verdict"]
-
-
 def verdicts(summary: pd.DataFrame, currency: str = "GBP") -> pd.DataFrame:
     """Every pair of designs, in words: is the cheaper one proven cheaper?
 
@@ -167,9 +167,10 @@ def verdicts(summary: pd.DataFrame, currency: str = "GBP") -> pd.DataFrame:
                 text = (f"{a} costs {money(diff)} a week less than {b} as found, but {b} has "
                         "no proven bound: the difference is not proven.")
             else:
+                below = ca - bound_b
                 text = (f"{a} and {b} are within each other's gaps: {a}'s design costs "
                         f"{money(diff)} a week less as found, but {b}'s optimum may be as low "
-                        f"as {money(bound_b)}, {money(-proven)} below {a}'s cost; the "
+                        f"as {money(bound_b)}, {money(below)} below {a}'s cost; the "
                         "difference is not proven (solve for longer to decide).")
             rows.append({"cheaper": a, "dearer": b, "difference": round(diff, 6),
                          "proven_at_least": None if proven is None else round(max(proven, 0.0),
