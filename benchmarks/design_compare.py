@@ -49,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=110.0, help="seconds per design")
     parser.add_argument("--max-iterations", type=int, default=200,
                         help="Benders iterations at most (a speed-independent stop)")
+    parser.add_argument("--wait-and-see-mip-share", type=float, default=0.0,
+                        help="share of the time limit for each scenario's own design MIP in "
+                             "the wait-and-see bound (0: its LP only)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
 
@@ -65,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     market = load_instance(STAFFORDSHIRE / "market.json")
     designs = [(str(STAFFORDSHIRE / f), load_design(STAFFORDSHIRE / f)) for f in DESIGNS]
     scenarios = generate_scenarios(market, args.scenarios, args.seed)
-    params = DesignParams(time_limit=args.time_limit, max_iterations=args.max_iterations)
+    params = DesignParams(time_limit=args.time_limit, max_iterations=args.max_iterations,
+                          wait_and_see_mip_share=args.wait_and_see_mip_share)
     with make_runner(args.workers, args.dask) as runner:
         comparison = compare_designs(market, designs, scenarios, params, runner)
     total = time.perf_counter() - t0
