@@ -1,4 +1,4 @@
-"""Make the Staffordshire supported-living market and its three lot designs (seed 003).
+"""Make the Staffordshire supported-living market and its five lot designs (seed 003).
 
 Run from the repository root (the files it writes are committed; re-running gives the same
 bytes)::
@@ -10,7 +10,11 @@ Writes, next to this script:
 * ``market.json``: the market: 8 districts and boroughs plus "out of county", 395 placements,
   the 125 in-county schemes (479 beds) and out-of-county schemes, providers with quality scores;
 * ``design_all_framework.json``: today's arrangement: every placement bought per use (the DPS);
-* ``design_15_70_15.json``: the proposal of seed 003 (paragraph 19);
+* ``design_15_70_15.json``: the proposal of seed 003 (paragraph 19), targets read per lot;
+* ``design_paper_targets.json``: the same proposal, its targets read as design targets across
+  lots (DESIGN.md 9.3);
+* ``design_paper_targets_new_beds.json``: the paper's targets, and each highly complex block
+  brings a new scheme (offers that exist only with an award, DESIGN.md 9.1);
 * ``design_all_block.json``: every placement out of block volume.
 
 Sources. "003" is ``shared/seeds/003_ad92eb2ee033e3a9.txt`` (Staffordshire County Council,
