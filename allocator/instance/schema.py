@@ -2,9 +2,9 @@
 
 These models validate one row at a time: types, ranges, finiteness and unknown fields.
 Cross-references between tables (an offer naming a missing provider, overlapping lots, a
-priority with no penalty, ...) are checked by :func:`allocator.instance.validate.check_references`,
-which sees the whole instance. :func:`allocator.instance.io.load_instance` runs both and reports every
-problem at once.
+priority with no penalty, ...) are checked by
+:func:`allocator.instance.validate.check_references`, which sees the whole instance.
+:func:`allocator.instance.io.load_instance` runs both and reports every problem at once.
 """
 
 from __future__ import annotations

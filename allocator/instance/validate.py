@@ -11,7 +11,8 @@ The row models of :mod:`allocator.instance.schema` check one row at a time. This
 
 :func:`check_references` takes either a whole :class:`~allocator.instance.schema.Instance` or an
 :class:`InstanceParts`: the rows that parsed, each with where it stands in its file, so that
-:func:`allocator.instance.io.load_instance` can run the reference checks even when other rows failed.
+:func:`allocator.instance.io.load_instance` can run the reference checks even when other rows
+failed.
 """
 
 from __future__ import annotations
@@ -61,8 +62,8 @@ class InstanceParts:
     """The rows of an instance that passed their row model, with their places in the file.
 
     rows
-        table name (those of :data:`allocator.instance.schema.TABLES`, and ``scenarios``) -> its rows;
-        a missing table is an empty one.
+        table name (those of :data:`allocator.instance.schema.TABLES`, and ``scenarios``) -> its
+        rows; a missing table is an empty one.
     policy
         ``None`` when the policy itself failed to parse (penalty checks are then skipped).
     scenario_needs
