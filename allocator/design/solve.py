@@ -172,7 +172,8 @@ def solve_design(
         return _extensive(instance, ds, lot_demand, params, kind, t0, deadline, solver, common)
     core = instance.model_copy(update={"scenarios": []})
     if method == "independent":
-        outcomes = _evaluate(runner, core, ds, {}, _recourse_params(params, deadline, runner))
+        outcomes = _evaluate(runner, core, ds, {}, _recourse_params(params, deadline, runner,
+                                                                    len(ds)))
         bad = [o for o in outcomes if not o.status.has_solution]
         if bad:
             return _failed(bad, solver, t0, common)
@@ -318,7 +319,7 @@ def _groups(instance, core, ds, lot_demand, params, kind, runner, t0, deadline, 
         return Result(status=status, solver=solver, bound=bound,
                       runtime_s=time.perf_counter() - t0,
                       message="no scenario group found a design", extra=extra)
-    rparams = _recourse_params(params, deadline, runner)
+    rparams = _recourse_params(params, deadline, runner, len(ds) * len(candidates))
     scored = _evaluate_many(runner, core, ds, candidates, rparams)
     history = [{"source": f"group {i + 1}", "objective": _expected(instance, base, a, o)}
                for i, (a, o) in enumerate(scored)]
@@ -354,7 +355,8 @@ def _polish(instance, core, ds, lot_demand, params, kind, runner, deadline, base
             new = rounder(new)
         if new is None or new == best_awards or not limits_ok(instance, new, lot_demand):
             break
-        outs = _evaluate(runner, core, ds, new, _recourse_params(params, deadline, runner))
+        outs = _evaluate(runner, core, ds, new, _recourse_params(params, deadline, runner,
+                                                                 len(ds)))
         value = _expected(instance, base, new, outs)
         history.append({"source": f"re-award {r + 1}", "objective": value})
         LOG.info("polish %d: %s", r + 1, value)
@@ -460,7 +462,7 @@ def _benders(instance, core, ds, lot_demand, params, runner, t0, deadline, base,
             awards = master.awards(cy, cv)
         if awards not in top:
             top.append(awards)
-    rparams = _recourse_params(params, deadline, runner)
+    rparams = _recourse_params(params, deadline, runner, len(ds) * len(top))
     scored = _evaluate_many(runner, core, ds, top, rparams)
     LOG.info("benders: %d design(s) evaluated exactly at %.1f s", len(top),
              time.perf_counter() - t0)
@@ -564,9 +566,17 @@ def _solve_params(params: DesignParams, time_limit: float, threads: int | None) 
                        threads=threads, verbose=params.verbose, seed=params.seed)
 
 
-def _recourse_params(params: DesignParams, deadline: float, runner: Runner) -> SolveParams:
+def _recourse_params(params: DesignParams, deadline: float, runner: Runner,
+                     solves: int = 1) -> SolveParams:
+    """Solver parameters of one exact recourse among ``solves`` to be run on ``runner``.
+
+    Each gets its share of the time left (the solves run ``runner.workers`` at a time), at
+    least a second and at most ``recourse_time_limit``: giving each the whole time left let a
+    batch of hard recourse MIPs overrun the deadline many times over.
+    """
     left = max(1.0, deadline - time.perf_counter())
-    return _solve_params(params, min(params.recourse_time_limit, left),
+    rounds = max(1, math.ceil(solves / max(1, runner.workers)))
+    return _solve_params(params, max(1.0, min(params.recourse_time_limit, left / rounds)),
                          1 if runner.workers > 1 else params.threads)
 
 
