@@ -31,7 +31,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -56,6 +56,9 @@ class DesignRun:
     result: Result
 
 
+VERDICT_COLUMNS = ["cheaper", "dearer", "difference", "proven_at_least", "decided", "verdict"]
+
+
 @dataclass(frozen=True)
 class Comparison:
     """The tables of a comparison (see the module docstring) and the runs behind them."""
@@ -67,10 +70,12 @@ class Comparison:
     awards: pd.DataFrame
     runs: tuple[DesignRun, ...]
     runtime_s: float
+    verdicts: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=VERDICT_COLUMNS))
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {"summary": self.summary, "lots": self.lots, "providers": self.providers,
-                "scenarios": self.scenarios, "awards": self.awards}
+        return {"summary": self.summary, "verdicts": self.verdicts, "lots": self.lots,
+                "providers": self.providers, "scenarios": self.scenarios,
+                "awards": self.awards}
 
 
 def compare_designs(
@@ -122,8 +127,10 @@ def tabulate(runs: Sequence[DesignRun], runtime_s: float = 0.0) -> Comparison:
         scenarios += scen_rows
         awards += award_rows
     # 6 decimals: sums of quarters of hours and pennies, without float dust in the files
+    frame = pd.DataFrame(summary).round(6)
     return Comparison(
-        summary=pd.DataFrame(summary).round(6),
+        summary=frame,
+        verdicts=verdicts(frame),
         lots=pd.DataFrame(lots, columns=LOT_COLUMNS).round(6),
         providers=pd.DataFrame(providers, columns=PROVIDER_COLUMNS).round(6),
         scenarios=pd.DataFrame(scenarios).round(6),
@@ -131,6 +138,50 @@ def tabulate(runs: Sequence[DesignRun], runtime_s: float = 0.0) -> Comparison:
         runs=tuple(runs),
         runtime_s=runtime_s,
     )
+
+
+def verdicts(summary: pd.DataFrame, currency: str = "GBP") -> pd.DataFrame:
+    """Every pair of designs, in words: is the cheaper one proven cheaper?
+
+    Design A (cost c_A, proven bound lb_A) is proven cheaper than B when c_A < lb_B: no
+    design of B can cost less than lb_B, and A's costs c_A. Otherwise the two are within each
+    other's gaps: the difference between the designs found is not proven (B's optimum may lie
+    anywhere in [lb_B, c_B]).
+    """
+    rows = []
+    costs = list(zip(summary["design"], summary["expected_cost"], summary.get(
+        "bound", pd.Series([None] * len(summary))), strict=True))
+    for i in range(len(costs)):
+        for j in range(i + 1, len(costs)):
+            (a, ca, la), (b, cb, lb) = costs[i], costs[j]
+            if ca is None or cb is None or pd.isna(ca) or pd.isna(cb):
+                continue
+            if cb < ca:
+                (a, ca, la), (b, cb, lb) = (b, cb, lb), (a, ca, la)
+            diff = cb - ca
+            bound_b = None if lb is None or pd.isna(lb) else float(lb)
+            proven = None if bound_b is None else bound_b - ca
+            decided = proven is not None and proven > 0
+            money = f"{currency} {{:,.0f}}".format
+            if decided:
+                text = (f"{a} is cheaper than {b}: {money(diff)} a week between the designs "
+                        f"found, and at least {money(proven)} whatever {b}'s best design "
+                        f"(its proven bound {money(bound_b)} is above {a}'s cost "
+                        f"{money(ca)}).")
+            elif bound_b is None:
+                text = (f"{a} costs {money(diff)} a week less than {b} as found, but {b} has "
+                        "no proven bound: the difference is not proven.")
+            else:
+                below = ca - bound_b
+                text = (f"{a} and {b} are within each other's gaps: {a}'s design costs "
+                        f"{money(diff)} a week less as found, but {b}'s optimum may be as low "
+                        f"as {money(bound_b)}, {money(below)} below {a}'s cost; the "
+                        "difference is not proven (solve for longer to decide).")
+            rows.append({"cheaper": a, "dearer": b, "difference": round(diff, 6),
+                         "proven_at_least": None if proven is None else round(max(proven, 0.0),
+                                                                              6),
+                         "decided": decided, "verdict": text})
+    return pd.DataFrame(rows, columns=VERDICT_COLUMNS)
 
 
 LOT_COLUMNS = ["design", "lot", "framework", "demand", "served", "block_volume",

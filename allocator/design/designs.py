@@ -16,11 +16,19 @@ on one market (``allocator compare MARKET DESIGN...``). A design file holds:
     section) and each provider of the rule (``providers``, empty = every provider selling in
     the lot), the provider's offers made for the lot (in a zone and service of the lot, in its
     unit, and whose ``max_complexity`` is one of the lot's complexities: a scheme for highly
-    complex needs is not priced for a less complex lot) give
+    complex needs is not priced for a less complex lot; the design's own ``offers`` count too,
+    an ``if_awarded`` one only for the lot it names) give
     ``capacity`` (their summed capacity) and ``price`` (their capacity-weighted mean price);
     the bid is ``rate = rate_factor x price``, ``max_volume = max_volume_share x capacity``,
     ``min_volume = min_volume_share x max_volume``, ``award_cost``. An explicit bid on the same
     provider and lot takes precedence over a rule's.
+``design_targets``
+    Targets across the design's lots (DESIGN.md 9.3), as in the instance schema: block share
+    and distinct block providers over groups of lots. They replace the market's.
+``offers``
+    Offers the design adds to the market, as in the instance schema; typically capacity that
+    exists only with an award (``if_awarded``, DESIGN.md 9.1): the new scheme a block bid
+    brings.
 ``use_market_bids``
     Whether the market's own ``block_bids`` on the design's lots apply (default true).
 ``keep_contracts``
@@ -43,10 +51,19 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from allocator.instance.errors import InputProblem, InstanceError
-from allocator.instance.schema import BlockBid, Id, Instance, Lot, NonNegative, Share
+from allocator.instance.schema import (
+    BlockBid,
+    DesignTarget,
+    Id,
+    Instance,
+    Lot,
+    NonNegative,
+    Offer,
+    Share,
+)
 from allocator.instance.validate import check_references, describe_errors
 
-TABLES = ("lots", "block_bids", "bid_rules")
+TABLES = ("lots", "block_bids", "bid_rules", "design_targets", "offers")
 
 
 class BidRule(BaseModel):
@@ -87,10 +104,13 @@ class Design(BaseModel):
     lots: Annotated[list[Lot], Field(min_length=1)]
     block_bids: list[BlockBid] = Field(default_factory=list)
     bid_rules: list[BidRule] = Field(default_factory=list)
+    design_targets: list[DesignTarget] = Field(default_factory=list)
+    offers: list[Offer] = Field(default_factory=list)
 
 
 ROW_MODELS: dict[str, type[BaseModel]] = {"lots": Lot, "block_bids": BlockBid,
-                                          "bid_rules": BidRule}
+                                          "bid_rules": BidRule, "design_targets": DesignTarget,
+                                          "offers": Offer}
 
 
 def load_design(path: str | Path) -> Design:
@@ -224,6 +244,8 @@ def apply_design(market: Instance, design: Design, file: str = "design") -> Inst
     instance = market.model_copy(update={
         "name": f"{market.name} / {design.name}",
         "lots": tuple(design.lots),
+        "offers": (*market.offers, *design.offers),
+        "design_targets": tuple(design.design_targets),
         "block_bids": tuple(bids[k] for k in known),
         "block_contracts": tuple(c for c in contracts if c.lot in lots),
     })
@@ -281,7 +303,9 @@ def _rule_bids(market: Instance, design: Design, rule: BidRule) -> list[BlockBid
         zones, services = set(lot.zones), set(lot.services)
         cap: dict[str, float] = defaultdict(float)
         spend: dict[str, float] = defaultdict(float)
-        for o in market.offers:
+        for o in [*market.offers, *design.offers]:
+            if o.if_awarded is not None and o.if_awarded != lot.id:
+                continue  # capacity another lot's award brings: not this bid's
             if (o.zone in zones and o.service in services and o.unit == lot.unit
                     and o.max_complexity in bands
                     and (not only or o.provider in only)):

@@ -84,6 +84,8 @@ def print_comparison(comparison: Comparison, console: Any = None, currency: str 
             continue
         table.add_row(label, *[_cell(v, fmt, currency) for v in s[key]])
     console.print(table)
+    for text in comparison.verdicts["verdict"]:
+        console.print(f"- {text}")
     console.print(f"{len(s)} design(s) in {comparison.runtime_s:.1f} s", style="dim")
 
 
@@ -153,6 +155,8 @@ def render_html(comparison: Comparison, *, title: str = "Lot designs compared",
     parts += [
         f"<div class=\"scroll\"><table><thead><tr><th></th>{head}</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table></div>",
+        "<h2>Which differences are proven</h2>",
+        "<ul>" + "".join(f"<li>{_e(t)}</li>" for t in comparison.verdicts["verdict"]) + "</ul>",
         "<h2>Expected weekly cost by part</h2>", _img(cost_chart(s, currency), "cost breakdown"),
         "<h2>Unmet need over the scenarios</h2>", _img(unmet_chart(comparison.scenarios),
                                                        "unmet need distribution"),

@@ -2,9 +2,9 @@
 
 These models validate one row at a time: types, ranges, finiteness and unknown fields.
 Cross-references between tables (an offer naming a missing provider, overlapping lots, a
-priority with no penalty, ...) are checked by :func:`allocator.instance.validate.check_references`,
-which sees the whole instance. :func:`allocator.instance.io.load_instance` runs both and reports every
-problem at once.
+priority with no penalty, ...) are checked by
+:func:`allocator.instance.validate.check_references`, which sees the whole instance.
+:func:`allocator.instance.io.load_instance` runs both and reports every problem at once.
 """
 
 from __future__ import annotations
@@ -108,6 +108,9 @@ class Offer(Row):
     travel_factor: Annotated[float, Field(ge=1, allow_inf_nan=False), NOT_BOOL] = 1.0
     care_groups: list[CareGroup] = Field(default_factory=list)
     scheme: Id | None = None
+    # DESIGN.md 9.1: the offer exists only while its provider holds a block in this lot
+    # (capacity * y[p, lot]; a contract in force counts as y = 1).
+    if_awarded: Id | None = None
 
     @model_validator(mode="after")
     def _scheme_only_for_beds(self) -> Offer:
@@ -179,6 +182,9 @@ class Lot(Row):
     complexities: Annotated[list[Complexity], Field(min_length=1)]
     framework: bool = True
     block: BlockRules | None = None
+    # DESIGN.md 9.2: providers below this quality get no work in the lot's cells (on top of
+    # policy.min_framework_quality).
+    min_quality: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] = 0.0
     # Extension (not in DESIGN.md section 3; default keeps its semantics): in a reservation
     # lot the block volume reserves capacity but every use is still paid at the offer price,
     # i.e. the framework term charges price * q * x instead of price * q * (x - b). It is what
@@ -206,6 +212,31 @@ class BlockBid(Row):
         if self.max_volume < self.min_volume:
             raise ValueError(
                 f"max_volume ({self.max_volume:g}) is below min_volume ({self.min_volume:g})"
+            )
+        return self
+
+
+class DesignTarget(Row):
+    """A target across lots (DESIGN.md 9.3): block share and distinct providers together."""
+
+    id: Id
+    lots: Annotated[list[Id], Field(min_length=1)]
+    min_block_share: Share = 0.0
+    max_block_share: Share = 1.0
+    min_providers: Annotated[int, Field(ge=0)] = 0
+    max_providers: Annotated[int, Field(ge=0)] | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DesignTarget:
+        if self.max_providers is not None and self.max_providers < self.min_providers:
+            raise ValueError(
+                f"max_providers ({self.max_providers}) is below min_providers "
+                f"({self.min_providers})"
+            )
+        if self.max_block_share < self.min_block_share:
+            raise ValueError(
+                f"max_block_share ({self.max_block_share:g}) is below min_block_share "
+                f"({self.min_block_share:g})"
             )
         return self
 
@@ -275,6 +306,7 @@ class Instance(BaseModel):
     lots: tuple[Lot, ...] = ()
     block_contracts: tuple[BlockContract, ...] = ()
     block_bids: tuple[BlockBid, ...] = ()
+    design_targets: tuple[DesignTarget, ...] = ()
     policy: Policy = Field(default_factory=Policy)
     scenarios: tuple[Scenario, ...] = ()
     benchmark: BenchmarkInfo | None = None
@@ -298,4 +330,5 @@ TABLES: dict[str, type[Row]] = {
     "lots": Lot,
     "block_contracts": BlockContract,
     "block_bids": BlockBid,
+    "design_targets": DesignTarget,
 }

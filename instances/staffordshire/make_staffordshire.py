@@ -1,4 +1,4 @@
-"""Make the Staffordshire supported-living market and its three lot designs (seed 003).
+"""Make the Staffordshire supported-living market and its five lot designs (seed 003).
 
 Run from the repository root (the files it writes are committed; re-running gives the same
 bytes)::
@@ -10,7 +10,11 @@ Writes, next to this script:
 * ``market.json``: the market: 8 districts and boroughs plus "out of county", 395 placements,
   the 125 in-county schemes (479 beds) and out-of-county schemes, providers with quality scores;
 * ``design_all_framework.json``: today's arrangement: every placement bought per use (the DPS);
-* ``design_15_70_15.json``: the proposal of seed 003 (paragraph 19);
+* ``design_15_70_15.json``: the proposal of seed 003 (paragraph 19), targets read per lot;
+* ``design_paper_targets.json``: the same proposal, its targets read as design targets across
+  lots (DESIGN.md 9.3);
+* ``design_paper_targets_new_beds.json``: the paper's targets, and each highly complex block
+  brings a new scheme (offers that exist only with an award, DESIGN.md 9.1);
 * ``design_all_block.json``: every placement out of block volume.
 
 Sources. "003" is ``shared/seeds/003_ad92eb2ee033e3a9.txt`` (Staffordshire County Council,
@@ -142,6 +146,28 @@ AWARD_COST = 300.0
 # Assumption: a provider bids for all its beds in the lot, and wants at least a quarter filled.
 MIN_VOLUME_SHARE = 0.25
 BLOCK_MIN_QUALITY = 60.0  # assumption: 003 paragraph 20, minimum quality before appointment
+
+# ---------------------------------------------------------------------------- the paper's targets
+
+# 003 paragraph 19b: "approximately 70% of all placements" on block from "around 8-12"
+# providers across the lots of geography x complexity; 19a: highly complex from "around 1-3".
+# Read as design targets (DESIGN.md 9.3) over the six area x complexity lots together: their
+# awarded block volume is 65-75% of all placements (assumption: "approximately" read as +-5
+# points), i.e. that share of all placements over the lots' own expected demand; 8-12
+# distinct providers hold those blocks.
+PAPER_BLOCK_SHARE = (0.65, 0.75)
+PAPER_PROVIDERS = (8, 12)
+PAPER_HC_PROVIDERS = (1, 3)
+# 003 paragraph 19a: highly complex blocks are to "ensure adequate capacity for highly complex
+# individuals, so that out of county placements can be repatriated"; paragraph 8: no new
+# accommodation is needed otherwise (17% of beds are vacant). Assumption: each highly complex
+# block bid brings one new scheme that exists only if the bid is awarded (DESIGN.md 9.1): 8
+# beds, a "core and cluster" pair of two schemes of the county's mean size (479 / 125 = 3.8
+# beds, paragraph 7; "core and cluster", paragraphs 9 and 19b), in the district where the
+# bidder already runs most highly complex beds, for the care groups of its largest such
+# scheme, priced at its own highly complex framework price. Three such awards (the paper's
+# upper bound) bring 24 beds, about the out-of-county highly complex beds of this market.
+NEW_SCHEME_BEDS = 8.0
 
 
 def _round(x: float, step: float = 1.0) -> float:
@@ -356,8 +382,80 @@ def designs() -> dict[str, dict]:
         "lots": lots,
         "bid_rules": _rules([lot["id"] for lot in lots]),
     }
+    paper = _paper_design(False)
+    paper_beds = _paper_design(True)
     return {"design_all_framework": all_framework, "design_15_70_15": proposal,
+            "design_paper_targets": paper, "design_paper_targets_new_beds": paper_beds,
             "design_all_block": all_block}
+
+
+def _paper_design(new_beds: bool) -> dict:
+    """003 paragraph 19 read as design targets; with ``new_beds``, highly complex blocks
+    bring new schemes (see PAPER_* and NEW_SCHEME_BEDS)."""
+    base = market()
+    total = sum(n.quantity for n in base.needs)
+    other = sum(n.quantity for n in base.needs if n.complexity != "highly_complex")
+    low, high = (round(share * total / other, 2) for share in PAPER_BLOCK_SHARE)
+    hc = {"min_providers": PAPER_HC_PROVIDERS[0], "max_providers": PAPER_HC_PROVIDERS[1],
+          "min_quality": BLOCK_MIN_QUALITY}
+    free = {"min_quality": BLOCK_MIN_QUALITY}  # the targets, not each lot, bound the rest
+    lots = _lots(False, True, True, hc, {"complex": free, "less_complex": free}, None)
+    area_lots = [lot["id"] for lot in lots if lot["id"] not in ("highly_complex", OUT_OF_COUNTY)]
+    targets = [
+        {"id": "block_70", "lots": area_lots, "min_block_share": low, "max_block_share": high,
+         "min_providers": PAPER_PROVIDERS[0], "max_providers": PAPER_PROVIDERS[1]},
+        {"id": "highly_complex_15", "lots": ["highly_complex"],
+         "min_providers": PAPER_HC_PROVIDERS[0], "max_providers": PAPER_HC_PROVIDERS[1]},
+    ]
+    design = {
+        "name": "15/70/15, the paper's targets" + (" + new beds" if new_beds else ""),
+        "description": (
+            f"003 paragraph 19 as targets across lots: {PAPER_BLOCK_SHARE[0]:.0%}-"
+            f"{PAPER_BLOCK_SHARE[1]:.0%} of all placements on block in the six area x "
+            f"complexity lots ({low:g}-{high:g} of their demand) from {PAPER_PROVIDERS[0]}-"
+            f"{PAPER_PROVIDERS[1]} distinct providers; highly complex on block only from "
+            f"{PAPER_HC_PROVIDERS[0]}-{PAPER_HC_PROVIDERS[1]}; out of county per use"
+            + (f"; each highly complex block brings a new {NEW_SCHEME_BEDS:g}-bed scheme"
+               if new_beds else "") + "."),
+        "source": "seed 003 paragraphs 7-9 and 19; the target windows and the new schemes "
+                  "are assumptions of instances/staffordshire/make_staffordshire.py",
+        "lots": lots,
+        "design_targets": targets,
+        "bid_rules": _rules([lot["id"] for lot in lots if "block" in lot]),
+    }
+    if new_beds:
+        design["offers"] = _new_schemes(base)
+    return design
+
+
+def _new_schemes(base: Instance) -> list[dict]:
+    """One new highly complex scheme per possible highly complex bidder (NEW_SCHEME_BEDS)."""
+    quality = {p.id: p.quality for p in base.providers}
+    county = set(DISTRICTS)
+    mine: dict[str, list] = {}
+    for o in base.offers:
+        if o.zone in county and o.max_complexity == "highly_complex":
+            mine.setdefault(o.provider, []).append(o)
+    out = []
+    for provider in sorted(mine):
+        if quality[provider] < BLOCK_MIN_QUALITY:
+            continue  # could not bid (block.min_quality)
+        schemes = mine[provider]
+        beds: dict[str, float] = {}
+        for o in schemes:
+            beds[o.zone] = beds.get(o.zone, 0.0) + o.capacity
+        zone = max(sorted(beds), key=beds.get)
+        largest = max(schemes, key=lambda o: (o.capacity, o.key))
+        price = sum(o.price * o.capacity for o in schemes) / sum(o.capacity for o in schemes)
+        scheme = f"new_hc_{provider}"
+        row = {"id": scheme, "provider": provider, "zone": zone, "service": "supported_living",
+               "unit": "beds", "price": _round(price), "capacity": NEW_SCHEME_BEDS,
+               "max_complexity": "highly_complex", "scheme": scheme,
+               "if_awarded": "highly_complex"}
+        if largest.care_groups:
+            row["care_groups"] = list(largest.care_groups)
+        out.append(row)
+    return out
 
 
 def main() -> None:

@@ -79,3 +79,15 @@ def test_wait_and_see_lp_bound_below_the_optimum(setup):
     bound = sum(d.weight * v for d, v in zip(ds, values, strict=True))
     assert bound <= optimum + 1e-6 * optimum
     assert bound >= 0.9 * optimum  # and not vacuous on this market
+
+
+def test_wait_and_see_mip_bound_between_lp_and_optimum(setup):
+    """Each scenario's own design MIP: still a bound (at most the optimum), never below the LP."""
+    inst, ds, base, D = setup
+    optimum = solve_design(inst, DesignParams(method="extensive", gap=0.0)).objective
+    lp = design_lp_bound(inst, ds, D)
+    mip = design_lp_bound(inst, ds, D, 1, 30.0)
+    for a, b in zip(lp, mip, strict=True):
+        assert b >= a - 1e-9
+    bound = sum(d.weight * v for d, v in zip(ds, mip, strict=True))
+    assert bound <= optimum + 1e-6 * optimum

@@ -66,3 +66,23 @@ def test_progress_is_reported_design_by_design():
                     DesignParams(time_limit=30), on_design=lambda i, run: seen.append(
                         (i, run.name, run.result.status.has_solution)))
     assert seen == [(0, "all framework", True), (1, "mixed", True)]
+
+
+def test_verdicts_say_which_differences_are_proven():
+    import pandas as pd
+
+    from allocator.design.compare import verdicts
+
+    summary = pd.DataFrame({"design": ["A", "B", "C"],
+                            "expected_cost": [100.0, 110.0, 104.0],
+                            "bound": [99.0, 108.0, 98.0]})
+    rows = verdicts(summary).set_index(["cheaper", "dearer"])
+    # A (100) is below B's bound (108): proven, by at least 8
+    ab = rows.loc[("A", "B")]
+    assert bool(ab.decided) and ab.proven_at_least == pytest.approx(8.0)
+    assert "A is cheaper than B" in ab.verdict and "at least GBP 8" in ab.verdict
+    # C's optimum may be as low as 98, below A's 100: within each other's gaps
+    ac = rows.loc[("A", "C")]
+    assert not bool(ac.decided) and "within each other's gaps" in ac.verdict
+    # the cheaper one is named first whatever the order of the table
+    assert ("C", "B") in rows.index and bool(rows.loc[("C", "B")].decided)

@@ -116,3 +116,28 @@ def test_unreadable_files(tmp_path):
         load_design(bad)
     with pytest.raises(InstanceError, match="cannot read"):
         load_design(tmp_path / "missing.json")
+
+
+def test_design_targets_and_award_only_offers(tmp_path):
+    """DESIGN.md 9.1/9.3 in a design file: targets replace the market's, offers are added,
+    and an if_awarded offer counts in the derived bid of the lot it names only."""
+    document = designs()["mixed"].model_dump(mode="json", exclude_none=True)
+    document["design_targets"] = [{"id": "T", "lots": ["sl", "hc"], "max_providers": 2}]
+    document["offers"] = [{"id": "new_p2", "provider": "p2", "zone": "z1",
+                           "service": "supported_living", "unit": "beds", "price": 2500.0,
+                           "capacity": 4.0, "max_complexity": "highly_complex",
+                           "scheme": "new_p2", "if_awarded": "hc"}]
+    inst = load_and_apply(tiny_market(), write(tmp_path, document))
+    assert [t.id for t in inst.design_targets] == ["T"]
+    assert inst.offers[-1].key == "new_p2" and inst.offers[-1].if_awarded == "hc"
+    bids = {(b.provider, b.lot): b for b in inst.block_bids}
+    # p2's hc bid: its 2 highly complex beds plus the 4 the award brings
+    assert bids[("p2", "hc")].max_volume == 6
+    assert bids[("p2", "sl")].max_volume == 3  # the new scheme is not the sl lot's
+    document["design_targets"][0]["lots"] = ["sl", "nowhere"]
+    document["offers"][0]["if_awarded"] = "elsewhere"
+    with pytest.raises(InstanceError) as excinfo:
+        load_and_apply(tiny_market(), write(tmp_path, document))
+    found = problems_of(excinfo)
+    assert any("design_targets" in p and "unknown lot 'nowhere'" in p for p in found)
+    assert any("if_awarded" in p and "unknown lot 'elsewhere'" in p for p in found)

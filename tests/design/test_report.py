@@ -25,15 +25,16 @@ def comparison():
 
 def test_files(tmp_path, comparison):
     paths = write_comparison(comparison, tmp_path, note="tiny")
-    assert set(paths) == {"comparison.csv", "comparison_lots.csv", "comparison_providers.csv",
-                          "comparison_scenarios.csv", "comparison_awards.csv",
-                          "comparison.xlsx", "comparison.html"}
+    assert set(paths) == {"comparison.csv", "comparison_verdicts.csv", "comparison_lots.csv",
+                          "comparison_providers.csv", "comparison_scenarios.csv",
+                          "comparison_awards.csv", "comparison.xlsx", "comparison.html"}
     summary = pd.read_csv(tmp_path / "comparison.csv")
     assert list(summary["design"]) == ["all framework", "mixed", "all block"]
     assert summary["expected_cost"].tolist() == pytest.approx(
         comparison.summary["expected_cost"].tolist())
     book = load_workbook(tmp_path / "comparison.xlsx", read_only=True)
-    assert book.sheetnames == ["summary", "lots", "providers", "scenarios", "awards"]
+    assert book.sheetnames == ["summary", "verdicts", "lots", "providers", "scenarios",
+                               "awards"]
     page = (tmp_path / "comparison.html").read_text(encoding="utf-8")
     assert page.count("data:image/png;base64,") == 3  # cost, unmet, block use vs void
     # self-contained: nothing fetched from elsewhere
