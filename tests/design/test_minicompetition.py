@@ -175,3 +175,34 @@ def test_whole_market_cost_is_the_design_optimum_with_only_that_bid():
         if checked >= 25:
             break
     assert checked >= 10
+
+
+def test_files_and_cli(tmp_path):
+    from typer.testing import CliRunner
+
+    from allocator.cli.main import app
+    from allocator.instance.io import save_instance
+    from allocator.report.files import read_result
+
+    path = tmp_path / "market.json"
+    save_instance(hand_market(), path)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["mini-competition", str(path), "--lot", "L",
+                                   "--quality-points", "60", "--price-points", "40",
+                                   "--out", str(out), "--time-limit", "30"])
+    assert res.exit_code == 0, res.output
+    doc = read_result(out / "result.json")
+    assert doc["score_winner"] == "A" and doc["whole_market_winner"] == "B"
+    assert doc["difference_year"] == pytest.approx(26_000)
+    import pandas as pd
+
+    csv = pd.read_csv(out / "ranking.csv")
+    assert list(csv["provider"]) == ["B", "D", "A", "C"]
+    xlsx = pd.read_excel(out / "result.xlsx", sheet_name="ranking")
+    assert list(xlsx["whole_market_cost"].dropna()) == pytest.approx([1600, 1940, 2100])
+    html = (out / "report.html").read_text()
+    assert "data:image/png;base64," in html and "costs the whole market" in html
+    bad = CliRunner().invoke(app, ["mini-competition", str(path), "--lot", "nope",
+                                   "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "not in the instance" in bad.output
+    assert not (tmp_path / "x").exists()
