@@ -86,6 +86,9 @@ class Offer(Row):
     travel_factor: Annotated[float, Field(ge=1, allow_inf_nan=False)] = 1.0
     care_groups: list[CareGroup] = Field(default_factory=list)
     scheme: Id | None = None
+    # DESIGN.md 9.1: the offer exists only while its provider holds a block in this lot
+    # (capacity * y[p, lot]; a contract in force counts as y = 1).
+    if_awarded: Id | None = None
 
     @model_validator(mode="after")
     def _scheme_only_for_beds(self) -> Offer:
@@ -157,6 +160,9 @@ class Lot(Row):
     complexities: Annotated[list[Complexity], Field(min_length=1)]
     framework: bool = True
     block: BlockRules | None = None
+    # DESIGN.md 9.2: providers below this quality get no work in the lot's cells (on top of
+    # policy.min_framework_quality).
+    min_quality: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] = 0.0
     # Extension (not in DESIGN.md section 3; default keeps its semantics): in a reservation
     # lot the block volume reserves capacity but every use is still paid at the offer price,
     # i.e. the framework term charges price * q * x instead of price * q * (x - b). It is what
@@ -184,6 +190,31 @@ class BlockBid(Row):
         if self.max_volume < self.min_volume:
             raise ValueError(
                 f"max_volume ({self.max_volume:g}) is below min_volume ({self.min_volume:g})"
+            )
+        return self
+
+
+class DesignTarget(Row):
+    """A target across lots (DESIGN.md 9.3): block share and distinct providers together."""
+
+    id: Id
+    lots: Annotated[list[Id], Field(min_length=1)]
+    min_block_share: Share = 0.0
+    max_block_share: Share = 1.0
+    min_providers: Annotated[int, Field(ge=0)] = 0
+    max_providers: Annotated[int, Field(ge=0)] | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DesignTarget:
+        if self.max_providers is not None and self.max_providers < self.min_providers:
+            raise ValueError(
+                f"max_providers ({self.max_providers}) is below min_providers "
+                f"({self.min_providers})"
+            )
+        if self.max_block_share < self.min_block_share:
+            raise ValueError(
+                f"max_block_share ({self.max_block_share:g}) is below min_block_share "
+                f"({self.min_block_share:g})"
             )
         return self
 
@@ -245,6 +276,7 @@ class Instance(BaseModel):
     lots: list[Lot] = Field(default_factory=list)
     block_contracts: list[BlockContract] = Field(default_factory=list)
     block_bids: list[BlockBid] = Field(default_factory=list)
+    design_targets: list[DesignTarget] = Field(default_factory=list)
     policy: Policy = Field(default_factory=Policy)
     scenarios: list[Scenario] = Field(default_factory=list)
     benchmark: BenchmarkInfo | None = None
@@ -259,4 +291,5 @@ TABLES: dict[str, type[Row]] = {
     "lots": Lot,
     "block_contracts": BlockContract,
     "block_bids": BlockBid,
+    "design_targets": DesignTarget,
 }

@@ -145,6 +145,7 @@ def check_references(source: Instance | InstanceParts, file: str) -> list[InputP
     checks.lots()
     checks.block("block_contracts", "block contract")
     checks.block("block_bids", "bid")
+    checks.design_targets()
     checks.penalties()
     checks.scenarios()
     return checks.problems
@@ -181,7 +182,8 @@ class _Checks:
 
     def duplicates(self) -> None:
         for table, kind in (("zones", "zone"), ("providers", "provider"), ("needs", "need"),
-                            ("lots", "lot"), ("scenarios", "scenario")):
+                            ("lots", "lot"), ("design_targets", "design target"),
+                            ("scenarios", "scenario")):
             self._duplicate_ids(table, kind, self.parts.table(table), lambda row: row.id)
         self._duplicate_ids(
             "offers", "offer", self.parts.table("offers"), lambda row: row.key,
@@ -205,6 +207,10 @@ class _Checks:
             offer = placed.row
             self.unknown("offers", placed, "provider", offer.provider, "provider", self.providers)
             self.unknown("offers", placed, "zone", offer.zone, "zone", self.zones)
+            if offer.if_awarded is not None:
+                # The offer exists only with a block in that lot (DESIGN.md 9.1).
+                self.unknown("offers", placed, "if_awarded", offer.if_awarded,
+                             "lot", self.lot_ids)
 
     def needs(self, rows: Iterable[Placed], table: str, scenario: str | None) -> None:
         prefix = f"in scenario '{scenario}': " if scenario is not None else ""
@@ -270,6 +276,18 @@ class _Checks:
                      f"{what} of provider '{placed.row.provider}' is on lot '{lot.id}' in"
                      f" {lot.unit}, but the provider sells the lot's zones and services only in"
                      f" {_quote(sorted(units))}")
+
+    def design_targets(self) -> None:
+        """DESIGN.md 9.3: each target names known lots, each once."""
+        for placed in self.parts.table("design_targets"):
+            target = placed.row
+            seen: set[str] = set()
+            for lot in target.lots:
+                self.unknown("design_targets", placed, "lots", lot, "lot", self.lot_ids)
+                if lot in seen:
+                    self.add("design_targets", label(placed), "lots",
+                             f"lot '{lot}' is listed twice")
+                seen.add(lot)
 
     def penalties(self) -> None:
         policy = self.parts.policy
