@@ -2,8 +2,12 @@
 
 =============  ==============================================================================
 assignments    one row per served need: provider, offer (scheme), zone served in, lot,
-               quantity, block-funded quantity, framework cost, quality/out-of-zone cost
-unmet          one row per unmet need with its reason (:mod:`allocator.core.reasons`)
+               quantity, block-funded quantity, framework cost, quality/out-of-zone cost, and
+               ``why`` (its cost against the next alternatives, :mod:`allocator.core.explain`)
+alternatives   one row per served need and alternative: the next eligible offers, their cost
+               and why each was not chosen (:mod:`allocator.core.explain`)
+unmet          one row per unmet need with its reason (:mod:`allocator.core.reasons`) and the
+               cheapest change that would serve it (``change_*`` columns)
 providers      capacity, capacity used (hours, with travel), beds, block volume, used, void
 blocks         one row per block pool (provider x lot): volume in force and awarded, used, void
 lots           demand D[l], quantity served, block volume and share, providers, largest share
@@ -20,18 +24,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from allocator.core.explain import CHANGE_COLUMNS, explain
 from allocator.core.problem import Problem
 from allocator.core.reasons import explain_unmet
 from allocator.core.result import Solution
-from allocator.instance.schema import UNIT_OF_KIND
 from allocator.core.usage import Usage
+from allocator.instance.schema import UNIT_OF_KIND
 
-TABLE_NAMES = ("assignments", "unmet", "providers", "blocks", "lots", "zones", "awards")
+TABLE_NAMES = ("assignments", "alternatives", "unmet", "providers", "blocks", "lots", "zones",
+               "awards")
 # columns holding ids and words (everything else is a number or a flag)
 TEXT_COLUMNS = (
     "scenario", "need", "kind", "provider", "offer", "scheme", "zone", "need_zone", "service",
     "complexity", "care_group", "lot", "unit", "priority", "reason", "rule", "named_providers",
-    "detail", "name", "largest_provider",
+    "detail", "name", "largest_provider", "why", "why_code", "alternative_provider",
+    "alternative_offer", "alternative_zone", "change_kind", "change_provider", "change_offer",
+    "change_zone", "change_unit", "change",
 )
 
 
@@ -68,9 +76,16 @@ def build_tables(
 def _demand_tables(
     p: Problem, u: Usage, solution: Solution, objective: str | None
 ) -> dict[str, pd.DataFrame]:
+    why = explain(p, solution, usage=u)
+    assignments = assignments_table(u)
+    assignments["why"] = why.assigned["why"].to_numpy()
+    unmet = explain_unmet(p, solution, objective=objective, usage=u)
+    for col in CHANGE_COLUMNS:
+        unmet[col] = why.changes[col].to_numpy()
     return {
-        "assignments": assignments_table(u),
-        "unmet": explain_unmet(p, solution, objective=objective, usage=u),
+        "assignments": assignments,
+        "alternatives": why.alternatives,
+        "unmet": unmet,
         "providers": providers_table(u),
         "blocks": blocks_table(u),
         "lots": lots_table(u),
