@@ -1,0 +1,35 @@
+"""The explanations reach every result file of ``allocator solve``."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+from core.test_explain import hand_market
+
+from allocator.core.problem import Problem
+from allocator.report.files import write_results
+from allocator.report.tables import build_tables
+from allocator.solvers import SolveParams, solve
+
+
+def test_solve_files_carry_alternatives_and_changes(tmp_path):
+    p = Problem.from_instance(hand_market())
+    res = solve(p, SolveParams(solver="highs", time_limit=30))
+    tables = build_tables(p, res.solution)
+    assert {"alternatives", "assignments", "unmet"} <= set(tables)
+    assert tables["assignments"]["why"].str.contains("next:|only eligible").all()
+    assert (tables["unmet"]["change"] != "").all()
+    write_results(tmp_path, p, res, tables=tables)
+    doc = json.loads((tmp_path / "result.json").read_text())
+    alts = doc["tables"]["alternatives"]
+    assert {(a["need"], a["why_code"]) for a in alts} >= {("n2", "offer_full"),
+                                                          ("n1", "lower_quality")}
+    assert {u["need"]: u["change_kind"] for u in doc["tables"]["unmet"]} == {
+        "n4": "capacity", "n5": "penalty", "n6": "eligibility"}
+    csv = pd.read_csv(tmp_path / "alternatives.csv")
+    assert len(csv) == len(alts)
+    book = pd.read_excel(tmp_path / "result.xlsx", sheet_name=None)
+    assert "alternatives" in book and "change" in book["unmet"].columns
+    html = (tmp_path / "report.html").read_text()
+    assert "the next alternatives" in html and "on offer D/z2/individual_support" in html
