@@ -14,6 +14,8 @@ Conventions settled here (DESIGN.md leaves them open):
 * A provider holding both a contract in force and an awarded bid in one lot has one block
   pool there, of the summed volume.
 * Clarification 4 (no share row where D[l] = 0) is applied to the design share bounds too.
+* An ``if_awarded`` offer (DESIGN.md 9.1) exists where its provider holds a block in that lot,
+  in force or awarded (an award at volume 0 counts); elsewhere any use of it is a violation.
 * Travel factors scale the offer's capacity use as given, on ``beds`` offers too (the
   formula of section 4 as written; validation does not reject them); provider capacity
   counts ``hours`` offers only.
@@ -166,8 +168,13 @@ def scenario_needs(instance: Instance, scenario_id: str) -> list[Need]:
     ]
 
 
-def ineligibility(need: Need, offer: Offer, provider: Provider, min_quality: float) -> str | None:
-    """Why (need, offer) is not an eligible pair of DESIGN.md section 4, or None."""
+def ineligibility(need: Need, offer: Offer, provider: Provider, min_quality: float,
+                  lot: Lot | None = None) -> str | None:
+    """Why (need, offer) is not an eligible pair of DESIGN.md section 4, or None.
+
+    ``lot`` is the lot holding the pair's cell (offer zone, need service, need complexity), if
+    any: its ``min_quality`` (DESIGN.md 9.2) is a threshold on top of ``min_quality``.
+    """
     if offer.zone not in need.zones:
         return f"offer zone {offer.zone} is not among the need's acceptable zones {need.zones}"
     if offer.service != need.service:
@@ -182,6 +189,11 @@ def ineligibility(need: Need, offer: Offer, provider: Provider, min_quality: flo
         return (
             f"provider {provider.id} quality {provider.quality:g} is below "
             f"min_framework_quality {min_quality:g}"
+        )
+    if lot is not None and provider.quality < lot.min_quality:
+        return (
+            f"provider {provider.id} quality {provider.quality:g} is below lot {lot.id}'s "
+            f"min_quality {lot.min_quality:g}"
         )
     return None
 
@@ -254,6 +266,7 @@ class _Checker:
             demand = demand_by_lot(self.instance.lots, self.instance.needs)
         if self.design:
             self.check_lot_limits(awarded, demand)
+            self.check_targets(awarded, demand)
         return terms
 
     def compare(self, terms: dict[str, float], reported: Any) -> None:
@@ -351,6 +364,40 @@ class _Checker:
                     f"{rules.max_share:g} x D {d:g} = {high:g}"
                 )
 
+    def check_targets(self, awarded: Mapping[Pool, float], demand: Mapping[str, float]) -> None:
+        """DESIGN.md 9.3: block share and distinct providers over each target's lots."""
+        for target in self.instance.design_targets:
+            lots = set(target.lots)
+            pools = [pool for pool in awarded if pool[1] in lots]
+            count = len({provider for provider, _ in pools})
+            if count < target.min_providers:
+                self.flag(
+                    f"design target {target.id}: {count} distinct block provider(s) awarded "
+                    f"in lots {', '.join(target.lots)}, fewer than min_providers "
+                    f"{target.min_providers}"
+                )
+            if target.max_providers is not None and count > target.max_providers:
+                self.flag(
+                    f"design target {target.id}: {count} distinct block provider(s) awarded "
+                    f"in lots {', '.join(target.lots)}, more than max_providers "
+                    f"{target.max_providers}"
+                )
+            d = sum(demand.get(lot_id, 0.0) for lot_id in lots)
+            if d <= 0:
+                continue
+            volume = sum(awarded[pool] for pool in pools)
+            low, high = target.min_block_share * d, target.max_block_share * d
+            if volume < low - self.slack(low):
+                self.flag(
+                    f"design target {target.id}: awarded block volume {volume:g} below "
+                    f"min_block_share {target.min_block_share:g} x D {d:g} = {low:g}"
+                )
+            if volume > high + self.slack(high):
+                self.flag(
+                    f"design target {target.id}: awarded block volume {volume:g} above "
+                    f"max_block_share {target.max_block_share:g} x D {d:g} = {high:g}"
+                )
+
     # ---- one allocation (the base week, or one scenario) -----------------------------
 
     def check_allocation(
@@ -383,10 +430,10 @@ class _Checker:
             if provider is None:
                 self.flag(f"{where}offer {offer_id} names unknown provider {offer.provider!r}")
                 continue
-            reason = ineligibility(need, offer, provider, policy.min_framework_quality)
+            lot = lot_of_cell(self.instance.lots, offer.zone, need.service, need.complexity)
+            reason = ineligibility(need, offer, provider, policy.min_framework_quality, lot)
             if reason is not None:
                 self.flag(f"{where}need {need_id} -> offer {offer_id} is not eligible: {reason}")
-            lot = lot_of_cell(self.instance.lots, offer.zone, need.service, need.complexity)
             if lot is not None and not lot.framework and (offer.provider, lot.id) not in volumes:
                 self.flag(
                     f"{where}need {need_id} -> offer {offer_id}: lot {lot.id} has no framework "
@@ -472,7 +519,18 @@ class _Checker:
                 terms["transfer"] += policy.transfer_penalty
 
         for offer_id, use in offer_use.items():
-            cap = self.offers[offer_id].capacity
+            offer = self.offers[offer_id]
+            cap = offer.capacity
+            gate = offer.if_awarded
+            if gate is not None and (offer.provider, gate) not in volumes:
+                # DESIGN.md 9.1: no block in that lot (in force or awarded), no offer
+                if use > self.slack(0.0):
+                    self.flag(
+                        f"{where}offer {offer_id}: used {use:g} but it exists only if "
+                        f"provider {offer.provider} holds a block in lot {gate}, and it "
+                        f"holds none"
+                    )
+                continue
             if use > cap + self.slack(cap):
                 self.flag(
                     f"{where}offer {offer_id}: capacity use {use:g} (with travel factor) "

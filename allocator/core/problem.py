@@ -7,11 +7,21 @@ pair. The eligible pairs of DESIGN.md section 4 are computed once, vectorised.
 A *block holder* is a (provider, lot) that may pay for work out of block volume: a contract in
 force, and in design mode also a candidate bid. Pairs in a lot with ``framework=false`` exist
 only where their provider is a block holder in that lot.
+
+Offers that exist only with an award (``if_awarded``, DESIGN.md 9.1): ``offer_capacity`` is
+the capacity with no bid awarded, i.e. the offer's capacity where its provider holds a contract
+in force in that lot and 0 otherwise. In design mode an offer whose provider has an awardable
+bid there (and no contract) is *gated*: ``offer_award_holder`` names that bid's holder and
+``offer_award_capacity`` the capacity it brings, ``capacity * y``. :meth:`Problem.with_awards`
+fixes the awards (volumes and gated capacities) for a recourse or an evaluation.
+
+Per-lot quality (DESIGN.md 9.2): a pair whose cell is in a lot with ``min_quality`` above its
+provider's quality is not eligible, like ``policy.min_framework_quality``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -60,6 +70,9 @@ class Problem:
     offer_price: np.ndarray
     offer_capacity: np.ndarray
     offer_tf: np.ndarray
+    offer_award_lot: np.ndarray  # lot index of offers[].if_awarded, -1 if none
+    offer_award_holder: np.ndarray  # design mode: holder whose award y gates the offer, else -1
+    offer_award_capacity: np.ndarray  # capacity a gated offer has when awarded (0 if not gated)
 
     provider_ids: tuple[str, ...]
     provider_quality: np.ndarray
@@ -70,6 +83,7 @@ class Problem:
     lot_framework: np.ndarray
     lot_reservation: np.ndarray
     lot_demand: np.ndarray  # D[l]: quantity of needs whose own cell is in lot l
+    lot_min_quality: np.ndarray  # lots[].min_quality (DESIGN.md 9.2)
 
     # block holders: (provider, lot) pairs that may fund work from block volume
     holder_provider: np.ndarray
@@ -77,6 +91,7 @@ class Problem:
     holder_volume: np.ndarray  # volume of the contract in force (0 if none)
     holder_rate: np.ndarray  # rate of the contracts in force (volume-weighted mean; 0 if none)
     holder_bid: np.ndarray  # index into instance.block_bids, -1 if none (design mode only)
+    holder_in_force: np.ndarray  # a contract in force (y = 1 for if_awarded offers)
 
     # eligible pairs
     pair_need: np.ndarray
@@ -207,7 +222,8 @@ class Problem:
         for c in inst.block_contracts:
             # contracts for one provider and lot pool their volumes; each one is paid for
             key = (prov_ix[c.provider], lot_ix[c.lot])
-            holder = holders.setdefault(key, [0.0, 0.0, -1])
+            holder = holders.setdefault(key, [0.0, 0.0, -1, True])
+            holder[3] = True
             holder[0] += c.volume
             fixed_block_cost += c.rate * c.volume
             holder[1] += c.rate * c.volume  # cost; turned into a mean rate below
@@ -225,7 +241,7 @@ class Problem:
                         )
                     )
                     continue
-                holders.setdefault((p, li), [0.0, 0.0, -1])[2] = bi
+                holders.setdefault((p, li), [0.0, 0.0, -1, False])[2] = bi
         hkeys = sorted(holders)
         holder_provider = np.array([k[0] for k in hkeys], dtype=np.int64)
         holder_lot = np.array([k[1] for k in hkeys], dtype=np.int64)
@@ -234,10 +250,27 @@ class Problem:
         holder_rate = np.divide(holder_cost, holder_volume, out=np.zeros(len(hkeys)),
                                 where=holder_volume > 0)
         holder_bid = np.array([holders[k][2] for k in hkeys], dtype=np.int64)
+        holder_in_force = np.array([holders[k][3] for k in hkeys], dtype=bool)
         n_prov = len(provider_ids)
         holder_table = np.full(max(1, n_prov) * max(1, n_lots), -1, dtype=np.int64)
         if hkeys:
             holder_table[holder_provider * max(1, n_lots) + holder_lot] = np.arange(len(hkeys))
+
+        # ---- offers that exist only with an award (DESIGN.md 9.1)
+        n_offers = len(offers)
+        offer_award_lot = np.array(
+            [-1 if o.if_awarded is None else lot_ix[o.if_awarded] for o in offers], dtype=np.int64
+        )
+        offer_award_holder = np.full(n_offers, -1, dtype=np.int64)
+        offer_award_cap = np.zeros(n_offers, dtype=float)
+        for o in np.nonzero(offer_award_lot >= 0)[0]:
+            h = int(holder_table[offer_provider[o] * max(1, n_lots) + offer_award_lot[o]])
+            if h >= 0 and holder_in_force[h]:
+                continue  # a contract in force counts as y = 1: the offer exists
+            if h >= 0 and holder_bid[h] >= 0:  # design mode, an awardable bid: capacity * y
+                offer_award_holder[o] = h
+                offer_award_cap[o] = offer_cap[o]
+            offer_cap[o] = 0.0  # not awarded (or allocation mode without a contract)
 
         # ---- eligible pairs (vectorised join on zone x service)
         pairs = _eligible_pairs(
@@ -265,6 +298,13 @@ class Problem:
         ).astype(np.int64)
         lot_framework = np.array([lot.framework for lot in inst.lots], dtype=bool)
         lot_reservation = np.array([lot.reservation for lot in inst.lots], dtype=bool)
+        lot_min_quality = np.array([lot.min_quality for lot in inst.lots], dtype=float)
+        if n_lots and len(pn):
+            # per-lot quality threshold (DESIGN.md 9.2): no work in the lot's cells below it
+            in_lot = plot >= 0
+            keep = ~in_lot | (provider_quality[pp] >= lot_min_quality[np.maximum(plot, 0)])
+            if not keep.all():
+                pn, po, pp, plot, pholder = (a[keep] for a in (pn, po, pp, plot, pholder))
         pforced = np.zeros(len(pn), dtype=bool)
         if n_lots and len(pn):
             in_lot = plot >= 0
@@ -303,6 +343,9 @@ class Problem:
             offer_price=_ro(offer_price),
             offer_capacity=_ro(offer_cap),
             offer_tf=_ro(offer_tf),
+            offer_award_lot=_ro(offer_award_lot),
+            offer_award_holder=_ro(offer_award_holder),
+            offer_award_capacity=_ro(offer_award_cap),
             provider_ids=provider_ids,
             provider_quality=_ro(provider_quality),
             provider_capacity=_ro(provider_capacity),
@@ -311,11 +354,13 @@ class Problem:
             lot_framework=_ro(lot_framework),
             lot_reservation=_ro(lot_reservation),
             lot_demand=_ro(lot_demand),
+            lot_min_quality=_ro(lot_min_quality),
             holder_provider=_ro(holder_provider),
             holder_lot=_ro(holder_lot),
             holder_volume=_ro(holder_volume),
             holder_rate=_ro(holder_rate),
             holder_bid=_ro(holder_bid),
+            holder_in_force=_ro(holder_in_force),
             pair_need=_ro(pn),
             pair_offer=_ro(po),
             pair_provider=_ro(pp),
@@ -334,6 +379,32 @@ class Problem:
             max_provider_share=policy.max_provider_share,
             fixed_block_cost=float(fixed_block_cost),
             dropped_bids=tuple(dropped),
+        )
+
+    # ------------------------------------------------------------------ fixed awards
+
+    def with_awards(self, volume: np.ndarray, awarded: np.ndarray) -> Problem:
+        """This problem with the awards fixed: an allocation problem again.
+
+        Parameters
+        ----------
+        volume
+            Block volume per holder (contracts in force plus awarded volume).
+        awarded
+            Bool per holder: the holder's bid is awarded (y = 1). A gated ``if_awarded`` offer
+            gets its capacity where its bid is awarded and keeps capacity 0 elsewhere.
+        """
+        gated = self.offer_award_holder >= 0
+        cap = self.offer_capacity
+        if gated.any():
+            on = gated & np.asarray(awarded, dtype=bool)[np.maximum(self.offer_award_holder, 0)]
+            cap = _ro(np.where(on, self.offer_award_capacity, self.offer_capacity))
+        return replace(
+            self,
+            holder_volume=_ro(np.asarray(volume, dtype=float)),
+            offer_capacity=cap,
+            offer_award_holder=_ro(np.full(self.n_offers, -1, dtype=np.int64)),
+            offer_award_capacity=_ro(np.zeros(self.n_offers)),
         )
 
     # ------------------------------------------------------------------ derived views

@@ -6,12 +6,15 @@ Every unmet need gets one reason code and a sentence:
     No offer in the need's acceptable zones may take it. The sentence names the rule that
     excluded each candidate (``rule`` column): ``zone`` (no offer at all there), ``service``,
     ``unit`` (hours vs beds), ``complexity``, ``care_group``, ``quality``
-    (``min_framework_quality``) or ``block_only`` (a lot with ``framework=false`` where the
+    (``min_framework_quality``), ``lot_quality`` (the ``min_quality`` of the lot holding the
+    cell, DESIGN.md 9.2) or ``block_only`` (a lot with ``framework=false`` where the
     provider holds no block). Fix: recruit a provider, widen the acceptable zones.
 ``capacity_exhausted``
     Eligible offers exist but, in this solution, none has room left for the need. The sentence
     names each provider and the limit that is full (``offer_capacity``, ``provider_capacity``,
-    ``block_volume`` in a block-only lot, ``max_provider_share``). Fix: buy more capacity.
+    ``block_volume`` in a block-only lot, ``max_provider_share``, ``not_awarded``: an offer
+    that exists only with a block in a lot its provider does not hold, DESIGN.md 9.1). Fix: buy
+    more capacity (or award that block).
 ``cheaper_unmet``
     An eligible offer had room, but serving the need costs more than leaving it unmet under the
     current penalties; the sentence gives both figures. Fix: raise the penalty, or negotiate.
@@ -37,7 +40,9 @@ from allocator.core.result import Solution
 from allocator.instance.schema import COMPLEXITY_RANK, UNIT_OF_KIND
 
 REASONS = ("no_eligible_offer", "capacity_exhausted", "cheaper_unmet", "not_optimised")
-LIMITS = ("offer_capacity", "provider_capacity", "block_volume", "max_provider_share")
+LIMITS = ("not_awarded", "offer_capacity", "provider_capacity", "block_volume",
+          "max_provider_share")
+RULES = ("unit", "complexity", "care_group", "quality", "lot_quality", "block_only", "other")
 COLUMNS = (
     "need", "zone", "service", "complexity", "care_group", "quantity", "unit", "priority",
     "penalty", "reason", "rule", "named_providers", "detail",
@@ -167,15 +172,14 @@ class _Ineligibility:
         for o in same:
             excluded[self._rule(need, o)].append(o)
         parts, providers = [], []
-        for rule in ("unit", "complexity", "care_group", "quality", "block_only", "other"):
+        for rule in RULES:
             offers = excluded.get(rule)
             if not offers:
                 continue
             names = list(dict.fromkeys(inst.offers[o].provider for o in offers))
             providers += names
             parts.append(f"{self._phrase(rule, need, offers)}: {_names(names)}")
-        rules = [r for r in ("unit", "complexity", "care_group", "quality", "block_only", "other")
-                 if r in excluded]
+        rules = [r for r in RULES if r in excluded]
         detail = (
             f"{_none_of(len(same))} of {need.service} in {where} may take it: "
             + "; ".join(parts)
@@ -195,6 +199,8 @@ class _Ineligibility:
         if p.provider_quality[prov] < p.instance.policy.min_framework_quality:
             return "quality"
         li = self.cell_lot.get((offer.zone, need.service, need.complexity))
+        if li is not None and p.provider_quality[prov] < p.lot_min_quality[li]:
+            return "lot_quality"
         if li is not None and not p.lot_framework[li] and (int(prov), li) not in self.holders:
             return "block_only"
         return "other"  # cannot happen while this module and Problem agree
@@ -215,6 +221,13 @@ class _Ineligibility:
             q = min(p.provider_quality[p.offer_provider[o]] for o in offers)
             return (f"{_count(k, 'is', 'are')} from providers below min_framework_quality "
                     f"{inst.policy.min_framework_quality:g} (lowest {q:g})")
+        if rule == "lot_quality":
+            lots = {self.cell_lot[(inst.offers[o].zone, need.service, need.complexity)]
+                    for o in offers}
+            shown = ", ".join(f"{p.lot_ids[li]} ({p.lot_min_quality[li]:g})" for li in sorted(lots))
+            q = min(p.provider_quality[p.offer_provider[o]] for o in offers)
+            return (f"{_count(k, 'is', 'are')} from providers below the min_quality of lot "
+                    f"{shown} (lowest {q:g})")
         if rule == "block_only":
             lots = sorted({p.lot_ids[self.cell_lot[(inst.offers[o].zone, need.service,
                                                       need.complexity)]] for o in offers})
@@ -251,15 +264,18 @@ def _limits(
     else:
         s_left = np.full(len(ks), np.inf)
         share_full = np.zeros(len(ks), dtype=bool)
+    # an offer that exists only with a block its provider does not hold (DESIGN.md 9.1)
+    gone = (p.offer_award_lot[o] >= 0) & (cap <= 0)
     full = {
-        "offer_capacity": use > off_left + tol * np.maximum(1.0, cap),
+        "not_awarded": gone,
+        "offer_capacity": ~gone & (use > off_left + tol * np.maximum(1.0, cap)),
         "provider_capacity": p.pair_hours[ks] & (use > p_left + tol * np.maximum(1.0, finite)),
         "block_volume": p.pair_forced[ks] & (q > b_left + tol * np.maximum(1.0, vol)),
         "max_provider_share": share_full,
     }
-    left = {"offer_capacity": off_left, "provider_capacity": p_left, "block_volume": b_left,
+    left = {"not_awarded": np.zeros(len(ks)), "offer_capacity": off_left, "provider_capacity": p_left, "block_volume": b_left,
             "max_provider_share": s_left}
-    need_of = {"offer_capacity": use, "provider_capacity": use, "block_volume": q,
+    need_of = {"not_awarded": use, "offer_capacity": use, "provider_capacity": use, "block_volume": q,
                "max_provider_share": q}
     return full, left, need_of
 
@@ -333,8 +349,13 @@ def _exhausted(
         names = " and ".join(lim.replace("_", " ") for lim in hit)
         prov = p.provider_ids[p.pair_provider[k]]
         zone = p.zone_ids[p.offer_zone[p.pair_offer[k]]]
-        text = (f"{prov} in {zone} ({names}: {_num(max(0.0, left[tight][j]))} {unit} left, "
-                f"needs {_num(need_of[tight][j])})")
+        if "not_awarded" in hit:
+            lot = p.lot_ids[p.offer_award_lot[p.pair_offer[k]]]
+            text = (f"{prov} in {zone} (offer {p.offer_ids[p.pair_offer[k]]} exists only with "
+                    f"a block in lot {lot}, which {prov} does not hold)")
+        else:
+            text = (f"{prov} in {zone} ({names}: {_num(max(0.0, left[tight][j]))} {unit} "
+                    f"left, needs {_num(need_of[tight][j])})")
         entries.append((shortfall, prov, hit, text))
     entries.sort(key=lambda e: e[0])
     rules = {lim for e in entries for lim in e[2]}

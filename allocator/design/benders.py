@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from allocator.exact.model import MatrixModel, build
+from allocator.exact.model import MatrixModel, build, target_rows
 from allocator.core.problem import Problem
 from allocator.core.result import Status
 from allocator.instance.schema import Instance
@@ -50,7 +50,7 @@ from allocator.design.recourse import Pool, design_holders, holder_keys
 from allocator.design.scenarios import Demand
 
 # rows of the design model that only involve y and V: free in a recourse LP (y, V fixed)
-DESIGN_ROWS = ("bid max volume", "bid min volume", "lot block limits")
+DESIGN_ROWS = ("bid max volume", "bid min volume", "lot block limits", "design targets")
 INTEGRALITY_TOL = 1e-6
 MODEL_CACHE = 256  # recourse models a worker process keeps (see lp_recourse's token)
 _MODELS: OrderedDict[tuple[str, str | None], tuple[MatrixModel, float]] = OrderedDict()
@@ -63,6 +63,7 @@ class LpRecourse:
     scenario: str | None
     objective: float  # LP value of the recourse (contracts in force excluded)
     gradient: np.ndarray  # d objective / d V, per awardable bid (design-column order)
+    gradient_y: np.ndarray  # d objective / d y (capacity of offers that exist with an award)
     integral: bool  # the LP's assignment is integral (then the value is the MIP's)
     basis: bytes | None  # the final simplex basis (compressed HiGHS basis file)
     runtime_s: float
@@ -76,6 +77,7 @@ def lp_recourse(
     bases: Sequence[bytes | None],
     threads: int | None = 1,
     token: str = "",
+    award: np.ndarray | None = None,
 ) -> list[LpRecourse]:
     """The LP recourse of each demand at awarded volumes ``volume`` (one sweep task).
 
@@ -96,7 +98,12 @@ def lp_recourse(
     token
         Names this solve: a worker keeps the models it built under it (a model is a pure
         function of the instance and the demand, so reusing one changes no number).
+    award
+        y per awardable bid (1 awarded); ``volume > 0`` when None. A bid awarded at volume 0
+        still brings the offers that exist only with its award (DESIGN.md 9.1).
     """
+    if award is None:
+        award = (np.asarray(volume) > 0).astype(float)
     out = []
     for demand, basis in zip(demands, bases, strict=True):
         t0 = time.perf_counter()
@@ -113,14 +120,16 @@ def lp_recourse(
                 _MODELS[key] = (model, fixed)
                 while len(_MODELS) > MODEL_CACHE:
                     _MODELS.popitem(last=False)
-        obj, grad, integral, new_basis = _solve_lp(model, fixed, volume, basis, threads)
-        out.append(LpRecourse(demand.id, obj, grad, integral, new_basis,
+        obj, grad, grad_y, integral, new_basis = _solve_lp(model, fixed, volume, award, basis,
+                                                           threads)
+        out.append(LpRecourse(demand.id, obj, grad, grad_y, integral, new_basis,
                               time.perf_counter() - t0))
     return out
 
 
-def _solve_lp(model: MatrixModel, fixed: float, volume: np.ndarray, basis: bytes | None,
-              threads: int | None) -> tuple[float, np.ndarray, bool, bytes | None]:
+def _solve_lp(model: MatrixModel, fixed: float, volume: np.ndarray, award: np.ndarray,
+              basis: bytes | None, threads: int | None
+              ) -> tuple[float, np.ndarray, np.ndarray, bool, bytes | None]:
     import highspy
 
     nb = len(model.design_holders)
@@ -133,12 +142,16 @@ def _solve_lp(model: MatrixModel, fixed: float, volume: np.ndarray, basis: bytes
     cost = model.c.copy()
     col_lo, col_hi = model.col_lo.copy(), model.col_hi.copy()
     if nb:
-        cost[model.y0:model.y0 + 2 * nb] = 0.0
-        on = (volume > 0).astype(float)
+        cost[model.y0:model.y0 + model.n_design] = 0.0
+        on = np.asarray(award, dtype=float)
         col_lo[model.y0:model.y0 + nb] = on
         col_hi[model.y0:model.y0 + nb] = on
         col_lo[model.y0 + nb:model.y0 + 2 * nb] = volume
         col_hi[model.y0 + nb:model.y0 + 2 * nb] = volume
+        if model.z0 >= 0:  # z only appears in the (freed) target rows: fix it to its value
+            z = model.z_values(on)
+            col_lo[model.z0:model.z0 + model.n_z] = z
+            col_hi[model.z0:model.z0 + model.n_z] = z
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     if threads:
@@ -163,17 +176,21 @@ def _solve_lp(model: MatrixModel, fixed: float, volume: np.ndarray, basis: bytes
     sol = h.getSolution()
     objective = float(h.getInfo().objective_function_value)
     values = np.asarray(sol.col_value)
-    grad = np.asarray(sol.col_dual)[model.y0 + nb:model.y0 + 2 * nb] if nb else np.zeros(0)
+    dual = np.asarray(sol.col_dual)
+    # Reduced costs of the fixed y and V columns: subgradients of the LP value in (y, V)
+    # (they are right-hand sides of the recourse LP, so the value is convex in them).
+    grad = dual[model.y0 + nb:model.y0 + 2 * nb] if nb else np.zeros(0)
+    grad_y = dual[model.y0:model.y0 + nb] if nb else np.zeros(0)
     xv = values[model.integer & ~_design_cols(model)]
     integral = bool(np.all(np.abs(xv - np.round(xv)) <= INTEGRALITY_TOL))
-    return objective, np.array(grad, dtype=float), integral, _write_basis(h)
+    return (objective, np.array(grad, dtype=float), np.array(grad_y, dtype=float), integral,
+            _write_basis(h))
 
 
 def _design_cols(model: MatrixModel) -> np.ndarray:
     mask = np.zeros(model.n_cols, dtype=bool)
-    nb = len(model.design_holders)
-    if nb:
-        mask[model.y0:model.y0 + 2 * nb] = True
+    if model.y0 >= 0:
+        mask[model.y0:model.y0 + model.n_design] = True
     return mask
 
 
@@ -201,7 +218,9 @@ def _read_basis(h, data: bytes) -> None:
 
 
 class Master:
-    """The Benders master: y, V and theta_s, the lot limits, and the cuts so far.
+    """The Benders master: y, V, theta_s and z, the lot limits, the design targets, the cuts.
+
+    Columns: y (nb), V (nb), theta (one per scenario), then z (design targets, DESIGN.md 9.3).
 
     Parameters
     ----------
@@ -231,7 +250,10 @@ class Master:
                       for li, lot in enumerate(instance.lots)]
         self.weights = np.asarray(weights, dtype=float)
         self.offset = float(base.fixed_block_cost)
-        self.n_cols = 2 * nb + k
+        targets = target_rows(base, dh, lot_demand, 2 * nb + k)
+        self.targets = targets
+        self.nz = targets.n_z
+        self.n_cols = 2 * nb + k + self.nz
         rows, cols, vals, lo, hi = [], [], [], [], []
         r = 0
         for j in range(nb):  # vmin y <= V <= vmax y
@@ -260,17 +282,29 @@ class Master:
                 lo.append(rules.min_share * lot_demand[li])
                 hi.append(rules.max_share * lot_demand[li])
                 r += 1
+        rows += list(r + targets.rows)
+        cols += list(targets.cols)
+        vals += list(targets.vals)
+        lo += list(targets.lo)
+        hi += list(targets.hi)
+        r += len(targets.lo)
         self._static = sp.csr_matrix((vals, (rows, cols)), shape=(r, self.n_cols))
         self._lo, self._hi = np.array(lo, dtype=float), np.array(hi, dtype=float)
-        self._cuts: list[tuple[int, np.ndarray, float]] = []  # (scenario, g, rhs)
+        self._cuts: list[tuple[int, np.ndarray, float]] = []  # (scenario, g over y|V, rhs)
         self._seen: set[bytes] = set()
 
-    def add_cuts(self, volume: np.ndarray, results: Sequence[LpRecourse]) -> int:
-        """Add theta_s - g_s V >= Q_s - g_s V^k for each scenario; returns how many were new."""
+    def add_cuts(self, volume: np.ndarray, results: Sequence[LpRecourse],
+                 award: np.ndarray | None = None) -> int:
+        """Add theta_s - g_s (y, V) >= Q_s - g_s (y^k, V^k) per scenario; returns how many
+        were new. ``award`` is y^k (``volume > 0`` when None)."""
+        y = (np.asarray(volume) > 0).astype(float) if award is None else np.asarray(
+            award, dtype=float)
+        point = np.r_[y, volume]
         added = 0
         for s, res in enumerate(results):
-            g = np.where(np.abs(res.gradient) > 1e-12, res.gradient, 0.0)
-            rhs = float(res.objective - g @ volume)
+            g = np.r_[res.gradient_y, res.gradient]
+            g = np.where(np.abs(g) > 1e-12, g, 0.0)
+            rhs = float(res.objective - g @ point)
             key = np.r_[s, np.round(g, 9), round(rhs, 6)].tobytes()
             if key in self._seen:
                 continue
@@ -284,8 +318,8 @@ class Master:
         nb, k = self.nb, self.k
         n = len(self._cuts)
         if n:
-            rows = np.repeat(np.arange(n), nb + 1)
-            cols = np.concatenate([np.r_[2 * nb + s, nb + np.arange(nb)] for s, _, _ in self._cuts])
+            rows = np.repeat(np.arange(n), 2 * nb + 1)
+            cols = np.concatenate([np.r_[2 * nb + s, np.arange(2 * nb)] for s, _, _ in self._cuts])
             vals = np.concatenate([np.r_[1.0, -g] for _, g, _ in self._cuts])
             cuts = sp.csr_matrix((vals, (rows, cols)), shape=(n, self.n_cols))
             cuts.eliminate_zeros()
@@ -294,14 +328,16 @@ class Master:
             A = self._static
         rhs = np.array([c[2] for c in self._cuts], dtype=float)
         return MatrixModel(
-            c=np.r_[self.award, self.rate, self.weights],
+            c=np.r_[self.award, self.rate, self.weights, np.zeros(self.nz)],
             offset=self.offset,
             A=A,
             row_lo=np.r_[self._lo, rhs],
             row_hi=np.r_[self._hi, np.full(n, np.inf)],
             col_lo=np.zeros(self.n_cols),
-            col_hi=np.r_[np.ones(nb), self.vmax, np.full(k, np.inf)],  # recourse costs >= 0
-            integer=np.r_[np.ones(nb, dtype=bool), np.zeros(nb + k, dtype=bool)],
+            # recourse costs >= 0
+            col_hi=np.r_[np.ones(nb), self.vmax, np.full(k, np.inf), np.ones(self.nz)],
+            integer=np.r_[np.ones(nb, dtype=bool), np.zeros(nb + k, dtype=bool),
+                          np.ones(self.nz, dtype=bool)],
             demands=(),
         )
 
@@ -319,10 +355,14 @@ class Master:
 
     def point(self, y: np.ndarray, volume: np.ndarray) -> np.ndarray:
         """A master solution with these awards (theta at the maximum of its cuts)."""
+        y = np.asarray(y, dtype=float)
         theta = np.zeros(self.k)
         for s, g, rhs in self._cuts:
-            theta[s] = max(theta[s], rhs + g @ volume)
-        return np.r_[np.asarray(y, dtype=float), volume, theta]
+            theta[s] = max(theta[s], rhs + g @ np.r_[y, volume])
+        z = np.zeros(self.nz)
+        j, kz = self.targets.members
+        np.maximum.at(z, kz, y[j])
+        return np.r_[y, volume, theta, z]
 
     def first_stage(self, y: np.ndarray, volume: np.ndarray) -> float:
         """Block cost of these awards: contracts in force, award costs, rate x volume."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -91,6 +91,20 @@ def award_volumes(problem: Problem, awards: Mapping[Pool, float]) -> np.ndarray:
     return volume
 
 
+def with_awards(problem: Problem, awards: Mapping[Pool, float]) -> Problem:
+    """``problem`` with ``awards`` fixed: volumes, and the capacity of ``if_awarded`` offers.
+
+    An awarded bid counts as y = 1 even at volume 0 (its offers that exist only with the award
+    get their capacity, DESIGN.md 9.1); a bid not listed is not awarded.
+    """
+    awarded = np.zeros(problem.n_holders, dtype=bool)
+    index = dict(zip(holder_keys(problem), design_holders(problem), strict=True))
+    for key in awards:
+        if key in index:
+            awarded[index[key]] = True
+    return problem.with_awards(award_volumes(problem, awards), awarded)
+
+
 def award_cost(instance: Instance, awards: Mapping[Pool, float]) -> float:
     """First-stage cost of ``awards`` (award cost plus rate x volume of each awarded bid)."""
     bids = {(b.provider, b.lot): b for b in instance.block_bids}
@@ -118,7 +132,7 @@ def recourse(
     """
     t0 = time.perf_counter()
     base = Problem.from_instance(instance, mode="design", needs=demand.needs, scenario=demand.id)
-    problem = replace(base, holder_volume=award_volumes(base, awards))
+    problem = with_awards(base, awards)
     kind = params.objective or problem.objective_kind
     model = build([(problem, 1.0)])
     fixed = problem.fixed_block_cost

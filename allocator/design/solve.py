@@ -49,11 +49,11 @@ from allocator.design.recourse import (
     Outcome,
     Pool,
     award_cost,
-    award_volumes,
     design_holders,
     holder_keys,
     outcome_of,
     recourse_batch,
+    with_awards,
 )
 from allocator.design.scenarios import Demand, demands, with_scenarios
 from allocator.design.sweep import Runner, SerialRunner, chunks
@@ -226,7 +226,7 @@ def _extensive(instance, ds, lot_demand, params, kind, t0, deadline, solver, com
     chosen = chosen_from_values(model, res.values)
     outcomes = []
     for p, d, ch in zip(problems, ds, chosen, strict=True):
-        fixed = replace(p, holder_volume=award_volumes(p, awards))
+        fixed = with_awards(p, awards)
         outcomes.append(outcome_of(fixed, d, ch, res.status, None, 0.0, res.message))
     return _result(instance, problems[0], awards, outcomes, res.status, res.bound, solver, t0,
                    extra, build_s=build_s)
@@ -375,10 +375,11 @@ def _benders(instance, core, ds, lot_demand, params, runner, t0, deadline, base,
 
     took = [0.0]  # the last sweep's wall time: what an exact evaluation costs, roughly
 
-    def sweep(volume: np.ndarray) -> list[LpRecourse]:
+    def sweep(y: np.ndarray, volume: np.ndarray) -> list[LpRecourse]:
         start = time.perf_counter()
+        award = np.asarray(y, dtype=float)
         tasks = [(core, [ds[i] for i in part], lot_demand, volume, [bases[i] for i in part],
-                  threads, token) for part in parts]
+                  threads, token, award) for part in parts]
         out = [r for chunk in runner.map(lp_recourse, tasks) for r in chunk]
         for i, r in enumerate(out):
             bases[i] = r.basis
@@ -396,8 +397,9 @@ def _benders(instance, core, ds, lot_demand, params, runner, t0, deadline, base,
              time.perf_counter() - t0)
     # First cuts at no volume and at every bid's full volume: the recourse only falls as
     # volume grows, so the second also bounds every theta_s from below from the start.
-    for volume in (np.zeros(master.nb), master.vmax.copy()):
-        master.add_cuts(volume, sweep(volume))
+    for y0, volume in ((np.zeros(master.nb), np.zeros(master.nb)),
+                       (np.ones(master.nb), master.vmax.copy())):
+        master.add_cuts(volume, sweep(y0, volume), y0)
     LOG.info("benders: first sweep done at %.1f s", time.perf_counter() - t0)
     weights = master.weights
     candidates: list[tuple[float, np.ndarray, np.ndarray]] = []
@@ -417,7 +419,7 @@ def _benders(instance, core, ds, lot_demand, params, runner, t0, deadline, base,
             break
         lower = bound if wait_and_see is None or bound is None else max(bound, wait_and_see)
         master_s = time.perf_counter() - master_start
-        results = sweep(volume)
+        results = sweep(y, volume)
         value = master.first_stage(y, volume) + float(weights @ [r.objective for r in results])
         candidates.append((value, y, volume))
         candidates.sort(key=lambda c: c[0])
@@ -433,7 +435,7 @@ def _benders(instance, core, ds, lot_demand, params, runner, t0, deadline, base,
             break
         # stop in time to evaluate the best design exactly (about two sweeps) and polish it
         late = time.perf_counter() + 3 * took[0] > deadline
-        if time.perf_counter() > stop or late or master.add_cuts(volume, results) == 0:
+        if time.perf_counter() > stop or late or master.add_cuts(volume, results, y) == 0:
             break
     extra = {**common, "bound_kind": "the larger of the Benders master bound (LP recourse "
              "cuts) and the wait-and-see LP bound (each scenario's own design LP)",
@@ -586,6 +588,25 @@ def _unreachable_limits(instance: Instance, base: Problem, lot_demand: np.ndarra
                     f"{lot_demand[li]:g} = {need:g} exceeds the most volume that "
                     f"{'its' if rules.max_providers is None else rules.max_providers} "
                     f"largest bid(s) can offer ({most:g})")
+    return _unreachable_targets(instance, base, lot_demand)
+
+
+def _unreachable_targets(instance: Instance, base: Problem, lot_demand: np.ndarray) -> str:
+    """Why no design can meet a design target with the awardable bids, or ''."""
+    bids = [instance.block_bids[int(base.holder_bid[h])] for h in design_holders(base)]
+    for target in instance.design_targets:
+        lots = set(target.lots)
+        mine = [b for b in bids if b.lot in lots]
+        providers = {b.provider for b in mine}
+        if len(providers) < target.min_providers:
+            return (f"design target {target.id} needs at least {target.min_providers} distinct "
+                    f"block provider(s) but its lots have awardable bids from {len(providers)}")
+        d = float(sum(lot_demand[i] for i, lot in enumerate(instance.lots) if lot.id in lots))
+        most = sum(b.max_volume for b in mine)
+        if d > 0 and most < target.min_block_share * d - 1e-9:
+            return (f"design target {target.id}: min_block_share {target.min_block_share:g} x "
+                    f"expected demand {d:g} = {target.min_block_share * d:g} exceeds the volume "
+                    f"of every awardable bid in its lots together ({most:g})")
     return ""
 
 
@@ -611,7 +632,32 @@ def limits_ok(instance: Instance, awards: Mapping[Pool, float], lot_demand: np.n
             low, high = rules.min_share * d, rules.max_share * d
             if not low - tol * max(1, low) <= sum(mine) <= high + tol * max(1, high):
                 return False
-    return True
+    return not target_problems(instance, awards, lot_demand, tol)
+
+
+def target_problems(instance: Instance, awards: Mapping[Pool, float], lot_demand: np.ndarray,
+                    tol: float = 1e-6) -> list[str]:
+    """What ``awards`` break of the design targets (DESIGN.md 9.3), one sentence each."""
+    lot_ix = {lot.id: i for i, lot in enumerate(instance.lots)}
+    out = []
+    for target in instance.design_targets:
+        lots = set(target.lots)
+        mine = {k: v for k, v in awards.items() if k[1] in lots}
+        count = len({p for p, _ in mine})
+        if count < target.min_providers or (target.max_providers is not None
+                                            and count > target.max_providers):
+            top = "" if target.max_providers is None else f"-{target.max_providers}"
+            out.append(f"design target {target.id}: {count} distinct block provider(s), "
+                       f"outside {target.min_providers}{top}")
+        d = float(sum(lot_demand[lot_ix[lid]] for lid in lots))
+        if d > 0:
+            low, high = target.min_block_share * d, target.max_block_share * d
+            volume = sum(mine.values())
+            if not low - tol * max(1, low) <= volume <= high + tol * max(1, high):
+                out.append(f"design target {target.id}: block volume {volume:g} outside "
+                           f"[{low:g}, {high:g}] ({target.min_block_share:g}-"
+                           f"{target.max_block_share:g} of demand {d:g})")
+    return out
 
 
 def _failed(bad: Sequence[Outcome], solver: str, t0: float, extra: dict) -> Result:

@@ -11,7 +11,9 @@ Column blocks, per demand (the base needs, or one scenario's):
 * ``b[j]`` in [0, 1], one per pair that may be block-funded by choice (a block holder's pair in a
   lot with ``framework=true`` and a positive price); in block-only lots b = x is substituted.
 
-Design mode adds, once, for every block holder with a bid: ``y[h]`` binary and ``V[h]`` >= 0.
+Design mode adds, once, for every block holder with a bid: ``y[h]`` binary and ``V[h]`` >= 0,
+then one binary ``z[t, p]`` per design target t and provider p with a bid in t's lots
+(DESIGN.md 9.3: p is among t's distinct block providers).
 
 Rows that can never bind (an offer whose eligible pairs together fit its capacity, ...) are left
 out; they change nothing.
@@ -56,12 +58,32 @@ class MatrixModel:
     demands: tuple[DemandBlock, ...]
     y0: int = -1  # first design column (y then V), -1 when none
     design_holders: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    z0: int = -1  # first z column (design targets), -1 when none
+    # (design column j, z index) of every bid counted by a target: z = max of its members' y
+    z_members: tuple[np.ndarray, np.ndarray] = field(
+        default_factory=lambda: (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)))
     unmet_cost: np.ndarray | None = None  # objective restricted to the unmet term (lexicographic)
     row_names: tuple[str, ...] = ()
 
     @property
     def n_cols(self) -> int:
         return len(self.c)
+
+    @property
+    def n_z(self) -> int:
+        return 0 if self.z0 < 0 else int(self.z_members[1].max(initial=-1)) + 1
+
+    @property
+    def n_design(self) -> int:
+        """Columns of the first stage: y, V and z."""
+        return 0 if self.y0 < 0 else 2 * len(self.design_holders) + self.n_z
+
+    def z_values(self, award: np.ndarray) -> np.ndarray:
+        """The z of awards ``y`` (design-column order): 1 where any member bid is awarded."""
+        z = np.zeros(self.n_z)
+        j, k = self.z_members
+        np.maximum.at(z, k, np.asarray(award, dtype=float)[j])
+        return z
 
     @property
     def n_rows(self) -> int:
@@ -116,6 +138,94 @@ def _group_rows(keys: np.ndarray, binding: np.ndarray) -> tuple[np.ndarray, np.n
     return row_of[keys], groups
 
 
+@dataclass(frozen=True)
+class TargetRows:
+    """The rows of the design targets (DESIGN.md 9.3) over the first-stage columns.
+
+    Columns are numbered as y = 0..nb-1, V = nb..2nb-1 and z = ``z_start`` + k; the caller
+    shifts them into its own layout.
+    """
+
+    rows: np.ndarray
+    cols: np.ndarray
+    vals: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    n_z: int
+    members: tuple[np.ndarray, np.ndarray]  # (design column j, z index)
+
+
+def target_rows(problem: Problem, design_holders: np.ndarray, lot_demand: np.ndarray,
+                z_start: int) -> TargetRows:
+    """Rows of every design target over the awardable bids ``design_holders``.
+
+    For target t over lots L_t, with M_t the bids in L_t and P_t their providers:
+    ``y[j] <= z[t,p(j)]`` (j in M_t), ``z[t,p] <= sum_{j in M_t, p(j)=p} y[j]``,
+    ``min_providers <= sum_p z[t,p] <= max_providers`` and, where ``D_t = sum_{l in L_t}
+    D[l] > 0``, ``min_block_share D_t <= sum_{j in M_t} V[j] <= max_block_share D_t``.
+    Contracts in force count towards none of them (they hold no y, V or z).
+    """
+    inst = problem.instance
+    nb = len(design_holders)
+    lot_ix = {lid: i for i, lid in enumerate(problem.lot_ids)}
+    lots_h = problem.holder_lot[design_holders]
+    prov_h = problem.holder_provider[design_holders]
+    D = np.asarray(lot_demand, dtype=float)
+    r: list[np.ndarray] = []
+    c: list[np.ndarray] = []
+    v: list[np.ndarray] = []
+    lo: list[float] = []
+    hi: list[float] = []
+    mj: list[np.ndarray] = []
+    mk: list[np.ndarray] = []
+    row = 0
+    nz = 0
+    for target in inst.design_targets:
+        lots = np.array([lot_ix[lid] for lid in target.lots], dtype=np.int64)
+        members = np.nonzero(np.isin(lots_h, lots))[0]
+        provs, zk = np.unique(prov_h[members], return_inverse=True)
+        zcol = z_start + nz + zk  # z column of each member's provider
+        npv, nm = len(provs), len(members)
+        # y[j] - z[t,p(j)] <= 0
+        ar = np.arange(nm)
+        r += [row + ar, row + ar]
+        c += [members, zcol]
+        v += [np.ones(nm), -np.ones(nm)]
+        lo += [-INF] * nm
+        hi += [0.0] * nm
+        row += nm
+        # z[t,p] - sum y[j] <= 0
+        r += [row + np.arange(npv), row + zk]
+        c += [z_start + nz + np.arange(npv), members]
+        v += [np.ones(npv), -np.ones(nm)]
+        lo += [-INF] * npv
+        hi += [0.0] * npv
+        row += npv
+        # distinct providers
+        r.append(np.full(npv, row))
+        c.append(z_start + nz + np.arange(npv))
+        v.append(np.ones(npv))
+        lo.append(float(target.min_providers))
+        hi.append(INF if target.max_providers is None else float(target.max_providers))
+        row += 1
+        # block share of the targets' lots together (none where their demand is 0)
+        total = float(D[lots].sum())
+        if total > 0:
+            r.append(np.full(nm, row))
+            c.append(nb + members)
+            v.append(np.ones(nm))
+            lo.append(target.min_block_share * total)
+            hi.append(target.max_block_share * total)
+            row += 1
+        mj.append(members)
+        mk.append(nz + zk)
+        nz += npv
+    cat = (lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt))
+    return TargetRows(cat(r, np.int64), cat(c, np.int64), cat(v, float),
+                      np.asarray(lo, dtype=float), np.asarray(hi, dtype=float), nz,
+                      (cat(mj, np.int64), cat(mk, np.int64)))
+
+
 def build(
     demands: list[tuple[Problem, float]],
     *,
@@ -153,6 +263,8 @@ def build(
 
     # design columns come first so that every demand can refer to them
     y0 = -1
+    z0 = -1
+    z_members = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
     dh = np.zeros(0, dtype=np.int64)
     v_col_of_holder = np.full(base.n_holders, -1, dtype=np.int64)
     if design:
@@ -208,6 +320,21 @@ def build(
         if nrow:
             rows.add(np.concatenate(r_rows), np.concatenate(r_cols), np.concatenate(r_vals),
                      r_lo, r_hi, "lot block limits")
+        # design targets across lots (DESIGN.md 9.3): z columns after V
+        targets = target_rows(base, dh, D, 2 * nb)
+        if targets.n_z:
+            z0 = y0 + 2 * nb
+            nz = targets.n_z
+            z_members = targets.members
+            costs.append(np.zeros(nz))
+            unmet_costs.append(np.zeros(nz))
+            lo_parts.append(np.zeros(nz))
+            hi_parts.append(np.ones(nz))
+            int_parts.append(np.ones(nz, dtype=bool))
+            col += nz
+        if len(targets.lo):
+            rows.add(targets.rows, y0 + targets.cols, targets.vals, targets.lo, targets.hi,
+                     "design targets")
 
     for p, w in demands:
         nP, nN = p.n_pairs, p.n_needs
@@ -234,11 +361,33 @@ def build(
                  np.ones(nP + nN), np.ones(nN), np.ones(nN), "need")
         # offer capacity (travel factor scales use)
         tot_o = np.bincount(p.pair_offer, weights=p.pair_use, minlength=p.n_offers)
-        bind_o = tot_o > p.offer_capacity * (1 + 1e-12)
+        # an offer that exists only with an award (DESIGN.md 9.1): capacity * y of that bid
+        gated = np.zeros(p.n_offers, dtype=bool)
+        if design:
+            gated = (p.offer_award_holder >= 0) & (tot_o > 0)
+            gated[gated] = v_col_of_holder[p.offer_award_holder[gated]] >= 0
+        bind_o = (tot_o > p.offer_capacity * (1 + 1e-12)) & ~gated
         r, groups = _group_rows(p.pair_offer, bind_o)
         m = r >= 0
         rows.add(r[m], x0 + kx[m], p.pair_use[m], np.full(len(groups), -INF),
                  p.offer_capacity[groups], "offer capacity")
+        if gated.any():
+            r, groups = _group_rows(p.pair_offer, gated)
+            m = r >= 0
+            ycol = v_col_of_holder[p.offer_award_holder[groups]] - len(dh)
+            cap = p.offer_award_capacity[groups]
+            rows.add(np.r_[r[m], np.arange(len(groups))], np.r_[x0 + kx[m], ycol],
+                     np.r_[p.pair_use[m], -cap], np.full(len(groups), -INF),
+                     np.zeros(len(groups)), "award capacity")
+            if strengthen:
+                # x <= y on each pair of a gated offer: implied for integral y (any use needs
+                # y = 1), much tighter in the LP relaxation than the aggregated row.
+                gk = kx[gated[p.pair_offer]]
+                yk = v_col_of_holder[p.offer_award_holder[p.pair_offer[gk]]] - len(dh)
+                a = np.arange(len(gk))
+                rows.add(np.r_[a, a], np.r_[x0 + gk, yk],
+                         np.r_[np.ones(len(gk)), -np.ones(len(gk))],
+                         np.full(len(gk), -INF), np.zeros(len(gk)), "award capacity needs award")
         # provider capacity over hours offers
         hk = kx[p.pair_hours]
         tot_p = np.bincount(p.pair_provider[hk], weights=p.pair_use[hk], minlength=p.n_providers)
@@ -316,6 +465,8 @@ def build(
         demands=tuple(blocks),
         y0=y0,
         design_holders=dh,
+        z0=z0,
+        z_members=z_members,
         unmet_cost=np.concatenate(unmet_costs) if unmet_costs else np.zeros(0),
         row_names=tuple(k for k, n in rows.kind for _ in range(n)) if rows.n < 200_000 else (),
     )
@@ -357,4 +508,6 @@ def values_from_chosen(model: MatrixModel, chosen: list[np.ndarray],
         nb = len(model.design_holders)
         v[model.y0:model.y0 + nb] = award
         v[model.y0 + nb:model.y0 + 2 * nb] = volume
+        if model.z0 >= 0:
+            v[model.z0:model.z0 + model.n_z] = model.z_values(award)
     return v
