@@ -10,6 +10,7 @@ each was not chosen, as a code and a sentence:
 
 =================  ===========================================================================
 ``rejected``       a broker rejected that provider for this need (nightly run only)
+``not_awarded``    the offer exists only with a block its provider does not hold (9.1)
 ``offer_full``     the offer has less capacity left than the need takes, in this solution
 ``provider_full``  the provider's total hours capacity is used up
 ``block_full``     a block-only lot (``framework=false``) whose block volume is used up
@@ -52,7 +53,7 @@ from allocator.instance.schema import UNIT_OF_KIND
 
 ALTERNATIVES = 2
 TOL = 1e-9
-WHY_CODES = ("rejected", "offer_full", "provider_full", "block_full", "share_cap",
+WHY_CODES = ("rejected", "not_awarded", "offer_full", "provider_full", "block_full", "share_cap",
              "more_expensive", "lower_quality", "out_of_zone", "whole_market")
 ALTERNATIVE_COLUMNS = (
     "need", "provider", "offer", "cost", "rank", "alternative_provider", "alternative_offer",
@@ -164,9 +165,33 @@ def explain(
     f = alternatives_from if alternatives_from is not None else p
     fu = u if f is p else Usage.of(f, solution)
     cur = p.instance.currency
-    assigned, alts = _assigned(p, u, f, fu, set(rejected), alternatives, cur)
-    changes = _changes(p, u, cur)
+    cap_f = offer_capacity(f, solution)
+    cap_p = cap_f if f is p else offer_capacity(p, solution)
+    assigned, alts = _assigned(p, u, f, fu, cap_f, set(rejected), alternatives, cur)
+    changes = _changes(p, u, cap_p, cur)
     return Explanations(assigned=assigned, alternatives=alts, changes=changes, currency=cur)
+
+
+def offer_capacity(p: Problem, solution: Solution) -> np.ndarray:
+    """Each offer's capacity under ``solution``'s awards.
+
+    An offer that exists only with an award (DESIGN.md 9.1) that ``p`` leaves open (design
+    mode, an awardable bid) has its capacity where ``solution`` awards that bid, else 0.
+    """
+    cap = np.array(p.offer_capacity, dtype=float)
+    gated = np.nonzero(p.offer_award_holder >= 0)[0]
+    if len(gated) and solution.awards:
+        keys = {(str(a), str(b)) for a, b in solution.awards}
+        h = p.offer_award_holder[gated]
+        on = np.fromiter(((p.provider_ids[p.holder_provider[i]], p.lot_ids[p.holder_lot[i]])
+                          in keys for i in h), dtype=bool, count=len(h))
+        cap[gated[on]] = p.offer_award_capacity[gated[on]]
+    return cap
+
+
+def _not_awarded(p: Problem, cap: np.ndarray, o: np.ndarray) -> np.ndarray:
+    """Offers that exist only with a block their provider does not hold (capacity 0)."""
+    return (p.offer_award_lot[o] >= 0) & (cap[o] <= 0)
 
 
 # --------------------------------------------------------------------------- cost parts
@@ -192,8 +217,10 @@ def chosen_costs(p: Problem, u: Usage, ns: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- assigned
 
 
-def _assigned(p: Problem, u: Usage, f: Problem, fu: Usage, rejected: set[tuple[str, str]],
-              n_alt: int, cur: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _assigned(
+    p: Problem, u: Usage, f: Problem, fu: Usage, cap: np.ndarray,
+    rejected: set[tuple[str, str]], n_alt: int, cur: str,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     ns = np.nonzero(u.chosen >= 0)[0]
     ks = u.chosen[ns]
     cost_n = np.zeros(p.n_needs)
@@ -229,7 +256,8 @@ def _assigned(p: Problem, u: Usage, f: Problem, fu: Usage, rejected: set[tuple[s
     o, prov, lot = f.pair_offer[ja], f.pair_provider[ja], f.pair_lot[ja]
     use = f.pair_use[ja]
     same_prov = prov == chosen_prov[na]
-    offer_left = f.offer_capacity[o] - fu.offer_use[o]
+    offer_left = cap[o] - fu.offer_use[o]
+    not_awarded = _not_awarded(f, cap, o)
     cap = f.provider_capacity[prov]
     prov_left = np.where(np.isfinite(cap), cap - fu.provider_use[prov], np.inf)
     prov_left = prov_left + np.where(same_prov, chosen_use[na], 0.0)
@@ -265,6 +293,7 @@ def _assigned(p: Problem, u: Usage, f: Problem, fu: Usage, rejected: set[tuple[s
     code[block_full] = "block_full"
     code[prov_full] = "provider_full"
     code[offer_full] = "offer_full"
+    code[not_awarded] = "not_awarded"
     nid = np.asarray(p.need_ids, dtype=object)
     pid = np.asarray(f.provider_ids, dtype=object)
     if rejected:
@@ -324,6 +353,10 @@ def _why_not(code, f, o, prov, use, offer_left, prov_left, block_left, share_lef
     for i, c in enumerate(code.tolist()):
         if c == "rejected":
             out.append("rejected by a broker")
+        elif c == "not_awarded":
+            out.append(f"offer {oid[o[i]]} exists only with a block in lot "
+                       f"{f.lot_ids[f.offer_award_lot[o[i]]]}, which {pid[prov[i]]} does not "
+                       "hold")
         elif c == "offer_full":
             out.append(f"full: offer {oid[o[i]]} has {max(0.0, offer_left[i]):g} {unit[i]} "
                        f"left, the need takes {use[i]:g}")
@@ -354,7 +387,7 @@ def _why_not(code, f, o, prov, use, offer_left, prov_left, block_left, share_lef
 # --------------------------------------------------------------------------- unmet
 
 
-def _changes(p: Problem, u: Usage, cur: str) -> pd.DataFrame:
+def _changes(p: Problem, u: Usage, cap: np.ndarray, cur: str) -> pd.DataFrame:
     unmet = np.nonzero(u.chosen < 0)[0]
     order, start = p.pairs_by_need
     counts = start[unmet + 1] - start[unmet]
@@ -371,7 +404,13 @@ def _changes(p: Problem, u: Usage, cur: str) -> pd.DataFrame:
                    - np.repeat(offs[:-1], c)]
         use = p.pair_use[ks]
         o, prov = p.pair_offer[ks], p.pair_provider[ks]
-        s_offer = np.maximum(0.0, use - (p.offer_capacity[o] - u.offer_use[o]))
+        s_offer = np.maximum(0.0, use - (cap[o] - u.offer_use[o]))
+        # an offer that exists only with an award: the change is the award, which brings the
+        # offer's own capacity (on ties, a change without an award comes first)
+        gone = _not_awarded(p, cap, o)
+        if gone.any():
+            raw = np.array([of.capacity for of in p.instance.offers], dtype=float)
+            s_offer = np.where(gone, np.maximum(0.0, use - raw[o]), s_offer)
         pcap = p.provider_capacity[prov]
         left = np.where(np.isfinite(pcap), pcap - u.provider_use[prov], np.inf)
         s_prov = np.where(p.pair_hours[ks], np.maximum(0.0, use - left), 0.0)
@@ -390,7 +429,7 @@ def _changes(p: Problem, u: Usage, cur: str) -> pd.DataFrame:
             sl = p.max_provider_share * d - u.served_in_lot[prov, ll]
             s_share = np.where((lot >= 0) & (d > 0), np.maximum(0.0, p.pair_q[ks] - sl), 0.0)
         s_all = np.maximum.reduce([s_offer, s_prov, s_block, s_share])
-        pick = np.lexsort((o, p.pair_cost_x[ks], s_all, rows))
+        pick = np.lexsort((o, p.pair_cost_x[ks], gone, s_all, rows))
         firsts = pick[np.r_[True, rows[pick][1:] != rows[pick][:-1]]]
         r = rows[firsts]
         best[r] = ks[firsts]
@@ -422,7 +461,13 @@ def _changes(p: Problem, u: Usage, cur: str) -> pd.DataFrame:
         offers.append(oid)
         zones.append(zone)
         costs.append(cost)
-        if short[i] > TOL:
+        if p.offer_award_lot[o] >= 0 and cap[o] <= 0:
+            lot = p.lot_ids[p.offer_award_lot[o]]
+            kinds.append("award")
+            sentences.append(f"award {pid} a block in lot {lot}: its offer {oid} in {zone} "
+                             f"exists only with it, and would take it at {money(cost, cur)} "
+                             "a week")
+        elif short[i] > TOL:
             where = []
             if shorts["offer"][i] > TOL:
                 where.append(f"{shorts['offer'][i]:g} more {unit} a week on offer {oid} in "
