@@ -116,7 +116,9 @@ POLICY = {
     # assumed: a bed-week left unmet costs about a residential placement (standard) or a
     # delayed hospital discharge (clarification 1: beds use their own priorities)
     "unmet_penalty": {"standard_bed": 1800.0, "hospital_discharge_bed": 3000.0},
-    "transfer_penalty": 500.0,  # assumed: a move of home is disruptive, once
+    # assumed: moving a tenant out of their home (or leaving them without care) is a last
+    # resort: a one-off cost of about three weeks of the unmet penalty
+    "transfer_penalty": 5000.0,
     "quality_weight": 200.0,  # assumed: a bed-week at quality 0 counts 200 more, 0 at 100
     "out_of_zone_penalty": 100.0,  # assumed: a flat in a neighbouring district
     "objective": "weighted",

@@ -206,3 +206,51 @@ def test_files_and_cli(tmp_path):
                                    "--out", str(tmp_path / "x")])
     assert bad.exit_code == 2 and "not in the instance" in bad.output
     assert not (tmp_path / "x").exists()
+
+
+def test_schemes_that_exist_only_with_the_award():
+    """The hand market with each bidder's scheme built only if it wins (DESIGN 9.1).
+
+    With only bid j left on L, the other bidders' schemes do not exist: A holds its one bed
+    (700) and n2 goes to F at 1,500: 2,200. B holds both beds: 1,600. D: 540 + 1,500 = 2,040.
+    Scores are unchanged; the difference score winner - market winner is now 600 a week.
+    """
+    inst = hand_market()
+    doc = inst.model_dump()
+    for offer in doc["offers"]:
+        if offer["provider"] in "ABCD":
+            offer["if_awarded"] = "L"
+    inst = Instance.model_validate(doc)
+    mc = mini_competition(inst, "L", params=DesignParams(time_limit=30))
+    bids = {b.provider: b for b in mc.bids}
+    assert bids["A"].whole_market_cost == pytest.approx(2200)
+    assert bids["B"].whole_market_cost == pytest.approx(1600)
+    assert bids["D"].whole_market_cost == pytest.approx(2040)
+    assert mc.score_winner == "A" and mc.whole_market_winner == "B"
+    assert mc.difference_week == pytest.approx(600)
+
+
+def test_shipped_northants_ranking():
+    """instances/northants (README): the score and whole-market winners differ, every bid's
+    design is proven optimal and passes the independent checker."""
+    from pathlib import Path
+
+    from allocator.core.check import check
+    from allocator.design.solve import solve_design
+    from allocator.instance.io import load_instance
+
+    path = Path(__file__).resolve().parents[2] / "instances" / "northants" / "market.json"
+    inst = load_instance(path)
+    mc = mini_competition(inst, "NEW", params=DesignParams(time_limit=60))
+    assert mc.score_winner == "NN5" and mc.whole_market_winner == "NN1"
+    assert mc.winner_proven
+    bids = {b.provider: b for b in mc.bids}
+    assert not bids["NN6"].admissible and bids["NN4"].abnormally_low
+    assert all(b.proven for b in mc.bids if b.admissible)
+    for provider in ("NN1", "NN5"):
+        bid = next(b for b in inst.block_bids if b.provider == provider)
+        restricted = bid_instance(inst, bid)
+        res = solve_design(restricted, DesignParams(time_limit=60))
+        assert res.objective == pytest.approx(bids[provider].whole_market_cost)
+        report = check(restricted, res.solution, reported=res)
+        assert report.ok, report.summary()
