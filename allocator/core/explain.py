@@ -18,6 +18,8 @@ each was not chosen, as a code and a sentence:
 ``more_expensive`` it had room and costs more a week, mostly by its price
 ``lower_quality``  it had room and costs more, mostly through the quality term (lower quality)
 ``out_of_zone``    it had room and costs more, mostly through the out-of-zone term
+``transfer``       it had room and costs more, mostly by the transfer penalty of moving a
+                   person in care from their current provider
 ``whole_market``   it had room and is no dearer for this need alone, but using its capacity
                    here would cost more elsewhere (the allocation as a whole is cheaper)
 =================  ===========================================================================
@@ -27,7 +29,8 @@ need's own use of the provider's capacity back.
 
 **Unmet needs.** The cheapest change that would serve it: among its eligible offers, the one
 needing the smallest extra capacity (offer, provider total, block volume in a block-only lot or
-room under the share cap; ties: the cheapest), and how much more it would need; with room
+room under the share cap; ties: the cheapest; an offer that exists only with an award comes
+after every other), and how much more it would need; with room
 somewhere already, the unmet penalty above which serving it pays; with no eligible offer, that
 one must be recruited (the reason, :func:`allocator.core.reasons.explain_unmet`, says which rule
 excludes whom).
@@ -54,11 +57,11 @@ from allocator.instance.schema import UNIT_OF_KIND
 ALTERNATIVES = 2
 TOL = 1e-9
 WHY_CODES = ("rejected", "not_awarded", "offer_full", "provider_full", "block_full", "share_cap",
-             "more_expensive", "lower_quality", "out_of_zone", "whole_market")
+             "more_expensive", "lower_quality", "out_of_zone", "transfer", "whole_market")
 ALTERNATIVE_COLUMNS = (
     "need", "provider", "offer", "cost", "rank", "alternative_provider", "alternative_offer",
     "alternative_zone", "alternative_quality", "alternative_cost", "extra_cost", "extra_price",
-    "extra_quality", "extra_zone", "why_code", "why",
+    "extra_quality", "extra_zone", "extra_transfer", "why_code", "why",
 )
 CHANGE_COLUMNS = (
     "change_kind", "change_provider", "change_offer", "change_zone", "change_extra",
@@ -77,7 +80,9 @@ class Explanations:
         ``cost`` (weekly, with its block funding), ``block_quantity``, ``why`` (a sentence).
     alternatives
         One row per (served need, alternative), columns :data:`ALTERNATIVE_COLUMNS`;
-        ``extra_cost`` = alternative's cost - chosen cost, split into price, quality and zone.
+        ``cost`` and ``alternative_cost`` are weekly costs; ``extra_cost`` = alternative's cost
+        - chosen cost + the difference in transfer penalty (a person in care who would move),
+        split into ``extra_price``, ``extra_quality``, ``extra_zone`` and ``extra_transfer``.
     changes
         One row per unmet need: ``need`` and :data:`CHANGE_COLUMNS`, plus the shortfalls
         ``offer_shortfall``, ``provider_shortfall``, ``block_shortfall``, ``share_shortfall``
@@ -243,7 +248,10 @@ def _assigned(
     # every pair of a served need at another offer, cheapest first within each need
     need_of = f.pair_need
     cand = np.nonzero((chosen_offer[need_of] >= 0) & (f.pair_offer != chosen_offer[need_of]))[0]
-    cand = cand[np.lexsort((f.pair_offer[cand], f.pair_cost_x[cand], need_of[cand]))]
+    # offers that do not exist under this solution's awards (DESIGN.md 9.1) come last: they
+    # are no real alternative, only a hint of what another award would open
+    absent = _not_awarded(f, cap, f.pair_offer[cand])
+    cand = cand[np.lexsort((f.pair_offer[cand], f.pair_cost_x[cand], absent, need_of[cand]))]
     cn = need_of[cand]
     first = np.ones(len(cand), dtype=bool)
     first[1:] = cn[1:] != cn[:-1]
@@ -278,16 +286,22 @@ def _assigned(
                                                        f.pair_q[ja], 0.0)
         share_left = np.where((lot >= 0) & (d > 0), f.max_provider_share * d - served, np.inf)
     share_full = f.pair_q[ja] > share_left + TOL
+    # a person in care who would move pays the transfer penalty (once, in the planned week)
+    current = f.need_current[na]
+    tp = f.transfer_penalty
+    d_transfer = tp * (((current >= 0) & (prov != current)).astype(float)
+                       - ((current >= 0) & (chosen_prov[na] != current)).astype(float))
     alt_cost = f.pair_cost_x[ja]
     alt_q = _quality_part(f, ja)
     alt_z = _zone_part(f, ja)
-    extra = alt_cost - cost_n[na]
+    extra = alt_cost - cost_n[na] + d_transfer
     d_quality = alt_q - qual_n[na]
     d_zone = alt_z - zone_n[na]
-    d_price = extra - d_quality - d_zone
-    driver = np.argmax(np.stack([d_price, d_quality, d_zone]), axis=0)
-    code = np.where(driver == 1, "lower_quality",
-                    np.where(driver == 2, "out_of_zone", "more_expensive")).astype(object)
+    d_price = extra - d_quality - d_zone - d_transfer
+    driver = np.argmax(np.stack([d_price, d_quality, d_zone, d_transfer]), axis=0)
+    code = np.select([driver == 1, driver == 2, driver == 3],
+                     ["lower_quality", "out_of_zone", "transfer"],
+                     "more_expensive").astype(object)
     code[extra <= TOL * np.maximum(1.0, np.abs(cost_n[na]))] = "whole_market"
     code[share_full] = "share_cap"
     code[block_full] = "block_full"
@@ -303,7 +317,7 @@ def _assigned(
         code[is_rej] = "rejected"
     unit = np.asarray([UNIT_OF_KIND[n.kind] for n in p.needs], dtype=object)
     why = _why_not(code, f, o, prov, use, offer_left, prov_left, block_left, share_left,
-                   extra, d_price, d_quality, d_zone, unit[na], cur)
+                   extra, d_price, d_quality, d_zone, d_transfer, unit[na], cur)
     oid = np.asarray(f.offer_ids, dtype=object)
     zid = np.asarray(f.zone_ids, dtype=object)
     alternatives = pd.DataFrame({
@@ -313,7 +327,7 @@ def _assigned(
         "alternative_zone": zid[f.offer_zone[o]], "alternative_quality":
         f.provider_quality[prov], "alternative_cost": alt_cost, "extra_cost": extra,
         "extra_price": d_price, "extra_quality": d_quality, "extra_zone": d_zone,
-        "why_code": code, "why": why,
+        "extra_transfer": d_transfer, "why_code": code, "why": why,
     }, columns=list(ALTERNATIVE_COLUMNS))
 
     # one sentence per served need
@@ -347,7 +361,7 @@ def _assigned(
 
 
 def _why_not(code, f, o, prov, use, offer_left, prov_left, block_left, share_left, extra,
-             d_price, d_quality, d_zone, unit, cur) -> list[str]:
+             d_price, d_quality, d_zone, d_transfer, unit, cur) -> list[str]:
     oid, pid = f.offer_ids, f.provider_ids
     out = []
     for i, c in enumerate(code.tolist()):
@@ -374,12 +388,13 @@ def _why_not(code, f, o, prov, use, offer_left, prov_left, block_left, share_lef
                        "whole is cheaper this way")
         else:
             parts = [(d_price[i], "price"), (d_quality[i], "lower quality"),
-                     (d_zone[i], "out of zone")]
+                     (d_zone[i], "out of zone"), (d_transfer[i], "a move")]
             detail = ", ".join(f"{label} {'+' if v >= 0 else '-'}{money(abs(v), cur)}"
                                for v, label in parts if abs(v) > 0.005)
             lead = {"more_expensive": "more expensive", "lower_quality": "lower quality",
-                    "out_of_zone": "out of zone"}[c]
-            out.append(f"{lead}: had room, dearer by {money(extra[i], cur)} a week"
+                    "out_of_zone": "out of zone",
+                    "transfer": "would move them from their current provider"}[c]
+            out.append(f"{lead}: had room, dearer by {money(extra[i], cur)} this week"
                        + (f" ({detail})" if detail else ""))
     return out
 
@@ -429,7 +444,8 @@ def _changes(p: Problem, u: Usage, cap: np.ndarray, cur: str) -> pd.DataFrame:
             sl = p.max_provider_share * d - u.served_in_lot[prov, ll]
             s_share = np.where((lot >= 0) & (d > 0), np.maximum(0.0, p.pair_q[ks] - sl), 0.0)
         s_all = np.maximum.reduce([s_offer, s_prov, s_block, s_share])
-        pick = np.lexsort((o, p.pair_cost_x[ks], gone, s_all, rows))
+        # an award is a procurement decision: any change of capacity comes first
+        pick = np.lexsort((o, p.pair_cost_x[ks], s_all, gone, rows))
         firsts = pick[np.r_[True, rows[pick][1:] != rows[pick][:-1]]]
         r = rows[firsts]
         best[r] = ks[firsts]

@@ -132,3 +132,26 @@ def test_cheapest_changes_for_unmet_needs(explained):
     assert ch.loc["n6", "change_kind"] == "eligibility"
     assert explained.change("n4")["extra"] == pytest.approx(2)
     assert explained.assignment("n2")["alternatives"][0]["code"] == "offer_full"
+
+
+def test_a_move_costs_the_transfer_penalty():
+    """r (10 h, in care with X at 20 an hour) could go to Y at 18: 180 + a transfer of 50 =
+    230 > 200, so it stays; Y is dearer by 30 through the move (price -20, transfer +50)."""
+    inst = Instance.model_validate({
+        "zones": [{"id": "z1"}],
+        "providers": [{"id": "X", "quality": 100}, {"id": "Y", "quality": 100}],
+        "offers": [{"provider": pr, "zone": "z1", "service": "personal_care", "unit": "hours",
+                    "price": price, "capacity": 100, "max_complexity": "complex"}
+                   for pr, price in (("X", 20), ("Y", 18))],
+        "needs": [{"id": "r", "kind": "package", "zone": "z1", "service": "personal_care",
+                   "complexity": "complex", "care_group": "OP", "quantity": 10,
+                   "current_provider": "X"}],
+        "policy": {"unmet_penalty": {"standard": 60}, "transfer_penalty": 50},
+    })
+    p = Problem.from_instance(inst)
+    res = solve(p, SolveParams(solver="highs", time_limit=30))
+    assert dict(res.solution.assignment) == {"r": "X/z1/personal_care"}
+    (a,) = explain(p, res.solution).alternatives.to_dict("records")
+    assert a["why_code"] == "transfer" and a["extra_cost"] == pytest.approx(30)
+    assert a["extra_price"] == pytest.approx(-20) and a["extra_transfer"] == pytest.approx(50)
+    assert a["alternative_cost"] == pytest.approx(180)
