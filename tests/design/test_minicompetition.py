@@ -254,3 +254,31 @@ def test_shipped_northants_ranking():
         assert res.objective == pytest.approx(bids[provider].whole_market_cost)
         report = check(restricted, res.solution, reported=res)
         assert report.ok, report.summary()
+
+
+def test_unproven_solves_say_so(monkeypatch):
+    """A solve stopped with a gap: its bid says 'not proven', and so does the winner when
+    another bid's bound lies below the winner's cost."""
+    import allocator.design.minicompetition as module
+    from allocator.core.result import Result, Solution, Status
+
+    costs = {"A": (2100.0, 1500.0), "B": (1600.0, 1590.0), "D": (1940.0, 1940.0)}
+
+    def fake(instance, params=None, runner=None):
+        (bid,) = instance.block_bids
+        cost, bound = costs[bid.provider]
+        status = Status.optimal if cost == bound else Status.feasible
+        return Result(status=status, solver="fake", objective=cost, bound=bound,
+                      solution=Solution(assignment={}, awards={(bid.provider, "L"): 1.0}))
+
+    monkeypatch.setattr(module, "solve_design", fake)
+    mc = mini_competition(hand_market(), "L")
+    bids = {b.provider: b for b in mc.bids}
+    assert not bids["B"].proven and "not proven optimal" in bids["B"].reason
+    assert bids["D"].proven
+    assert mc.whole_market_winner == "B" and not mc.winner_proven  # A's bound 1500 < 1600
+    assert any("not proven" in note for note in mc.notes)
+    # score winner A: difference 500, proven only to lie in [1500 - 1600, 2100 - 1590]
+    assert mc.difference_week == pytest.approx(500)
+    assert (mc.difference_week_low, mc.difference_week_high) == (pytest.approx(-100),
+                                                                 pytest.approx(510))
