@@ -242,7 +242,7 @@ def mini_competition(
     outcomes: list[BidOutcome] = []
     for bid in bids:
         q = quality[bid.provider]
-        common = {"provider": bid.provider, "rate": bid.rate, "quality": q,
+        common: dict[str, Any] = {"provider": bid.provider, "rate": bid.rate, "quality": q,
                   "min_volume": bid.min_volume, "max_volume": bid.max_volume,
                   "award_cost": bid.award_cost}
         if q < min_quality:

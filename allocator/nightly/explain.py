@@ -89,7 +89,7 @@ class Explainer:
         """Why nobody takes need ``n``, and the cheapest change that would serve it."""
         p = self.p
         nid = p.need_ids[n]
-        why = dict(self._unmet_reasons().get(nid, {"reason": "", "rule": "", "providers": "",
+        why: dict[str, Any] = dict(self._unmet_reasons().get(nid, {"reason": "", "rule": "", "providers": "",
                                                     "detail": ""}))
         refused = sorted({prov for (need, prov) in self.rejected if need == nid})
         if refused:
