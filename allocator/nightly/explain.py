@@ -89,8 +89,8 @@ class Explainer:
         """Why nobody takes need ``n``, and the cheapest change that would serve it."""
         p = self.p
         nid = p.need_ids[n]
-        why: dict[str, Any] = dict(self._unmet_reasons().get(nid, {"reason": "", "rule": "", "providers": "",
-                                                    "detail": ""}))
+        blank = {"reason": "", "rule": "", "providers": "", "detail": ""}
+        why: dict[str, Any] = dict(self._unmet_reasons().get(nid, blank))
         refused = sorted({prov for (need, prov) in self.rejected if need == nid})
         if refused:
             why["rejected_providers"] = refused
