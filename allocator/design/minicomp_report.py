@@ -31,8 +31,10 @@ COLUMNS = [
     "cost_rank", "score_rank", "provider", "rate", "quality", "score", "quality_score",
     "price_score", "whole_market_cost", "whole_market_bound", "gap", "status", "proven",
     "admissible", "abnormally_low", "awarded_volume", "min_volume", "max_volume", "award_cost",
-    "extra_cost_vs_winner", "runtime_s", "reason",
+    "extra_cost_vs_winner", "cost_block", "cost_framework", "cost_quality_zone", "cost_unmet",
+    "cost_transfer", "runtime_s", "reason",
 ]
+TERM_COLUMNS = ("block", "framework", "quality_zone", "unmet", "transfer")
 
 
 def ranking_table(mc: MiniCompetition) -> pd.DataFrame:
@@ -44,6 +46,8 @@ def ranking_table(mc: MiniCompetition) -> pd.DataFrame:
         row: dict[str, Any] = {c: getattr(b, c, None) for c in COLUMNS}
         row["extra_cost_vs_winner"] = (None if best is None or b.whole_market_cost is None
                                        else b.whole_market_cost - best)
+        for term in TERM_COLUMNS:  # the whole-market cost by term: where the difference is
+            row[f"cost_{term}"] = b.terms.get(term) if b.terms else None
         rows.append(row)
     return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -139,6 +143,10 @@ def render_mini_competition(mc: MiniCompetition, table: pd.DataFrame | None = No
     parts.append(_table(table[["cost_rank", "provider", "rate", "quality", "whole_market_cost",
                                "whole_market_bound", "status", "extra_cost_vs_winner",
                                "awarded_volume", "reason"]]))
+    parts.append("<h2>Whole-market cost by term (expected, a week)</h2>")
+    parts.append(_table(table[table["whole_market_cost"].notna()][
+        ["provider", "cost_block", "cost_framework", "cost_quality_zone", "cost_unmet",
+         "cost_transfer", "whole_market_cost"]]))
     parts.append("<h2>Ranking by published score</h2>")
     by_score = table[table["score_rank"].notna()].sort_values("score_rank", kind="stable")
     parts.append(_table(by_score[["score_rank", "provider", "rate", "quality", "quality_score",

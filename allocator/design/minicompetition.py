@@ -14,6 +14,10 @@ For one lot L with block bids, each bid is judged two ways:
   :func:`allocator.design.solve.solve_design`, which returns the best design found and a proven
   lower bound; a bid whose solve is not proven optimal says so (``status``, ``proven``).
 
+Under the lexicographic objective (clarification 6) the whole-market ranking compares the
+expected unmet term first, then the cost, and the winner counts as proven only when every bid's
+solve is.
+
 The two rankings can disagree: a cheap rate from a provider whose scheme is in the wrong place,
 or whose award displaces cheaper framework capacity, scores well and costs the market more.
 The result names the score winner and the whole-market winner and the difference between them
@@ -256,9 +260,10 @@ def mini_competition(
         ps = price_points * (low_rate / bid.rate if bid.rate > 0 else 1.0)
         result = solve_design(bid_instance(instance, bid), params, runner=runner)
         outcomes.append(_priced(common, qs, ps, median, result, params))
-    ranked = _ranked(outcomes)
+    kind = params.objective or instance.policy.objective
+    ranked = _ranked(outcomes, lexicographic=kind == "lexicographic")
     return _summarise(instance, lot, quality_points, price_points, ranked, median, notes,
-                      time.perf_counter() - t0)
+                      time.perf_counter() - t0, lexicographic=kind == "lexicographic")
 
 
 def _priced(common: dict[str, Any], qs: float, ps: float, median: float | None,
@@ -291,11 +296,16 @@ def _priced(common: dict[str, Any], qs: float, ps: float, median: float | None,
     )
 
 
-def _ranked(outcomes: Sequence[BidOutcome]) -> list[BidOutcome]:
+def _ranked(outcomes: Sequence[BidOutcome], *, lexicographic: bool) -> list[BidOutcome]:
     scored = sorted((b for b in outcomes if b.score is not None),
                     key=lambda b: (-_round(b.score), b.rate, b.provider))
-    costed = sorted((b for b in outcomes if b.whole_market_cost is not None),
-                    key=lambda b: (_round(b.whole_market_cost), b.provider))
+
+    def cost_key(b: BidOutcome) -> tuple[float, float, str]:
+        # lexicographic objective (clarification 6): less unmet need first, then cost
+        unmet = _round(b.terms.get("unmet", 0.0)) if lexicographic else 0.0
+        return (unmet, _round(b.whole_market_cost), b.provider)
+
+    costed = sorted((b for b in outcomes if b.whole_market_cost is not None), key=cost_key)
     s_rank = {b.provider: i + 1 for i, b in enumerate(scored)}
     c_rank = {b.provider: i + 1 for i, b in enumerate(costed)}
     return [replace(b, score_rank=s_rank.get(b.provider), cost_rank=c_rank.get(b.provider))
@@ -308,7 +318,8 @@ def _round(x: float | None) -> float:
 
 
 def _summarise(instance: Instance, lot: str, qp: float, pp: float, bids: list[BidOutcome],
-               median: float | None, notes: list[str], runtime: float) -> MiniCompetition:
+               median: float | None, notes: list[str], runtime: float, *,
+               lexicographic: bool = False) -> MiniCompetition:
     by_score = [b for b in bids if b.score_rank is not None]
     by_cost = [b for b in bids if b.cost_rank is not None]
     s_win = min(by_score, key=lambda b: b.score_rank or 0) if by_score else None
@@ -318,9 +329,13 @@ def _summarise(instance: Instance, lot: str, qp: float, pp: float, bids: list[Bi
     if c_win is not None:
         others = [b for b in bids if b.admissible and b is not c_win]
         cost = float(c_win.whole_market_cost or 0.0)
-        proven = c_win.proven and all(
-            b.whole_market_bound is not None
-            and cost <= b.whole_market_bound + TOL * max(1.0, abs(cost)) for b in others)
+        if lexicographic:
+            # phase-2 bounds hold only given each bid's own least unmet need: compare optima
+            proven = all(b.proven for b in bids if b.admissible)
+        else:
+            proven = c_win.proven and all(
+                b.whole_market_bound is not None
+                and cost <= b.whole_market_bound + TOL * max(1.0, abs(cost)) for b in others)
         if not proven:
             notes.append(f"the whole-market winner {c_win.provider} is not proven: another bid's"
                          " bound is below its cost (or a solve found no design or no bound)")

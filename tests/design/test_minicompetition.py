@@ -145,12 +145,11 @@ def _restricted_by_hand(inst: Instance, provider: str, lot: str) -> Instance:
 
 def test_whole_market_cost_is_the_design_optimum_with_only_that_bid():
     """Brute force (enumeration of awards and assignments, LP over volumes) on tiny random
-    design markets: each admissible bid's whole-market cost is that optimum."""
+    design markets, both objectives: each admissible bid's whole-market cost is that optimum
+    (under the lexicographic objective, phase 2's)."""
     checked = 0
     for seed in range(60):
         inst = random_instance(seed, design=True, n_scenarios=2 if seed % 3 == 0 else 1)
-        if inst.policy.objective != "weighted":
-            continue
         lots = sorted({b.lot for b in inst.block_bids})
         if not lots:
             continue
@@ -172,9 +171,9 @@ def test_whole_market_cost_is_the_design_optimum_with_only_that_bid():
                 seed, bid.provider)
             assert bid.whole_market_bound <= ref.objective + TOL * max(1, ref.objective)
             checked += 1
-        if checked >= 25:
+        if checked >= 30:
             break
-    assert checked >= 10
+    assert checked >= 15
 
 
 def test_files_and_cli(tmp_path):
