@@ -131,6 +131,8 @@ def _options(instance: Instance, need: Need, pools: set[tuple[str, str]]) -> lis
         if quality[o.provider] < policy.min_framework_quality:
             continue
         lot = _lot_of(instance, o.zone, need.service, need.complexity)
+        if lot is not None and quality[o.provider] < lot.min_quality:
+            continue  # DESIGN.md 9.2: below the lot's quality threshold, no work in its cells
         pool = None if lot is None else (o.provider, lot.id)
         forced = lot is not None and not lot.framework
         if forced and pool not in pools:
@@ -162,7 +164,10 @@ def _enumerate(
     for o in instance.offers:
         key = o.id if o.id is not None else o.scheme if o.scheme is not None else (
             f"{o.provider}/{o.zone}/{o.service}")
-        offer_cap[key] = o.capacity
+        # DESIGN.md 9.1: an if_awarded offer exists only while its provider holds a block
+        # (in force or awarded, i.e. a pool) in that lot
+        exists = o.if_awarded is None or (o.provider, o.if_awarded) in pools
+        offer_cap[key] = o.capacity if exists else 0.0
     provider_cap = {p.id: p.capacity for p in instance.providers}
     share_cap: dict[str, float] = {}
     if policy.max_provider_share is not None:
@@ -417,6 +422,12 @@ def brute_force_design(instance: Instance) -> Reference:
 
 
 def _provider_limits_ok(instance: Instance, awarded: list) -> bool:
+    for target in instance.design_targets:  # DESIGN.md 9.3: distinct providers
+        count = len({b.provider for b in awarded if b.lot in target.lots})
+        if count < target.min_providers:
+            return False
+        if target.max_providers is not None and count > target.max_providers:
+            return False
     for lot in instance.lots:
         if lot.block is None:
             continue
@@ -461,27 +472,38 @@ def _design_lp(awarded, contract_volume, keys, weights, instance, expected, cach
     involved = {b.lot for b in awarded}
     involved |= {item[0][1] for key in keys for item in key}
     involved |= {lot.id for lot in instance.lots if lot.block is not None}
+    # A design target's share row (DESIGN.md 9.3) couples its lots: they are solved together.
+    target_shares = []
+    for target in instance.design_targets:
+        d = sum(expected.get(lot_id, 0.0) for lot_id in target.lots)
+        if d > 0:
+            target_shares.append((frozenset(target.lots), target.min_block_share * d,
+                                  target.max_block_share * d))
+            involved |= set(target.lots)
+    groups = _lot_groups(sorted(involved), [t[0] for t in target_shares])
     value = 0.0
     volumes = [0.0] * len(awarded)
     fractions = [[0.0] * len(key) for key in keys]
-    for lot_id in sorted(involved):
-        js = [j for j, b in enumerate(awarded) if b.lot == lot_id]
-        bids = tuple((awarded[j].provider, awarded[j].rate, awarded[j].min_volume,
-                      awarded[j].max_volume) for j in js)
-        positions = [[i for i, item in enumerate(key) if item[0][1] == lot_id] for key in keys]
+    for group in groups:
+        js = [j for j, b in enumerate(awarded) if b.lot in group]
+        bids = tuple((awarded[j].provider, awarded[j].lot, awarded[j].rate,
+                      awarded[j].min_volume, awarded[j].max_volume) for j in js)
+        positions = [[i for i, item in enumerate(key) if item[0][1] in group] for key in keys]
         items = tuple(tuple(key[i] for i in pos) for key, pos in zip(keys, positions,
                                                                        strict=True))
-        rules = lots[lot_id].block
-        d = expected.get(lot_id, 0.0)
-        share = None
-        if rules is not None and d > 0:
-            share = (rules.min_share * d, rules.max_share * d)
+        shares = []
+        for lot_id in group:
+            rules = lots[lot_id].block
+            d = expected.get(lot_id, 0.0)
+            if rules is not None and d > 0:
+                shares.append((frozenset([lot_id]), rules.min_share * d, rules.max_share * d))
+        shares += [t for t in target_shares if t[0] <= group]
         pools = {item[0] for world in items for item in world} | {
-            (b[0], lot_id) for b in bids}
+            (b[0], b[1]) for b in bids}
         volume = tuple(sorted((pool, contract_volume.get(pool, 0.0)) for pool in pools))
-        sub_key = (lot_id, bids, items, tuple(weights), share, volume)
+        sub_key = (group, bids, items, tuple(weights), tuple(shares), volume)
         if sub_key not in cache:
-            cache[sub_key] = _lot_lp(lot_id, bids, items, weights, dict(volume), share)
+            cache[sub_key] = _lot_lp(bids, items, weights, dict(volume), shares)
         piece = cache[sub_key]
         if piece is None:
             return None
@@ -495,11 +517,25 @@ def _design_lp(awarded, contract_volume, keys, weights, instance, expected, cach
     return value, (volumes, fractions)
 
 
-def _lot_lp(lot_id, bids, items, weights, contract_volume, share):
-    """The piece of the design LP for one lot (see :func:`_design_lp`)."""
-    cols_c: list[float] = [rate for _, rate, _, _ in bids]
-    bounds: list[tuple[float, float]] = [(low, high) for _, _, low, high in bids]
-    bid_col = {(provider, lot_id): j for j, (provider, _, _, _) in enumerate(bids)}
+def _lot_groups(lot_ids: list[str], linked: list[frozenset]) -> list[frozenset]:
+    """The lots in groups that no design target's share row crosses."""
+    groups = [frozenset([lot_id]) for lot_id in lot_ids]
+    for link in linked:
+        touching = [g for g in groups if g & link]
+        merged = frozenset().union(*touching) | link
+        groups = [g for g in groups if not g & link] + [merged]
+    return sorted(groups, key=sorted)
+
+
+def _lot_lp(bids, items, weights, contract_volume, shares):
+    """The piece of the design LP for one group of lots (see :func:`_design_lp`).
+
+    ``bids`` are (provider, lot, rate, min_volume, max_volume); ``shares`` are
+    (lots, low, high): low <= sum of V over the awarded bids in those lots <= high.
+    """
+    cols_c: list[float] = [rate for _, _, rate, _, _ in bids]
+    bounds: list[tuple[float, float]] = [(low, high) for _, _, _, low, high in bids]
+    bid_col = {(provider, lot): j for j, (provider, lot, _, _, _) in enumerate(bids)}
     rows: list[dict[int, float]] = []
     rhs: list[float] = []
     constant = 0.0
@@ -530,11 +566,12 @@ def _lot_lp(lot_id, bids, items, weights, contract_volume, share):
                 row[bid_col[pool]] = -1.0
             rows.append(row)
             rhs.append(contract_volume.get(pool, 0.0) - forced_q[pool])
-    if share is not None:
-        rows.append({j: 1.0 for j in range(len(bids))})
-        rhs.append(share[1])
-        rows.append({j: -1.0 for j in range(len(bids))})
-        rhs.append(-share[0])
+    for lots, low, high in shares:
+        members = [j for j, bid in enumerate(bids) if bid[1] in lots]
+        rows.append({j: 1.0 for j in members})
+        rhs.append(high)
+        rows.append({j: -1.0 for j in members})
+        rhs.append(-low)
     if not cols_c:
         if any(r < -1e-9 * max(1.0, abs(r)) for r in rhs):
             return None
