@@ -56,21 +56,35 @@ def build_tables(
 
         per: list[dict[str, pd.DataFrame]] = []
         for sid, sub in solution.scenarios.items():
-            sp = Problem.from_instance(
+            sp = _awarded(Problem.from_instance(
                 problem.instance, mode=problem.mode,
                 needs=scenario_needs(problem.instance, sid), scenario=sid,
-            )
+            ), solution)
             sub = Solution(assignment=sub.assignment, block=sub.block, awards=solution.awards)
             tables = _demand_tables(sp, Usage.of(sp, sub), sub, objective)
             per.append({k: _with_scenario(v, sid) for k, v in tables.items()})
         out = {k: pd.concat([t[k] for t in per], ignore_index=True) for k in per[0]}
         base_usage = Usage.of(problem, Solution(assignment={}, awards=solution.awards))
     else:
+        problem = _awarded(problem, solution)
         base_usage = Usage.of(problem, solution)
         out = _demand_tables(problem, base_usage, solution, objective)
     if solution.awards:
         out["awards"] = awards_table(problem, solution, None if solution.scenarios else base_usage)
     return {name: out[name] for name in TABLE_NAMES if name in out}
+
+
+def _awarded(p: Problem, solution: Solution) -> Problem:
+    """``p`` with the capacity of the ``if_awarded`` offers that ``solution``'s awards open
+    (DESIGN.md 9.1), so that every table sees them; block volumes stay the contracts' (the
+    usage adds the awarded volumes)."""
+    if not solution.awards or not (p.offer_award_holder >= 0).any():
+        return p
+    keys = {(str(a), str(b)) for a, b in solution.awards}
+    awarded = np.array([(p.provider_ids[pi], p.lot_ids[li]) in keys
+                        for pi, li in zip(p.holder_provider, p.holder_lot, strict=True)],
+                       dtype=bool)
+    return p.with_awards(np.asarray(p.holder_volume, dtype=float), awarded)
 
 
 def _demand_tables(

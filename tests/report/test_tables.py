@@ -33,3 +33,31 @@ def test_solve_files_carry_alternatives_and_changes(tmp_path):
     assert "alternatives" in book and "change" in book["unmet"].columns
     html = (tmp_path / "report.html").read_text()
     assert "the next alternatives" in html and "on offer D/z2/individual_support" in html
+
+
+def test_design_tables_see_the_capacity_an_award_brings():
+    """Schemes that exist only with an award (9.1): once awarded, the tables count their
+    beds and no explanation calls them 'not awarded'."""
+    from allocator.design.minicompetition import bid_instance
+    from allocator.design.solve import DesignParams, solve_design
+    from allocator.instance.schema import Instance
+
+    from design.test_minicompetition import hand_market as bids_market
+
+    doc = bids_market().model_dump()
+    for offer in doc["offers"]:
+        if offer["provider"] in "ABCD":
+            offer["if_awarded"] = "L"
+    doc["needs"].append({**doc["needs"][0], "id": "n3"})  # three people, B's two beds
+    inst = Instance.model_validate(doc)
+    b_only = bid_instance(inst, next(b for b in inst.block_bids if b.provider == "B"))
+    res = solve_design(b_only, DesignParams(time_limit=30))
+    assert res.solution.awards == {("B", "L"): 2.0}
+    p = Problem.from_instance(b_only, mode="design")
+    tables = build_tables(p, res.solution)
+    beds = tables["providers"].set_index("provider")["beds"]
+    assert beds["B"] == 2 and beds["A"] == 0  # A's scheme does not exist without its award
+    codes = set(tables["alternatives"]["why_code"])
+    assert "not_awarded" in codes  # A's and D's schemes, for the people placed
+    assert not tables["alternatives"]["why"].str.contains("which B does not hold").any()
+    assert not tables["unmet"]["detail"].str.contains("which B does not hold").any()
