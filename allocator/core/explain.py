@@ -342,9 +342,12 @@ def _assigned(
     for n, prov_id, c, qq, b, qn, un in zip(ns.tolist(), pid[p.pair_provider[ks]],
                                             cost_n[ns].tolist(), qual.tolist(), bq.tolist(),
                                             q.tolist(), unit[ns], strict=True):
-        s = f"{prov_id} at {money(c, cur)} a week (quality {qq:g})"
         if b > 0:
-            s += f", {b:g} of {qn:g} {un} out of its block volume"
+            # the block is paid for whether used or not: the cost shown is what comes on top
+            s = (f"{prov_id} (quality {qq:g}): {b:g} of {qn:g} {un} out of its block volume, "
+                 f"{money(c, cur)} a week on top")
+        else:
+            s = f"{prov_id} at {money(c, cur)} a week (quality {qq:g})"
         nxt = per_need.get(n)
         s += ("; next: " + "; ".join(nxt)) if nxt else "; the only eligible offer"
         sentences.append(s)
