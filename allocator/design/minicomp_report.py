@@ -49,7 +49,10 @@ def ranking_table(mc: MiniCompetition) -> pd.DataFrame:
         for term in TERM_COLUMNS:  # the whole-market cost by term: where the difference is
             row[f"cost_{term}"] = b.terms.get(term) if b.terms else None
         rows.append(row)
-    return pd.DataFrame(rows, columns=COLUMNS)
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    for col in ("cost_rank", "score_rank"):  # whole numbers, empty where there is none
+        table[col] = table[col].astype("Int64")
+    return table
 
 
 def summary_table(mc: MiniCompetition) -> pd.DataFrame:
@@ -74,7 +77,8 @@ def write_mini_competition(mc: MiniCompetition, out_dir: str | os.PathLike[str])
         with open(tmp / RESULT_JSON, "w", encoding="utf-8") as fh:
             json.dump(mc.to_dict(), fh, indent=1, allow_nan=False)
         table.to_csv(tmp / RANKING_CSV, index=False)
-        write_workbook(tmp / WORKBOOK, {"summary": summary_table(mc), "ranking": table})
+        plain = table.astype(object).where(table.notna(), None)  # openpyxl knows no pd.NA
+        write_workbook(tmp / WORKBOOK, {"summary": summary_table(mc), "ranking": plain})
         (tmp / HTML_REPORT).write_text(render_mini_competition(mc, table), encoding="utf-8")
         out.mkdir(parents=True, exist_ok=True)
         names = [RESULT_JSON, RANKING_CSV, WORKBOOK, HTML_REPORT]
@@ -126,11 +130,12 @@ def sentence(mc: MiniCompetition) -> str:
 def render_mini_competition(mc: MiniCompetition, table: pd.DataFrame | None = None) -> str:
     """The self-contained HTML report."""
     table = ranking_table(mc) if table is None else table
-    title = f"{mc.instance}: mini-competition for lot {mc.lot}"
+    title = f"Mini-competition for lot {mc.lot}"
     parts = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{_e(title)}</title>", f"<style>{CSS}</style></head><body>",
-        f"<h1>{_e(title)}</h1>", f"<p>{_e(sentence(mc))}</p>",
+        f"<title>{_e(title)}: {_e(mc.instance)}</title>", f"<style>{CSS}</style></head><body>",
+        f"<h1>{_e(title)}</h1>", f'<p class="note">{_e(mc.instance)}</p>',
+        f"<p>{_e(sentence(mc))}</p>",
         _kv_table(headline(mc)),
     ]
     for note in mc.notes:
@@ -176,7 +181,6 @@ def ranking_chart(mc: MiniCompetition) -> bytes:
     colours = ["#c92a2a" if not b.admissible else "#e67700" if b.abnormally_low
                else "#4263eb" for b in bids]
     left.barh(names[::-1], [b.score or 0.0 for b in bids][::-1], color=colours[::-1])
-    left.set_title("Published score (points)")
     costs = [b.whole_market_cost or 0.0 for b in bids]
     right.barh(names[::-1], costs[::-1],
                color=["#2b8a3e" if b.provider == mc.whole_market_winner else "#868e96"
@@ -194,7 +198,13 @@ def ranking_chart(mc: MiniCompetition) -> bytes:
         if not b.admissible:
             left.annotate("inadmissible", (0, y), xytext=(3, 0), textcoords="offset points",
                           va="center", fontsize=8)
-    right.set_title(f"Whole-market cost a week ({mc.currency}); tick: bound")
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    right.xaxis.set_major_locator(MaxNLocator(4))
+    right.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:,.0f}"))
+    right.set_title(f"Whole-market cost a week ({mc.currency})\nblack tick: proven bound",
+                    fontsize=10)
+    left.set_title("Published score (points)", fontsize=10)
     for ax_ in (left, right):
         for side in ("top", "right"):
             ax_.spines[side].set_visible(False)
