@@ -273,10 +273,10 @@ def _limits(
         "block_volume": p.pair_forced[ks] & (q > b_left + tol * np.maximum(1.0, vol)),
         "max_provider_share": share_full,
     }
-    left = {"not_awarded": np.zeros(len(ks)), "offer_capacity": off_left, "provider_capacity": p_left, "block_volume": b_left,
-            "max_provider_share": s_left}
-    need_of = {"not_awarded": use, "offer_capacity": use, "provider_capacity": use, "block_volume": q,
-               "max_provider_share": q}
+    left = {"not_awarded": np.zeros(len(ks)), "offer_capacity": off_left,
+            "provider_capacity": p_left, "block_volume": b_left, "max_provider_share": s_left}
+    need_of = {"not_awarded": use, "offer_capacity": use, "provider_capacity": use,
+               "block_volume": q, "max_provider_share": q}
     return full, left, need_of
 
 

@@ -220,7 +220,9 @@ def target_rows(problem: Problem, design_holders: np.ndarray, lot_demand: np.nda
         mj.append(members)
         mk.append(nz + zk)
         nz += npv
-    cat = (lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt))
+    def cat(parts: list, dt: type) -> np.ndarray:
+        return np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt)
+
     return TargetRows(cat(r, np.int64), cat(c, np.int64), cat(v, float),
                       np.asarray(lo, dtype=float), np.asarray(hi, dtype=float), nz,
                       (cat(mj, np.int64), cat(mk, np.int64)))

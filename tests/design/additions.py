@@ -78,7 +78,11 @@ def with_additions(instance: Instance, rng: np.random.Generator, *, targets: boo
 def additions_case(seed: int, n_scenarios: int, lexicographic: bool | None = None) -> Instance:
     """A random design instance with the additions (a pure function of its arguments)."""
     rng = np.random.default_rng(10_000 + seed)
-    base = random_instance(rng, design=True, n_scenarios=n_scenarios, lexicographic=lexicographic)
+    # With two scenarios the reference pairs every assignment of one with every one of the
+    # other: fewer needs keep it to seconds.
+    n_needs = int(rng.integers(2, 5 if n_scenarios < 2 else 4))
+    base = random_instance(rng, design=True, n_scenarios=n_scenarios, lexicographic=lexicographic,
+                           n_needs=n_needs)
     return with_additions(base, rng)
 
 
