@@ -38,11 +38,11 @@ def test_solve_files_carry_alternatives_and_changes(tmp_path):
 def test_design_tables_see_the_capacity_an_award_brings():
     """Schemes that exist only with an award (9.1): once awarded, the tables count their
     beds and no explanation calls them 'not awarded'."""
+    from design.test_minicompetition import hand_market as bids_market
+
     from allocator.design.minicompetition import bid_instance
     from allocator.design.solve import DesignParams, solve_design
     from allocator.instance.schema import Instance
-
-    from design.test_minicompetition import hand_market as bids_market
 
     doc = bids_market().model_dump()
     for offer in doc["offers"]:
