@@ -45,7 +45,7 @@ from allocator.core.problem import Problem
 from allocator.core.result import Status
 from allocator.design.recourse import Pool, design_holders, holder_keys
 from allocator.design.scenarios import Demand
-from allocator.exact.highs import new_highs
+from allocator.exact.highs import new_highs, set_threads
 from allocator.exact.model import MatrixModel, build, target_rows
 from allocator.exact.solve import solve_model
 from allocator.instance.schema import Instance
@@ -157,8 +157,7 @@ def _solve_lp(model: MatrixModel, fixed: float, volume: np.ndarray, award: np.nd
             col_lo[model.z0:model.z0 + model.n_z] = z
             col_hi[model.z0:model.z0 + model.n_z] = z
     h = new_highs()
-    if threads:
-        h.setOptionValue("threads", int(threads))
+    set_threads(h, threads)
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = model.n_cols, model.n_rows
     lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, col_lo, col_hi

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+import threading
 import time
 
 import numpy as np
@@ -52,6 +53,30 @@ def quiet_banner() -> None:
         os.close(saved)
         os.close(devnull)
     _QUIET.append(True)
+
+
+_SCHEDULER: list[int] = []  # the thread count HiGHS's global scheduler was last started with
+_SCHEDULER_LOCK = threading.Lock()
+
+
+def set_threads(h, threads: int | None) -> None:  # type: ignore[no-untyped-def]
+    """Set HiGHS's ``threads`` option, restarting its global scheduler when it must.
+
+    HiGHS starts one thread pool per process, sized by the first solve; a later solve whose
+    ``threads`` differs does not run at all (model status "Not Set"). That made a design
+    comparison followed by single-threaded recourse solves fail in the same process. The pool
+    is restarted (blocking until its threads are idle) when the count changes.
+    """
+    if not threads:
+        return
+    import highspy
+
+    n = int(threads)
+    with _SCHEDULER_LOCK:
+        if _SCHEDULER != [n]:
+            highspy.Highs.resetGlobalScheduler(True)
+            _SCHEDULER[:] = [n]
+    h.setOptionValue("threads", n)
 
 
 def new_highs(verbose: bool = False):  # type: ignore[no-untyped-def]
@@ -163,8 +188,7 @@ def solve(
     h.setOptionValue("time_limit", float(max(options.time_limit, 0.01)))
     h.setOptionValue("mip_rel_gap", float(options.gap))
     h.setOptionValue("random_seed", int(options.seed))
-    if options.threads:
-        h.setOptionValue("threads", int(options.threads))
+    set_threads(h, options.threads)
     c = model.c if cost is None else cost
     off = model.offset if offset is None else offset
     lp = highs_lp(highspy, cost=c, A=model.A, col_lo=model.col_lo, col_hi=model.col_hi,

@@ -117,12 +117,11 @@ def solve_lp(model: LPMatrices, time_limit: float, threads: int | None = 1
     """Solve the relaxation with highspy: (optimal value or None, primal, row duals)."""
     import highspy
 
-    from allocator.exact.highs import highs_lp
+    from allocator.exact.highs import highs_lp, set_threads
 
     h = new_highs()
     h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
-    if threads:
-        h.setOptionValue("threads", int(threads))
+    set_threads(h, threads)
     lp = highs_lp(highspy, cost=model.c, A=model.A, col_lo=np.zeros(model.n_cols),
                   col_hi=model.col_hi, row_lo=np.full(model.n_rows, -np.inf),
                   row_hi=model.row_hi, offset=model.offset)

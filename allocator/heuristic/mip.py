@@ -47,13 +47,13 @@ def solve_fed(model: MatrixModel, *, start: np.ndarray | None, deadline: float,
     """
     import highspy
 
-    from allocator.exact.highs import highs_lp, status_of
+    from allocator.exact.highs import highs_lp, set_threads, status_of
 
     h = new_highs()
     h.setOptionValue("time_limit", float(max(0.05, deadline - time.monotonic())))
     h.setOptionValue("mip_rel_gap", float(gap))
     h.setOptionValue("random_seed", int(seed))
-    h.setOptionValue("threads", int(threads))
+    set_threads(h, threads)
     lp = highs_lp(highspy, cost=model.c, A=model.A, col_lo=model.col_lo, col_hi=model.col_hi,
                   row_lo=model.row_lo, row_hi=model.row_hi, offset=model.offset,
                   integer=model.integer)

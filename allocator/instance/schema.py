@@ -9,6 +9,7 @@ priority with no penalty, ...) are checked by
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -310,6 +311,13 @@ class Instance(BaseModel):
     policy: Policy = Field(default_factory=Policy)
     scenarios: tuple[Scenario, ...] = ()
     benchmark: BenchmarkInfo | None = None
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None,
+                   deep: bool = False) -> Instance:
+        """An unchecked copy (as pydantic's), whose replaced tables are kept as tuples."""
+        if update:
+            update = {k: tuple(v) if isinstance(v, list) else v for k, v in update.items()}
+        return super().model_copy(update=update, deep=deep)
 
     def model_post_init(self, context: Any, /) -> None:
         # The cross-table rules read the row models of this module, so they live beside the

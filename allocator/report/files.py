@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from allocator.core.explain import ALTERNATIVE_COLUMNS, CHANGE_COLUMNS
 from allocator.core.problem import Problem
 from allocator.core.reasons import COLUMNS
 from allocator.core.result import Result, Solution
@@ -303,7 +304,7 @@ def read_tables(path: str | os.PathLike[str]) -> dict[str, pd.DataFrame]:
 
 def _all_columns() -> list[str]:
     """Every column name of the result tables (to map the workbook's words back)."""
-    known = set(TEXT_COLUMNS) | set(COLUMNS)
+    known = set(TEXT_COLUMNS) | set(COLUMNS) | set(ALTERNATIVE_COLUMNS) | set(CHANGE_COLUMNS)
     known |= {"quantity", "block_quantity", "framework_quantity", "framework_cost",
               "quality_zone_cost", "moved", "quality", "capacity", "offer_capacity", "used",
               "served_hours", "utilisation", "beds", "beds_used", "needs_served",

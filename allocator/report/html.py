@@ -118,8 +118,17 @@ def render_html(
         unmet = tables["unmet"]
         parts.append("<h2>Why needs are unmet</h2>")
         parts.append(_table(reason_rows(unmet, weights), cur))
-        parts.append(_table(unmet.sort_values("penalty", ascending=False, kind="stable")[
-            ["need", "zone", "service", "quantity", "unit", "priority", "reason", "detail"]], cur))
+        cols = ["need", "zone", "service", "quantity", "unit", "priority", "reason", "detail"]
+        cols += [c for c in ("change",) if c in unmet.columns]
+        parts.append(_table(unmet.sort_values("penalty", ascending=False, kind="stable")[cols], cur))
+    if "alternatives" in tables and len(tables["alternatives"]):
+        parts.append("<h2>Why these providers: the next alternatives</h2>")
+        parts.append('<p class="note">Each served need against its next eligible offers, '
+                     "cheapest first, and why each was not chosen (weekly costs).</p>")
+        alts = tables["alternatives"]
+        parts.append(_table(alts[[c for c in (
+            "scenario", "need", "provider", "cost", "rank", "alternative_provider",
+            "alternative_cost", "extra_cost", "why") if c in alts.columns]], cur))
     for name, title in (("awards", "Block awards"), ("lots", "Lots"), ("blocks", "Block pools"),
                         ("providers", "Providers"), ("assignments", "Assignments")):
         if name in tables and len(tables[name]):

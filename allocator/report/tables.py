@@ -2,8 +2,12 @@
 
 =============  ==============================================================================
 assignments    one row per served need: provider, offer (scheme), zone served in, lot,
-               quantity, block-funded quantity, framework cost, quality/out-of-zone cost
-unmet          one row per unmet need with its reason (:mod:`allocator.core.reasons`)
+               quantity, block-funded quantity, framework cost, quality/out-of-zone cost, and
+               ``why`` (its cost against the next alternatives, :mod:`allocator.core.explain`)
+alternatives   one row per served need and alternative: the next eligible offers, their cost
+               and why each was not chosen (:mod:`allocator.core.explain`)
+unmet          one row per unmet need with its reason (:mod:`allocator.core.reasons`) and the
+               cheapest change that would serve it (``change_*`` columns)
 providers      capacity, capacity used (hours, with travel), beds, block volume, used, void
 blocks         one row per block pool (provider x lot): volume in force and awarded, used, void
 lots           demand D[l], quantity served, block volume and share, providers, largest share
@@ -20,18 +24,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from allocator.core.explain import CHANGE_COLUMNS, explain
 from allocator.core.problem import Problem
 from allocator.core.reasons import explain_unmet
 from allocator.core.result import Solution
 from allocator.core.usage import Usage
 from allocator.instance.schema import UNIT_OF_KIND
 
-TABLE_NAMES = ("assignments", "unmet", "providers", "blocks", "lots", "zones", "awards")
+TABLE_NAMES = ("assignments", "alternatives", "unmet", "providers", "blocks", "lots", "zones",
+               "awards")
 # columns holding ids and words (everything else is a number or a flag)
 TEXT_COLUMNS = (
     "scenario", "need", "kind", "provider", "offer", "scheme", "zone", "need_zone", "service",
     "complexity", "care_group", "lot", "unit", "priority", "reason", "rule", "named_providers",
-    "detail", "name", "largest_provider",
+    "detail", "name", "largest_provider", "why", "why_code", "alternative_provider",
+    "alternative_offer", "alternative_zone", "change_kind", "change_provider", "change_offer",
+    "change_zone", "change_unit", "change",
 )
 
 
@@ -48,16 +56,17 @@ def build_tables(
 
         per: list[dict[str, pd.DataFrame]] = []
         for sid, sub in solution.scenarios.items():
-            sp = Problem.from_instance(
+            sp = _awarded(Problem.from_instance(
                 problem.instance, mode=problem.mode,
                 needs=scenario_needs(problem.instance, sid), scenario=sid,
-            )
+            ), solution)
             sub = Solution(assignment=sub.assignment, block=sub.block, awards=solution.awards)
             tables = _demand_tables(sp, Usage.of(sp, sub), sub, objective)
             per.append({k: _with_scenario(v, sid) for k, v in tables.items()})
         out = {k: pd.concat([t[k] for t in per], ignore_index=True) for k in per[0]}
         base_usage = Usage.of(problem, Solution(assignment={}, awards=solution.awards))
     else:
+        problem = _awarded(problem, solution)
         base_usage = Usage.of(problem, solution)
         out = _demand_tables(problem, base_usage, solution, objective)
     if solution.awards:
@@ -65,12 +74,32 @@ def build_tables(
     return {name: out[name] for name in TABLE_NAMES if name in out}
 
 
+def _awarded(p: Problem, solution: Solution) -> Problem:
+    """``p`` with the capacity of the ``if_awarded`` offers that ``solution``'s awards open
+    (DESIGN.md 9.1), so that every table sees them; block volumes stay the contracts' (the
+    usage adds the awarded volumes)."""
+    if not solution.awards or not (p.offer_award_holder >= 0).any():
+        return p
+    keys = {(str(a), str(b)) for a, b in solution.awards}
+    awarded = np.array([(p.provider_ids[pi], p.lot_ids[li]) in keys
+                        for pi, li in zip(p.holder_provider, p.holder_lot, strict=True)],
+                       dtype=bool)
+    return p.with_awards(np.asarray(p.holder_volume, dtype=float), awarded)
+
+
 def _demand_tables(
     p: Problem, u: Usage, solution: Solution, objective: str | None
 ) -> dict[str, pd.DataFrame]:
+    why = explain(p, solution, usage=u)
+    assignments = assignments_table(u)
+    assignments["why"] = why.assigned["why"].to_numpy()
+    unmet = explain_unmet(p, solution, objective=objective, usage=u)
+    for col in CHANGE_COLUMNS:
+        unmet[col] = why.changes[col].to_numpy()
     return {
-        "assignments": assignments_table(u),
-        "unmet": explain_unmet(p, solution, objective=objective, usage=u),
+        "assignments": assignments,
+        "alternatives": why.alternatives,
+        "unmet": unmet,
         "providers": providers_table(u),
         "blocks": blocks_table(u),
         "lots": lots_table(u),

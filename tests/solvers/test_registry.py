@@ -132,3 +132,13 @@ def test_certify_never_claims_more_than_the_bound_proves():
     # statuses without an answer are left alone
     r = certify(Result(status=Status.infeasible, solver="x"), params, "weighted")
     assert r.status is Status.infeasible
+
+
+def test_highs_thread_counts_can_change_within_a_process():
+    """HiGHS sizes one thread pool per process at its first solve, and refuses to run ("Not
+    Set") a later solve asking for another count. Design comparisons (default threads) then
+    single-threaded recourse solves in the same process failed that way."""
+    problem = Problem.from_instance(cheapest_of_two())
+    for threads in (2, 1, 2, None, 1):
+        result = solve(problem, SolveParams(solver="highs", threads=threads))
+        assert result.status is Status.optimal, (threads, result.message)

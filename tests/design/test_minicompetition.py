@@ -1,0 +1,295 @@
+"""Mini-competitions (DESIGN.md section 9.4): scores, whole-market costs, flags, winners.
+
+The hand-worked market (:func:`hand_market`)
+--------------------------------------------
+One zone, lot ``L`` = supported living (less complex and complex) in ``z1``, block
+``min_quality`` 50; two placements ``n1``, ``n2`` (penalty 6,000 a bed-week, so both are
+served); no quality or out-of-zone cost. Schemes (framework price 1,400 a bed-week, F's 1,500):
+
+======  =======  ====  ==========  ===========================
+bidder  quality  beds  bid rate    note
+======  =======  ====  ==========  ===========================
+A       100      1     700
+B       90       2     800
+C       40       2     600         quality below 50: inadmissible
+D       60       1     540         below 0.8 x median(700, 800, 540) = 560: abnormally low
+F       80       2     (no bid)    framework only
+======  =======  ====  ==========  ===========================
+
+Scores (60 quality / 40 price points, over the admissible A, B, D: best quality 100, lowest
+rate 540): A = 60 + 40 * 540/700 = 90.857; B = 54 + 40 * 540/800 = 81; D = 36 + 40 = 76.
+Score winner: **A**.
+
+Whole-market cost (only that bid awarded; a block bed costs the rate, any other bed the
+cheapest framework price 1,400): A holds one bed: 700 + 1,400 = 2,100. B holds both beds:
+2 x 800 = 1,600. D holds one bed: 540 + 1,400 = 1,940. Whole-market winner: **B**; the score
+winner costs 500 more a week, 26,000 a year.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from random_instances import random_instance
+from reference import brute_force_design
+
+from allocator.design.minicompetition import (
+    MiniCompetitionError,
+    bid_instance,
+    mini_competition,
+)
+from allocator.design.solve import DesignParams
+from allocator.instance.schema import Instance
+
+from .additions import additions_case
+
+TOL = 1e-6
+
+
+def hand_market() -> Instance:
+    """The market of the module docstring."""
+    schemes = [("A", 1, 1400.0), ("B", 2, 1400.0), ("C", 2, 1400.0), ("D", 1, 1400.0),
+               ("F", 2, 1500.0)]
+    quality = {"A": 100, "B": 90, "C": 40, "D": 60, "F": 80}
+    rates = {"A": 700.0, "B": 800.0, "C": 600.0, "D": 540.0}
+    return Instance.model_validate({
+        "name": "hand-worked mini-competition",
+        "zones": [{"id": "z1"}],
+        "providers": [{"id": p, "quality": q} for p, q in quality.items()],
+        "offers": [{"provider": p, "zone": "z1", "service": "supported_living", "unit": "beds",
+                    "price": price, "capacity": float(beds), "max_complexity": "complex",
+                    "scheme": f"s{p}"} for p, beds, price in schemes],
+        "needs": [{"id": f"n{k}", "kind": "placement", "zone": "z1",
+                   "service": "supported_living", "complexity": "complex", "care_group": "LD",
+                   "quantity": 1.0, "priority": "standard_bed"} for k in (1, 2)],
+        "lots": [{"id": "L", "unit": "beds", "zones": ["z1"], "services": ["supported_living"],
+                  "complexities": ["less_complex", "complex"],
+                  "block": {"min_quality": 50}}],
+        "block_bids": [{"provider": p, "lot": "L", "rate": r, "max_volume": 2.0}
+                       for p, r in rates.items()],
+        "policy": {"unmet_penalty": {"standard_bed": 6000.0}},
+    })
+
+
+def test_hand_worked_winners_differ():
+    mc = mini_competition(hand_market(), "L", quality_points=60, price_points=40,
+                          params=DesignParams(time_limit=30))
+    bids = {b.provider: b for b in mc.bids}
+    assert bids["A"].score == pytest.approx(60 + 40 * 540 / 700)
+    assert bids["B"].score == pytest.approx(54 + 27)
+    assert bids["D"].score == pytest.approx(76)
+    assert [b.provider for b in mc.by_score() if b.score is not None] == ["A", "B", "D"]
+    assert bids["A"].whole_market_cost == pytest.approx(2100)
+    assert bids["B"].whole_market_cost == pytest.approx(1600)
+    assert bids["D"].whole_market_cost == pytest.approx(1940)
+    assert [b.provider for b in mc.by_cost() if b.cost_rank is not None] == ["B", "D", "A"]
+    assert all(bids[p].proven and bids[p].whole_market_bound == pytest.approx(
+        bids[p].whole_market_cost) for p in "ABD")
+    assert mc.score_winner == "A" and mc.whole_market_winner == "B"
+    assert mc.difference_week == pytest.approx(500)
+    assert mc.difference_year == pytest.approx(26_000)
+    assert mc.difference_week_low == pytest.approx(500)
+    assert mc.difference_week_high == pytest.approx(500)
+    assert mc.winner_proven
+    assert bids["B"].awarded_volume == pytest.approx(2)
+
+
+def test_inadmissible_and_abnormally_low_flags():
+    mc = mini_competition(hand_market(), "L", params=DesignParams(time_limit=30))
+    bids = {b.provider: b for b in mc.bids}
+    c = bids["C"]
+    assert not c.admissible and c.score is None and c.whole_market_cost is None
+    assert "quality 40" in c.reason and "min_quality 50" in c.reason
+    assert mc.median_rate == pytest.approx(700)  # of the admissible bids 540, 700, 800
+    assert bids["D"].abnormally_low and "abnormally low" in bids["D"].reason
+    assert not bids["A"].abnormally_low and not bids["B"].abnormally_low
+    doc = json.loads(json.dumps(mc.to_dict(), allow_nan=False))
+    keys = {"provider", "rate", "quality", "score", "whole_market_cost", "whole_market_bound",
+            "admissible", "reason"}
+    assert all(keys <= set(row) for row in doc["ranking"])
+    assert [row["provider"] for row in doc["ranking"]] == ["B", "D", "A", "C"]
+    assert doc["score_winner"] == "A" and doc["whole_market_winner"] == "B"
+
+
+def test_points_move_the_score_winner_not_the_market():
+    mc = mini_competition(hand_market(), "L", quality_points=0, price_points=100,
+                          params=DesignParams(time_limit=30))
+    assert mc.score_winner == "D"  # the lowest admissible rate
+    assert mc.whole_market_winner == "B"
+    assert mc.difference_week == pytest.approx(340)
+
+
+def test_bad_lot_and_points_are_refused():
+    with pytest.raises(MiniCompetitionError, match="not in the instance"):
+        mini_competition(hand_market(), "nope")
+    with pytest.raises(MiniCompetitionError, match="both 0"):
+        mini_competition(hand_market(), "L", quality_points=0, price_points=0)
+    inst = hand_market().model_copy(update={"block_bids": []})
+    with pytest.raises(MiniCompetitionError, match="no block bids"):
+        mini_competition(inst, "L")
+
+
+def _restricted_by_hand(inst: Instance, provider: str, lot: str) -> Instance:
+    """Section 9.4 (b) written out on the raw document, independently of bid_instance."""
+    doc = inst.model_dump()
+    doc["block_bids"] = [b for b in doc["block_bids"]
+                         if b["provider"] == provider and b["lot"] == lot]
+    for item in doc["lots"]:
+        if item["id"] != lot:
+            item["block"] = None
+        else:
+            block = item["block"] or {}
+            item["block"] = {**block, "min_providers": 1, "max_providers": 1}
+    doc.pop("design_targets", None)
+    return Instance.model_validate(doc)
+
+
+def _plain(seed: int) -> Instance:
+    return random_instance(seed, design=True, n_scenarios=2 if seed % 3 == 0 else 1)
+
+
+def _with_additions(seed: int) -> Instance:
+    # award-only offers, per-lot quality and design targets (which the competition drops)
+    return additions_case(seed, 2 if seed % 3 == 0 else 1)
+
+
+@pytest.mark.parametrize("make", [_plain, _with_additions], ids=["plain", "additions"])
+def test_whole_market_cost_is_the_design_optimum_with_only_that_bid(make):
+    """Brute force (enumeration of awards and assignments, LP over volumes) on tiny random
+    design markets, both objectives, with and without the additions of 9.1-9.3: each
+    admissible bid's whole-market cost is that optimum (lexicographic: phase 2's)."""
+    checked = 0
+    for seed in range(60):
+        inst = make(seed)
+        lots = sorted({b.lot for b in inst.block_bids})
+        if not lots:
+            continue
+        lot = lots[seed % len(lots)]
+        mc = mini_competition(inst, lot, params=DesignParams(time_limit=30))
+        for bid in mc.bids:
+            if not bid.admissible:
+                continue
+            restricted = _restricted_by_hand(inst, bid.provider, lot)
+            assert bid_instance(inst, next(
+                b for b in inst.block_bids if b.provider == bid.provider and b.lot == lot)
+            ).model_dump() == restricted.model_dump()
+            ref = brute_force_design(restricted)
+            if ref.objective is None:
+                assert bid.whole_market_cost is None, (seed, bid)
+                continue
+            assert bid.proven, (seed, bid)
+            assert bid.whole_market_cost == pytest.approx(ref.objective, rel=TOL, abs=TOL), (
+                seed, bid.provider)
+            assert bid.whole_market_bound <= ref.objective + TOL * max(1, ref.objective)
+            checked += 1
+        if checked >= 30:
+            break
+    assert checked >= 15
+
+
+def test_files_and_cli(tmp_path):
+    from typer.testing import CliRunner
+
+    from allocator.cli.main import app
+    from allocator.instance.io import save_instance
+    from allocator.report.files import read_result
+
+    path = tmp_path / "market.json"
+    save_instance(hand_market(), path)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["mini-competition", str(path), "--lot", "L",
+                                   "--quality-points", "60", "--price-points", "40",
+                                   "--out", str(out), "--time-limit", "30"])
+    assert res.exit_code == 0, res.output
+    doc = read_result(out / "result.json")
+    assert doc["score_winner"] == "A" and doc["whole_market_winner"] == "B"
+    assert doc["difference_year"] == pytest.approx(26_000)
+    import pandas as pd
+
+    csv = pd.read_csv(out / "ranking.csv")
+    assert list(csv["provider"]) == ["B", "D", "A", "C"]
+    xlsx = pd.read_excel(out / "result.xlsx", sheet_name="ranking")
+    assert list(xlsx["Whole market cost"].dropna()) == pytest.approx([1600, 1940, 2100])
+    html = (out / "report.html").read_text()
+    assert "data:image/png;base64," in html and "costs the whole market" in html
+    bad = CliRunner().invoke(app, ["mini-competition", str(path), "--lot", "nope",
+                                   "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "not in the instance" in bad.output
+    assert not (tmp_path / "x").exists()
+
+
+def test_schemes_that_exist_only_with_the_award():
+    """The hand market with each bidder's scheme built only if it wins (DESIGN 9.1).
+
+    With only bid j left on L, the other bidders' schemes do not exist: A holds its one bed
+    (700) and n2 goes to F at 1,500: 2,200. B holds both beds: 1,600. D: 540 + 1,500 = 2,040.
+    Scores are unchanged; the difference score winner - market winner is now 600 a week.
+    """
+    inst = hand_market()
+    doc = inst.model_dump()
+    for offer in doc["offers"]:
+        if offer["provider"] in "ABCD":
+            offer["if_awarded"] = "L"
+    inst = Instance.model_validate(doc)
+    mc = mini_competition(inst, "L", params=DesignParams(time_limit=30))
+    bids = {b.provider: b for b in mc.bids}
+    assert bids["A"].whole_market_cost == pytest.approx(2200)
+    assert bids["B"].whole_market_cost == pytest.approx(1600)
+    assert bids["D"].whole_market_cost == pytest.approx(2040)
+    assert mc.score_winner == "A" and mc.whole_market_winner == "B"
+    assert mc.difference_week == pytest.approx(600)
+
+
+def test_shipped_northants_ranking():
+    """instances/northants (README): the score and whole-market winners differ, every bid's
+    design is proven optimal and passes the independent checker."""
+    from pathlib import Path
+
+    from allocator.core.check import check
+    from allocator.design.solve import solve_design
+    from allocator.instance.io import load_instance
+
+    path = Path(__file__).resolve().parents[2] / "instances" / "northants" / "market.json"
+    inst = load_instance(path)
+    mc = mini_competition(inst, "NEW", params=DesignParams(time_limit=60))
+    assert mc.score_winner == "NN5" and mc.whole_market_winner == "NN1"
+    assert mc.winner_proven
+    bids = {b.provider: b for b in mc.bids}
+    assert not bids["NN6"].admissible and bids["NN4"].abnormally_low
+    assert all(b.proven for b in mc.bids if b.admissible)
+    for provider in ("NN1", "NN5"):
+        bid = next(b for b in inst.block_bids if b.provider == provider)
+        restricted = bid_instance(inst, bid)
+        res = solve_design(restricted, DesignParams(time_limit=60))
+        assert res.objective == pytest.approx(bids[provider].whole_market_cost)
+        report = check(restricted, res.solution, reported=res)
+        assert report.ok, report.summary()
+
+
+def test_unproven_solves_say_so(monkeypatch):
+    """A solve stopped with a gap: its bid says 'not proven', and so does the winner when
+    another bid's bound lies below the winner's cost."""
+    import allocator.design.minicompetition as module
+    from allocator.core.result import Result, Solution, Status
+
+    costs = {"A": (2100.0, 1500.0), "B": (1600.0, 1590.0), "D": (1940.0, 1940.0)}
+
+    def fake(instance, params=None, runner=None):
+        (bid,) = instance.block_bids
+        cost, bound = costs[bid.provider]
+        status = Status.optimal if cost == bound else Status.feasible
+        return Result(status=status, solver="fake", objective=cost, bound=bound,
+                      solution=Solution(assignment={}, awards={(bid.provider, "L"): 1.0}))
+
+    monkeypatch.setattr(module, "solve_design", fake)
+    mc = mini_competition(hand_market(), "L")
+    bids = {b.provider: b for b in mc.bids}
+    assert not bids["B"].proven and "not proven optimal" in bids["B"].reason
+    assert bids["D"].proven
+    assert mc.whole_market_winner == "B" and not mc.winner_proven  # A's bound 1500 < 1600
+    assert any("not proven" in note for note in mc.notes)
+    # score winner A: difference 500, proven only to lie in [1500 - 1600, 2100 - 1590]
+    assert mc.difference_week == pytest.approx(500)
+    assert (mc.difference_week_low, mc.difference_week_high) == (pytest.approx(-100),
+                                                                 pytest.approx(510))
