@@ -22,6 +22,7 @@ from rich.console import Console
 
 from allocator.cli.db import register as register_book_commands
 from allocator.cli.design import register as register_design_commands
+from allocator.cli.simulate import register as register_simulate_commands
 
 if TYPE_CHECKING:
     from allocator.core.problem import Problem
@@ -362,6 +363,7 @@ def import_cap_command(
 # after the engine's own commands, so that they come first in --help
 register_book_commands(app)  # db, referrals, nightly, accept, reject (allocator/cli_db.py)
 register_design_commands(app)  # design, compare (allocator/cli_design.py)
+register_simulate_commands(app)  # simulate (allocator/cli/simulate.py)
 
 
 def main() -> None:

@@ -81,7 +81,7 @@ class SimulationConfig(BaseModel):
     time_limit: Positive = 10.0
     gap: float = Field(1e-4, ge=0)
     threads: int = Field(1, ge=1)
-    max_candidates: int = Field(100, ge=0)
+    max_candidates: int = Field(30, ge=0)
 
     @field_validator("mean_weeks")
     @classmethod

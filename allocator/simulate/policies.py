@@ -122,7 +122,7 @@ class Nightly:
     """
 
     def __init__(self, moves: int | None = None, params: SolveParams | None = None,
-                 max_candidates: int = 100):
+                 max_candidates: int = 30):
         if moves is not None and moves < 0:
             raise ValueError(f"moves must be >= 0, got {moves}")
         self.moves = moves
@@ -184,31 +184,46 @@ class Nightly:
 
     def _with_moves(self, night: Night, refs: np.ndarray, chosen: dict[int, int],
                     budget: int) -> dict[int, int] | None:
-        """The referrals' placements and the moves of the moves model, or None (no better)."""
+        """Tonight's placements with the moves of the moves model, or None (no moves model).
+
+        The pinned answer's placements stay; the model holds the referrals it left waiting
+        that could use an offer a candidate would leave, and the candidates.
+        """
         book = night.book
         p = night.problem
         waiting = refs[~np.isin(refs, np.fromiter(chosen, dtype=np.int64, count=len(chosen)))]
         cands = move_candidates(book, waiting, chosen, self.max_candidates, budget)
         if len(cands) == 0:
             return None
-        needs = np.concatenate([refs, cands])
-        # what the candidates use is theirs to keep or leave in this model
         cand_k = book.pair[cands]
-        give_o = np.bincount(p.pair_offer[cand_k], weights=p.pair_use[cand_k],
-                             minlength=p.n_offers)
-        hk = cand_k[p.pair_hours[cand_k]]
-        give_p = np.bincount(p.pair_provider[hk], weights=p.pair_use[hk],
-                             minlength=p.n_providers)
-        room_o = book.offer_room() + give_o
-        room_p = book.provider_room() + give_p
-        room_h = _holder_left(book, exclude=cands)
+        seat = np.zeros(p.n_offers, dtype=bool)
+        seat[p.pair_offer[cand_k]] = True
+        hopeful = np.array([n for n in waiting if seat[p.pair_offer[book.pairs(int(n))]].any()],
+                           dtype=np.int64)
+        needs = np.concatenate([hopeful, cands])
+        # room: what tonight's placements leave, plus what the candidates hold (theirs to keep
+        # or leave in this model)
+        placed_k = np.fromiter(chosen.values(), dtype=np.int64, count=len(chosen))
+        room_o = (book.offer_room()
+                  - np.bincount(p.pair_offer[placed_k], weights=p.pair_use[placed_k],
+                                minlength=p.n_offers)
+                  + np.bincount(p.pair_offer[cand_k], weights=p.pair_use[cand_k],
+                                minlength=p.n_offers))
+        hk_in = cand_k[p.pair_hours[cand_k]]
+        hk_out = placed_k[p.pair_hours[placed_k]]
+        room_p = (book.provider_room()
+                  - np.bincount(p.pair_provider[hk_out], weights=p.pair_use[hk_out],
+                                minlength=p.n_providers)
+                  + np.bincount(p.pair_provider[hk_in], weights=p.pair_use[hk_in],
+                                minlength=p.n_providers))
+        room_h = _holder_left(book, exclude=cands, add=chosen)
         keep = np.zeros(p.n_pairs, dtype=bool)
         for n in needs:
             ks = book.pairs(int(n))
             ks = ks[p.pair_use[ks] <= room_o[p.pair_offer[ks]] * (1 + 1e-9) + 1e-9]
             keep[ks] = True
         keep[cand_k] = True
-        current = np.concatenate([np.full(len(refs), -1, dtype=np.int64),
+        current = np.concatenate([np.full(len(hopeful), -1, dtype=np.int64),
                                   p.pair_provider[cand_k]])
         cut, kp = subproblem(p, needs, keep, offer_capacity=room_o, provider_capacity=room_p,
                              holder_volume=room_h, current_provider=current)
@@ -216,9 +231,7 @@ class Nightly:
                                          offer=p.offer_ids[p.pair_offer[k]])
                 for n, k in zip(cands, cand_k, strict=True)}
         nm = nightly_model(cut, pins, set(), max_moves=budget)
-        start_assignment = {p.need_ids[n]: p.offer_ids[p.pair_offer[k]]
-                            for n, k in chosen.items()}
-        start_assignment.update({nid: pin.offer or "" for nid, pin in pins.items()})
+        start_assignment = {nid: pin.offer or "" for nid, pin in pins.items()}
         t0 = time.perf_counter()
         start = warm_start_values(nm.problem, nm.model, Solution(assignment=start_assignment))
         kind = self.params.objective or cut.objective_kind
@@ -230,7 +243,7 @@ class Nightly:
         # nightly_model may have dropped pairs: map its pairs back through the cut
         ch = chosen_from_solution(nm.problem, result.solution)
         cut_pair = _pair_lookup(cut, nm.problem)
-        out: dict[int, int] = {}
+        out: dict[int, int] = dict(chosen)
         for i in np.nonzero(ch >= 0)[0]:
             out[int(needs[i])] = int(kp[cut_pair[ch[i]]])
         return out
@@ -245,15 +258,18 @@ def _pair_lookup(cut: Problem, restricted: Problem) -> np.ndarray:
     return order[pos]
 
 
-def _holder_left(book: Book, exclude: np.ndarray | None = None) -> np.ndarray:
-    """Block volume left for new work: what the people in care (but ``exclude``) do not use."""
+def _holder_left(book: Book, exclude: np.ndarray | None = None,
+                 add: dict[int, int] | None = None) -> np.ndarray:
+    """Block volume left for new work: what the people in care (but ``exclude``), and the
+    placements ``add`` (need -> pair), do not use."""
     p = book.problem
     if p.n_holders == 0:
         return np.zeros(0)
-    chosen = book.chosen()
+    chosen = book.chosen().copy()
     if exclude is not None and len(exclude):
-        chosen = chosen.copy()
         chosen[exclude] = -1
+    for n, k in (add or {}).items():
+        chosen[n] = k
     bq = block_funding(p, chosen, book.holder_volume)
     sel = chosen[chosen >= 0]
     hk = sel[p.pair_holder[sel] >= 0]
@@ -321,7 +337,7 @@ def move_candidates(book: Book, waiting: np.ndarray, chosen: dict[int, int], lim
 
 def parse_policy(spec: str, *, params: SolveParams | None = None,
                  quality_points: float = 60.0, price_points: float = 40.0,
-                 max_candidates: int = 100) -> Policy:
+                 max_candidates: int = 30) -> Policy:
     """A policy from its name: ``first_come``, ``nightly`` or ``nightly_moves:K``.
 
     Raises

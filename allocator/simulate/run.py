@@ -177,6 +177,7 @@ def simulate(
     dask: str | None = None,
     runner: Runner | None = None,
     progress: Callable[[int, int], None] | None = None,
+    partial: Callable[[SimulationResult], None] | None = None,
 ) -> SimulationResult:
     """Replay ``config.weeks`` weeks of ``instance``'s market under each policy.
 
@@ -194,6 +195,9 @@ def simulate(
         ``workers`` local processes (1: this process; None: one per core).
     progress
         Called with (replications done, replications) as they finish.
+    partial
+        Called with the result over the replications done so far, as they finish (a long
+        study can be read, or saved, before its end).
     """
     config = config or SimulationConfig()
     t0 = time.perf_counter()
@@ -215,6 +219,9 @@ def simulate(
             reps += run.map(_replicate, tasks)
             if progress:
                 progress(len(reps), n)
+            if partial and len(reps) < n:
+                partial(_result(instance, config, pols, reps, list(notes),
+                                time.perf_counter() - t0, run.workers, where))
         workers_used = run.workers
     finally:
         if own:
