@@ -110,8 +110,14 @@ class _progress:
         if not self.console.is_terminal:
             return lambda done, total: self.console.print(
                 f"replications: {done}/{total}", highlight=False)
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeElapsedColumn, TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self.bar = Progress(TextColumn("replications"), BarColumn(), MofNCompleteColumn(),
                             TimeElapsedColumn(), TimeRemainingColumn(), console=self.console,
@@ -119,8 +125,10 @@ class _progress:
         self.bar.__enter__()
         self.task = self.bar.add_task("replications", total=self.total)
 
+        bar, task = self.bar, self.task
+
         def update(done: int, total: int) -> None:
-            self.bar.update(self.task, completed=done, total=total)
+            bar.update(task, completed=done, total=total)
 
         return update
 

@@ -178,7 +178,8 @@ def differences(values: pd.DataFrame, policies: Sequence[str]) -> pd.DataFrame:
                 rows.append({"policy": b, "baseline": a, "metric": m, "difference": mean,
                              "ci95_low": lo, "ci95_high": hi,
                              "baseline_mean": float(va.loc[common, m].mean()),
-                             "significant": bool(lo is not None and (lo > 0 or hi < 0))})
+                             "significant": bool(lo is not None and hi is not None
+                                                 and (lo > 0 or hi < 0))})
     return pd.DataFrame(rows)
 
 
@@ -222,7 +223,7 @@ def wait_distribution(runs: Iterable[tuple[str, np.ndarray]], policies: Sequence
     return pd.DataFrame(rows)
 
 
-def _num(x: float) -> float | None:
+def _num(x: float | None) -> float | None:
     return None if x is None or not np.isfinite(x) else float(x)
 
 

@@ -12,6 +12,7 @@ on it is that section's model of the night with the people in care pinned.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -68,7 +69,7 @@ def subproblem(
     in_lot = cell_lot >= 0
     lot_demand = np.bincount(cell_lot[in_lot], weights=p.need_q[needs][in_lot],
                              minlength=len(p.lot_ids))[:len(p.lot_ids)].astype(float)
-    pairs = {f: _ro(getattr(p, f)[kp]) for f in _PAIR_FIELDS}
+    pairs: dict[str, Any] = {f: _ro(getattr(p, f)[kp]) for f in _PAIR_FIELDS}
     cut = replace(
         p,
         needs=tuple(p.needs[i] for i in needs),
