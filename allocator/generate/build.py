@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from allocator.instance.schema import Instance
 from allocator.generate import calibration as cal
 from allocator.generate.contracts import (
     block_bids,
@@ -34,6 +33,7 @@ from allocator.generate.market import (
     Market,
     build_market,
 )
+from allocator.instance.schema import Instance
 
 PROVIDER_NAMES = {"home_care": "Home care", "support": "Support", "supported_living":
                   "Supported living"}

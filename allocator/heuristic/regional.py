@@ -31,10 +31,10 @@ from typing import Any
 import numpy as np
 
 from allocator.core.evaluate import evaluate, to_solution
-from allocator.heuristic.data import SearchData, to_problem_chosen
-from allocator.heuristic.search import SearchOptions
 from allocator.core.problem import Problem
 from allocator.core.result import Result, Status
+from allocator.heuristic.data import SearchData, to_problem_chosen
+from allocator.heuristic.search import SearchOptions
 
 REGION_MAX_PAIRS = 200_000  # eligible pairs plus needs: above, the search goes by regions
 LP_SHARE = 0.25  # of the time, at most, for pass 1
@@ -128,7 +128,13 @@ def solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float,
     off)."""
     from allocator.heuristic.construct import regret_greedy
     from allocator.heuristic.lagrangian import dual_value
-    from allocator.heuristic.regions import partition, reached_rows, region_data, row_shares, split_by_use
+    from allocator.heuristic.regions import (
+        partition,
+        reached_rows,
+        region_data,
+        row_shares,
+        split_by_use,
+    )
 
     progress: list[tuple[float, float | None, float | None]] = []
     groups = partition(data, REGION_MAX_PAIRS)

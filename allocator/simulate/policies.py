@@ -43,7 +43,7 @@ from allocator.exact.solve import finish, solve_model, warm_start_values
 from allocator.nightly.continuity import nightly_model
 from allocator.simulate.book import Book, Night
 from allocator.simulate.subproblem import subproblem
-from allocator.solvers import solve
+from allocator.solvers import certify, solve
 from allocator.store.book import Pin
 
 
@@ -236,7 +236,8 @@ class Nightly:
         start = warm_start_values(nm.problem, nm.model, Solution(assignment=start_assignment))
         kind = self.params.objective or cut.objective_kind
         res, phases = solve_model(nm.model, self.params, kind, warm_start=start)
-        result = finish(nm.problem, nm.model, res, phases, self.params.solver, t0, 0.0)
+        result = certify(finish(nm.problem, nm.model, res, phases, self.params.solver, t0, 0.0),
+                         self.params, kind)
         self._count(result.status, t0)
         if not result.status.has_solution or result.solution is None:
             return None
