@@ -80,14 +80,16 @@ class ReplicationRun:
     notes: tuple[str, ...] = field(default=())
 
 
-def initial_book(instance: Instance, config: SimulationConfig) -> dict[str, str]:
+def initial_book(instance: Instance, config: SimulationConfig,
+                 notes: list[str] | None = None) -> dict[str, str]:
     """Who serves whom on day 0 (need id -> offer id), the same for every policy.
 
     People with a current provider stay with it (its best eligible offer, as the nightly run
     reads a book); the engine's nightly run (people in care pinned) places the others against
     the room that leaves, and any need it leaves waiting that still fits somewhere (its solve
     may stop at the time limit on a county) is placed by the DPS rule. Those left are the
-    waiting list on day 0: nobody waits who could be placed.
+    waiting list on day 0: nobody waits who could be placed. ``notes`` (if given) gets a line
+    saying how the day-0 book was made.
     """
     problem = Problem.from_instance(instance)
     pins = {n.id: Pin(provider=n.current_provider, offer=None)
@@ -102,10 +104,22 @@ def initial_book(instance: Instance, config: SimulationConfig) -> dict[str, str]
         except PolicyError:
             pass
     first = _first_mask(problem, config)
-    _offer(Nightly(None, _params(config), config.max_candidates), book, 0, first)
+    engine = Nightly(None, _params(config), config.max_candidates)
+    _offer(engine, book, 0, first)
+    by_engine = len(book.in_care())
     # settle: a need the solve left waiting (at its time limit) that fits somewhere is placed
     # by the DPS rule, so that day 0 starts with nobody waiting who could be placed
     _offer(FirstCome(config.quality_points, config.price_points), book, 0, first)
+    if notes is not None:
+        kept = int(np.count_nonzero(current >= 0))
+        notes.append(
+            f"day-0 book: {kept:,} people kept with their current provider, "
+            f"{by_engine - kept:,} placed by the engine"
+            + (f" (its solve stopped at the {config.time_limit:g} s limit: the start depends "
+               "on the machine's speed, but is the same for every policy and replication)"
+               if engine.time_limited else "")
+            + f", {len(book.in_care()) - by_engine:,} more by the DPS rule, "
+            f"{len(book.waiting()):,} waiting")
     return {problem.need_ids[n]: problem.offer_ids[problem.pair_offer[book.pair[n]]]
             for n in book.in_care()}
 

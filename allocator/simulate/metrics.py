@@ -180,7 +180,8 @@ def differences(values: pd.DataFrame, policies: Sequence[str]) -> pd.DataFrame:
                              "baseline_mean": float(va.loc[common, m].mean()),
                              "significant": bool(lo is not None and hi is not None
                                                  and (lo > 0 or hi < 0))})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["policy", "baseline", "metric", "difference", "ci95_low",
+                                       "ci95_high", "baseline_mean", "significant"])
 
 
 def zone_summary(zones: pd.DataFrame, policies: Sequence[str]) -> pd.DataFrame:

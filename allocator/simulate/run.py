@@ -203,7 +203,7 @@ def simulate(
     t0 = time.perf_counter()
     pols = make_policies(policies, config)
     notes = _notes(instance, config)
-    initial = initial_book(instance, config)
+    initial = initial_book(instance, config, notes)
     own = runner is None
     run = runner if runner is not None else make_runner(workers, dask)
     where = ("serial" if isinstance(run, SerialRunner) else

@@ -23,3 +23,13 @@ def test_wait_distribution_shares():
     table = wait_distribution([("p", waits)], ["p"])
     assert table["placements"].sum() == 3  # the last wait ended unplaced
     assert table.loc[table["days_waited"] == "3-4", "share"].item() == pytest.approx(2 / 3)
+
+
+def test_differences_of_one_policy_is_an_empty_table():
+    import pandas as pd
+
+    from allocator.simulate.metrics import METRICS, differences
+
+    values = pd.DataFrame([{"policy": "a", "replication": 0, **dict.fromkeys(METRICS, 1.0)}])
+    table = differences(values, ["a"])
+    assert len(table) == 0 and "difference" in table.columns
