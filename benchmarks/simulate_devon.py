@@ -210,6 +210,10 @@ def markdown(doc: dict) -> str:
                      f"{doc['solves_per_replication'][p]:,.0f} | "
                      f"{doc['solve_s_per_replication'][p]:,.1f} | "
                      f"{doc['time_limited_solves'][p]} | {doc['failed_solves'][p]} |")
+    lines += ["", "The study's files are in `simulate_devon/` (report.html with the charts, "
+              "result.json, the summary, differences, zone, wait and run tables); the weekly "
+              "tables (`weekly.csv`, `weekly_zones.csv`) and `simulation.xlsx` (4 MB together) "
+              "are written by the command but not kept in the repository."]
     if doc["notes"]:
         lines += ["", "Notes:", ""] + [f"- {n}" for n in doc["notes"]]
     lines.append("")
