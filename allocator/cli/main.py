@@ -23,6 +23,7 @@ from rich.console import Console
 from allocator.cli.db import register as register_book_commands
 from allocator.cli.design import register as register_design_commands
 from allocator.cli.minicomp import register as register_minicomp_commands
+from allocator.cli.simulate import register as register_simulate_commands
 from allocator.cli.template import register as register_template_command
 from allocator.cli.web import register as register_web_commands
 from allocator.solvers.registry import SOLVERS, UnknownSolverError, design_backend
@@ -397,6 +398,7 @@ register_design_commands(app)  # design, compare (allocator/cli_design.py)
 register_template_command(app)  # template (allocator/cli/template.py)
 register_web_commands(app)  # serve, users add, demo (allocator/cli/web.py)
 register_minicomp_commands(app)  # mini-competition (allocator/cli/minicomp.py)
+register_simulate_commands(app)  # simulate (allocator/cli/simulate.py)
 
 
 def main() -> None:

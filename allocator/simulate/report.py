@@ -1,0 +1,234 @@
+"""A study's files: result.json, one CSV per table, one workbook, an HTML report with charts.
+
+The folder is written to a temporary folder beside it and moved into place file by file, so an
+interrupted run never leaves a half-written file. Charts are matplotlib PNGs embedded as data
+URIs (the report opens offline), drawn like :mod:`allocator.report.html`'s: unmet hours over
+the year per policy (mean over replications, with the 95% band), the distribution of days
+waited, the weekly cost by term, and unmet hours by zone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from allocator.report.files import write_workbook
+from allocator.report.html import CSS, _figure, _img, _png, _table
+from allocator.simulate.metrics import METRICS, MONEY_TERMS, PENALTY_TERMS, interval
+from allocator.simulate.run import SimulationResult
+
+FORMATS = ("json", "csv", "xlsx", "html")
+RESULT_JSON = "result.json"
+WORKBOOK = "simulation.xlsx"
+HTML_REPORT = "report.html"
+COLOURS = ("#e8590c", "#1c7ed6", "#2f9e44", "#9c36b5", "#f08c00", "#495057")
+
+
+def write_outputs(result: SimulationResult, out_dir: str | os.PathLike[str],
+                  formats: Iterable[str] = FORMATS) -> dict[str, Path]:
+    """Write the study's files into ``out_dir`` (created if needed); returns their paths.
+
+    Raises
+    ------
+    ValueError
+        An unknown format.
+    """
+    formats = tuple(formats)
+    unknown = set(formats) - set(FORMATS)
+    if unknown:
+        raise ValueError(f"unknown format(s) {sorted(unknown)}; choose from {', '.join(FORMATS)}")
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        names: list[str] = []
+        tables = result.tables()
+        if "csv" in formats:
+            for name, df in tables.items():
+                df.to_csv(tmp / f"{name}.csv", index=False)
+                names.append(f"{name}.csv")
+        if "xlsx" in formats:
+            write_workbook(tmp / WORKBOOK, tables)
+            names.append(WORKBOOK)
+        if "html" in formats:
+            (tmp / HTML_REPORT).write_text(render(result), encoding="utf-8")
+            names.append(HTML_REPORT)
+        if "json" in formats:
+            with open(tmp / RESULT_JSON, "w", encoding="utf-8") as fh:
+                json.dump(result.document(), fh, indent=1, allow_nan=False)
+            names.append(RESULT_JSON)
+        out.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            os.replace(tmp / name, out / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {name: out / name for name in names}
+
+
+# ---------------------------------------------------------------------- HTML
+
+
+def render(result: SimulationResult) -> str:
+    """The HTML report as one string."""
+    cfg = result.config
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{_e(result.instance)}: a year of brokerage replayed</title>",
+        f"<style>{CSS}</style></head><body>",
+        f"<h1>{_e(result.instance)}: {cfg.weeks} weeks of brokerage replayed</h1>",
+        f"<p>{cfg.replications} replication(s), seed {cfg.seed}; policies "
+        f"{_e(', '.join(result.policies))}; every policy sees the same referrals, durations "
+        "and capacity changes (common random numbers). Means over weeks and replications, "
+        "with 95% intervals over replications.</p>",
+    ]
+    for note in result.notes:
+        parts.append(f'<p class="note">{_e(note)}</p>')
+    parts.append("<h2>Policies</h2>")
+    parts.append(_table(headline(result)))
+    parts.append("<h2>Differences (paired by replication)</h2>")
+    diff = result.differences
+    if len(diff):
+        shown = diff[diff["metric"].isin(["unmet_hours", "waiting_people", "days_waited",
+                                          "days_waited_p90", "weekly_cost", "objective",
+                                          "moves"])]
+        parts.append(_table(shown.assign(
+            interval=[_interval(r.ci95_low, r.ci95_high) for r in shown.itertuples()])[
+            ["policy", "baseline", "metric", "difference", "interval", "baseline_mean",
+             "significant"]]))
+    parts.append('<div class="charts">')
+    parts.append(_img(unmet_over_year(result), "unmet hours over the year"))
+    parts.append(_img(wait_chart(result), "days waited"))
+    parts.append(_img(cost_chart(result), "weekly cost by term"))
+    parts.append(_img(zone_chart(result), "unmet hours by zone"))
+    parts.append("</div>")
+    parts.append("<h2>Unmet need by zone (as seed 001 reports it)</h2>")
+    zones = result.zone_summary.copy()
+    parts.append(_table(zones[["policy", "zone", "unmet_hours", "waiting_people", "unmet_beds",
+                               "utilisation"]].rename(columns={
+                                   "unmet_hours": "Number of hours",
+                                   "waiting_people": "Number of people"})))
+    parts.append("<h2>Days waited by the referrals placed</h2>")
+    parts.append(_table(result.waits.pivot(index="days_waited", columns="policy",
+                                           values="share").reindex(
+        result.waits["days_waited"].unique()).reset_index()))
+    parts.append("<h2>Runs</h2>")
+    runs = result.runs.groupby("policy", sort=False).agg(
+        replications=("replication", "count"), runtime_s=("runtime_s", "mean"),
+        solves=("solves", "mean"), solve_s=("solve_s", "mean"),
+        time_limited=("time_limited", "sum"), failures=("failures", "sum")).reset_index()
+    parts.append(_table(runs))
+    parts.append(f'<p class="note">Total {result.runtime_s:,.0f} s on {result.workers} '
+                 f"worker(s) ({_e(result.where)}). All quantities per week; money in the "
+                 "instance's currency. Full tables: the CSV files and the workbook beside this "
+                 "report.</p>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def headline(result: SimulationResult) -> pd.DataFrame:
+    """Per policy, the headline metrics as 'mean [low, high]' text."""
+    rows = []
+    for name, s in result.policies_summary.items():
+        row: dict[str, Any] = {"policy": name}
+        for m in ("unmet_hours", "unmet_beds", "waiting_people", "days_waited",
+                  "days_waited_p90", "weekly_cost", "objective", "moves", "utilisation"):
+            key = m if m == "days_waited_p90" else f"{m}_mean"
+            v, ci = s.get(key), s.get(f"{key}_ci95")
+            digits = 3 if m == "utilisation" else (0 if "cost" in m or m == "objective" else 1)
+            row[METRICS[m]] = "-" if v is None else (
+                f"{v:,.{digits}f}" + (f" [{ci[0]:,.{digits}f}, {ci[1]:,.{digits}f}]"
+                                      if ci else ""))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _interval(lo: Any, hi: Any) -> str:
+    if lo is None or hi is None or (isinstance(lo, float) and np.isnan(lo)):
+        return "-"
+    return f"[{lo:,.2f}, {hi:,.2f}]"
+
+
+def unmet_over_year(result: SimulationResult) -> bytes:
+    """Unmet hours a week over the weeks, per policy: mean over replications and 95% band."""
+    fig, ax = _figure(7.5, 3.2)
+    for i, name in enumerate(result.policies):
+        w = result.weekly[result.weekly["policy"] == name]
+        weeks = np.sort(w["week"].unique())
+        stats = [interval(w.loc[w["week"] == k, "unmet_hours"]) for k in weeks]
+        mean = np.array([s[0] for s in stats])
+        ax.plot(weeks, mean, color=COLOURS[i % len(COLOURS)], label=name)
+        if all(s[1] is not None for s in stats):
+            ax.fill_between(weeks, [s[1] for s in stats], [s[2] for s in stats],
+                            color=COLOURS[i % len(COLOURS)], alpha=0.15, linewidth=0)
+    ax.set_xlabel("week")
+    ax.set_ylabel("unmet hours a week")
+    ax.set_title("Unmet hours over the year (mean over replications, 95% band)")
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def wait_chart(result: SimulationResult) -> bytes:
+    """Share of placements by days waited, grouped bars per policy."""
+    fig, ax = _figure(7.5, 3.2)
+    labels = list(result.waits["days_waited"].unique())
+    x = np.arange(len(labels))
+    width = 0.8 / max(1, len(result.policies))
+    for i, name in enumerate(result.policies):
+        w = result.waits[result.waits["policy"] == name].set_index("days_waited")
+        ax.bar(x + i * width, 100 * w.loc[labels, "share"].to_numpy(), width,
+               color=COLOURS[i % len(COLOURS)], label=name)
+    ax.set_xticks(x + width * (len(result.policies) - 1) / 2, labels, fontsize=8)
+    ax.set_xlabel("days waited")
+    ax.set_ylabel("% of placements")
+    ax.set_title("How long referrals waited before they were placed")
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def cost_chart(result: SimulationResult) -> bytes:
+    """Weekly cost by term per policy (stacked bars: money, then penalties)."""
+    fig, ax = _figure(7.5, 3.2)
+    terms = MONEY_TERMS + PENALTY_TERMS
+    names = list(result.policies)
+    bottom = np.zeros(len(names))
+    for i, term in enumerate(terms):
+        vals = np.array([result.policies_summary[n][f"{term}_mean"] or 0.0 for n in names])
+        ax.bar(names, vals, bottom=bottom, color=COLOURS[i % len(COLOURS)],
+               label=term.removeprefix("cost_"))
+        bottom += vals
+    ax.set_ylabel("a week")
+    ax.set_title("Weekly cost by term (block and framework are paid; the rest are penalties)")
+    ax.legend(fontsize=7, ncol=3)
+    return _png(fig)
+
+
+def zone_chart(result: SimulationResult) -> bytes:
+    """Unmet hours a week by zone, grouped bars per policy."""
+    fig, ax = _figure(7.5, 3.2)
+    z = result.zone_summary
+    zones = list(result.zone_ids)
+    x = np.arange(len(zones))
+    width = 0.8 / max(1, len(result.policies))
+    for i, name in enumerate(result.policies):
+        g = z[z["policy"] == name].set_index("zone")
+        ax.bar(x + i * width, g.loc[zones, "unmet_hours"].to_numpy(), width,
+               color=COLOURS[i % len(COLOURS)], label=name)
+    ax.set_xticks(x + width * (len(result.policies) - 1) / 2, zones, fontsize=8)
+    ax.set_ylabel("unmet hours a week")
+    ax.set_title("Unmet hours by zone")
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def _e(text: Any) -> str:
+    import html
+
+    return html.escape(str(text), quote=True)
