@@ -22,6 +22,7 @@ from rich.console import Console
 
 from allocator.cli.db import register as register_book_commands
 from allocator.cli.design import register as register_design_commands
+from allocator.generate.families import FAMILIES
 
 if TYPE_CHECKING:
     from allocator.core.problem import Problem
@@ -183,10 +184,10 @@ def solve_command(
     By default this is the allocation of DESIGN.md section 4: block bids and scenarios are not
     used (``allocator design`` and ``--mode design`` choose awards over scenarios).
     """
+    from allocator.core.params import SolveParams
     from allocator.report.files import FORMATS, write_results
     from allocator.report.summary import objective_kind, print_summary, summary_fields
     from allocator.report.tables import build_tables
-    from allocator.core.params import SolveParams
 
     wanted = tuple(f.strip() for f in formats.split(",") if f.strip())
     if not set(wanted) <= set(FORMATS):
@@ -303,6 +304,8 @@ def generate_command(
     blocks: Annotated[bool, typer.Option("--blocks", help="Add block contracts.")] = False,
     bids: Annotated[bool, typer.Option("--bids", help="Add block bids (design).")] = False,
     scenarios: Annotated[int, typer.Option(help="Number of demand scenarios.")] = 0,
+    family: Annotated[str, typer.Option(
+        help="Family of the market zoo: " + ", ".join(FAMILIES) + ".")] = "base",
 ) -> None:
     """Generate a synthetic instance calibrated to the council papers."""
     from allocator.generate import generate
@@ -310,7 +313,7 @@ def generate_command(
 
     try:
         inst = generate(scale.value, needs=needs, providers=providers, zones=zones, seed=seed,
-                        blocks=blocks, bids=bids, scenarios=scenarios)
+                        blocks=blocks, bids=bids, scenarios=scenarios, family=family)
         save_instance(inst, out)
     except (OSError, ValueError) as error:
         _bad_input([f"generate: {error}"])
