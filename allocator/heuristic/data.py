@@ -61,6 +61,7 @@ class SearchData:
     pair_touch: np.ndarray  # holder whose funding changes with the pair (may or must), -1
     pair_provider: np.ndarray
     pair_offer: np.ndarray
+    pair_current: np.ndarray  # bool: the offer's provider is the need's current provider
 
     row_cap: np.ndarray  # (n_rows + 1,), the last one infinite
     row_kind: np.ndarray  # ROW_* per row
@@ -229,6 +230,7 @@ def from_problem(problem: Problem, *, lexicographic: bool = False,
         pair_touch=touch.astype(np.int64),
         pair_provider=pp.astype(np.int64),
         pair_offer=po.astype(np.int64),
+        pair_current=p.pair_is_current[order].astype(bool),
         row_cap=row_cap.astype(float),
         row_kind=np.concatenate(kinds) if kinds else np.zeros(0, dtype=np.int8),
         row_ref=np.concatenate(refs) if refs else np.zeros(0, dtype=np.int64),
@@ -458,6 +460,7 @@ def restrict(data: SearchData, needs: np.ndarray, *, keep_constant: bool) -> Sea
         pair_touch=np.where(d.pair_touch[pairs] >= 0, holder_map[d.pair_touch[pairs]], -1),
         pair_provider=d.pair_provider[pairs],
         pair_offer=d.pair_offer[pairs],
+        pair_current=d.pair_current[pairs],
         row_cap=np.r_[d.row_cap[rows], np.inf],
         row_kind=d.row_kind[rows],
         row_ref=d.row_ref[rows],

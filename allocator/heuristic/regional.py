@@ -126,7 +126,7 @@ def solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float,
     """Search ``data`` (the whole problem, weighted objective) region by region until
     ``deadline`` (a :func:`time.monotonic` instant, the margin for the answer already taken
     off)."""
-    from allocator.heuristic.construct import regret_greedy
+    from allocator.heuristic.construct import first_assignment
     from allocator.heuristic.lagrangian import dual_value
     from allocator.heuristic.regions import partition, reached_rows, region_data, row_shares, split_by_use
 
@@ -198,7 +198,7 @@ def solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float,
             r.data, _ = region_data(data, r.needs, share[r.index], keep_constant=r.index == 0)
         local = r.chosen
         if local is None:
-            local = regret_greedy(r.data)
+            local = first_assignment(r.data)
             fallback += 1
         chosen[r.needs] = to_problem_chosen(r.data, local)
     ev = evaluate(problem, chosen)
