@@ -133,6 +133,7 @@ def _solver_for(inst: Instance, settings: dict[str, Any], mode: str = "auto"
         if settings["solver"] in ("auto", "heuristic"):
             # the design model is solved exactly (or by its decomposition) with HiGHS
             settings = {**settings, "solver": "highs"}
+        settings = {k: v for k, v in settings.items() if k != "dask"}  # allocation regions only
         design_params = _params(DesignParams, settings)
         return (Problem.from_instance(inst, mode="design"),
                 lambda: solve_design(inst, design_params))
@@ -141,6 +142,18 @@ def _solver_for(inst: Instance, settings: dict[str, Any], mode: str = "auto"
     params = _params(SolveParams, settings)
     problem = Problem.from_instance(inst)
     return problem, lambda: solve(problem, params)
+
+
+def _check_dask(address: str) -> None:
+    """Bad input unless a dask.distributed scheduler answers at ``address``."""
+    try:
+        from distributed import Client
+    except ImportError as error:
+        _bad_input([f"--dask {address}: dask.distributed is not installed ({error})"])
+    try:
+        Client(address, timeout=10).close()
+    except (OSError, TimeoutError, ValueError) as error:
+        _bad_input([f"--dask {address}: no dask scheduler answers there ({error})"])
 
 
 def _params(model: Any, settings: dict[str, Any]) -> Any:
@@ -174,6 +187,9 @@ def solve_command(
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the result's summary fields as JSON, and nothing else.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the solver log.")] = False,
+    dask: Annotated[str | None, typer.Option(
+        help="Run the regions of a large market (scales L and XL, solvers auto and heuristic) "
+             "on this dask.distributed scheduler (tcp://HOST:PORT).")] = None,
     mode: Annotated[str, typer.Option(
         help="allocation (DESIGN.md section 4: contracts in force, the instance's own needs), "
              "design (section 5: bids become awards, over the scenarios), or auto: "
@@ -196,6 +212,9 @@ def solve_command(
     settings = {"solver": solver.value, "objective": objective.value if objective else None,
                 "time_limit": time_limit, "gap": gap, "threads": threads,
                 "verbose": verbose and not quiet}
+    if dask:
+        _check_dask(dask)
+        settings["dask"] = dask
     _params(SolveParams, settings)  # bad options are reported before the instance is read
     inst = _load(instance)
     console = Console(quiet=quiet or as_json, highlight=False)
