@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from allocator.core.check import check
-    from allocator.instance.io import load_instance, save_instance
     from allocator.core.problem import Problem
     from allocator.core.result import Result, Solution, Status
+    from allocator.instance.io import load_instance, save_instance
     from allocator.instance.schema import Instance
     from allocator.solvers import SolveParams, solve
 

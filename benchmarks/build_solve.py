@@ -33,9 +33,9 @@ COLUMNS = ("instance", "solver", "needs", "pairs", "rows", "cols", "generate_s",
 def build_and_solve(scale: str, seed: int, solver: str, time_limit: float) -> dict[str, Any]:
     """Generate, build and solve one instance (call in a fresh process)."""
     from allocator.core.check import check
-    from allocator.generate import generate
-    from allocator.exact.model import build
     from allocator.core.problem import Problem
+    from allocator.exact.model import build
+    from allocator.generate import generate
     from allocator.solvers import SolveParams, solve
 
     t = time.perf_counter()

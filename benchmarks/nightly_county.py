@@ -32,8 +32,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from allocator.generate import generate
 from allocator.core.problem import Problem
+from allocator.generate import generate
 from allocator.instance.schema import Instance
 from allocator.solvers import SolveParams, solve
 

@@ -99,7 +99,14 @@ def enrich(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         ref, kind, sense = refs.get(r["instance"], (None, "", "min"))
         r["reference"], r["reference_kind"] = ref, kind
         obj = r.get("objective")
-        r["benchmark_objective"] = _original(r, obj) if r.get("bench_scale") is not None else None
+        # an imported benchmark's answer that leaves need unmet is no solution in the
+        # benchmark's own sense (its penalty exceeds any complete assignment's cost)
+        incomplete = r.get("bench_scale") is not None and (r.get("unmet") or 0.0) > 1e-9
+        if incomplete:
+            r["benchmark_status"] = ("infeasible" if r["status"] == "optimal"
+                                     else "no_complete_solution_found")
+        r["benchmark_objective"] = (_original(r, obj) if r.get("bench_scale") is not None
+                                    and not incomplete else None)
         r["gap_ref"] = r["gap_lp"] = r["t_1pct"] = r["t_01pct"] = None
         r["best_bound"] = r["gap_best"] = None
         if r.get("bench_scale") is None:  # generated: best bound known, or of this run

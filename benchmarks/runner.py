@@ -42,7 +42,7 @@ FIELDS = (
     "prep_s", "peak_mb", "check_ok", "violations", "n_needs", "n_pairs", "message", "progress",
 )
 
-DESIGN_SOLVERS = ("highs", "cbc", "highs-pulp")
+DESIGN_SOLVERS = ("highs", "cbc", "highs-pulp")  # the registry's design backends
 
 # slack on top of the time limit before a child is killed (loading L/XL, spawning, checking)
 KILL_SLACK_S = {"tiny": 120.0, "orlib": 120.0, "S": 120.0, "M": 180.0, "L": 900.0, "XL": 3600.0}
@@ -158,11 +158,7 @@ def _solve(problem: Any, solver: str, params: Any) -> Any:
         return solve_design(problem.instance, DesignParams(
             solver=solver, time_limit=params.time_limit, threads=params.threads,
             seed=params.seed, verbose=params.verbose))
-    if solver == "cpsat":
-        from allocator.exact import cpsat
-
-        return cpsat.solve(problem, params)
-    from allocator.solvers import solve
+    from allocator.solvers import solve  # the registry's one dispatcher, CP-SAT included
 
     return solve(problem, params)
 
@@ -176,8 +172,8 @@ def solve_in_child(spec: Spec, solver: str, time_limit: float, threads: int | No
     instance = spec.load(cache)
     row["load_s"] = time.perf_counter() - t
     from allocator.core.check import check
-    from allocator.core.problem import Problem
     from allocator.core.params import SolveParams
+    from allocator.core.problem import Problem
 
     t = time.perf_counter()
     problem = Problem.from_instance(instance)
@@ -228,7 +224,8 @@ def solve_in_child(spec: Spec, solver: str, time_limit: float, threads: int | No
         progress.append((row["wall_s"], result.objective, result.bound))
     row.update(status=result.status.value, objective=result.objective, bound=result.bound,
                gap=result.gap, build_s=result.build_s, solve_s=result.solve_s,
-               message=result.message[:300], progress=progress)
+               message=result.message[:300], progress=progress,
+               unmet=result.terms.get("unmet") if result.terms else None)
     if result.solution is not None:
         report = check(instance, result.solution, reported=result)
         row["check_ok"] = report.ok
@@ -253,10 +250,10 @@ def _child(conn: Any, spec: Spec, solver: str, time_limit: float, threads: int |
 def lp_bound_in_child(spec: Spec, time_limit: float, cache: Path | None = None
                       ) -> dict[str, Any]:
     """The LP relaxation bound of a generated instance with HiGHS (call in a fresh process)."""
-    from allocator.exact.model import build
     from allocator.core.problem import Problem
     from allocator.exact import highs
     from allocator.exact.base import SolverOptions
+    from allocator.exact.model import build
 
     instance = spec.load(cache)
     problem = Problem.from_instance(instance)

@@ -22,9 +22,9 @@ from reference import Reference, brute_force, brute_force_allocation, brute_forc
 from test_check import SCENARIO_SOLUTION, design, market, scenarios_instance
 
 from allocator.core.check import check
-from allocator.design.solve import DesignParams, solve_design
 from allocator.core.problem import Problem
 from allocator.core.result import Result
+from allocator.design.solve import DesignParams, solve_design
 from allocator.instance.schema import Instance
 from allocator.solvers import SolveParams, solve
 

@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from allocator.core.check import check
 from allocator.cli import app
+from allocator.core.check import check
 from allocator.instance.io import load_instance, save_instance
 from allocator.report.files import solution_from_result
 

@@ -17,11 +17,11 @@ import pytest
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
+from allocator.core.problem import Problem
+from allocator.core.result import Solution
 from allocator.generate import SCALES, generate, planned_assignment
 from allocator.generate import calibration as cal
 from allocator.instance.io import load_instance, save_instance
-from allocator.core.problem import Problem
-from allocator.core.result import Solution
 from allocator.instance.schema import Instance
 from allocator.instance.validate import check_references
 

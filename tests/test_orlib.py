@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from allocator.core.problem import Problem
 from allocator.generate import orlib
 from allocator.instance.io import load_instance
-from allocator.core.problem import Problem
 from allocator.instance.schema import Instance
 from allocator.solvers import SolveParams, solve
 

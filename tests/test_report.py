@@ -18,8 +18,10 @@ from random_instances import random_instance
 from rich.console import Console
 
 from allocator.core.check import check, scenario_needs
-from allocator.instance.io import load_instance
 from allocator.core.problem import Problem
+from allocator.core.result import TERMS, Result, Solution, Status
+from allocator.instance.io import load_instance
+from allocator.instance.schema import BenchmarkInfo
 from allocator.report import html as html_report
 from allocator.report.files import (
     read_result,
@@ -31,8 +33,6 @@ from allocator.report.files import (
 )
 from allocator.report.summary import print_summary, summary_fields
 from allocator.report.tables import TABLE_NAMES, build_tables
-from allocator.core.result import TERMS, Result, Solution, Status
-from allocator.instance.schema import BenchmarkInfo
 from allocator.solvers import SolveParams, solve
 
 DATA = Path(__file__).parent / "data"

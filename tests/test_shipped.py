@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from allocator.core.check import check
-from allocator.instance.io import load_instance
 from allocator.core.problem import Problem
 from allocator.core.result import Status
+from allocator.instance.io import load_instance
 from allocator.solvers import SolveParams, solve
 
 INSTANCES = Path(__file__).resolve().parent.parent / "instances"

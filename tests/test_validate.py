@@ -166,8 +166,8 @@ def test_block_contract_on_a_lot_of_another_unit(tmp_path: Path) -> None:
 
 def test_two_contracts_for_one_provider_and_lot_pool(tmp_path: Path) -> None:
     """Two contracts in force for one provider and lot are one pool, not an error."""
-    from allocator.instance.io import load_instance
     from allocator.core.problem import Problem
+    from allocator.instance.io import load_instance
 
     document = base()
     document["block_contracts"].append({"provider": "P1", "lot": "L1", "rate": 15, "volume": 5})

@@ -85,10 +85,10 @@ def design_command(
     """
     from rich.console import Console
 
+    from allocator.core.problem import Problem
     from allocator.design.scenarios import generate_scenarios, with_scenarios
     from allocator.design.solve import solve_design
     from allocator.instance.io import save_instance
-    from allocator.core.problem import Problem
     from allocator.report.files import write_results
     from allocator.report.summary import objective_kind, print_summary
     from allocator.report.tables import build_tables

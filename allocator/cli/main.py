@@ -23,6 +23,8 @@ from rich.console import Console
 from allocator.cli.db import register as register_book_commands
 from allocator.cli.design import register as register_design_commands
 from allocator.generate.families import FAMILIES
+from allocator.solvers.registry import SOLVERS, UnknownSolverError, design_backend
+from allocator.solvers.registry import names as solver_names
 
 if TYPE_CHECKING:
     from allocator.core.problem import Problem
@@ -43,12 +45,9 @@ import_app = typer.Typer(help="Import published benchmark instances (OR-Library)
 app.add_typer(import_app, name="import")
 
 
-class SolverName(StrEnum):
-    highs = "highs"
-    cbc = "cbc"
-    highs_pulp = "highs-pulp"
-    heuristic = "heuristic"
-    auto = "auto"
+# the solver choices are the registry's (allocator.solvers.registry), declared once there
+SolverName = StrEnum(  # type: ignore[misc]
+    "SolverName", [(name.replace("-", "_"), name) for name in solver_names()])
 
 
 class ObjectiveName(StrEnum):
@@ -130,9 +129,10 @@ def _solver_for(inst: Instance, settings: dict[str, Any], mode: str = "auto"
     if mode == "design" or (mode == "auto" and inst.benchmark is not None and inst.block_bids):
         from allocator.design.solve import DesignParams, solve_design
 
-        if settings["solver"] in ("auto", "heuristic"):
-            # the design model is solved exactly (or by its decomposition) with HiGHS
-            settings = {**settings, "solver": "highs"}
+        try:  # the design model is solved exactly (or by its decomposition) on a MIP backend
+            settings = {**settings, "solver": design_backend(settings["solver"])}
+        except UnknownSolverError as error:
+            _bad_input([f"--solver: {error}"])
         settings = {k: v for k, v in settings.items() if k != "dask"}  # allocation regions only
         design_params = _params(DesignParams, settings)
         return (Problem.from_instance(inst, mode="design"),
@@ -171,9 +171,10 @@ def _params(model: Any, settings: dict[str, Any]) -> Any:
 def solve_command(
     instance: Annotated[Path, typer.Argument(help="Instance: .json, .xlsx or a CSV folder.")],
     solver: Annotated[SolverName, typer.Option(
-        help="auto: the portfolio (heuristic, then HiGHS warm-started where it profits; best "
-             "answer, best bound); highs / cbc: the exact model alone; heuristic: the search "
-             "alone.")] = SolverName.auto,
+        help="auto: the portfolio (search, plus HiGHS where it pays; best answer, best bound);"
+             " highs, highs-pulp, cbc, cpsat: the exact model; heuristic: the search alone."
+             " `allocator solvers` lists them with what each can prove.")
+    ] = SolverName.auto,  # type: ignore[attr-defined]
     objective: Annotated[ObjectiveName | None, typer.Option(
         help="Objective; the instance's policy when not given.")] = None,
     time_limit: Annotated[float, typer.Option(help="Time limit in seconds.")] = 60.0,
@@ -248,6 +249,19 @@ def solve_command(
 
 def _stem(path: Path) -> str:
     return path.name if path.is_dir() else path.stem
+
+
+@app.command("solvers")
+def solvers_command() -> None:
+    """List the registered solvers: what they solve, what they prove, whether installed."""
+    from rich.table import Table
+
+    table = Table("solver", "solves", "proves optimality", "installed", "what it is")
+    for name, spec in SOLVERS.items():
+        proves = ", ".join(sorted(spec.proves)) or "only through its bound (certified)"
+        table.add_row(name, ", ".join(sorted(spec.modes)), proves,
+                      "yes" if spec.installed() else "no", spec.summary)
+    Console(highlight=False).print(table)
 
 
 @app.command("validate")

@@ -27,7 +27,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from allocator.core.result import TERMS, Solution
-from allocator.instance.schema import COMPLEXITY_RANK, UNIT_OF_KIND, Instance, Lot, Need, Offer, Provider
+from allocator.instance.schema import (
+    COMPLEXITY_RANK,
+    UNIT_OF_KIND,
+    Instance,
+    Lot,
+    Need,
+    Offer,
+    Provider,
+)
 
 Pool = tuple[str, str]  # (provider id, lot id)
 

@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 
 from allocator.core.problem import Problem
-from allocator.core.usage import Usage
 from allocator.core.result import Solution
+from allocator.core.usage import Usage
 from allocator.instance.schema import COMPLEXITY_RANK, UNIT_OF_KIND
 
 REASONS = ("no_eligible_offer", "capacity_exhausted", "cheaper_unmet", "not_optimised")

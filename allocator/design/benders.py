@@ -40,14 +40,14 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from allocator.exact.model import MatrixModel, build
+from allocator.core.params import SolveParams
 from allocator.core.problem import Problem
 from allocator.core.result import Status
-from allocator.instance.schema import Instance
-from allocator.core.params import SolveParams
-from allocator.exact.solve import solve_model
 from allocator.design.recourse import Pool, design_holders, holder_keys
 from allocator.design.scenarios import Demand
+from allocator.exact.model import MatrixModel, build
+from allocator.exact.solve import solve_model
+from allocator.instance.schema import Instance
 
 # rows of the design model that only involve y and V: free in a recourse LP (y, V fixed)
 DESIGN_ROWS = ("bid max volume", "bid min volume", "lot block limits")

@@ -37,12 +37,12 @@ import numpy as np
 import pandas as pd
 
 from allocator.core.result import Result
-from allocator.instance.schema import Instance, Scenario
 from allocator.design.designs import Design, apply_design
 from allocator.design.recourse import Outcome
 from allocator.design.scenarios import demands, with_scenarios
 from allocator.design.solve import DesignParams, expected_lot_demand, solve_design
 from allocator.design.sweep import Runner, SerialRunner
+from allocator.instance.schema import Instance, Scenario
 
 UNITS = ("hours", "beds")
 

@@ -21,15 +21,15 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from allocator.core.evaluate import evaluate, to_solution
-from allocator.exact.model import build, chosen_from_values
+from allocator.core.params import SolveParams
 from allocator.core.problem import Problem
 from allocator.core.result import Solution, Status
-from allocator.instance.schema import BlockContract, Instance
-from allocator.core.params import SolveParams
-from allocator.exact.solve import solve_model
+from allocator.design.scenarios import Demand
 from allocator.exact import highs
 from allocator.exact.base import SolverOptions
-from allocator.design.scenarios import Demand
+from allocator.exact.model import build, chosen_from_values
+from allocator.exact.solve import solve_model
+from allocator.instance.schema import BlockContract, Instance
 
 Pool = tuple[str, str]  # (provider id, lot id)
 INTEGRALITY_TOL = 1e-6

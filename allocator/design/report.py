@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from allocator.report.html import _e, _figure, _img, _png  # one HTML and chart style for both
 from allocator.design.compare import Comparison
+from allocator.report.html import _e, _figure, _img, _png  # one HTML and chart style for both
 
 FORMATS = ("csv", "xlsx", "html")
 COST_PARTS = (

@@ -38,12 +38,9 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from allocator.exact.model import MatrixModel, build, chosen_from_values, values_from_chosen
+from allocator.core.params import SolveParams
 from allocator.core.problem import Problem
 from allocator.core.result import TERMS, Result, Solution, Status, gap
-from allocator.instance.schema import Instance, Scenario
-from allocator.core.params import SolveParams
-from allocator.exact.solve import EXACT_SOLVERS, solve_model
 from allocator.design.benders import LpRecourse, Master, design_lp_bound, lp_recourse
 from allocator.design.recourse import (
     Outcome,
@@ -57,6 +54,9 @@ from allocator.design.recourse import (
 )
 from allocator.design.scenarios import Demand, demands, with_scenarios
 from allocator.design.sweep import Runner, SerialRunner, chunks
+from allocator.exact.model import MatrixModel, build, chosen_from_values, values_from_chosen
+from allocator.exact.solve import EXACT_SOLVERS, solve_model
+from allocator.instance.schema import Instance, Scenario
 
 LOG = logging.getLogger("allocator.design")
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from allocator.exact.model import MatrixModel
 from allocator.core.result import Status
+from allocator.exact.model import MatrixModel
 
 
 @dataclass(frozen=True)

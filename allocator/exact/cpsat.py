@@ -293,12 +293,17 @@ def run_cpsat(model: ScaledModel, *, time_limit: float, gap: float, threads: int
 
     t1 = time.perf_counter()
     offset = 0.0
+    phase1: dict[str, Any] | None = None
     if lexicographic:
         # phase 1 (clarification 6): the unmet term alone, at most half the time
         unmet = model.unmet_total - cp_model.LinearExpr.weighted_sum(
             x, [int(c) for c in model.pair_unmet_saving])
         solver, status, _ = run(unmet, time_limit / 2)
+        phase1 = {"proven": status == cp_model.OPTIMAL, "runtime_s": solver.wall_time,
+                  "objective": None, "bound": None}
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            phase1["objective"] = float(solver.objective_value)
+            phase1["bound"] = float(solver.best_objective_bound)
             u1 = round(solver.objective_value)
             values = [solver.value(v) for v in x]
             m.add(unmet <= u1 + max(1, int(1e-6 * max(1.0, abs(u1)))))
@@ -325,6 +330,7 @@ def run_cpsat(model: ScaledModel, *, time_limit: float, gap: float, threads: int
         "started": started,
         "build_s": build_s,
         "message": solver.status_name(status),
+        "phase1": phase1,
     }
 
 
@@ -382,7 +388,7 @@ def solve(problem: Problem, params: Any) -> Result:
         out = {"status": "error", "message": f"CP-SAT child process died (exit {proc.exitcode})"}
     proc.join()
     cs = model.cost_scale
-    extra = {"cost_scale": cs, "row_scale": model.row_scale,
+    extra: dict[str, Any] = {"cost_scale": cs, "row_scale": model.row_scale,
              "quantity_scale": model.quantity_scale, "exact": model.exact,
              "cpsat_status": out.get("message", "")}
     bound = None
@@ -410,6 +416,19 @@ def solve(problem: Problem, params: Any) -> Result:
         message = "solution violates: " + "; ".join(ev.violations[:5])
     if bound is not None:
         bound = min(bound, ev.objective)
+    phase1 = out.get("phase1")
+    if phase1 is not None:
+        unmet_bound = phase1["bound"] / cs if (phase1["bound"] is not None and model.exact) \
+            else None
+        extra["unmet_proven"] = bool(phase1["proven"] and model.exact)
+        extra["unmet_bound"] = unmet_bound
+        extra["phases"] = [
+            {"phase": "unmet", "status": "optimal" if extra["unmet_proven"] else "feasible",
+             "objective": None if phase1["objective"] is None else phase1["objective"] / cs,
+             "bound": unmet_bound, "runtime_s": phase1["runtime_s"]},
+            {"phase": "full", "status": result_status.value, "objective": ev.objective,
+             "bound": bound, "runtime_s": runtime - phase1["runtime_s"]},
+        ]
     return Result(status=result_status, solver=NAME, objective=ev.objective, bound=bound,
                   runtime_s=runtime, terms=ev.terms, solution=to_solution(problem, ev),
                   build_s=build_s, solve_s=runtime - build_s, message=message,

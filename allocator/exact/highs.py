@@ -6,9 +6,9 @@ import time
 
 import numpy as np
 
-from allocator.exact.model import MatrixModel
 from allocator.core.result import Status
 from allocator.exact.base import MatrixSolve, SolverOptions
+from allocator.exact.model import MatrixModel
 
 NAME = "highs"
 
@@ -21,7 +21,9 @@ def available() -> bool:
     return True
 
 
-def _status(h, model_status) -> Status:
+def status_of(h, model_status) -> Status:
+    """Our status for a HiGHS model status: the one mapping of HiGHS codes (exact solve, the
+    portfolio's MIP, the LP bound all use it)."""
     import highspy
 
     S = highspy.HighsModelStatus
@@ -114,7 +116,7 @@ def solve(
 
         h.cbMipInterrupt += interrupt
     h.run()
-    status = _status(h, h.getModelStatus())
+    status = status_of(h, h.getModelStatus())
     info = h.getInfo()
     values = None
     objective = None
@@ -131,5 +133,27 @@ def solve(
     elif status == Status.time_limit_no_solution and model.integer.any():
         b = float(info.mip_dual_bound)
         bound = b if np.isfinite(b) else None
+    message = str(h.modelStatusToString(h.getModelStatus()))
+    if values is not None and objective is not None:
+        actual = float(np.dot(c, values) + off)
+        if abs(actual - objective) > 1e-6 * max(1.0, abs(actual)):
+            # Seen with highspy 1.16 on a nightly model warm-started from a feasible
+            # assignment: HiGHS returned the start's values but reported a lower objective and
+            # a bound below the true optimum, "Optimal". Such an answer proves nothing: solve
+            # again without the start, or keep the values with no claim and no bound.
+            if warm_start is not None and not relax:
+                left = options.time_limit - (time.perf_counter() - t0)
+                if left > 0.05:
+                    from dataclasses import replace
+
+                    again = solve(model, replace(options, time_limit=left), cost=cost,
+                                  offset=offset, relax=relax)
+                    return replace(again, runtime_s=time.perf_counter() - t0,
+                                   message=again.message + " (re-solved without the MIP start:"
+                                   f" HiGHS reported {objective:.6g} for values worth"
+                                   f" {actual:.6g})")
+            return MatrixSolve(Status.feasible, values, actual, None, time.perf_counter() - t0,
+                               message=f"{message}; HiGHS reported objective {objective:.6g} for"
+                                       f" values worth {actual:.6g}: no bound claimed")
     return MatrixSolve(status, values, objective, bound, time.perf_counter() - t0,
-                       message=str(h.modelStatusToString(h.getModelStatus())))
+                       message=message)

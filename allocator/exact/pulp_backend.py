@@ -14,9 +14,9 @@ import warnings
 
 import numpy as np
 
-from allocator.exact.model import MatrixModel
 from allocator.core.result import Status
 from allocator.exact.base import MatrixSolve, SolverOptions
+from allocator.exact.model import MatrixModel
 
 
 def available(solver: str = "cbc") -> bool:

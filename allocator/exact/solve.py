@@ -12,11 +12,11 @@ import time
 import numpy as np
 
 from allocator.core.evaluate import evaluate, to_solution
-from allocator.exact.model import MatrixModel, build, chosen_from_values, values_from_chosen
 from allocator.core.params import SolveParams
 from allocator.core.problem import Problem
 from allocator.core.result import Result, Solution, Status
 from allocator.exact.base import MatrixSolve, SolverOptions, add_row
+from allocator.exact.model import MatrixModel, build, chosen_from_values, values_from_chosen
 
 EXACT_SOLVERS = ("highs", "cbc", "highs-pulp")
 
@@ -144,9 +144,17 @@ def finish(
 ) -> Result:
     """Turn a backend's raw answer into a Result with an exactly evaluated objective."""
     runtime = time.perf_counter() - t0
-    extra = {"phases": [
+    extra: dict[str, object] = {"phases": [
         {"phase": name, "status": r.status.value, "objective": r.objective, "bound": r.bound,
          "runtime_s": r.runtime_s} for name, r in phases]}
+    # lexicographic: is the unmet term proven minimal? (CBC's own proofs are not trusted:
+    # only the HiGHS check's phase 1 counts for it)
+    trusted = ("highs check (unmet)",) if solver == "cbc" else ("unmet",)
+    unmet_phases = [r for name, r in phases if name in trusted]
+    if unmet_phases:
+        p1 = unmet_phases[-1]
+        extra["unmet_proven"] = p1.status is Status.optimal
+        extra["unmet_bound"] = p1.bound
     if not res.status.has_solution or res.values is None:
         return Result(status=res.status, solver=solver, bound=res.bound, runtime_s=runtime,
                       build_s=build_s, solve_s=runtime - build_s, message=res.message,

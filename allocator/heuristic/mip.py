@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from allocator.exact.model import MatrixModel
 from allocator.core.result import Status
+from allocator.exact.model import MatrixModel
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def solve_fed(model: MatrixModel, *, start: np.ndarray | None, deadline: float,
     """
     import highspy
 
-    from allocator.exact.highs import highs_lp
+    from allocator.exact.highs import highs_lp, status_of
 
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
@@ -80,13 +80,7 @@ def solve_fed(model: MatrixModel, *, start: np.ndarray | None, deadline: float,
     h.run()
     info = h.getInfo()
     has = info.primal_solution_status == 2
-    ms = h.getModelStatus()
-    if ms == highspy.HighsModelStatus.kOptimal:
-        status = Status.optimal
-    elif ms in (highspy.HighsModelStatus.kInfeasible,):
-        status = Status.infeasible
-    else:
-        status = Status.feasible if has else Status.time_limit_no_solution
+    status = status_of(h, h.getModelStatus())
     values = np.array(h.getSolution().col_value, dtype=float) if has else None
     bound = float(info.mip_dual_bound)
     return MipAnswer(status=status, values=values,

@@ -30,34 +30,40 @@ LP relaxation of every component; ``lagrangian ...``: ``L(lambda)`` of
 ``Result.progress`` lists (seconds since the start, best objective, best bound) at every
 improvement of either.
 
-Lexicographic objective (DESIGN.md section 4): the search multiplies the unmet penalties by a
-large factor (:func:`allocator.heuristic.data.lexicographic_scale`), which puts the unmet term
-first in practice but is not a proof that it is minimal. The bound reported is then the
-LP bound of the *weighted* objective, computed here with HiGHS: the lexicographic optimum is a
-feasible assignment, so its full objective is never below it. ``auto`` then runs the exact
-two-phase lexicographic solve of :mod:`allocator.exact.solve` warm-started from the search, where
-the instance is small enough.
+Lexicographic objective (DESIGN.md section 4, clarification 6): two true phases
+(:func:`solve_lexicographic`). Phase 1 minimises the unmet term alone, as a weighted solve of
+:func:`unmet_only` with every tool above, in at most half the time, and keeps its proven bound on
+the unmet term. Phase 2 minimises the full objective among answers that leave no more unmet
+than the best phase-1 answer seen: the search with the unmet penalties scaled
+(:func:`allocator.heuristic.data.lexicographic_scale`), and, where ``auto`` runs HiGHS, HiGHS on
+the exact model with the unmet cap as a row, started from phase 1's answer. Phase 1's answer is
+always a candidate. The bound is the larger of the weighted LP bound and HiGHS's bound on the
+capped model (both hold for the lexicographic optimum); the answer is ``optimal`` only when the
+unmet term is proven minimal too (``extra["unmet_proven"]``, ``extra["unmet_bound"]``).
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from allocator.heuristic import regional
-from allocator.core.evaluate import Evaluation, evaluate, to_solution
-from allocator.heuristic.data import SearchData, from_problem, restrict, split, to_problem_chosen
-from allocator.heuristic.search import SearchOptions
+from allocator.core.evaluate import Evaluation, chosen_from_solution, evaluate, to_solution
 from allocator.core.problem import Problem
 from allocator.core.result import Result, Status
+from allocator.exact.base import add_row
+from allocator.heuristic import regional
+from allocator.heuristic.data import SearchData, from_problem, restrict, split, to_problem_chosen
+from allocator.heuristic.search import SearchOptions
 
 SOLVERS = ("heuristic", "auto")
 MIP_MAX_PAIRS = 20_000  # auto hands the search's answers to HiGHS up to this size
 MIP_START_SHARE = 0.3  # auto starts HiGHS at the latest after this share of the time
 PARALLEL_MIN_PAIRS = 2_000  # from this size, two searches on two groups of components
 LP_MAX_PAIRS_MAIN = 3_000_000  # lexicographic: weighted LP bound in this process up to this
+LP_CAPPED_MAX_PAIRS = 400_000  # lexicographic: the LP with the unmet cap up to this size
 
 
 def solve(problem: Problem, params: Any) -> Result:
@@ -72,7 +78,63 @@ def solve(problem: Problem, params: Any) -> Result:
     if problem.mode != "allocation":
         raise ValueError("the heuristic solves the allocation model (DESIGN.md section 4); "
                          "design mode goes through allocator.design with an exact solver")
+    if (params.objective or problem.objective_kind) == "lexicographic":
+        return solve_lexicographic(problem, params)
     return _Portfolio(problem, params).run()
+
+
+def unmet_only(problem: Problem) -> Problem:
+    """The phase-1 problem of a lexicographic solve: the same market with every cost but the
+    unmet penalty set to zero (prices, quality and out-of-zone weights, transfer penalty).
+
+    Its objective is the unmet term plus the block term, which is a constant in allocation
+    mode (contracts in force), so minimising it minimises the unmet term alone, and its bound
+    minus the block term bounds the unmet term.
+    """
+    inst = problem.instance
+    policy = inst.policy.model_copy(update={
+        "quality_weight": 0.0, "out_of_zone_penalty": 0.0, "transfer_penalty": 0.0,
+        "objective": "weighted"})
+    offers = [o.model_copy(update={"price": 0.0}) for o in inst.offers]
+    return Problem.from_instance(inst.model_copy(update={"policy": policy, "offers": offers}))
+
+
+@dataclass(frozen=True)
+class _Phase1:
+    """What phase 1 of a lexicographic solve established."""
+
+    evaluation: Evaluation | None  # its best answer, evaluated on the full problem
+    unmet: float | None  # the unmet term of that answer
+    unmet_bound: float | None  # a proven lower bound on the unmet term
+    result: Result
+
+
+def solve_lexicographic(problem: Problem, params: Any) -> Result:
+    """DESIGN.md section 4 and clarification 6 with the search: two true phases.
+
+    Phase 1 minimises the unmet term alone (:func:`unmet_only`, a weighted solve with every
+    tool of the portfolio) in at most half the time, with its own proven bound. Phase 2
+    minimises the full objective among answers whose unmet term is at most the best phase-1
+    value seen (plus 1e-6 relative): HiGHS on the exact model with that cap where the instance
+    is small enough, the search with scaled unmet penalties everywhere; phase 1's answer is
+    always a candidate, so the answer never leaves more unmet than phase 1 found.
+    """
+    t0 = time.monotonic()
+    total = float(params.time_limit)
+    p1_problem = unmet_only(problem)
+    r1 = _Portfolio(p1_problem, params.model_copy(update={
+        "objective": "weighted", "time_limit": max(0.05, total / 2)})).run()
+    phase1 = _Phase1(None, None, None, r1)
+    if r1.status.has_solution and r1.solution is not None:
+        ev1 = evaluate(problem, chosen_from_solution(problem, r1.solution))
+        block = r1.terms.get("block", 0.0)
+        unmet_bound = None if r1.bound is None else max(0.0, r1.bound - block)
+        phase1 = _Phase1(ev1 if ev1.feasible else None, ev1.terms["unmet"], unmet_bound, r1)
+    left = total - (time.monotonic() - t0)
+    p2 = _Portfolio(problem, params.model_copy(update={"time_limit": max(0.05, left)}),
+                    phase1=phase1)
+    p2.t0 = t0  # progress and runtime count from the start of phase 1
+    return p2.run()
 
 
 class _Part:
@@ -94,9 +156,10 @@ class _Part:
 
 
 class _Portfolio:
-    def __init__(self, problem: Problem, params: Any) -> None:
+    def __init__(self, problem: Problem, params: Any, phase1: _Phase1 | None = None) -> None:
         self.problem = problem
         self.params = params
+        self.phase1 = phase1  # lexicographic phase 2: what phase 1 established
         self.t0 = time.monotonic()
         self.deadline = self.t0 + float(params.time_limit)
         self.lexicographic = (params.objective or problem.objective_kind) == "lexicographic"
@@ -166,7 +229,9 @@ class _Portfolio:
         p, params = self.problem, self.params
         data = from_problem(p, lexicographic=self.lexicographic)
         total = float(params.time_limit)
-        use_mip = params.solver == "auto" and data.n_pairs <= MIP_MAX_PAIRS
+        use_mip = params.solver == "auto" and data.n_pairs <= MIP_MAX_PAIRS and (
+            not self.lexicographic
+            or (self.phase1 is not None and self.phase1.evaluation is not None))
         if not self.lexicographic and regional.worth_it(data.n_pairs + data.n_needs, total):
             margin = min(0.1 * total, 1.0 + 2e-6 * data.n_pairs)
             return regional.solve_regions(p, data, params, t0=self.t0,
@@ -187,7 +252,7 @@ class _Portfolio:
         mip: tuple[Evaluation, float | None, str] | None = None
         error = ""
         try:
-            if self.lexicographic:
+            if self.lexicographic and not self._capped_bound(until=self.deadline - margin):
                 self._weighted_bound(from_problem(p), until=self.deadline - margin)
             if use_mip:
                 mip = self._mip_after_search(margin)
@@ -204,6 +269,31 @@ class _Portfolio:
                     error = part.worker.error or part.worker.stderr_tail()
                 part.worker.close()
         return self._result(data, mip, build_s, error)
+
+    def _capped_bound(self, until: float) -> bool:
+        """Lexicographic phase 2: the LP relaxation of the exact model with the unmet term
+        capped at the best phase-1 value, with HiGHS in this process (True once noted).
+
+        The lexicographic optimum leaves at most that much unmet, so it lies in the capped set
+        and the LP's optimum bounds its full objective; it is never below the weighted LP bound.
+        """
+        from allocator.exact.base import SolverOptions
+        from allocator.exact.highs import solve as highs_solve
+        from allocator.exact.model import build
+
+        cap = self._unmet_cap([])
+        if cap is None or self.problem.n_pairs > LP_CAPPED_MAX_PAIRS:
+            return False
+        model = build([(self.problem, 1.0)])
+        if model.unmet_cost is None:
+            return False
+        capped = add_row(model, model.unmet_cost, -np.inf, cap)
+        limit = max(0.05, 0.5 * (until - time.monotonic()))
+        res = highs_solve(capped, SolverOptions(time_limit=limit, threads=1), relax=True)
+        if res.status is not Status.optimal or res.objective is None:
+            return False
+        self._note(time.monotonic(), bound=res.objective, method="lp (unmet capped)")
+        return True
 
     def _weighted_bound(self, data_for_bound: SearchData, until: float) -> None:
         """Lexicographic: the weighted LP bound, with HiGHS in this process."""
@@ -239,7 +329,6 @@ class _Portfolio:
     def _mip_after_search(self, margin: float) -> tuple[Evaluation, float | None, str] | None:
         """HiGHS on the exact model, warm-started from the search's best assignment."""
         from allocator.exact.model import build, chosen_from_values, values_from_chosen
-        from allocator.exact.solve import solve_model
 
         p, params = self.problem, self.params
         start_by = self.t0 + MIP_START_SHARE * float(params.time_limit)
@@ -267,32 +356,34 @@ class _Portfolio:
         model = build([(p, 1.0)])
         start = values_from_chosen(model, [merged])
         if self.lexicographic:
-            # the exact two phases of allocator.exact.solve (HiGHS's own time limit only)
-            mip_params = params.model_copy(update={
-                "solver": "highs", "time_limit": 0.8 * left, "threads": params.threads or 1,
-            })
-            res, _phases = solve_model(model, mip_params, "lexicographic", warm_start=start)
-            status, values, bound = res.status, res.values, res.bound
-        else:
-            fed = [tuple(id(q.chosen) for q in self.parts)]
+            # phase 2 on the exact model: the full objective under the unmet cap, started
+            # from phase 1's answer (which satisfies the cap); the search's answers are handed
+            # over too, and HiGHS drops those above the cap
+            cap = self._unmet_cap([])
+            if cap is None or model.unmet_cost is None:
+                return None
+            model = add_row(model, model.unmet_cost, -np.inf, cap)
+            assert self.phase1 is not None and self.phase1.evaluation is not None
+            start = values_from_chosen(model, [self.phase1.evaluation.chosen])
+        fed = [tuple(id(q.chosen) for q in self.parts)]
 
-            def incoming() -> np.ndarray | None:
-                """The searches' newest assignment, if newer than the last one handed over."""
-                self._drain()
-                now = tuple(id(q.chosen) for q in self.parts)
-                if now == fed[0]:
-                    return None
-                fed[0] = now
-                chosen = self._merged()
-                return None if chosen is None else values_from_chosen(model, [chosen])
+        def incoming() -> np.ndarray | None:
+            """The searches' newest assignment, if newer than the last one handed over."""
+            self._drain()
+            now = tuple(id(q.chosen) for q in self.parts)
+            if now == fed[0]:
+                return None
+            fed[0] = now
+            chosen = self._merged()
+            return None if chosen is None else values_from_chosen(model, [chosen])
 
-            from allocator.heuristic.mip import solve_fed
+        from allocator.heuristic.mip import solve_fed
 
-            ans = solve_fed(model, start=start, deadline=self.deadline - margin,
-                            incoming=incoming, gap=float(params.gap),
-                            threads=params.threads or 1, seed=int(params.seed))
-            status, values, bound = ans.status, ans.values, ans.bound
-            self.mip_injected = ans.injected
+        ans = solve_fed(model, start=start, deadline=self.deadline - margin,
+                        incoming=incoming, gap=float(params.gap),
+                        threads=params.threads or 1, seed=int(params.seed))
+        status, values, bound = ans.status, ans.values, ans.bound
+        self.mip_injected = ans.injected
         self._drain()
         if not status.has_solution or values is None:
             return None
@@ -302,14 +393,54 @@ class _Portfolio:
         now = time.monotonic()
         if self.lexicographic:
             self._note(now, objective=ev.objective)
-            if bound is not None:  # phase 2's bound holds for the lexicographic optimum
-                self._note(now, bound=bound, method="mip (lexicographic phase 2)")
+            if bound is not None:  # the capped set holds the lexicographic optimum
+                self._note(now, bound=bound, method="mip (lexicographic phase 2, unmet capped)")
         else:
             self._note(now, objective=ev.objective, bound=bound, method="mip")
         if status == Status.optimal:
             for q in self.parts:
                 q.worker.stop()
         return ev, bound, status.value
+
+    def _lexicographic_extra(self, best: Evaluation, data: SearchData) -> dict[str, Any]:
+        """What a lexicographic answer claims about its unmet term, and how it was solved."""
+        p1 = self.phase1
+        unmet = best.terms["unmet"]
+        lower = None if p1 is None else p1.unmet_bound
+        proven = lower is not None and unmet - lower <= (
+            self.params.gap * max(1.0, abs(unmet)) + 1e-6 * max(1.0, abs(unmet)))
+        out: dict[str, Any] = {
+            "unmet_best": unmet,
+            "unmet_bound": lower,
+            "unmet_proven": bool(proven),
+            "lexicographic": (
+                "phase 1 minimised the unmet term alone (prices and other penalties set to "
+                "zero) with its own bound; phase 2 minimised the full objective with the unmet "
+                f"term capped at the best phase-1 value (the search with unmet penalties "
+                f"scaled by {data.unmet_scale:.3g}, HiGHS with the cap where small enough)"),
+        }
+        if p1 is not None:
+            out["phases"] = [
+                {"phase": "unmet", "status": p1.result.status.value,
+                 "objective": p1.unmet, "bound": lower, "runtime_s": p1.result.runtime_s},
+                {"phase": "full",
+                 "status": "optimal" if proven and self._closed() else "feasible",
+                 "objective": best.objective, "bound": self.bound,
+                 "runtime_s": time.monotonic() - self.t0 - p1.result.runtime_s},
+            ]
+        return out
+
+    def _unmet_cap(self, evaluations: list[Evaluation]) -> float | None:
+        """Lexicographic phase 2: the cap on the unmet term, the best value seen in phase 1
+        or among ``evaluations``, plus 1e-6 relative (clarification 6)."""
+        seen = [ev.terms["unmet"] for ev in evaluations if ev.feasible]
+        if self.phase1 is not None and self.phase1.unmet is not None \
+                and self.phase1.evaluation is not None:
+            seen.append(self.phase1.unmet)
+        if not seen:
+            return None
+        best = min(seen)
+        return best + 1e-6 * max(1.0, abs(best))
 
     # ------------------------------------------------------------------ the answer
 
@@ -365,25 +496,25 @@ class _Portfolio:
                           build_s=build_s, solve_s=runtime - build_s,
                           message=f"no feasible answer: {why}", extra=extra)
 
-        def key(item: tuple[Evaluation, str]) -> tuple[float, float]:
-            ev = item[0]
-            if self.lexicographic:
-                unmet = ev.terms["unmet"]
-                return (round(unmet / (1e-6 * max(1.0, abs(unmet)) + 1e-9)), ev.objective)
-            return (0.0, ev.objective)
-
-        best, source = min(feasible, key=key)
+        if self.lexicographic and self.phase1 is not None:
+            if self.phase1.evaluation is not None:
+                feasible.append((self.phase1.evaluation, "phase 1"))
+            cap = self._unmet_cap([ev for ev, _ in feasible])
+            assert cap is not None
+            # never more unmet than the best answer seen, phase 1's included
+            feasible = [(ev, src) for ev, src in feasible if ev.terms["unmet"] <= cap]
+        best, source = min(feasible, key=lambda item: item[0].objective)
         objective = best.objective
         self._note(time.monotonic(), objective=objective)
         bound = None if self.bound is None else min(self.bound, objective)
         closed = bound is not None and objective - bound <= params.gap * max(1.0, abs(objective))
-        status = Status.optimal if closed and not self.lexicographic else Status.feasible
+        status = Status.optimal if closed else Status.feasible
         extra.update({"bound_method": self.bound_method if bound is not None else "none",
                       "answer_from": source})
         if self.lexicographic:
-            extra["lexicographic"] = (
-                f"unmet penalties scaled by {data.unmet_scale:.3g} in the search; the bound is "
-                "the weighted LP bound (valid, not tight for the lexicographic order)")
+            extra.update(self._lexicographic_extra(best, data))
+            if not extra["unmet_proven"]:
+                status = Status.feasible
         message = ""
         if error.strip():
             message = f"search process: {error.strip().splitlines()[-1]}"

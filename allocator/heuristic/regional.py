@@ -41,10 +41,10 @@ from typing import Any
 import numpy as np
 
 from allocator.core.evaluate import evaluate, to_solution
-from allocator.heuristic.data import SearchData, to_problem_chosen
-from allocator.heuristic.search import SearchOptions
 from allocator.core.problem import Problem
 from allocator.core.result import Result, Status
+from allocator.heuristic.data import SearchData, to_problem_chosen
+from allocator.heuristic.search import SearchOptions
 
 REGION_MAX_PAIRS = 200_000  # eligible pairs plus needs: above, the search goes by regions
 LP_SHARE = 0.25  # of the time, at most, for pass 1
@@ -207,7 +207,13 @@ def _solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float
                    deadline: float, build_s: float, client: Any) -> Result:
     from allocator.heuristic.construct import first_assignment
     from allocator.heuristic.lagrangian import dual_value
-    from allocator.heuristic.regions import partition, reached_rows, region_data, row_shares, split_by_use
+    from allocator.heuristic.regions import (
+        partition,
+        reached_rows,
+        region_data,
+        row_shares,
+        split_by_use,
+    )
 
     progress: list[tuple[float, float | None, float | None]] = []
     groups = partition(data, REGION_MAX_PAIRS)

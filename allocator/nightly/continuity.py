@@ -23,9 +23,9 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
-from allocator.exact.model import MatrixModel, build
 from allocator.core.problem import Problem
 from allocator.exact.base import add_row
+from allocator.exact.model import MatrixModel, build
 from allocator.store.book import Pin
 
 

@@ -22,8 +22,8 @@ import numpy as np
 
 from allocator.core.problem import Problem
 from allocator.core.reasons import explain_unmet, money
-from allocator.core.usage import Usage
 from allocator.core.result import Solution
+from allocator.core.usage import Usage
 from allocator.instance.schema import UNIT_OF_KIND
 from allocator.store.book import Pin
 

@@ -30,15 +30,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine, insert, select
 
 from allocator.core.evaluate import evaluate
+from allocator.core.params import SolveParams
+from allocator.core.problem import Problem
+from allocator.core.result import Result
+from allocator.core.usage import Usage
+from allocator.exact.solve import EXACT_SOLVERS, finish, solve_model, warm_start_values
 from allocator.instance.io import dump_json
+from allocator.instance.schema import Instance
 from allocator.nightly.continuity import NightlyModel, nightly_model, pinned_overloads
 from allocator.nightly.explain import Explainer
-from allocator.core.problem import Problem
-from allocator.core.usage import Usage
-from allocator.core.result import Result
-from allocator.instance.schema import Instance
-from allocator.core.params import SolveParams
-from allocator.exact.solve import EXACT_SOLVERS, finish, solve_model, warm_start_values
+from allocator.solvers import certify, solve
 from allocator.store import book
 from allocator.store import models as m
 from allocator.store.book import Pin
@@ -254,13 +255,12 @@ def _solve_exact(nm: NightlyModel, options: NightlyOptions, solver: str, *,
     if warm is not None and warm.solution is not None:
         start = warm_start_values(nm.problem, nm.model, warm.solution)
     res, phases = solve_model(nm.model, params, nm.problem.objective_kind, warm_start=start)
-    return finish(nm.problem, nm.model, res, phases, solver, t0, 0.0)
+    result = finish(nm.problem, nm.model, res, phases, solver, t0, 0.0)
+    return certify(result, params, nm.problem.objective_kind)
 
 
 def _solve_other(nm: NightlyModel, options: NightlyOptions, solver: str) -> Result:
     """A non-exact solver on the restricted problem; pinned needs must come out served."""
-    from allocator.exact.solve import solve
-
     if nm.max_moves is not None:
         raise NightlyFailed(f"--max-moves needs an exact solver ({', '.join(EXACT_SOLVERS)}),"
                             f" not {solver}")

@@ -23,8 +23,8 @@ import pandas as pd
 from allocator.core.problem import Problem
 from allocator.core.reasons import explain_unmet
 from allocator.core.result import Solution
-from allocator.instance.schema import UNIT_OF_KIND
 from allocator.core.usage import Usage
+from allocator.instance.schema import UNIT_OF_KIND
 
 TABLE_NAMES = ("assignments", "unmet", "providers", "blocks", "lots", "zones", "awards")
 # columns holding ids and words (everything else is a number or a flag)

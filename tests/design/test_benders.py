@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from allocator.core.params import SolveParams
+from allocator.core.problem import Problem
 from allocator.design.benders import Master, design_lp_bound, lp_recourse
 from allocator.design.designs import apply_design
 from allocator.design.recourse import design_holders
 from allocator.design.scenarios import demands, generate_scenarios, with_scenarios
 from allocator.design.solve import DesignParams, expected_lot_demand, solve_design
-from allocator.core.problem import Problem
-from allocator.core.params import SolveParams
 
 from .markets import designs, tiny_market
 

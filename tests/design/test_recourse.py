@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from allocator.core.problem import Problem
+from allocator.core.result import Status
 from allocator.design.designs import apply_design
 from allocator.design.recourse import (
     as_contracts,
@@ -12,8 +14,6 @@ from allocator.design.recourse import (
     recourse,
 )
 from allocator.design.scenarios import Demand
-from allocator.core.problem import Problem
-from allocator.core.result import Status
 from allocator.solvers import SolveParams, solve
 
 from .markets import designs, tiny_market

@@ -15,13 +15,13 @@ from random_instances import random_instance
 from reference import brute_force_design
 
 from allocator.core.check import check
+from allocator.core.problem import Problem
+from allocator.core.result import Status
 from allocator.design.designs import Design, apply_design
 from allocator.design.recourse import as_contracts
 from allocator.design.scenarios import generate_scenarios, with_scenarios
 from allocator.design.solve import DesignParams, solve_design
 from allocator.generate.orlib import import_cap, known_value_of
-from allocator.core.problem import Problem
-from allocator.core.result import Status
 from allocator.instance.schema import Scenario
 from allocator.solvers import SolveParams, solve
 

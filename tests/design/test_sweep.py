@@ -8,12 +8,12 @@ import os
 import pandas as pd
 import pytest
 
+from allocator.core.params import SolveParams
 from allocator.design.compare import compare_designs
 from allocator.design.recourse import recourse_batch
 from allocator.design.scenarios import demands, generate_scenarios, with_scenarios
 from allocator.design.solve import DesignParams
 from allocator.design.sweep import DaskRunner, LocalRunner, SerialRunner, chunks, make_runner
-from allocator.core.params import SolveParams
 
 from .markets import designs, tiny_market
 

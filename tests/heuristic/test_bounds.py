@@ -17,13 +17,13 @@ from random_instances import random_instance
 from reference import brute_force_allocation
 
 from allocator.core.evaluate import evaluate
+from allocator.core.problem import Problem
 from allocator.heuristic.construct import regret_greedy
 from allocator.heuristic.data import components, from_problem, to_problem_chosen
 from allocator.heuristic.lagrangian import Subgradient, dual_value, reduced_costs
 from allocator.heuristic.local_search import eject, shift
 from allocator.heuristic.lp import lp_bound
 from allocator.heuristic.state import Assignment
-from allocator.core.problem import Problem
 
 from .market import market_instance
 

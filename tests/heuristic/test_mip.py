@@ -10,12 +10,12 @@ from random_instances import random_instance
 from reference import brute_force_allocation
 
 from allocator.core.evaluate import evaluate
+from allocator.core.problem import Problem
+from allocator.core.result import Status
+from allocator.exact.model import build, chosen_from_values, values_from_chosen
 from allocator.heuristic.construct import regret_greedy
 from allocator.heuristic.data import from_problem, to_problem_chosen
 from allocator.heuristic.mip import solve_fed
-from allocator.exact.model import build, chosen_from_values, values_from_chosen
-from allocator.core.problem import Problem
-from allocator.core.result import Status
 
 from .market import market_instance
 

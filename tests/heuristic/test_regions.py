@@ -15,6 +15,8 @@ from random_instances import random_instance
 import allocator.heuristic.regional as regional
 from allocator.core.check import check
 from allocator.core.evaluate import evaluate
+from allocator.core.problem import Problem
+from allocator.core.result import Status
 from allocator.generate import generate
 from allocator.heuristic.construct import regret_greedy
 from allocator.heuristic.data import components, from_problem, to_problem_chosen
@@ -27,8 +29,6 @@ from allocator.heuristic.regions import (
     split_by_use,
 )
 from allocator.heuristic.state import Assignment
-from allocator.core.problem import Problem
-from allocator.core.result import Status
 from allocator.solvers import SolveParams, solve
 
 TOL = 1e-6

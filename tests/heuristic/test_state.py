@@ -14,6 +14,7 @@ import pytest
 from random_instances import random_instance
 
 from allocator.core.evaluate import evaluate
+from allocator.core.problem import Problem
 from allocator.heuristic.data import (
     components,
     from_problem,
@@ -22,7 +23,6 @@ from allocator.heuristic.data import (
     to_problem_chosen,
 )
 from allocator.heuristic.state import Assignment, funding, row_loads
-from allocator.core.problem import Problem
 
 from .market import market_instance
 

@@ -10,10 +10,10 @@ as it has room: after the referral (8 h) it has 12 hours, so at most 2 can move.
 import numpy as np
 import pytest
 
-from allocator.nightly.continuity import nightly_model, restrict
-from allocator.nightly.run import NightlyOptions, plan
 from allocator.core.problem import Problem
 from allocator.instance.schema import Instance
+from allocator.nightly.continuity import nightly_model, restrict
+from allocator.nightly.run import NightlyOptions, plan
 from allocator.store.book import Pin
 
 MARKET = {

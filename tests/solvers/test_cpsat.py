@@ -12,9 +12,9 @@ from random_instances import random_instance
 from reference import brute_force_allocation
 
 from allocator.core.check import check
+from allocator.core.params import SolveParams
 from allocator.core.problem import Problem
 from allocator.core.result import Status
-from allocator.core.params import SolveParams
 from allocator.exact import cpsat
 
 pytestmark = pytest.mark.skipif(not cpsat.available(), reason="OR-Tools is not installed")

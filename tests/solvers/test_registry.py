@@ -1,0 +1,134 @@
+"""The solver registry: every registered solver on tiny markets with known optima.
+
+In the style of linopy's ``test/test_optimization.py``: small models whose optimum is worked
+out by hand, solved by every registered solver that can solve them, asserting status,
+objective and bound. Plus the registry's own rules: unknown names, modes, and :func:`certify`
+(``optimal`` only with a proven bound within the requested gap).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from allocator.core.check import check
+from allocator.core.params import SolveParams
+from allocator.core.problem import Problem
+from allocator.core.result import Result, Status
+from allocator.instance.schema import Instance
+from allocator.solvers import SOLVERS, UnknownSolverError, certify, get, names, solve
+
+ALLOCATION = names("allocation")
+
+
+def market(needs: list[dict[str, Any]], offers: list[dict[str, Any]],
+           penalty: dict[str, float], objective: str = "weighted") -> Instance:
+    """One zone, personal care, providers P1..Pk of quality 100 (no quality cost)."""
+    providers = sorted({o["provider"] for o in offers})
+    return Instance.model_validate({
+        "schema_version": 1, "name": "hand",
+        "zones": [{"id": "Z", "name": "Zone"}],
+        "providers": [{"id": p, "name": p, "quality": 100} for p in providers],
+        "offers": [{"zone": "Z", "service": "personal_care", "unit": "hours",
+                    "max_complexity": "highly_complex", **o} for o in offers],
+        "needs": [{"kind": "package", "zone": "Z", "service": "personal_care",
+                   "complexity": "less_complex", "care_group": "OP", **n} for n in needs],
+        "policy": {"unmet_penalty": penalty, "objective": objective},
+    })
+
+
+def cheapest_of_two() -> Instance:
+    """One need of 10 hours, offers at 20 and 15 a hour: the cheaper one, objective 150."""
+    return market([{"id": "N1", "quantity": 10}],
+                  [{"provider": "P1", "price": 20, "capacity": 50},
+                   {"provider": "P2", "price": 15, "capacity": 50}],
+                  {"standard": 60})
+
+
+def capacity_binds() -> Instance:
+    """Room for 10 hours at 20 a hour; two needs of 10 hours, standard (60) and urgent (100).
+    The urgent need is served (200), the standard one is unmet (600): objective 800."""
+    return market([{"id": "N1", "quantity": 10, "priority": "standard"},
+                   {"id": "N2", "quantity": 10, "priority": "urgent"}],
+                  [{"provider": "P1", "price": 20, "capacity": 10}],
+                  {"standard": 60, "urgent": 100})
+
+
+def dearer_than_unmet(objective: str) -> Instance:
+    """A need of 10 hours whose penalty (5 a hour) is below the only price (20 a hour):
+    weighted leaves it unmet (50); lexicographic serves it (200, nothing unmet)."""
+    return market([{"id": "N1", "quantity": 10}],
+                  [{"provider": "P1", "price": 20, "capacity": 50}],
+                  {"standard": 5}, objective)
+
+
+CASES = {
+    "cheapest_of_two": (cheapest_of_two, 150.0, 0.0),
+    "capacity_binds": (capacity_binds, 800.0, 600.0),
+    "weighted_leaves_unmet": (lambda: dearer_than_unmet("weighted"), 50.0, 50.0),
+    "lexicographic_serves": (lambda: dearer_than_unmet("lexicographic"), 200.0, 0.0),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("solver", ALLOCATION)
+def test_every_solver_on_a_known_optimum(solver, case):
+    build, optimum, unmet = CASES[case]
+    instance = build()
+    result = solve(Problem.from_instance(instance), SolveParams(solver=solver, time_limit=10))
+    assert result.status is Status.optimal, result.summary()
+    assert result.objective == pytest.approx(optimum, abs=1e-6)
+    assert result.terms["unmet"] == pytest.approx(unmet, abs=1e-6)
+    assert result.bound is not None and result.bound <= result.objective + 1e-9
+    assert result.bound == pytest.approx(optimum, abs=1e-4)
+    assert result.extra["objective_kind"] == instance.policy.objective
+    assert check(instance, result.solution, reported=result).ok
+
+
+def test_every_solver_declares_itself():
+    for name, spec in SOLVERS.items():
+        assert spec.name == name and spec.summary and spec.modes
+        assert spec.modes <= {"allocation", "design"}
+        assert spec.installed()  # everything the package depends on is installed here
+        assert callable(spec.load())
+        if "design" in spec.modes:
+            assert spec.backend in ("highs", "cbc", "highs-pulp")
+    assert "cpsat" in ALLOCATION and "auto" in ALLOCATION
+    assert set(names("design")) == {"auto", "highs", "highs-pulp", "cbc"}
+
+
+def test_unknown_solver_and_unsupported_mode_are_refused():
+    with pytest.raises(UnknownSolverError, match="unknown solver 'gurobi'; choose one of auto"):
+        get("gurobi")
+    with pytest.raises(UnknownSolverError, match="does not solve the design model"):
+        get("cpsat", "design")
+    with pytest.raises(UnknownSolverError, match="unknown solver"):
+        solve(Problem.from_instance(cheapest_of_two()), SolveParams(solver="nope"))
+
+
+def answer(status: Status, objective: float, bound: float | None, **extra: Any) -> Result:
+    return Result(status=status, solver="x", objective=objective, bound=bound, extra=extra)
+
+
+def test_certify_never_claims_more_than_the_bound_proves():
+    params = SolveParams(gap=1e-4)
+    # a backend's "optimal" at a 0.37% gap (the nightly run once said so) is feasible
+    r = certify(answer(Status.optimal, 1000.0, 996.331), params, "weighted")
+    assert r.status is Status.feasible and r.extra["claimed"] == "optimal"
+    # no bound, no proof
+    assert certify(answer(Status.optimal, 10.0, None), params, "weighted").status \
+        is Status.feasible
+    # a bound within the requested gap proves it, whoever found it
+    assert certify(answer(Status.feasible, 1000.0, 999.95), params, "weighted").status \
+        is Status.optimal
+    # lexicographic: the unmet term must be proven minimal too
+    r = certify(answer(Status.optimal, 1000.0, 1000.0, unmet_proven=False), params,
+                "lexicographic")
+    assert r.status is Status.feasible and "unmet term is not proven" in r.extra["certified"]
+    r = certify(answer(Status.feasible, 1000.0, 1000.0, unmet_proven=True), params,
+                "lexicographic")
+    assert r.status is Status.optimal and r.extra["objective_kind"] == "lexicographic"
+    # statuses without an answer are left alone
+    r = certify(Result(status=Status.infeasible, solver="x"), params, "weighted")
+    assert r.status is Status.infeasible
