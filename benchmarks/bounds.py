@@ -95,6 +95,8 @@ def table(rows: list[dict[str, Any]]) -> list[str]:
            "root - LP plain | root - LP tight |", "|---|---|---|---|---|---|---|"]
     for name, rs in by.items():
         plain, tight, root = rs.get("lp-plain"), rs.get("lp-tight"), rs.get("highs-root")
+        if plain is None or tight is None:
+            continue
 
         def pct(a: float | None, b: float | None, ref: float | None) -> str:
             if a is None or b is None or ref is None:

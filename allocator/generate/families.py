@@ -16,6 +16,7 @@ match the independent markets of issue 15, not seed figures.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from allocator.generate import calibration as cal
 
@@ -113,12 +114,12 @@ BASE = Family("base", "the calibrated generator (DESIGN.md section 7), unchanged
 # docstring): about twice the eligible pairs per need; 15% of packages and 35% of placements
 # accept one or two neighbouring zones; many small schemes of ~4.6 beds; weekly provider caps at
 # 80-100% of what their offers add up to; ~30% of needs in care, a tenth of whom cannot stay.
-_DENSE = {"second_zone_share": 0.9, "third_zone_share": 0.6}
-_REACH = {"neighbour_share_package": 0.15, "neighbour_share_placement": 0.35,
+_DENSE: dict[str, Any] = {"second_zone_share": 0.9, "third_zone_share": 0.6}
+_REACH: dict[str, Any] = {"neighbour_share_package": 0.15, "neighbour_share_placement": 0.35,
           "two_neighbours_share": 0.5}
-_SCHEMES = {"placement_share": 0.12, "beds_per_scheme": 4.6}
-_TIGHT = {"offer_headroom": 1.25, "provider_cap_share": (0.8, 1.0)}
-_IN_CARE = {"current_share": 0.30, "cannot_continue_share": 0.10}
+_SCHEMES: dict[str, Any] = {"placement_share": 0.12, "beds_per_scheme": 4.6}
+_TIGHT: dict[str, Any] = {"offer_headroom": 1.25, "provider_cap_share": (0.8, 1.0)}
+_IN_CARE: dict[str, Any] = {"current_share": 0.30, "cannot_continue_share": 0.10}
 
 FAMILIES: dict[str, Family] = {f.name: f for f in (
     BASE,
