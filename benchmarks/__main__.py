@@ -67,7 +67,27 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--note", action="append", default=[],
                      help="a line of notes for the top of the Markdown (repeatable)")
     sub.add_parser("list", help="list the suites and the registered instances")
+    best = sub.add_parser("best-known", help="merge finished runs into benchmarks/"
+                          "best_known.json (best checked objective, best bound)")
+    best.add_argument("--rows", required=True,
+                      help="comma-separated JSON-lines files (paths, or names in --out)")
+    best.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+
+    if args.command == "best-known":
+        from . import best_known
+
+        table = best_known.load()
+        for f in (f.strip() for f in args.rows.split(",") if f.strip()):
+            path = Path(f) if Path(f).exists() else args.out / f
+            if not path.exists():
+                print(f"{f}: no such rows file (looked in . and {args.out})", file=sys.stderr)
+                return 2
+            for line in best_known.update(table, read_rows(path), path.name):
+                print(line)
+        best_known.save(table)
+        print(best_known.PATH)
+        return 0
 
     if args.command == "list":
         for name, members in registry.SUITES.items():

@@ -6,7 +6,10 @@ target in issue 4, and for published instances the known values from ``known_val
 the problem's own sense.
 
 Generated instances (DESIGN.md section 7) are ``S-1`` .. ``XL-3``: ``generate(scale, seed=k,
-blocks=True)``, the county market with block contracts in force. Published ones:
+blocks=True)``, the county market with block contracts in force. The market zoo (issue 15,
+:mod:`allocator.generate.families`) is ``zoo-<family>-<scale>``: ``generate(scale, seed=1,
+blocks=True, family=family)`` for every family at S, M and L (``zoo-base-S`` is ``S-1``).
+Published ones:
 
 * ``gap1-1`` .. ``gap12-5``: OR-Library GAP files gap1..gap12, k-th problem of the file, in the
   original *maximisation* sense (OR-Library's published optima); ``gap1-1-min`` .. the same data
@@ -28,6 +31,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from allocator.generate.families import FAMILIES
 from allocator.generate.orlib import orlib_dir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -114,6 +118,10 @@ class Spec:
         return ORDER.index(self.size) <= ORDER.index(cap)
 
 
+ZOO_SEED = 1
+ZOO_SCALES = ("S", "M", "L")
+
+
 def _import_orlib(family: str, path: Path, index: int, sense: str, capacity: Any) -> Any:
     """One problem of an OR-Library file, through :mod:`allocator.generate.orlib`."""
     from allocator.generate import orlib
@@ -157,6 +165,14 @@ def _generated() -> list[Spec]:
                         (("scale", "S"), ("seed", seed), ("needs", 40), ("providers", 6),
                          ("zones", 2))))
     return out
+
+
+def _zoo() -> list[Spec]:
+    """Every family of the market zoo at S, M and L, seed ``ZOO_SEED``."""
+    return [Spec(f"zoo-{name}-{scale}", "generated", scale, TIME_LIMITS[scale],
+                 (("scale", scale), ("seed", ZOO_SEED), ("family", name)),
+                 note=fam.description, tags=("zoo", name))
+            for scale in ZOO_SCALES for name, fam in FAMILIES.items()]
 
 
 def _gap() -> list[Spec]:
@@ -205,7 +221,7 @@ def _cflp() -> list[Spec]:
 @cache
 def specs() -> dict[str, Spec]:
     """Every registered instance by name."""
-    return {s.name: s for s in _generated() + _gap() + _cflp()}
+    return {s.name: s for s in _generated() + _zoo() + _gap() + _cflp()}
 
 
 def get(name: str) -> Spec:
@@ -217,6 +233,8 @@ def get(name: str) -> Spec:
 
 # ------------------------------------------------------------------------------------- suites
 
+_ZOO_NAMES = tuple(FAMILIES)
+
 SUITES = {
     # the smoke test: a few tiny instances, every solver, a few seconds each
     "quick": ("tiny-1", "gap1-1", "gap1-1-min"),
@@ -227,6 +245,9 @@ SUITES = {
         + [f"gap{t}-{k}" for t in "abcd" for k in range(1, 7)] + ["L-1"]
     ),
     "xl": ("XL-1",),
+    # issue 15: the market zoo, one suite per scale (every family, seed 1)
+    **{f"zoo-{scale.lower()}": tuple(f"zoo-{name}-{scale}" for name in _ZOO_NAMES)
+       for scale in ZOO_SCALES},
     # the design model (block bids) on single-source facility location; exact solvers only
     "cflp": ("cap61-ss", "cap71-ss", "cap91-ss", "cap101-ss", "cap121-ss", "cap131-ss",
              "holmberg-p1", "holmberg-p13", "holmberg-p25"),

@@ -370,3 +370,25 @@ def test_import_bad_file_is_bad_input(tmp_path):
     for kind in ("orlib-gap", "orlib-cap"):
         assert_bad_input(invoke("import", kind, junk, "--out", tmp_path / "o"))
         assert_bad_input(invoke("import", kind, tmp_path / "none.txt", "--out", tmp_path))
+
+
+def test_solve_dask_without_a_scheduler_is_bad_input(tiny, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+
+    def refuse(address, timeout=None):
+        raise OSError(f"Timed out trying to connect to {address}")
+
+    monkeypatch.setattr(distributed, "Client", refuse)
+    result = invoke("solve", tiny, "--dask", "tcp://nowhere:8786", "--time-limit", 1)
+    assert_bad_input(result)
+    assert "--dask tcp://nowhere:8786: no dask scheduler answers there" in result.output
+
+
+def test_generate_family(tmp_path):
+    out = tmp_path / "county.json"
+    result = invoke("generate", "--family", "county", "--scale", "S", "--seed", 1, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert load_instance(out).name == "generated-county-S-seed1"
+    bad = invoke("generate", "--family", "zebra", "--scale", "S", "--seed", 1, "--out", out)
+    assert_bad_input(bad)
+    assert "unknown family 'zebra'" in bad.output

@@ -26,6 +26,7 @@ from allocator.cli.minicomp import register as register_minicomp_commands
 from allocator.cli.simulate import register as register_simulate_commands
 from allocator.cli.template import register as register_template_command
 from allocator.cli.web import register as register_web_commands
+from allocator.generate.families import FAMILIES
 from allocator.solvers.registry import SOLVERS, UnknownSolverError, design_backend
 from allocator.solvers.registry import names as solver_names
 
@@ -130,6 +131,7 @@ def _solver_for(inst: Instance, settings: dict[str, Any], mode: str = "auto"
             settings = {**settings, "solver": design_backend(settings["solver"])}
         except UnknownSolverError as error:
             _bad_input([f"--solver: {error}"])
+        settings = {k: v for k, v in settings.items() if k != "dask"}  # allocation regions only
         design_params = _params(DesignParams, settings)
         return (Problem.from_instance(inst, mode="design"),
                 lambda: solve_design(inst, design_params))
@@ -138,6 +140,18 @@ def _solver_for(inst: Instance, settings: dict[str, Any], mode: str = "auto"
     params = _params(SolveParams, settings)
     problem = Problem.from_instance(inst)
     return problem, lambda: solve(problem, params)
+
+
+def _check_dask(address: str) -> None:
+    """Bad input unless a dask.distributed scheduler answers at ``address``."""
+    try:
+        from distributed import Client
+    except ImportError as error:
+        _bad_input([f"--dask {address}: dask.distributed is not installed ({error})"])
+    try:
+        Client(address, timeout=10).close()
+    except (OSError, TimeoutError, ValueError) as error:
+        _bad_input([f"--dask {address}: no dask scheduler answers there ({error})"])
 
 
 def _params(model: Any, settings: dict[str, Any]) -> Any:
@@ -172,6 +186,9 @@ def solve_command(
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the result's summary fields as JSON, and nothing else.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the solver log.")] = False,
+    dask: Annotated[str | None, typer.Option(
+        help="Run the regions of a large market (scales L and XL, solvers auto and heuristic) "
+             "on this dask.distributed scheduler (tcp://HOST:PORT).")] = None,
     mode: Annotated[str, typer.Option(
         help="allocation (DESIGN.md section 4: contracts in force, the instance's own needs), "
              "design (section 5: bids become awards, over the scenarios), or auto: "
@@ -194,6 +211,9 @@ def solve_command(
     settings = {"solver": solver.value, "objective": objective.value if objective else None,
                 "time_limit": time_limit, "gap": gap, "threads": threads,
                 "verbose": verbose and not quiet}
+    if dask:
+        _check_dask(dask)
+        settings["dask"] = dask
     _params(SolveParams, settings)  # bad options are reported before the instance is read
     inst = _load(instance)
     console = Console(quiet=quiet or as_json, highlight=False)
@@ -315,6 +335,8 @@ def generate_command(
     blocks: Annotated[bool, typer.Option("--blocks", help="Add block contracts.")] = False,
     bids: Annotated[bool, typer.Option("--bids", help="Add block bids (design).")] = False,
     scenarios: Annotated[int, typer.Option(help="Number of demand scenarios.")] = 0,
+    family: Annotated[str, typer.Option(
+        help="Family of the market zoo: " + ", ".join(FAMILIES) + ".")] = "base",
 ) -> None:
     """Generate a synthetic instance calibrated to the council papers."""
     from allocator.generate import generate
@@ -322,7 +344,7 @@ def generate_command(
 
     try:
         inst = generate(scale.value, needs=needs, providers=providers, zones=zones, seed=seed,
-                        blocks=blocks, bids=bids, scenarios=scenarios)
+                        blocks=blocks, bids=bids, scenarios=scenarios, family=family)
         save_instance(inst, out)
     except (OSError, ValueError) as error:
         _bad_input([f"generate: {error}"])

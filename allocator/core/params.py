@@ -19,3 +19,5 @@ class SolveParams(BaseModel):
     threads: int | None = Field(None, ge=1)
     verbose: bool = False
     seed: int = 0
+    # a dask.distributed scheduler (tcp://HOST:PORT): the regions of scales L and XL run there
+    dask: str | None = None

@@ -1,7 +1,8 @@
 """``generate``: a synthetic instance calibrated to the council papers.
 
-The market is drawn as numpy columns (:mod:`.market`), lots and contracts are added
-(:mod:`.contracts`), and the rows are validated into an :class:`~allocator.instance.schema.Instance` in
+The market is drawn as numpy columns (:mod:`.market`) for a family of the market zoo
+(:mod:`.families`), lots and contracts are added (:mod:`.contracts`), and the rows are
+validated into an :class:`~allocator.instance.schema.Instance` in
 one pass (pydantic-core validates the whole document; the cyclic garbage collector is paused
 meanwhile, which makes the XL scale's 600,000 needs several times faster).
 """
@@ -23,6 +24,8 @@ from allocator.generate.contracts import (
     lot_supply,
     zone_id_list,
 )
+from allocator.generate.families import BASE, Family
+from allocator.generate.families import family as family_named
 from allocator.generate.market import (
     CARE_GROUP_SETS,
     PRIORITIES,
@@ -49,6 +52,7 @@ def generate(
     blocks: bool = False,
     bids: bool = False,
     scenarios: int = 0,
+    family: str | Family | None = None,
 ) -> Instance:
     """Generate a synthetic instance calibrated to the council papers in ``shared/seeds``.
 
@@ -70,6 +74,10 @@ def generate(
         supported-living lots then become block-only (003's proposal).
     scenarios
         Number of demand scenarios to add (0 for none); their weights sum to 1 exactly.
+    family
+        A family of the market zoo (:mod:`allocator.generate.families`), by name or as a
+        :class:`~allocator.generate.families.Family`; ``None`` or ``"base"``: the calibrated
+        market.
 
     Returns
     -------
@@ -79,13 +87,16 @@ def generate(
     """
     if scenarios < 0:
         raise ValueError(f"scenarios must be >= 0, got {scenarios}")
-    market = _market(scale, needs, providers, zones, seed)
+    fam = family_named(family)
+    market = _market(scale, needs, providers, zones, seed, fam)
     n_needs, n_providers, n_zones = market.n_needs, market.n_providers, market.n_zones
     custom = (needs, providers, zones) != (None, None, None)
     name = (f"generated-{n_needs}n-{n_providers}p-{n_zones}z-seed{seed}" if custom
             else f"generated-{scale}-seed{seed}")
+    if fam.name != BASE.name:
+        name = name.replace("generated-", f"generated-{fam.name}-", 1)
     doc = instance_document(market, name=name, seed=seed, blocks=blocks, bids=bids,
-                            scenarios=scenarios)
+                            scenarios=scenarios, family=fam)
     return validate_document(doc)
 
 
@@ -96,6 +107,7 @@ def planned_assignment(
     providers: int | None = None,
     zones: int | None = None,
     seed: int,
+    family: str | Family | None = None,
 ) -> dict[str, str]:
     """The allocation the generator sized capacities from: need id -> offer id.
 
@@ -103,16 +115,17 @@ def planned_assignment(
     for the generated instance by construction (offers' and providers' capacities are its use,
     rounded up; placements fill their cell's schemes bed by bed), and leaves about 5% of hours
     unmet, so it is an upper bound on the optimum and a warm start. Needs planned to go unmet
-    are absent.
+    are absent. In the zoo's ``sharecap`` and ``blockonly`` families the plan ignores the
+    share cap and the block-only lots (it is drawn before them), so it may break those rows.
     """
-    market = _market(scale, needs, providers, zones, seed)
+    market = _market(scale, needs, providers, zones, seed, family_named(family))
     offer_ids = _offer_ids(market, zone_id_list(market), _ids("P", market.n_providers))
     need_ids = _ids("N", market.n_needs)
     return {need_ids[n]: offer_ids[o] for n, o in enumerate(market.need_plan.tolist()) if o >= 0}
 
 
 def _market(scale: str, needs: int | None, providers: int | None, zones: int | None,
-            seed: int) -> Market:
+            seed: int, fam: Family = BASE) -> Market:
     if scale not in cal.SCALES:
         raise ValueError(f"scale must be one of {', '.join(cal.SCALES)}, not {scale!r}")
     if seed < 0:
@@ -120,7 +133,7 @@ def _market(scale: str, needs: int | None, providers: int | None, zones: int | N
     size = cal.SCALES[scale]
     return build_market(size.needs if needs is None else needs,
                         size.providers if providers is None else providers,
-                        size.zones if zones is None else zones, seed)
+                        size.zones if zones is None else zones, seed, fam)
 
 
 def _offer_ids(market: Market, zone_ids: list[str], provider_ids: list[str]) -> list[str]:
@@ -146,12 +159,13 @@ def validate_document(doc: dict[str, Any]) -> Instance:
 
 
 def instance_document(market: Market, *, name: str, seed: int, blocks: bool, bids: bool,
-                      scenarios: int) -> dict[str, Any]:
+                      scenarios: int, family: Family = BASE) -> dict[str, Any]:
     """The instance as plain rows (dicts and lists), ready for validation."""
     zone_ids = zone_id_list(market)
     provider_ids = _ids("P", market.n_providers)
     _check_penalties(market)
-    lots = build_lots(market, block_only_highly_complex=bids)
+    lots = build_lots(market, block_only_highly_complex=bids,
+                      block_only_all_highly_complex=family.block_only)
     streams = [np.random.default_rng(s)
                for s in np.random.SeedSequence([seed, 1]).spawn(3)]  # apart from the market's
     contracts: list[dict] = []
@@ -160,7 +174,9 @@ def instance_document(market: Market, *, name: str, seed: int, blocks: bool, bid
     if blocks or bids:
         supply = lot_supply(market, lots)
         if blocks:
-            contracts, held = block_contracts(streams[0], market, lots, supply, provider_ids)
+            contracts, held = block_contracts(
+                streams[0], market, lots, supply, provider_ids,
+                block_only_cover=family.block_only_cover if family.block_only else None)
         if bids:
             bid_rows = block_bids(streams[1], market, lots, supply, provider_ids, held)
     lot_rows = _open_unfunded_lots(lots.rows, contracts, bid_rows)
@@ -181,6 +197,9 @@ def instance_document(market: Market, *, name: str, seed: int, blocks: bool, bid
             "quality_weight": cal.QUALITY_WEIGHT,
             "out_of_zone_penalty": cal.OUT_OF_ZONE_PENALTY,
             "min_framework_quality": cal.MIN_FRAMEWORK_QUALITY,
+            **({} if family.max_provider_share is None
+               else {"max_provider_share": family.max_provider_share}),
+            **({"objective": "lexicographic"} if family.lexicographic else {}),
         },
         "scenarios": demand_scenarios(streams[2], scenarios),
     }
@@ -278,14 +297,17 @@ def _needs(market: Market, zone_ids: list[str], provider_ids: list[str]) -> list
             "care_group": cal.CARE_GROUPS[cg],
             "quantity": q,
             "priority": PRIORITIES[pr],
-            "acceptable_zones": None if alt < 0 else [zone_ids[z], zone_ids[alt]],
+            "acceptable_zones": None if alt < 0 else (
+                [zone_ids[z], zone_ids[alt]] if alt2 < 0
+                else [zone_ids[z], zone_ids[alt], zone_ids[alt2]]),
             "current_provider": None if cur < 0 else provider_ids[cur],
         }
-        for nid, z, s, cx, cg, q, pr, alt, cur in zip(
+        for nid, z, s, cx, cg, q, pr, alt, alt2, cur in zip(
             need_ids, market.need_zone.tolist(), market.need_service.tolist(),
             market.need_complexity.tolist(), market.need_care_group.tolist(),
             market.need_quantity.tolist(), market.need_priority.tolist(),
-            market.need_alt_zone.tolist(), market.need_current.tolist(), strict=True)
+            market.need_alt_zone.tolist(), market.need_alt_zone2.tolist(),
+            market.need_current.tolist(), strict=True)
     ]
 
 

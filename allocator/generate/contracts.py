@@ -36,11 +36,14 @@ def county_prefix(market: Market, county: int) -> str:
     return f"C{county + 1:0{len(str(market.counties))}d}-"
 
 
-def build_lots(market: Market, *, block_only_highly_complex: bool) -> Lots:
+def build_lots(market: Market, *, block_only_highly_complex: bool,
+               block_only_all_highly_complex: bool = False) -> Lots:
     """One lot per (county, zone group, service, complexity); supported living per 003.
 
     ``block_only_highly_complex`` makes the highly complex supported-living lots block-only
-    (``framework = false``), 003's proposal, for design runs with bids.
+    (``framework = false``), 003's proposal, for design runs with bids;
+    ``block_only_all_highly_complex`` (the zoo's ``blockonly`` family) does so for every highly
+    complex lot, hourly ones included.
     """
     zone_ids = zone_id_list(market)
     group = np.array(cal.ZONE_GROUP)[market.zone_local]
@@ -67,7 +70,8 @@ def build_lots(market: Market, *, block_only_highly_complex: bool) -> Lots:
                         rules = cal.SL_HIGHLY_COMPLEX_BLOCK
                     else:
                         rules = cal.SL_OTHER_BLOCK
-                    framework = not (beds and cx == HIGHLY_COMPLEX and block_only_highly_complex)
+                    framework = not (cx == HIGHLY_COMPLEX and (
+                        block_only_all_highly_complex or (beds and block_only_highly_complex)))
                     cell_lot[zones, s, cx] = len(rows)
                     rows.append({
                         "id": f"{prefix}{gcode}{SERVICE_CODE[s]}-{COMPLEXITY_CODE[cx]}",
@@ -137,10 +141,15 @@ def lot_supply(market: Market, lots: Lots) -> LotSupply:
 
 
 def _pick_per_lot(rng: np.random.Generator, supply: LotSupply, mask: np.ndarray,
-                  per_lot: np.ndarray) -> np.ndarray:
-    """Indices of up to ``per_lot[lot]`` random rows of ``supply`` per lot among ``mask``."""
+                  per_lot: np.ndarray, largest: np.ndarray | None = None) -> np.ndarray:
+    """Indices of up to ``per_lot[lot]`` random rows of ``supply`` per lot among ``mask``.
+
+    In lots where ``largest`` is true the rows with the largest supply are taken instead.
+    """
     idx = np.nonzero(mask)[0]
     key = rng.random(len(idx))
+    if largest is not None:
+        key = np.where(largest[supply.lot[idx]], -supply.capacity[idx], key)
     order = idx[np.lexsort((key, supply.lot[idx]))]
     lot = supply.lot[order]
     start = np.r_[True, lot[1:] != lot[:-1]]
@@ -155,22 +164,39 @@ def _volume(x: np.ndarray, beds: np.ndarray) -> np.ndarray:
 
 
 def block_contracts(rng: np.random.Generator, market: Market, lots: Lots,
-                    supply: LotSupply, provider_ids: list[str]) -> tuple[list[dict], np.ndarray]:
+                    supply: LotSupply, provider_ids: list[str], *,
+                    block_only_cover: float | None = None) -> tuple[list[dict], np.ndarray]:
     """Contracts in force: 1 holder per hourly lot, 2 per bed lot (assumption).
 
     Together they cover 30% of an hourly lot's demand and 50% of a bed lot's (assumption; 003
     proposes ~70% of placements on block), each capped by the holder's supply in the lot, at a
-    5% discount on the holder's mean price there. Returns the rows and the supply rows used.
+    5% discount on the holder's mean price there. With ``block_only_cover``, block-only lots
+    (``framework = false``) get up to 3 holders covering that share of their demand together
+    (the zoo's ``blockonly`` family). Returns the rows and the supply rows used.
     """
     good = market.provider_quality[supply.provider] >= cal.BLOCK_MIN_QUALITY
     beds = lots.unit_beds[supply.lot]
+    block_only = np.array([not row["framework"] for row in lots.rows], dtype=bool)
     per_lot = np.where(lots.unit_beds, 2, 1)
-    chosen = _pick_per_lot(rng, supply, good, per_lot)
+    if block_only_cover is None:
+        chosen = _pick_per_lot(rng, supply, good, per_lot)
+    else:
+        per_lot = np.where(block_only, 3, per_lot)
+        chosen = _pick_per_lot(rng, supply, good, per_lot, largest=block_only)
     share = np.where(beds, cal.BLOCK_IN_FORCE_SHARE["beds"], cal.BLOCK_IN_FORCE_SHARE["hours"])
     holders = np.bincount(supply.lot[chosen], minlength=len(lots.rows))
     lot = supply.lot[chosen]
     want = share[chosen] * lots.demand[lot] / np.maximum(holders[lot], 1)
     volume = _volume(np.minimum(want, supply.capacity[chosen]), beds[chosen])
+    if block_only_cover is not None:
+        # a block-only lot is let to its largest suppliers for the cover share of its demand,
+        # split in proportion to their supply there: funding, not capacity (an offer serves
+        # every complexity up to its maximum, so a holder can move work into the lot)
+        closed = block_only[lot]
+        supplied = np.bincount(lot, weights=supply.capacity[chosen], minlength=len(lots.rows))
+        part = supply.capacity[chosen] / np.maximum(supplied[lot], 1e-12)
+        volume = np.where(closed, _volume(block_only_cover * lots.demand[lot] * part,
+                                          beds[chosen]), volume)
     rate = np.round(supply.price[chosen] * (1 - cal.BLOCK_DISCOUNT), 2)
     keep = volume >= 1
     rows = [

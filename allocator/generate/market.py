@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from allocator.generate import calibration as cal
+from allocator.generate.families import BASE, Family
 
 SERVICES = ("personal_care", "individual_support", "group_support", "supported_living")
 PC, IS, GS, SL = range(4)
@@ -64,6 +65,7 @@ class Market:
     need_quantity: np.ndarray
     need_priority: np.ndarray  # index into PRIORITIES
     need_alt_zone: np.ndarray  # a neighbouring acceptable zone, -1 if none
+    need_alt_zone2: np.ndarray  # a second neighbouring acceptable zone, -1 if none
     need_current: np.ndarray  # current provider, -1 if none
     need_plan: np.ndarray  # offer the need was planned to (capacities come from it), -1 if none
 
@@ -103,22 +105,30 @@ class Market:
         return d
 
 
-def build_market(n_needs: int, n_providers: int, n_zones: int, seed: int) -> Market:
-    """Draw a market of the given size, deterministically for ``seed``."""
+def build_market(n_needs: int, n_providers: int, n_zones: int, seed: int,
+                 family: Family = BASE) -> Market:
+    """Draw a market of the given size and family, deterministically for ``seed``.
+
+    The base family draws exactly what it drew before the zoo existed: the other families'
+    extra draws come from streams of their own (spawned children 7 and 8 of the seed, which
+    leave children 0-6 unchanged) or from the end of a stream.
+    """
     if n_zones < 1 or n_needs < 1 or n_providers < 1:
         raise ValueError("needs, providers and zones must each be at least 1")
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(7)]
-    rng_need, rng_prov, rng_offer, rng_unmet, rng_plan, rng_scheme, rng_current = streams
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(9)]
+    rng_need, rng_prov, rng_offer, rng_unmet, rng_plan, rng_scheme, rng_current = streams[:7]
+    rng_cap, rng_continue = streams[7:]
+    fam = family
 
     zones = _zones(n_zones)
     zone_local, zone_county, neighbours = zones
     share = np.array(cal.ZONE_DEMAND_SHARE)[zone_local]
     weights = share / share.sum()
 
-    needs = _needs(rng_need, n_needs, weights, neighbours)
+    needs = _needs(rng_need, n_needs, weights, neighbours, fam)
     provs = _providers(rng_prov, n_providers, n_zones, weights)
-    hourly = _hourly_offers(rng_offer, provs, zones, needs)
-    beds = _schemes(rng_scheme, needs, provs, zone_county)
+    hourly = _hourly_offers(rng_offer, provs, zones, needs, fam)
+    beds = _schemes(rng_scheme, needs, provs, zone_county, fam)
     offers = {k: np.concatenate([hourly[k], beds[k]]) for k in hourly}
 
     unmet = _planned_unmet(rng_unmet, needs, zone_local)
@@ -129,8 +139,11 @@ def build_market(n_needs: int, n_providers: int, n_zones: int, seed: int) -> Mar
     planned_q = np.bincount(plan[package & (plan >= 0)],
                             weights=needs["quantity"][package & (plan >= 0)],
                             minlength=len(offers["provider"]))
-    provider_capacity = _capacities(offers, planned_q, len(provs["type"]))
-    current = _current_providers(rng_current, needs, plan, offers["provider"])
+    provider_capacity = _capacities(offers, planned_q, len(provs["type"]), fam, rng_cap)
+    current = _current_providers(rng_current, needs, plan, offers["provider"], fam)
+    if fam.cannot_continue_share > 0:
+        current = _cannot_continue(rng_continue, needs, current, provs["type"],
+                                   fam.cannot_continue_share)
     return Market(
         counties=int(zone_county.max()) + 1,
         zone_local=zone_local,
@@ -144,6 +157,7 @@ def build_market(n_needs: int, n_providers: int, n_zones: int, seed: int) -> Mar
         need_quantity=needs["quantity"],
         need_priority=needs["priority"],
         need_alt_zone=needs["alt_zone"],
+        need_alt_zone2=needs["alt_zone2"],
         need_current=current,
         need_plan=plan,
         provider_type=provs["type"],
@@ -206,8 +220,8 @@ def _random_neighbour(rng: np.random.Generator, zone: np.ndarray, neighbours: np
 # ------------------------------------------------------------------------------- needs
 
 def _needs(rng: np.random.Generator, n: int, weights: np.ndarray,
-           neighbours: np.ndarray) -> dict[str, np.ndarray]:
-    n_place = int(round(n * cal.PLACEMENT_SHARE))
+           neighbours: np.ndarray, fam: Family = BASE) -> dict[str, np.ndarray]:
+    n_place = int(round(n * fam.placement_share))
     n_pack = n - n_place
     zones = len(weights)
 
@@ -236,10 +250,13 @@ def _needs(rng: np.random.Generator, n: int, weights: np.ndarray,
 
     zone = np.concatenate([zone_p, zone_b])
     placement = np.arange(n) >= n_pack
-    share_alt = np.where(placement, cal.NEIGHBOUR_ZONE_SHARE["placement"],
-                         cal.NEIGHBOUR_ZONE_SHARE["package"])
+    share_alt = np.where(placement, fam.neighbour_share_placement, fam.neighbour_share_package)
     wants_alt = rng.random(n) < share_alt
     alt = np.where(wants_alt, _random_neighbour(rng, zone, neighbours), -1)
+    alt2 = np.full(n, -1, dtype=np.int64)
+    if fam.two_neighbours_share > 0:  # drawn last: the base family's stream is unchanged
+        wants_two = (alt >= 0) & (rng.random(n) < fam.two_neighbours_share)
+        alt2 = np.where(wants_two, _random_neighbour(rng, zone, neighbours, exclude=alt), -1)
     return {
         "zone": zone,
         "service": np.concatenate([service_p, np.full(n_place, SL, dtype=np.int64)]),
@@ -248,6 +265,7 @@ def _needs(rng: np.random.Generator, n: int, weights: np.ndarray,
         "quantity": np.concatenate([hours, np.ones(n_place)]),
         "priority": np.concatenate([prio_p, prio_b]),
         "alt_zone": alt,
+        "alt_zone2": alt2,
     }
 
 
@@ -307,7 +325,7 @@ def _providers(rng: np.random.Generator, n: int, zones: int,
 
 def _hourly_offers(rng: np.random.Generator, provs: dict[str, np.ndarray],
                    zones: tuple[np.ndarray, np.ndarray, np.ndarray],
-                   needs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+                   needs: dict[str, np.ndarray], fam: Family = BASE) -> dict[str, np.ndarray]:
     """Offers of home-care and support providers in their home zone and some neighbours."""
     zone_local, zone_county, neighbours = zones
     n_zones = len(zone_local)
@@ -315,9 +333,9 @@ def _hourly_offers(rng: np.random.Generator, provs: dict[str, np.ndarray],
     hourly = np.nonzero(provs["type"] != SUPPORTED_LIVING)[0]
     home = provs["home"][hourly]
 
-    second = np.where(rng.random(len(hourly)) < cal.SECOND_ZONE_SHARE,
+    second = np.where(rng.random(len(hourly)) < fam.second_zone_share,
                       _random_neighbour(rng, home, neighbours), -1)
-    third = np.where((second >= 0) & (rng.random(len(hourly)) < cal.THIRD_ZONE_SHARE),
+    third = np.where((second >= 0) & (rng.random(len(hourly)) < fam.third_zone_share),
                      _random_neighbour(rng, home, neighbours, exclude=second), -1)
     other = np.full(len(hourly), -1, dtype=np.int64)
     if counties > 1:  # L and XL: a few providers also work in the next county
@@ -518,15 +536,18 @@ def _ceil_tenth(x: np.ndarray) -> np.ndarray:
 
 
 def _capacities(offers: dict[str, np.ndarray], planned_q: np.ndarray,
-                n_providers: int) -> np.ndarray:
+                n_providers: int, fam: Family = BASE,
+                rng: np.random.Generator | None = None) -> np.ndarray:
     """Offer capacities (in place, hourly offers) and provider capacities from planned work.
 
     Rounded up, so that the planned assignment stays feasible. Bed offers keep their beds.
-    Returns provider capacity, nan for providers with no hourly offer.
+    Returns provider capacity, nan for providers with no hourly offer. With the family's
+    ``provider_cap_share`` (lo, hi), a provider's capacity is a uniform draw in [lo, hi] times
+    the sum of its hourly offers' capacities (never below its planned use).
     """
     hourly = offers["service"] != SL
     use = planned_q * offers["travel"]
-    cap = np.maximum(_ceil_tenth(use * cal.OFFER_HEADROOM), cal.OFFER_MIN_CAPACITY)
+    cap = np.maximum(_ceil_tenth(use * fam.offer_headroom), cal.OFFER_MIN_CAPACITY)
     offers["capacity"] = np.where(hourly, cap, offers["capacity"])
     offers["planned"] = np.where(hourly, np.round(planned_q, 2), offers["planned"])
     # a provider's capacity: its planned use, or its smallest offer's if it was planned none
@@ -535,6 +556,12 @@ def _capacities(offers: dict[str, np.ndarray], planned_q: np.ndarray,
     floor = np.full(n_providers, np.inf)
     np.minimum.at(floor, prov, cap[hourly])
     capacity = _ceil_tenth(np.where(total > 0, total, np.where(np.isfinite(floor), floor, 0)))
+    if fam.provider_cap_share is not None:
+        if rng is None:
+            raise ValueError("provider_cap_share needs a random stream")
+        offered = np.bincount(prov, weights=cap[hourly], minlength=n_providers)
+        share = rng.uniform(*fam.provider_cap_share, n_providers)
+        capacity = np.maximum(capacity, _ceil_tenth(share * offered))
     capacity[np.bincount(prov, minlength=n_providers) == 0] = np.nan
     return capacity
 
@@ -585,7 +612,7 @@ def _place_in_schemes(needs: dict[str, np.ndarray], offers: dict[str, np.ndarray
 
 
 def _schemes(rng: np.random.Generator, needs: dict[str, np.ndarray], provs: dict[str, np.ndarray],
-             zone_county: np.ndarray) -> dict[str, np.ndarray]:
+             zone_county: np.ndarray, fam: Family = BASE) -> dict[str, np.ndarray]:
     """Supported-living schemes (003): beds by zone, complexity band and client group.
 
     Each (zone, band, group) gets its placements' beds plus its share of 003's vacancies
@@ -600,7 +627,7 @@ def _schemes(rng: np.random.Generator, needs: dict[str, np.ndarray], provs: dict
     cells = np.bincount((z * 3 + b) * n_groups + g, minlength=n_zones * 3 * n_groups)
     vacant = apportion(int(round(cells.sum() * (cal.BEDS_PER_PLACEMENT - 1))), cells)
     beds = cells + vacant
-    n_schemes = np.where(beds > 0, np.maximum(1, np.round(beds / cal.BEDS_PER_SCHEME)), 0)
+    n_schemes = np.where(beds > 0, np.maximum(1, np.round(beds / fam.beds_per_scheme)), 0)
     n_schemes = n_schemes.astype(np.int64)
 
     cell_of_scheme = np.repeat(np.arange(len(beds)), n_schemes)
@@ -662,7 +689,8 @@ def _pick_providers(rng: np.random.Generator, zone: np.ndarray, zone_county: np.
 # ------------------------------------------------------------------------------- current book
 
 def _current_providers(rng: np.random.Generator, needs: dict[str, np.ndarray],
-                       plan: np.ndarray, offer_provider: np.ndarray) -> np.ndarray:
+                       plan: np.ndarray, offer_provider: np.ndarray,
+                       fam: Family = BASE) -> np.ndarray:
     """About a third of needs are already served, by the provider of their planned offer.
 
     Needs planned to go unmet are waiting for care and have none; the share among the others is
@@ -670,6 +698,27 @@ def _current_providers(rng: np.random.Generator, needs: dict[str, np.ndarray],
     """
     n = len(needs["zone"])
     served = plan >= 0
-    share = min(1.0, cal.CURRENT_PROVIDER_SHARE * n / max(1, int(served.sum())))
+    share = min(1.0, fam.current_share * n / max(1, int(served.sum())))
     wants = served & (rng.random(n) < share)
     return np.where(wants, offer_provider[np.maximum(plan, 0)], -1)
+
+
+def _cannot_continue(rng: np.random.Generator, needs: dict[str, np.ndarray], current: np.ndarray,
+                     provider_type: np.ndarray, share: float) -> np.ndarray:
+    """A ``share`` of the needs in care get a current provider that cannot serve them any more.
+
+    The new current provider is one of a kind that sells nothing the need could take: a
+    supported-living provider (beds only) for a package, a home-care provider (personal care
+    only) for a placement. The transfer penalty is then due whatever the allocation, as for a
+    provider that has left the framework or stopped working in the zone.
+    """
+    in_care = np.nonzero(current >= 0)[0]
+    moving = in_care[rng.random(len(in_care)) < share]
+    placement = needs["service"][moving] == SL
+    out = current.copy()
+    for is_place, kind in ((False, SUPPORTED_LIVING), (True, HOME_CARE)):
+        pool = np.nonzero(provider_type == kind)[0]
+        which = moving[placement == is_place]
+        if len(pool) and len(which):
+            out[which] = pool[rng.integers(0, len(pool), len(which))]
+    return out

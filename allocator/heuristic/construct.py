@@ -85,3 +85,72 @@ def regret_greedy(data: SearchData, rc: np.ndarray | None = None,
         chosen[n] = k
         load[rows[k]] += w[k]
     return chosen
+
+
+def keep_current(data: SearchData, rc: np.ndarray | None = None) -> np.ndarray:
+    """A feasible assignment that keeps people in care with their current provider first.
+
+    Needs with a current provider are placed first, in regret order, each on the cheapest of
+    its current provider's offers that still fits (and beats leaving it unmet); the rest of
+    the needs, and those whose provider is full, are then placed by :func:`regret_greedy`.
+    The local search that follows moves a person only where the move pays for its transfer
+    penalty. On dense markets with many people in care this start keeps the transfer term
+    near its floor (the needs whose provider cannot serve them any more), where the plain
+    regret greedy lets newcomers take the capacity of people already in care, who then move.
+
+    Parameters
+    ----------
+    data
+        The search data.
+    rc
+        Preference per pair (default: the pairs' own costs).
+
+    Returns
+    -------
+    numpy.ndarray
+        Search pair per need, -1 unmet.
+    """
+    rc = data.pair_cost if rc is None else rc
+    current = data.pair_current
+    if not current.any():
+        return regret_greedy(data, rc=rc)
+    need_order, pair_order = _regret_order(data, rc)
+    in_care = np.zeros(data.n_needs, dtype=bool)
+    in_care[data.pair_need[current]] = True
+    chosen = np.full(data.n_needs, -1, dtype=np.int64)
+    load = np.zeros(data.n_rows + 1)
+    cap = data.row_cap + TOL * np.maximum(1.0, np.where(np.isinf(data.row_cap), 1.0, data.row_cap))
+    rows, w = data.pair_rows, data.pair_w
+    start = data.need_start
+    unmet = data.unmet_cost
+    for n in need_order[in_care[need_order]]:
+        ks = pair_order[start[n]:start[n + 1]]
+        ks = ks[current[ks] & (rc[ks] < unmet[n])]
+        if len(ks) == 0:
+            continue
+        r = rows[ks]
+        fits = np.all(load[r] + w[ks] <= cap[r], axis=1)
+        if not fits.any():
+            continue
+        k = ks[int(np.argmax(fits))]
+        chosen[n] = k
+        load[rows[k]] += w[k]
+    rest = np.nonzero(chosen < 0)[0]
+    return regret_greedy(data, rc=rc, load=load, needs=rest, chosen=chosen)
+
+
+def first_assignment(data: SearchData, rc: np.ndarray | None = None) -> np.ndarray:
+    """The better (by search objective) of :func:`regret_greedy` and :func:`keep_current`.
+
+    Both are cheap (one pass over the pairs); which wins depends on the market: keeping people
+    in care pays where many are, the plain greedy where few are.
+    """
+    from allocator.heuristic.state import Assignment
+
+    plain = regret_greedy(data, rc=rc)
+    if not data.pair_current.any():
+        return plain
+    kept = keep_current(data, rc=rc)
+    if Assignment(data, kept).objective < Assignment(data, plain).objective:
+        return kept
+    return plain

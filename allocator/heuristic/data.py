@@ -61,6 +61,7 @@ class SearchData:
     pair_touch: np.ndarray  # holder whose funding changes with the pair (may or must), -1
     pair_provider: np.ndarray
     pair_offer: np.ndarray
+    pair_current: np.ndarray  # bool: the offer's provider is the need's current provider
 
     row_cap: np.ndarray  # (n_rows + 1,), the last one infinite
     row_kind: np.ndarray  # ROW_* per row
@@ -113,7 +114,8 @@ def lexicographic_scale(problem: Problem) -> float:
     return float(min(MAX_LEX_SCALE, max(1.0, 10.0 * spread / smallest)))
 
 
-def from_problem(problem: Problem, *, lexicographic: bool = False) -> SearchData:
+def from_problem(problem: Problem, *, lexicographic: bool = False,
+                 tighten: bool = True) -> SearchData:
     """Flatten ``problem`` (see the module docstring).
 
     Parameters
@@ -123,9 +125,16 @@ def from_problem(problem: Problem, *, lexicographic: bool = False) -> SearchData
         force).
     lexicographic
         Scale the unmet penalties by :func:`lexicographic_scale`.
+    tighten
+        Leave out the pairs no feasible answer can use (:func:`oversized_pairs`) and round the
+        rows' capacities down to their lattice (:func:`lattice_caps`). Both keep every integer
+        assignment feasible and make the LP relaxation, hence every bound, tighter; ``False``
+        only to measure what they add.
     """
     p = problem
     order = np.argsort(p.pair_need, kind="stable")
+    if tighten:
+        order = order[~oversized_pairs(p)[order]]
     pn = p.pair_need[order]
     nP = len(pn)
     need_start = np.searchsorted(pn, np.arange(p.n_needs + 1)).astype(np.int64)
@@ -152,6 +161,9 @@ def from_problem(problem: Problem, *, lexicographic: bool = False) -> SearchData
         """Rows for the groups ``key`` (over the pairs in ``mask``) that can bind."""
         nonlocal n_rows
         size = len(cap_of_key)
+        # holder rows some pair may draw on fractionally (b in [0, x]) keep their volume
+        if tighten:
+            cap_of_key = lattice_caps(key, w, pq, mask, cap_of_key, exact=always)
         tot = np.bincount(key[mask], weights=w[mask], minlength=size)
         bind = (tot > cap_of_key * (1 + 1e-12)) & np.isfinite(cap_of_key)
         if always is not None:
@@ -218,6 +230,7 @@ def from_problem(problem: Problem, *, lexicographic: bool = False) -> SearchData
         pair_touch=touch.astype(np.int64),
         pair_provider=pp.astype(np.int64),
         pair_offer=po.astype(np.int64),
+        pair_current=p.pair_is_current[order].astype(bool),
         row_cap=row_cap.astype(float),
         row_kind=np.concatenate(kinds) if kinds else np.zeros(0, dtype=np.int8),
         row_ref=np.concatenate(refs) if refs else np.zeros(0, dtype=np.int64),
@@ -228,6 +241,98 @@ def from_problem(problem: Problem, *, lexicographic: bool = False) -> SearchData
         constant=float(p.fixed_block_cost + p.transfer_constant),
         unmet_scale=unmet_scale,
     )
+
+
+def oversized_pairs(p: Problem) -> np.ndarray:
+    """Pairs that no feasible assignment can use: their weight alone exceeds a row's capacity.
+
+    (Coefficient tightening of a 0-1 knapsack row: ``w_k > cap`` forces ``x_k = 0``.) Such a
+    pair costs the LP relaxation nothing to use fractionally, so leaving it in weakens the
+    bound (a 40-hour package on an offer of 5 hours, a placement on a share cap of 0.75 beds);
+    it can never be in a feasible answer, so it is left out of the search data altogether. The
+    capacities are those of :func:`lattice_caps` (rounded down to what integer loads can reach).
+    """
+    use = p.pair_use
+    q = p.pair_q
+    bad = use > _row_lattice(p.pair_offer, use, q, p.offer_capacity) * (1 + 1e-9) + 1e-9
+    hours = p.pair_hours.astype(bool)
+    prov_cap = _row_lattice(np.where(hours, p.pair_provider, 0), use, q, p.provider_capacity,
+                            mask=hours)
+    bad |= hours & (use > prov_cap * (1 + 1e-9) + 1e-9)
+    forced = p.pair_forced.astype(bool) & (p.pair_holder >= 0)
+    if forced.any():
+        may = (p.pair_holder >= 0) & ~forced & (p.pair_block_saving > 0)
+        fractional = np.zeros(p.n_holders, dtype=bool)
+        fractional[p.pair_holder[may]] = True
+        vol = _row_lattice(np.where(forced, p.pair_holder, 0), q, q,
+                           np.asarray(p.holder_volume, dtype=float), mask=forced,
+                           exact=fractional)
+        bad |= forced & (q > vol * (1 + 1e-9) + 1e-9)
+    s = p.max_provider_share
+    if s is not None and len(p.lot_ids):
+        nl = len(p.lot_ids)
+        in_lot = p.pair_lot >= 0
+        key = np.where(in_lot, p.pair_provider * nl + np.maximum(p.pair_lot, 0), 0)
+        demand = np.tile(p.lot_demand, p.n_providers)
+        cap = _row_lattice(key, q, q, np.where(demand > 0, s * demand, np.inf), mask=in_lot)
+        bad |= in_lot & (q > cap * (1 + 1e-9) + 1e-9)
+    return bad
+
+
+def _row_lattice(key: np.ndarray, w: np.ndarray, q: np.ndarray, cap_of_key: np.ndarray,
+                 mask: np.ndarray | None = None, exact: np.ndarray | None = None) -> np.ndarray:
+    """Per pair, the lattice-rounded capacity of its row (``key``), see :func:`lattice_caps`."""
+    mask = np.ones(len(key), dtype=bool) if mask is None else mask
+    caps = lattice_caps(key, w, q, mask, np.asarray(cap_of_key, dtype=float), exact=exact)
+    return np.where(mask, caps[np.where(mask, key, 0)] if len(caps) else np.inf, np.inf)
+
+
+# quanta tried for the quantities on a row: whole units (beds), quarter hours, minutes-ish
+_QUANTA = (1.0, 0.25, 0.05, 0.01)
+
+
+def lattice_caps(key: np.ndarray, w: np.ndarray, q: np.ndarray, mask: np.ndarray,
+                 cap_of_key: np.ndarray, exact: np.ndarray | None = None) -> np.ndarray:
+    """Row capacities rounded down to the largest load an integer assignment can reach.
+
+    On a row whose weights are ``w_k = t * q_k`` with one factor ``t`` (an offer's travel
+    factor; 1 on share, holder and bed rows) and quantities that are all multiples of a quantum
+    ``g`` (a whole bed, a quarter hour), every integer load is a multiple of ``t * g``, so
+    ``cap`` can be replaced by ``t * g * floor(cap / (t * g))`` without cutting off any
+    feasible assignment (a Chvatal-Gomory rounding of the row). The LP relaxation is tighter
+    wherever ``cap`` is not on the lattice: a share cap of 0.75 beds allows no bed at all, where
+    the LP would place three quarters of a person. Rows with mixed factors are left alone, and
+    so are the rows marked ``exact`` (a holder's volume that block funding may use in part:
+    fractions of a need are paid out of it, so its loads are not on the lattice).
+    """
+    cap = np.asarray(cap_of_key, dtype=float).copy()
+    size = len(cap)
+    if size == 0 or not mask.any():
+        return cap
+    k = key[mask]
+    wk = w[mask]
+    qk = q[mask]
+    t = wk / np.where(qk > 0, qk, 1.0)
+    t_lo = np.full(size, np.inf)
+    t_hi = np.full(size, -np.inf)
+    np.minimum.at(t_lo, k, t)
+    np.maximum.at(t_hi, k, t)
+    count = np.bincount(k, minlength=size)
+    one_t = (count > 0) & np.isfinite(cap) & (t_lo > 0)
+    one_t &= t_hi - np.where(count > 0, t_lo, 0.0) <= 1e-12 * np.maximum(1.0, np.abs(t_hi))
+    if exact is not None:
+        one_t &= ~exact
+    quantum = np.zeros(size)
+    for g in _QUANTA:  # the coarsest quantum every quantity on the row is a multiple of
+        steps = qk / g
+        on_grid = np.abs(steps - np.round(steps)) <= 1e-9 * np.maximum(1.0, steps)
+        all_on = np.ones(size, dtype=bool)
+        np.logical_and.at(all_on, k, on_grid)
+        quantum = np.where((quantum == 0) & all_on, g, quantum)
+    ok = one_t & (quantum > 0)
+    unit = np.where(ok, t_lo * quantum, 1.0)
+    rounded = unit * np.floor(cap / unit + 1e-9)
+    return np.where(ok, np.minimum(cap, rounded), cap)
 
 
 def to_problem_chosen(data: SearchData, chosen: np.ndarray) -> np.ndarray:
@@ -241,9 +346,11 @@ def to_problem_chosen(data: SearchData, chosen: np.ndarray) -> np.ndarray:
 
 def from_problem_chosen(data: SearchData, chosen: np.ndarray) -> np.ndarray:
     """A problem assignment (problem pair per need, -1 unmet) in search pair numbers."""
-    inverse = np.empty(data.n_pairs, dtype=np.int64)
-    inverse[data.pair_index] = np.arange(data.n_pairs)
     chosen = np.asarray(chosen, dtype=np.int64)
+    # pairs left out of the search data (oversized_pairs) map to -1: no feasible answer uses them
+    size = max(int(data.pair_index.max(initial=-1)), int(chosen.max(initial=-1))) + 1
+    inverse = np.full(size, -1, dtype=np.int64)
+    inverse[data.pair_index] = np.arange(data.n_pairs)
     out = np.full(len(chosen), -1, dtype=np.int64)
     on = chosen >= 0
     out[on] = inverse[chosen[on]]
@@ -353,6 +460,7 @@ def restrict(data: SearchData, needs: np.ndarray, *, keep_constant: bool) -> Sea
         pair_touch=np.where(d.pair_touch[pairs] >= 0, holder_map[d.pair_touch[pairs]], -1),
         pair_provider=d.pair_provider[pairs],
         pair_offer=d.pair_offer[pairs],
+        pair_current=d.pair_current[pairs],
         row_cap=np.r_[d.row_cap[rows], np.inf],
         row_kind=d.row_kind[rows],
         row_ref=d.row_ref[rows],

@@ -21,6 +21,16 @@ regions of a few counties, and two passes run in child processes, two at once (o
 What is lost against one search of the whole: a region cannot borrow what another leaves
 unused on a cut row. Pass 1 takes at most :data:`LP_SHARE` of the time; regions whose LP is
 not finished by then keep the row-free bound and share their cut rows by eligible quantity.
+
+**On a cluster** (``SolveParams.dask``, ``allocator solve --dask tcp://HOST:PORT``): both
+passes submit every region at once to a ``dask.distributed`` scheduler instead of running two
+local children. Each task runs the very job a local child would (:func:`.worker.run_to_end`,
+in a child of the dask worker) with the same time budget, the budget of a region being its
+size's share of the time times the cluster's worker threads (all the time left when there are
+at least as many threads as regions). The parent combines the answers exactly as locally, so
+a region whose search ends by itself (gap closed, or stalled at its largest work limit) gives
+the same answer on the cluster as here; only searches cut by their deadline depend on the
+machine they ran on.
 """
 
 from __future__ import annotations
@@ -122,12 +132,81 @@ def _run_jobs(jobs: list[tuple[_Region, Any]], end: float, make: Any, take: Any,
                 finish(*item)
 
 
+class _Done:
+    """What :func:`_run_jobs`' ``done`` callback reads of a finished remote job."""
+
+    def __init__(self, outcome: dict | None) -> None:
+        self.outcome = outcome
+
+
+GRACE_S = 30.0  # a remote job's answer is awaited this long past its budget
+
+
+def _run_jobs_dask(client: Any, jobs: list[tuple[_Region, Any]], end: float, make: Any,
+                   done: Any) -> list[str]:
+    """The jobs of :func:`_run_jobs` as tasks on a ``dask.distributed`` cluster.
+
+    Every region is submitted at once; its budget is its size's share of the time left times
+    the cluster's worker threads, at most all of it. Answers are taken as they come until
+    ``end`` (plus a grace for the transfer); a region without an answer by then is left to
+    the caller's fallback, like a local region the time did not reach. Returns the errors.
+    """
+    from distributed import as_completed
+
+    from allocator.heuristic.worker import run_to_end
+
+    now = time.monotonic()
+    threads = max(1, sum(client.nthreads().values()))
+    total = sum(r.size for r, _ in jobs) or 1
+    futures = {}
+    for r, _ in sorted(jobs, key=lambda j: (-j[0].size, j[0].index)):
+        share = min(1.0, threads * r.size / total)
+        until = now + max(1.0, (end - now) * share)
+        job = make(r, until)
+        job["budget_s"] = until - now
+        del job["deadline"]
+        futures[client.submit(run_to_end, job, pure=False)] = r
+    errors: list[str] = []
+    waiting = as_completed(list(futures), timeout=max(1.0, end - now + GRACE_S))
+    try:
+        for fut in waiting:
+            r = futures[fut]
+            try:
+                done(r, _Done(fut.result()))
+            except Exception as error:  # a failed region falls back, like a late one
+                errors.append(f"region {r.index}: {error}")
+                done(r, _Done(None))
+    except TimeoutError:
+        errors.append("some regions had no answer from the cluster in time")
+    finally:
+        for fut in futures:
+            if not fut.done():
+                fut.cancel()
+    return errors
+
+
 def solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float,
                   deadline: float, build_s: float) -> Result:
     """Search ``data`` (the whole problem, weighted objective) region by region until
     ``deadline`` (a :func:`time.monotonic` instant, the margin for the answer already taken
-    off)."""
-    from allocator.heuristic.construct import regret_greedy
+    off), locally or on the ``dask.distributed`` scheduler at ``params.dask``."""
+    address = getattr(params, "dask", None)
+    if not address:
+        return _solve_regions(problem, data, params, t0=t0, deadline=deadline,
+                              build_s=build_s, client=None)
+    from distributed import Client
+
+    client = Client(address, timeout=30)
+    try:
+        return _solve_regions(problem, data, params, t0=t0, deadline=deadline,
+                              build_s=build_s, client=client)
+    finally:
+        client.close()
+
+
+def _solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float,
+                   deadline: float, build_s: float, client: Any) -> Result:
+    from allocator.heuristic.construct import first_assignment
     from allocator.heuristic.lagrangian import dual_value
     from allocator.heuristic.regions import (
         partition,
@@ -157,8 +236,13 @@ def solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float,
             r.bound, r.load = out["bound"], out["load"]
             r.lp = {k: out[k] for k in ("solved", "exact", "lp_s")}
 
-    _run_jobs([(r, None) for r in regions], t0 + LP_SHARE * (deadline - t0), make_lp,
-              lambda r, m: None, lp_done)
+    remote_errors: list[str] = []
+    if client is None:
+        _run_jobs([(r, None) for r in regions], t0 + LP_SHARE * (deadline - t0), make_lp,
+                  lambda r, m: None, lp_done)
+    else:
+        remote_errors += _run_jobs_dask(client, [(r, None) for r in regions],
+                                        t0 + LP_SHARE * (deadline - t0), make_lp, lp_done)
     bound_parts = []
     for r in regions:
         if r.bound is None:  # not reached in time: the row-free bound of the region
@@ -197,7 +281,11 @@ def solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float,
         if out is not None:
             r.chosen, r.objective, r.stats = out["chosen"], out["true_objective"], out["stats"]
 
-    _run_jobs([(r, None) for r in regions], deadline, make_search, take, search_done)
+    if client is None:
+        _run_jobs([(r, None) for r in regions], deadline, make_search, take, search_done)
+    else:
+        remote_errors += _run_jobs_dask(client, [(r, None) for r in regions], deadline,
+                                        make_search, search_done)
 
     # ---- the answer: regions the time did not reach get the greedy, here
     chosen = np.full(problem.n_needs, -1, dtype=np.int64)
@@ -207,7 +295,7 @@ def solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float,
             r.data, _ = region_data(data, r.needs, share[r.index], keep_constant=r.index == 0)
         local = r.chosen
         if local is None:
-            local = regret_greedy(r.data)
+            local = first_assignment(r.data)
             fallback += 1
         chosen[r.needs] = to_problem_chosen(r.data, local)
     ev = evaluate(problem, chosen)
@@ -215,7 +303,8 @@ def solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float,
     extra = {"objective_kind": "weighted", "parts": len(regions), "regions": len(regions),
              "cut_rows": cut, "regions_without_search": fallback,
              "region_lp": [r.lp for r in regions], "search": [r.stats for r in regions],
-             "answer_from": "regions",
+             "answer_from": "regions", "dask": getattr(params, "dask", None),
+             "remote_errors": remote_errors,
              "bound_method": "lp of each region with whole capacities (summed)"}
     if not ev.feasible:
         why = "; ".join(ev.violations[:3])

@@ -1,6 +1,8 @@
 """The search driver: relax, round, improve, then large neighbourhood search.
 
-1. A regret greedy on the plain costs gives a first feasible assignment at once.
+1. A regret greedy on the plain costs gives a first feasible assignment at once (or, where it
+   is better, the construction that keeps people in care with their current provider first,
+   :func:`.construct.keep_current`).
 2. The LP relaxation, component by component (:mod:`.relaxation`), within a share of the time.
    Its row prices give the bound ``L(lambda)`` and its solution is rounded (needs it serves
    wholly keep their pair, the rest are placed by regret on reduced costs).
@@ -31,7 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from allocator.heuristic.construct import regret_greedy
+from allocator.heuristic.construct import first_assignment, keep_current, regret_greedy
 from allocator.heuristic.data import SearchData, components, row_pairs
 from allocator.heuristic.lagrangian import Subgradient, dual_value, reduced_costs
 from allocator.heuristic.local_search import eject, shift
@@ -110,9 +112,9 @@ def search(data: SearchData, *, deadline: float, options: SearchOptions | None =
     def left() -> float:
         return deadline - time.monotonic()
 
-    first = Assignment(data, regret_greedy(data) if start is None else start)
+    first = Assignment(data, first_assignment(data) if start is None else start)
     if not first.feasible:  # a start that does not fit: construct instead
-        first = Assignment(data, regret_greedy(data))
+        first = Assignment(data, first_assignment(data))
     best_obj = first.objective
     best_chosen = first.chosen.copy()
     report("solution", {"t": time.monotonic(), "objective": best_obj, "chosen": best_chosen})
@@ -171,7 +173,10 @@ def search(data: SearchData, *, deadline: float, options: SearchOptions | None =
                 better_bound(value, "lagrangian (LP prices, PDLP on the largest components)")
             else:
                 better_bound(value, "lp" if relax.solved.all() else "lp+lagrangian")
-            polish(round_relaxation(data, relax, reduced_costs(data, lam)))
+            rc = reduced_costs(data, lam)
+            polish(round_relaxation(data, relax, rc))
+            if data.pair_current.any():  # people in care stay unless the prices say move
+                polish(keep_current(data, rc=rc))
             guide = _lp_guide(data, relax)
 
     # ---- Lagrangian where the LP did not settle every component

@@ -142,6 +142,37 @@ class Worker:
         self._stderr.close()
 
 
+def run_to_end(job: dict[str, Any], grace_s: float = 30.0) -> dict[str, Any]:
+    """Run one job in a fresh child process and wait for its outcome (for remote workers).
+
+    The job carries ``budget_s`` (seconds) instead of a ``deadline``: a monotonic instant
+    means nothing on another machine, so the deadline is set here, when the job starts. Used
+    by the regions on a ``dask.distributed`` cluster (:mod:`allocator.heuristic.regional`):
+    each task runs its search in a child of the dask worker, as a local region would, so
+    OR-Tools never shares a process with whatever the dask worker has loaded. Raises
+    ``RuntimeError`` with the child's error when it fails.
+    """
+    job = dict(job)
+    budget = float(job.pop("budget_s"))
+    end = time.monotonic() + budget
+    job["deadline"] = end
+    w = Worker(job)
+    try:
+        while w.outcome is None and w.error is None and not w.eof:
+            w.messages(timeout=0.2)
+            if time.monotonic() > end + grace_s:
+                w.stop()
+                break
+        w.finish(timeout=grace_s)
+        w.messages()
+        if w.outcome is None:
+            raise RuntimeError(w.error or f"the search child ended without an answer: "
+                               f"{w.stderr_tail()}")
+        return w.outcome
+    finally:
+        w.close()
+
+
 # ------------------------------------------------------------------------------ child side
 
 def _child() -> None:

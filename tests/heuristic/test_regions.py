@@ -199,3 +199,34 @@ def test_regions_only_with_the_time_for_them() -> None:
     assert not regional.worth_it(regional.REGION_MAX_PAIRS, 10_000.0)
     assert not regional.worth_it(big, 5 * regional.MIN_REGION_S - 1.0)
     assert regional.worth_it(big, 5 * regional.MIN_REGION_S)
+
+
+def test_regions_on_a_dask_cluster_give_the_local_answer(monkeypatch) -> None:
+    """``SolveParams.dask``: the same regions, the same jobs, on a dask.distributed cluster.
+
+    The regions are small enough for every search to end by itself (its LNS solves the whole
+    region to optimality), so the answer does not depend on where, or how fast, it ran. The
+    limit is generous so that no LP or search is cut by its deadline on a loaded machine (the
+    solves end by themselves, in about 30 s each here under load).
+    """
+    distributed = pytest.importorskip("distributed")
+    instance = generate("S", needs=160, providers=16, zones=16, seed=5, blocks=True)
+    problem = Problem.from_instance(instance)
+    data = from_problem(problem)
+    monkeypatch.setattr(regional, "REGION_MAX_PAIRS", (data.n_pairs + data.n_needs) // 3)
+    monkeypatch.setattr(regional, "MIN_REGION_S", 0.5)
+    local = solve(problem, SolveParams(solver="heuristic", time_limit=120.0, seed=1))
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None)
+    try:
+        remote = solve(problem, SolveParams(solver="heuristic", time_limit=120.0, seed=1,
+                                            dask=cluster.scheduler_address))
+    finally:
+        cluster.close()
+    assert local.extra["regions"] >= 3
+    assert remote.extra["regions"] == local.extra["regions"]
+    assert remote.extra["regions_without_search"] == 0 and not remote.extra["remote_errors"]
+    assert check(instance, remote.solution, reported=remote).ok
+    assert remote.bound == pytest.approx(local.bound, rel=1e-9)
+    assert remote.objective == pytest.approx(local.objective, rel=1e-9)
+    assert dict(remote.solution.assignment) == dict(local.solution.assignment)
