@@ -28,8 +28,9 @@ def _available(solvers: list[str]) -> tuple[list[str], list[str]]:
     notes = []
     keep = []
     for s in solvers:
-        if s in ("heuristic", "auto") and importlib.util.find_spec("allocator.heuristic.portfolio") is None:
-            notes.append(f"- `{s}` left out: allocator.heuristic.portfolio is not in this checkout.")
+        portfolio = "allocator.heuristic.portfolio"
+        if s in ("heuristic", "auto") and importlib.util.find_spec(portfolio) is None:
+            notes.append(f"- `{s}` left out: {portfolio} is not in this checkout.")
             continue
         keep.append(s)
     return keep, notes

@@ -106,7 +106,8 @@ def test_no_solution_exits_1(market, tmp_path, monkeypatch):
         return Result(status=Status.time_limit_no_solution, solver=params.solver,
                       message="no solution within the time limit")
 
-    monkeypatch.setattr(importlib.import_module("allocator.heuristic.portfolio"), "solve", no_solution)
+    portfolio = importlib.import_module("allocator.heuristic.portfolio")
+    monkeypatch.setattr(portfolio, "solve", no_solution)
     result = invoke("solve", market, "--out", tmp_path)
     assert result.exit_code == 1
     assert "time_limit_no_solution" in result.stdout

@@ -351,8 +351,8 @@ def solve(problem: Problem, params: Any) -> Result:
     problem
         An allocation-mode problem (design bids and scenarios are refused).
     params
-        A :class:`allocator.exact.solve.SolveParams` (``time_limit``, ``gap``, ``threads``, ``seed``,
-        ``objective``, ``verbose`` are used).
+        A :class:`allocator.core.params.SolveParams` (``time_limit``, ``gap``, ``threads``,
+        ``seed``, ``objective``, ``verbose`` are used).
 
     Returns
     -------

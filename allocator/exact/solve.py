@@ -1,7 +1,7 @@
 """One entry point: ``solve(problem, params) -> Result``.
 
-The exact paths build the model of DESIGN.md section 4 (``allocator.exact.model``) and hand it to a MIP
-backend; the objective reported is always recomputed from the rounded assignment
+The exact paths build the model of DESIGN.md section 4 (``allocator.exact.model``) and hand it
+to a MIP backend; the objective reported is always recomputed from the rounded assignment
 (``allocator.core.evaluate``), so it never carries solver tolerances.
 """
 

@@ -7,9 +7,10 @@
     need-row graph are independent problems: from :data:`PARALLEL_MIN_PAIRS` eligible pairs
     they are split into two groups of whole components, balanced by eligible pairs, searched
     by two children at once (one per core); the answers, objectives and bounds add up.
-    Above :data:`allocator.heuristic.regional.REGION_MAX_PAIRS` eligible pairs plus needs (scales L
-    and XL), given the time for it (:func:`allocator.heuristic.regional.worth_it`: 20 s a region), the
-    needs are cut into regions of whole zones instead (:mod:`allocator.heuristic.regional`):
+    Above :data:`allocator.heuristic.regional.REGION_MAX_PAIRS` eligible pairs plus needs
+    (scales L and XL), given the time for it (:func:`allocator.heuristic.regional.worth_it`:
+    20 s a region), the needs are cut into regions of whole zones instead
+    (:mod:`allocator.heuristic.regional`):
     the bound is the sum of the regions' LPs with whole capacities, and the rows the cut
     shares are split by what those LPs use.
 ``auto``

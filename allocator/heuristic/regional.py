@@ -1,7 +1,7 @@
 """Regional scale: the search region by region, two at a time, with one bound for the whole.
 
-Used by :mod:`allocator.heuristic.portfolio` above :data:`REGION_MAX_PAIRS` eligible pairs plus needs
-(scales L and XL; at XL the cross-county providers chain 800 zones into one component of six
+Used by :mod:`allocator.heuristic.portfolio` above :data:`REGION_MAX_PAIRS` eligible pairs plus
+needs (scales L and XL; at XL the cross-county providers chain 800 zones into one component of six
 million pairs, too big for one LP and for LNS to sweep in the time). Measured at L (60,000
 needs, 784,000 pairs, 300 s), five regions ended 0.15% above their bound where the two
 searches over whole components ended 0.26% above theirs.

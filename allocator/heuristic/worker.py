@@ -11,8 +11,8 @@ the options and the deadline. The child answers on its stdout with pickled messa
 * ``("bound", t, bound, method)`` on every better proven bound;
 * ``("done", outcome)`` at the end, with the best assignment; or ``("error", text)``.
 
-A job ``{"kind": "lp", ...}`` (:mod:`allocator.heuristic.regional`'s first pass) instead solves the LP
-relaxation alone and answers one ``("done", ...)`` with its bound and row loads.
+A job ``{"kind": "lp", ...}`` (:mod:`allocator.heuristic.regional`'s first pass) instead
+solves the LP relaxation alone and answers one ``("done", ...)`` with its bound and row loads.
 
 ``t`` is a :func:`time.monotonic` instant (the clock is system-wide on Linux, so parent and
 child agree). Writing ``("stop",)`` (or closing stdin) asks the child to finish early. The

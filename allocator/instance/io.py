@@ -1,8 +1,9 @@
 """Reading and writing instances: JSON (canonical), a folder of CSV files, an XLSX workbook.
 
 :func:`load_instance` validates every row on its own, collects every problem (never stopping at
-the first), runs the cross-table checks of :func:`allocator.instance.validate.check_references` on the
-rows that parsed, and raises one :class:`~allocator.instance.errors.InstanceError` carrying them all.
+the first), runs the cross-table checks of
+:func:`allocator.instance.validate.check_references` on the rows that parsed, and raises one
+:class:`~allocator.instance.errors.InstanceError` carrying them all.
 
 The formats are lossless with respect to each other: JSON -> XLSX -> CSV -> JSON gives back an
 equal instance. To make that true, loading normalises what the tables cannot tell apart: in

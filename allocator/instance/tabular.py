@@ -1,7 +1,8 @@
 """The instance as tables of cells: CSV folders and XLSX workbooks (DESIGN.md clarification 10).
 
 Reading turns each file into a :class:`RawInstance` (rows of raw values, with where each came
-from); :mod:`allocator.instance.io` validates those rows, the same way whichever format they came from.
+from); :mod:`allocator.instance.io` validates those rows, the same way whichever format they
+came from.
 Writing flattens a validated instance into the same tables.
 
 Layout, one CSV file or one sheet per table:

@@ -120,7 +120,8 @@ def render_html(
         parts.append(_table(reason_rows(unmet, weights), cur))
         cols = ["need", "zone", "service", "quantity", "unit", "priority", "reason", "detail"]
         cols += [c for c in ("change",) if c in unmet.columns]
-        parts.append(_table(unmet.sort_values("penalty", ascending=False, kind="stable")[cols], cur))
+        ordered = unmet.sort_values("penalty", ascending=False, kind="stable")
+        parts.append(_table(ordered[cols], cur))
     if "alternatives" in tables and len(tables["alternatives"]):
         parts.append("<h2>Why these providers: the next alternatives</h2>")
         parts.append('<p class="note">Each served need against its next eligible offers, '

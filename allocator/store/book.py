@@ -1,7 +1,7 @@
 """The book in and out: import a whole market, export it back as an instance.
 
-:func:`import_instance` writes a validated :class:`~allocator.instance.schema.Instance` into an empty
-book (or replaces the book); :func:`export_instance` reads the book back as an instance whose
+:func:`import_instance` writes a validated :class:`~allocator.instance.schema.Instance` into an
+empty book (or replaces the book); :func:`export_instance` reads the book back as an instance whose
 needs are the ones in the book's demand (``new`` and ``active``; an active need carries its
 current provider). Export after import gives back an equal instance, except for what the book
 does not keep (design-mode scenarios and benchmark provenance, reported by the import).
