@@ -326,3 +326,15 @@ def test_an_instance_is_checked_when_constructed(tmp_path: Path) -> None:
         good.needs.append(good.needs[0])  # type: ignore[attr-defined]
     with pytest.raises(pydantic.ValidationError):
         good.needs = ()  # type: ignore[misc]
+
+
+def test_an_unchecked_instance_fails_with_the_loaders_message() -> None:
+    """Problem.from_instance on an instance made the unchecked way (model_copy) whose offer
+    names an unknown provider: an InstanceError naming it, not a bare KeyError."""
+    from allocator.core.problem import Problem
+
+    inst = load_instance(Path(__file__).parent / "data" / "small_market.json")
+    offer = inst.offers[0].model_copy(update={"provider": "nobody"})
+    broken = inst.model_copy(update={"offers": (offer, *inst.offers[1:])})
+    with pytest.raises(InstanceError, match="nobody"):
+        Problem.from_instance(broken)

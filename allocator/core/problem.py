@@ -27,7 +27,9 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from allocator.instance.errors import InstanceError
 from allocator.instance.schema import COMPLEXITY_RANK, UNIT_OF_KIND, Instance, Need
+from allocator.instance.validate import check_references
 
 SERVICES = ("personal_care", "individual_support", "group_support", "supported_living")
 CARE_GROUPS = ("OP", "OPMH", "PD", "LD", "MH", "Autism")
@@ -141,6 +143,21 @@ class Problem:
         """
         if mode not in ("allocation", "design"):
             raise ValueError(f"mode must be 'allocation' or 'design', not {mode!r}")
+        try:
+            return cls._build(instance, mode, needs, scenario)
+        except (KeyError, IndexError) as exc:
+            # Only an unchecked instance (model_copy, model_construct) gets here: say what is
+            # wrong with it the way loading a file would, not with a bare KeyError.
+            checked = (instance if needs is None
+                       else instance.model_copy(update={"needs": tuple(needs)}))
+            problems = check_references(checked, "instance")
+            if problems:
+                raise InstanceError(problems) from exc
+            raise
+
+    @classmethod
+    def _build(cls, instance: Instance, mode: str,
+               needs: list[Need] | tuple[Need, ...] | None, scenario: str | None) -> Problem:
         inst = instance
         policy = inst.policy
         need_rows = tuple(inst.needs if needs is None else needs)
