@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from allocator.report.files import write_workbook
+from allocator.report.writers import write_csv, write_workbook
 from allocator.report.html import CSS, _figure, _img, _png, _table
 from allocator.simulate.metrics import METRICS, MONEY_TERMS, PENALTY_TERMS, interval
 from allocator.simulate.run import SimulationResult
@@ -53,7 +53,7 @@ def write_outputs(result: SimulationResult, out_dir: str | os.PathLike[str],
         tables = result.tables()
         if "csv" in formats:
             for name, df in tables.items():
-                df.to_csv(tmp / f"{name}.csv", index=False)
+                write_csv(tmp / f"{name}.csv", df)  # formula-safe, numbers rounded
                 names.append(f"{name}.csv")
         if "xlsx" in formats:
             write_workbook(tmp / WORKBOOK, tables)

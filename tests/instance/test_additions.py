@@ -71,7 +71,7 @@ def test_v1_file_gets_neutral_defaults(tmp_path: Path) -> None:
     path = tmp_path / "m.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
     instance = load_instance(path)
-    assert instance.design_targets == []
+    assert instance.design_targets == ()
     assert all(lot.min_quality == 0 for lot in instance.lots)
     assert all(offer.if_awarded is None for offer in instance.offers)
 

@@ -37,7 +37,8 @@ def test_compare_designs_as_a_job_and_read_the_charts(client, tmp_path):
         png = client.get(url)
         assert png.headers["content-type"] == "image/png" and png.content[:4] == b"\x89PNG"
     workbook = load_workbook(io.BytesIO(client.get(job_url + "/comparison.xlsx").content))
-    assert workbook.sheetnames == ["summary", "lots", "providers", "scenarios", "awards"]
+    assert workbook.sheetnames == ["summary", "verdicts", "lots", "providers", "scenarios",
+                                  "awards"]
     csv_text = client.get(job_url + "/comparison.csv?table=lots").text
     assert csv_text.lstrip("\ufeff").startswith("design,lot")
     assert "3 design(s) compared on 3 scenarios" in client.get("/designs").text
