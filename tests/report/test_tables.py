@@ -44,7 +44,7 @@ def test_design_tables_see_the_capacity_an_award_brings():
     from allocator.design.solve import DesignParams, solve_design
     from allocator.instance.schema import Instance
 
-    doc = bids_market().model_dump()
+    doc = bids_market().model_dump(mode="json")
     for offer in doc["offers"]:
         if offer["provider"] in "ABCD":
             offer["if_awarded"] = "L"

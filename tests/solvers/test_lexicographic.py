@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
 
 import pytest
 from random_instances import random_instance
@@ -19,11 +18,12 @@ from reference import Reference, brute_force
 
 from allocator.core.check import check
 from allocator.core.problem import Problem
+from allocator.generate.orlib import shared_dir
 from allocator.instance.io import load_instance
 from allocator.instance.schema import Instance
 from allocator.solvers import SolveParams, names, solve
 
-CASES = Path(__file__).resolve().parents[2].parent / "shared" / "cases"
+CASES = shared_dir() / "cases"  # ../shared/cases, or $ALLOCATOR_SHARED/cases
 ALLOCATION_SOLVERS = names("allocation")
 SEEDS = range(700, 712)  # 12 random markets, lexicographic policies
 
