@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from allocator.report.writers import write_csv, write_workbook
 from allocator.report.html import CSS, _figure, _img, _png, _table
+from allocator.report.writers import write_csv, write_workbook
 from allocator.simulate.metrics import METRICS, MONEY_TERMS, PENALTY_TERMS, interval
 from allocator.simulate.run import SimulationResult
 
