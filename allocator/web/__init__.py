@@ -4,8 +4,10 @@
 * :mod:`allocator.web.app` - :func:`create_app`, the application factory;
 * :mod:`allocator.web.security` - CSRF tokens, security headers, the upload size limit;
 * :mod:`allocator.web.auth` - login, logout, throttling, the current user and role checks;
-* :mod:`allocator.web.jobs` - nightly runs and design comparisons outside the request;
-* :mod:`allocator.web.charts` - the progress chart of a job;
+* :mod:`allocator.web.jobs` - nightly runs, design comparisons and mini-competitions outside
+  the request;
+* :mod:`allocator.web.charts` - the charts of the pages (a job's progress, a comparison's,
+  a mini-competition's);
 * :mod:`allocator.web.routes` - the pages, one router per area.
 
 Routes parse the request, call the same library function the CLI calls, and render what it

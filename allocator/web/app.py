@@ -22,7 +22,7 @@ from allocator.store.migrate import require_current
 from allocator.web import auth
 from allocator.web.jobs import JobRunner
 from allocator.web.pages import STATIC, redirect, render, templates
-from allocator.web.routes import admin, book, designs, night
+from allocator.web.routes import admin, book, designs, minicomp, night
 from allocator.web.security import BodyLimit, CsrfError, SecurityHeaders
 from allocator.web.settings import WebSettings
 
@@ -70,7 +70,8 @@ def create_app(settings: WebSettings) -> FastAPI:
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes + 64 * 1024)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for router in (auth.router, book.router, night.router, designs.router, admin.router):
+    for router in (auth.router, book.router, night.router, designs.router, minicomp.router,
+                   admin.router):
         app.include_router(router)
     _handlers(app)
     return app

@@ -1,6 +1,8 @@
-"""Charts of the pages, drawn on the server (matplotlib, PNG): a job's progress, and a design
+"""Charts of the pages, drawn on the server (matplotlib, PNG): a job's progress, a design
 comparison's charts from the tables kept with its job (the functions of
-:mod:`allocator.design.report`, the same as in ``comparison.html``)."""
+:mod:`allocator.design.report`, the same as in ``comparison.html``) and a mini-competition's
+chart (:func:`allocator.design.minicomp_report.ranking_chart`, the same as in its
+``report.html``)."""
 
 from __future__ import annotations
 
@@ -56,6 +58,14 @@ def comparison_chart(name: str, tables: dict[str, Any], currency: str = "GBP") -
     if name == "concentration":
         return report.concentration_chart(frame(tables["lots"]))
     raise KeyError(name)
+
+
+def minicomp_chart(mc: Any) -> bytes:
+    """Each bid's published score beside its whole-market cost (with the proven bound as a
+    tick): the chart of the mini-competition's HTML report."""
+    from allocator.design.minicomp_report import ranking_chart
+
+    return ranking_chart(mc)
 
 
 def _empty(text: str) -> bytes:

@@ -1,10 +1,12 @@
-"""Jobs outside the request: nightly runs and design comparisons on worker threads.
+"""Jobs outside the request: nightly runs, design comparisons and mini-competitions on worker
+threads.
 
 A route creates the job's row (queued) and hands its id to the :class:`JobRunner`; a worker
 thread runs it and keeps its state and progress in the book (:mod:`allocator.store.jobs`), so
 that the page polling it, a reload or another user see the same thing. The work itself is the
-library's: :func:`allocator.nightly.run.run_nightly` and
-:func:`allocator.design.compare.compare_designs`, exactly as the CLI calls them.
+library's: :func:`allocator.nightly.run.run_nightly`,
+:func:`allocator.design.compare.compare_designs` and
+:func:`allocator.design.minicompetition.mini_competition`, exactly as the CLI calls them.
 
 The worker threads are daemons: a server that stops abandons its running job, whose row stays
 ``running`` until the next server start marks it failed (the nightly run writes its run in one
@@ -101,11 +103,12 @@ class JobRunner:
 
 def _known(error: Exception) -> str | None:
     """The message of a failure the library explains itself (no traceback needed)."""
+    from allocator.design.minicompetition import MiniCompetitionError
     from allocator.instance.errors import InstanceError
     from allocator.nightly.run import BookChanged, NightlyFailed
     from allocator.store.lock import LockHeld
 
-    if isinstance(error, LockHeld | NightlyFailed | BookChanged):
+    if isinstance(error, LockHeld | NightlyFailed | BookChanged | MiniCompetitionError):
         return str(error)
     if isinstance(error, InstanceError):
         return "; ".join(str(p) for p in error.problems[:20])
@@ -182,17 +185,11 @@ def compare_job(engine: Engine, job_id: int, params: dict[str, Any]
     from allocator.design.designs import load_design
     from allocator.design.scenarios import generate_scenarios
     from allocator.design.solve import DesignParams
-    from allocator.instance.io import load_instance
-    from allocator.store.book import export_instance
 
     report = Reporter(engine, job_id)
     uploads = [Path(f) for f in [params.get("market"), *params["designs"]] if f]
     try:  # the uploaded files are read once, then deleted (a market names people)
-        if params.get("market"):
-            market = load_instance(Path(params["market"]))
-        else:
-            with transaction(engine) as session:
-                market = export_instance(session)
+        market = _market(engine, params.get("market"))
         designs = [(path, load_design(Path(path))) for path in params["designs"]]
     finally:
         for upload in uploads:
@@ -216,6 +213,78 @@ def compare_job(engine: Engine, job_id: int, params: dict[str, Any]
                f" {comparison.runtime_s:.1f} s; {ok} with a solution")
     return {"tables": tables, "currency": market.currency, "market": market.name,
             "runtime_s": comparison.runtime_s}, message
+
+
+def _market(engine: Engine, path: str | None) -> Any:
+    """The market of a job: the uploaded file at ``path``, or the book's market (None)."""
+    from allocator.instance.io import load_instance
+    from allocator.store.book import export_instance
+
+    if path:
+        return load_instance(Path(path))
+    with transaction(engine) as session:
+        return export_instance(session)
+
+
+# ----------------------------------------------------------------------------- mini-competition
+
+
+def minicomp_job(engine: Engine, job_id: int, params: dict[str, Any]
+                 ) -> tuple[dict[str, Any], str]:
+    """``allocator mini-competition`` as a job: the same :func:`mini_competition`.
+
+    ``params``: ``market`` (a file path, or None for the book's market), ``lot``,
+    ``quality_points``, ``price_points``, ``time_limit`` (per bid's whole-market solve). The
+    result holds :meth:`MiniCompetition.to_dict` (``minicomp``), from which the pages, the chart
+    and the downloads rebuild the outcome (:func:`mini_competition_of`).
+    """
+    from allocator.design.minicomp_report import sentence
+    from allocator.design.minicompetition import lot_bids, mini_competition
+    from allocator.design.solve import DesignParams
+
+    report = Reporter(engine, job_id)
+    upload = params.get("market")
+    try:  # the uploaded market is read once, then deleted (a market names people)
+        market = _market(engine, upload)
+    finally:
+        if upload:
+            shutil.rmtree(Path(upload).parent, ignore_errors=True)
+    lot, limit = str(params["lot"]), float(params["time_limit"])
+    bids = lot_bids(market, lot)
+    report.point(note=f"{len(bids)} bid(s) on lot {lot}: each admissible one priced on the"
+                      f" whole market (up to {limit:g} s each)", force=True)
+    # The library gives no per-bid callback: the live figures are those of the whole-market
+    # solve running (each bid's solve starts its own curve); the runner runs one job at a
+    # time, so they are this job's alone.
+    with progress.listening(lambda event: report.point(event.objective, event.bound,
+                                                       note="a bid's whole-market solve")):
+        mc = mini_competition(market, lot, quality_points=float(params["quality_points"]),
+                              price_points=float(params["price_points"]),
+                              params=DesignParams(time_limit=limit))
+    winner = next((b for b in mc.bids if b.provider == mc.whole_market_winner), None)
+    store.add_progress(engine, job_id, report.make(
+        winner.whole_market_cost if winner else None,
+        winner.whole_market_bound if winner else None,
+        f"{len(mc.bids)} bid(s) scored and priced in {mc.runtime_s:.1f} s"))
+    return {"minicomp": mc.to_dict(), "market": market.name}, sentence(mc)
+
+
+def mini_competition_of(result: dict[str, Any]) -> Any:
+    """The :class:`~allocator.design.minicompetition.MiniCompetition` of a done job, rebuilt
+    from its ``to_dict()`` document (bids in ranking order: every view sorts them anyway)."""
+    from allocator.design.minicompetition import BidOutcome, MiniCompetition
+
+    doc = result["minicomp"]
+    low, high = doc.get("difference_week_proven_range") or (None, None)
+    return MiniCompetition(
+        instance=doc["instance"], lot=doc["lot"], currency=doc["currency"],
+        quality_points=doc["quality_points"], price_points=doc["price_points"],
+        bids=tuple(BidOutcome(**row) for row in doc["ranking"]),
+        median_rate=doc["median_rate"], score_winner=doc["score_winner"],
+        whole_market_winner=doc["whole_market_winner"],
+        difference_week=doc["difference_week"], difference_week_low=low,
+        difference_week_high=high, winner_proven=doc["winner_proven"],
+        notes=tuple(doc.get("notes") or ()), runtime_s=doc.get("runtime_s", 0.0))
 
 
 def _records(df: Any) -> dict[str, Any]:

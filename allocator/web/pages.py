@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 
+from allocator.core import reasons
 from allocator.store import audit
 from allocator.store.engine import transaction
 from allocator.web.security import csrf_token
@@ -22,6 +23,8 @@ def templates() -> Jinja2Templates:
     """The app's templates (autoescaped), with the number and date filters the pages use."""
     t = Jinja2Templates(directory=str(TEMPLATES))
     t.env.filters["money"] = lambda v, cur="GBP": "" if v is None else f"{cur} {v:,.2f}"
+    # as the library's sentences write it (``£1,234.50``): for pages that quote them
+    t.env.filters["cash"] = lambda v, cur="GBP": "" if v is None else reasons.money(v, cur)
     t.env.filters["num"] = lambda v, d=1: "" if v is None else f"{v:,.{d}f}"
     t.env.filters["pct"] = lambda v, d=1: "" if v is None else f"{100 * v:.{d}f}%"
     t.env.filters["when"] = lambda v: "" if v is None else f"{v:%Y-%m-%d %H:%M}"

@@ -130,3 +130,35 @@ def design_files(folder: Path) -> tuple[Path, list[Path]]:
         path.write_text(design.model_dump_json(exclude_defaults=True), encoding="utf-8")
         paths.append(path)
     return market, paths
+
+
+EVIL = '=HYPERLINK("http://evil.example","A")'  # bidder A of the hand-worked market
+
+
+def market_file(folder: Path, *, evil: bool = True, bids: bool = True,
+                extra_lot: bool = False, name: str = "framework.json") -> Path:
+    """The hand-worked market of a mini-competition (tests/design/test_minicompetition.py:
+    score winner A, whole-market winner B, 500 a week apart) as a file; A renamed
+    :data:`EVIL` (unless ``evil`` is false), without its block bids, or with a lot ``M``
+    that has none."""
+    from design.test_minicompetition import hand_market
+
+    from allocator.instance.io import save_instance
+    from allocator.instance.schema import Instance
+
+    doc = hand_market().model_dump(mode="json", exclude_defaults=True)
+    bidder = EVIL if evil else "A"
+    for row in doc["providers"]:
+        row["id"] = bidder if row["id"] == "A" else row["id"]
+    for table in ("offers", "block_bids"):
+        for row in doc.get(table, []):
+            row["provider"] = bidder if row["provider"] == "A" else row["provider"]
+    if not bids:
+        doc["block_bids"] = []
+    if extra_lot:
+        doc["lots"].append({"id": "M", "unit": "hours", "zones": ["z1"],
+                            "services": ["personal_care"], "complexities": ["complex"]})
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    save_instance(Instance.model_validate(doc), path)
+    return path

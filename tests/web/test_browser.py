@@ -16,7 +16,14 @@ from allocator.store import models as m
 from allocator.store.engine import make_engine, transaction
 from allocator.web.app import create_app
 
-from .conftest import ARTEFACTS, PASSWORD, REFERRALS, design_files, settings_for
+from .conftest import (
+    ARTEFACTS,
+    PASSWORD,
+    REFERRALS,
+    design_files,
+    market_file,
+    settings_for,
+)
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = Path("/usr/bin/chromium")
@@ -198,6 +205,29 @@ def test_a_commissioner_reads_a_comparison(server, page, any_book_url, tmp_path)
         time.sleep(0.2)
     assert page.get_by_text("Market concentration per lot").is_visible()
     shot("comparison")
+
+    # a mini-competition on the hand-worked market: the market checked, the lot chosen
+    page.get_by_role("link", name="Mini-competitions", exact=True).click()
+    page.get_by_label("Market with block bids").set_input_files(
+        str(market_file(tmp_path / "minicomp", evil=False)))
+    page.get_by_role("button", name="Check the market").click()
+    page.get_by_label("Lot").select_option("L")
+    assert page.get_by_label("Quality points").input_value() == "60"
+    page.get_by_label("Time limit per bid").fill("30")
+    shot("minicomp_form")
+    page.get_by_role("button", name="Start the mini-competition").click()
+    page.wait_for_url("**/mini-competitions/jobs/*")
+    page.get_by_role("link", name="Read the result").click()
+    page.wait_for_selector(".charts img")
+    chart = page.locator(".charts img")
+    deadline = time.monotonic() + 60
+    while not chart.evaluate_all("els => els.every(i => i.complete && i.naturalWidth > 0)"):
+        assert time.monotonic() < deadline, "the chart did not load"
+        time.sleep(0.2)
+    assert page.get_by_text("A wins on the published score, but awarding the block to B"
+                            " costs the whole market £500.00 a week less").is_visible()
+    assert page.locator("table.ranking tbody tr").count() == 4
+    shot("minicomp_result")
     # a commissioner cannot accept placements
     response = page.goto(f"{base}/night/runs/1")
     assert response is not None and response.status == 403

@@ -39,6 +39,16 @@ ROUTES = [
     ("GET", "/designs/jobs/999/charts/cost.png", (C,)),
     ("GET", "/designs/jobs/999/comparison.xlsx", (C,)),
     ("GET", "/designs/jobs/999/comparison.csv", (C,)),
+    ("GET", "/mini-competitions", (C,)),
+    ("POST", "/mini-competitions/market", (C,)),
+    ("POST", "/mini-competitions/start", (C,)),
+    ("POST", "/mini-competitions/cancel", (C,)),
+    ("GET", "/mini-competitions/jobs/999", (C,)),
+    ("GET", "/mini-competitions/jobs/999/status", (C,)),
+    ("GET", "/mini-competitions/jobs/999/progress.png", (C,)),
+    ("GET", "/mini-competitions/jobs/999/chart.png", (C,)),
+    ("GET", "/mini-competitions/jobs/999/ranking.csv", (C,)),
+    ("GET", "/mini-competitions/jobs/999/result.xlsx", (C,)),
     ("GET", "/admin/users", (A,)),
     ("POST", "/admin/users", (A,)),
     ("POST", "/admin/users/999/active", (A,)),
@@ -47,7 +57,8 @@ ROUTES = [
 ]
 # state-changing requests sent with a harmless body (bad input, so allowed roles change nothing)
 BODIES = {"/night/run": {"solver": "not-a-solver"}, "/admin/users": {"username": ""},
-          "/night/runs/999/decide": {"decision": "accept"}}
+          "/night/runs/999/decide": {"decision": "accept"},
+          "/mini-competitions/start": {"lot": "NOPE"}}
 
 
 def _call(client, method, path, token):
