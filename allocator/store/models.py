@@ -378,7 +378,7 @@ class AuditEntry(Base):
 
 class Job(Base):
     """A long piece of work started from the web app (a nightly run, a design comparison; the
-    kind ``minicomp`` is reserved for the mini-competition page to come).
+    kind ``minicomp`` is a mini-competition run from its page, allocator/web/routes/minicomp.py).
 
     The job runs outside the request; its state and progress are kept here so that a page
     reload (or another broker) sees them. ``progress`` is a list of points ``{"t": seconds,
