@@ -250,6 +250,17 @@ def test_scenario_needs_rows_in_csv(tmp_path: Path) -> None:
         ("scenario_needs", "N3", "zone"), ("scenario_needs", "N1", "scenario")}
 
 
+def test_scenario_needs_with_unreadable_scenarios_csv(tmp_path: Path) -> None:
+    # The scenario ids are unknown then: report the unreadable file, do not crash on the needs.
+    folder = tmp_path / "market"
+    save_instance(Instance.model_validate(base()), folder)
+    (folder / "scenarios.csv").write_bytes(b"\xff\xfebad\x80")
+    instance, found = validate_path(folder)
+    assert instance is None
+    assert {(p.table, p.field) for p in found} == {("scenarios", "")}
+    assert "cannot read scenarios.csv" in found[0].message
+
+
 def test_every_problem_at_once(tmp_path: Path) -> None:
     def change(d: dict[str, Any]) -> None:
         d["providers"][0]["quality"] = 120  # row rule

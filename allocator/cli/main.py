@@ -302,7 +302,7 @@ def check_command(
         solution = solution_from_result(doc)
     except ValueError as error:
         _bad_input([f"{result}: {error}"])
-    mode = doc.get("mode") if doc.get("mode") in ("allocation", "design") else "auto"
+    mode: str = doc["mode"] if doc.get("mode") in ("allocation", "design") else "auto"
     report = check(inst, solution, reported=doc, mode=mode)
     typer.echo(report.summary())
     raise typer.Exit(EXIT_OK if report.ok else EXIT_FAILED)

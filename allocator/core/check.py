@@ -28,7 +28,7 @@ import numbers
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from allocator.core.result import TERMS, Solution
 from allocator.instance.schema import (
@@ -42,6 +42,8 @@ from allocator.instance.schema import (
 )
 
 Pool = tuple[str, str]  # (provider id, lot id)
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,15 @@ def _instance_of(obj: Any) -> Instance:
     raise TypeError(f"expected an Instance or an object with .instance, got {type(obj).__name__}")
 
 
-def _pairs(mapping: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> list[tuple[str, Any]]:
+@overload
+def _pairs(mapping: Mapping[K, V]) -> list[tuple[K, V]]: ...
+
+
+@overload
+def _pairs(mapping: Iterable[tuple[K, V]]) -> list[tuple[K, V]]: ...
+
+
+def _pairs(mapping: Mapping[K, V] | Iterable[tuple[K, V]]) -> list[tuple[K, V]]:
     # A list of pairs is accepted as well as a mapping, so a duplicated need can be seen.
     if isinstance(mapping, Mapping):
         return list(mapping.items())
@@ -627,11 +637,11 @@ class _Checker:
                     f"exceeds its capacity {cap:g}"
                 )
         for provider_id, use in provider_use.items():
-            cap = self.providers[provider_id].capacity
-            if cap is not None and use > cap + self.slack(cap):
+            provider_cap = self.providers[provider_id].capacity
+            if provider_cap is not None and use > provider_cap + self.slack(provider_cap):
                 self.flag(
                     f"{where}provider {provider_id}: hours used {use:g} (with travel factors) "
-                    f"exceed its capacity {cap:g}"
+                    f"exceed its capacity {provider_cap:g}"
                 )
         for (provider_id, lot_id), use in pool_use.items():
             volume = volumes.get((provider_id, lot_id), 0.0)

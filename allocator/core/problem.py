@@ -186,8 +186,8 @@ class Problem:
         n_lots = len(lot_ids)
         # cell lot lookup table, dense (zones x services x complexities)
         cell_table = np.full((max(1, len(zone_ids)), len(SERVICES), 3), -1, dtype=np.int64)
-        for (z, s, c), li in cell_lot.items():
-            cell_table[z, s, c] = li
+        for (zi, si, ci), li in cell_lot.items():
+            cell_table[zi, si, ci] = li
 
         # ---- needs
         nN = len(need_rows)
@@ -236,14 +236,14 @@ class Problem:
         # ---- block holders
         holders: dict[tuple[int, int], list] = {}
         fixed_block_cost = 0.0
-        for c in inst.block_contracts:
+        for contract in inst.block_contracts:
             # contracts for one provider and lot pool their volumes; each one is paid for
-            key = (prov_ix[c.provider], lot_ix[c.lot])
+            key = (prov_ix[contract.provider], lot_ix[contract.lot])
             holder = holders.setdefault(key, [0.0, 0.0, -1, True])
             holder[3] = True
-            holder[0] += c.volume
-            fixed_block_cost += c.rate * c.volume
-            holder[1] += c.rate * c.volume  # cost; turned into a mean rate below
+            holder[0] += contract.volume
+            fixed_block_cost += contract.rate * contract.volume
+            holder[1] += contract.rate * contract.volume  # cost; turned into a mean rate below
         dropped: list[tuple[int, str]] = []
         if mode == "design":
             for bi, bid in enumerate(inst.block_bids):

@@ -212,7 +212,8 @@ class _Ineligibility:
             return (f"{_count(k, 'sells', 'sell')} {inst.offers[offers[0]].unit}, "
                     f"not {UNIT_OF_KIND[need.kind]}")
         if rule == "complexity":
-            caps = sorted({inst.offers[o].max_complexity for o in offers}, key=COMPLEXITY_RANK.get)
+            caps = sorted({inst.offers[o].max_complexity for o in offers},
+                          key=COMPLEXITY_RANK.__getitem__)
             return (f"{_count(k, 'takes', 'take')} at most {' or '.join(caps)} "
                     f"(the need is {need.complexity})")
         if rule == "care_group":
@@ -229,9 +230,9 @@ class _Ineligibility:
             return (f"{_count(k, 'is', 'are')} from providers below the min_quality of lot "
                     f"{shown} (lowest {q:g})")
         if rule == "block_only":
-            lots = sorted({p.lot_ids[self.cell_lot[(inst.offers[o].zone, need.service,
-                                                      need.complexity)]] for o in offers})
-            return (f"{_count(k, 'is', 'are')} in block-only lot {', '.join(lots)} where the "
+            lot_names = sorted({p.lot_ids[self.cell_lot[(inst.offers[o].zone, need.service,
+                                                           need.complexity)]] for o in offers})
+            return (f"{_count(k, 'is', 'are')} in block-only lot {', '.join(lot_names)} where the "
                     "provider holds no block")
         return f"{_count(k, 'is', 'are')} excluded"
 

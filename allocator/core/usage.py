@@ -62,7 +62,7 @@ class Usage:
                 block_q[need_ix[nid]] = float(q)
         volume = np.array(p.holder_volume, dtype=float)
         if solution.awards and p.n_holders:
-            holder_ix = {
+            holder_ix: dict[tuple[str, ...], int] = {
                 (p.provider_ids[pi], p.lot_ids[li]): h
                 for h, (pi, li) in enumerate(zip(p.holder_provider, p.holder_lot, strict=True))
             }

@@ -196,7 +196,8 @@ def _units(runs: Sequence[DesignRun]) -> list[str]:
     return [u for u, k in (("hours", "package"), ("beds", "placement")) if k in kinds]
 
 
-def weighted_quantile(values: Sequence[float], weights: Sequence[float], q: float) -> float:
+def weighted_quantile(values: Sequence[float] | np.ndarray, weights: Sequence[float] | np.ndarray,
+                      q: float) -> float:
     """The smallest value whose cumulative weight reaches ``q`` of the total."""
     v = np.asarray(values, dtype=float)
     if not len(v):
@@ -258,8 +259,8 @@ def _design_tables(run: DesignRun, units: list[str]):
     D = expected_lot_demand(inst, demands(inst))
     served: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for o, w in zip(outcomes, weights, strict=True):
-        for (prov, lot), q in o.served.items():
-            served[lot][prov] += w * q / total_w
+        for (prov, lot_id), q in o.served.items():
+            served[lot_id][prov] += w * q / total_w
     lot_rows, awarded_per_lot, hhis, largest = [], [], [], []
     for li, lot in enumerate(inst.lots):
         by_prov = served.get(lot.id, {})

@@ -141,7 +141,7 @@ def recourse(
         # integral, and then its optimum is the MIP's (at a third of the time).
         lp = highs.solve(model, SolverOptions(time_limit=params.time_limit, threads=params.threads,
                                               seed=params.seed), relax=True)
-        if lp.status == Status.optimal and lp.values is not None:
+        if lp.status == Status.optimal and lp.values is not None and lp.objective is not None:
             xv = lp.values[model.integer]
             if np.all(np.abs(xv - np.round(xv)) <= INTEGRALITY_TOL):
                 chosen = chosen_from_values(model, lp.values)[0]

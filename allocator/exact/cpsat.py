@@ -270,7 +270,8 @@ def run_cpsat(model: ScaledModel, *, time_limit: float, gap: float, threads: int
             + model.constant)
     build_s = time.perf_counter() - t0
 
-    def run(objective, limit: float) -> tuple[Any, Any, list[tuple[float, float, float]]]:
+    def run(objective,
+            limit: float) -> tuple[Any, Any, list[tuple[float, float | None, float | None]]]:
         m.minimize(objective)
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = max(0.01, float(limit))
@@ -282,7 +283,7 @@ def run_cpsat(model: ScaledModel, *, time_limit: float, gap: float, threads: int
         lines: list[str] = []
         solver.log_callback = lines.append
         status = solver.solve(m)
-        progress = []
+        progress: list[tuple[float, float | None, float | None]] = []
         for line in lines:
             g = _PROGRESS.match(line)
             if g:

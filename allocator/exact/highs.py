@@ -129,8 +129,10 @@ def status_of(h, model_status) -> Status:
         return Status.optimal
     if model_status in (S.kInfeasible, S.kUnboundedOrInfeasible):
         return Status.infeasible
+    # kHighsInterrupt exists at runtime but highspy's stubs do not declare it
     if model_status in (S.kTimeLimit, S.kIterationLimit, S.kSolutionLimit, S.kInterrupt,
-                        S.kHighsInterrupt, S.kObjectiveBound, S.kObjectiveTarget,
+                        S.kHighsInterrupt,  # type: ignore[attr-defined]
+                        S.kObjectiveBound, S.kObjectiveTarget,
                         S.kMemoryLimit, S.kUnknown):
         return Status.feasible if has_solution else Status.time_limit_no_solution
     if model_status == S.kModelEmpty:

@@ -293,8 +293,9 @@ def build(
                  np.zeros(nb), np.full(nb, INF), "bid min volume")
         # lot limits: providers awarded and block share
         if expected_lot_demand is None:
-            expected_lot_demand = sum(w * p.lot_demand for p, w in demands)
-        D = np.asarray(expected_lot_demand, dtype=float)
+            D = np.asarray(sum(w * p.lot_demand for p, w in demands), dtype=float)
+        else:
+            D = np.asarray(expected_lot_demand, dtype=float)
         lots_h = base.holder_lot[dh]
         r_lo, r_hi, r_rows, r_cols, r_vals = [], [], [], [], []
         nrow = 0

@@ -120,7 +120,8 @@ def confirm_with_highs(
     conf, conf_phases = solve_model(model, check_params, objective_kind, warm_start=res.values)
     bound = conf.bound
     status = Status.feasible
-    values, objective = res.values, res.objective
+    values: np.ndarray | None = res.values
+    objective = res.objective
     if conf.status.has_solution and conf.objective is not None and (
             objective is None or conf.objective < objective - 1e-9 * max(1.0, abs(objective))):
         values, objective = conf.values, conf.objective  # HiGHS found better: CBC was wrong

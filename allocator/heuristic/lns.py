@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -145,7 +146,8 @@ def sub_problem(state: Assignment, needs: np.ndarray) -> SubProblem:
     holder_row[d.holder_row[touched]] = True
     keep = (tot > rhs * (1 + 1e-12)) | holder_row[used]  # the others cannot bind here
     kept_of = np.cumsum(keep) - 1
-    pos = np.searchsorted(used, rows)
+    # an array of positions (rows is an array; numpy's stubs pick the scalar overload)
+    pos = cast(np.ndarray, np.searchsorted(used, rows))
     m = keep[pos]
     cap_rows = kept_of[pos[m]]
     cap_cols, cap_vals = cols[m], vals[m]

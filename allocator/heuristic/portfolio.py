@@ -46,6 +46,7 @@ unmet term is proven minimal too (``extra["unmet_proven"]``, ``extra["unmet_boun
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,6 +140,12 @@ def solve_lexicographic(problem: Problem, params: Any) -> Result:
     return p2.run()
 
 
+def _total(values: Sequence[float | None]) -> float | None:
+    """The sum of the values, or None while any of them is still None."""
+    known = [v for v in values if v is not None]
+    return sum(known) if len(known) == len(values) else None
+
+
 class _Part:
     """One group of components and the child process searching it."""
 
@@ -197,14 +204,15 @@ class _Portfolio:
                 part.objective = true_obj
                 if chosen is not None:
                     part.chosen = chosen
-                if all(q.objective is not None for q in self.parts):
-                    self._note(t, objective=sum(q.objective for q in self.parts))
+                objective = _total([q.objective for q in self.parts])
+                if objective is not None:
+                    self._note(t, objective=objective)
             elif msg[0] == "bound" and not self.lexicographic:
                 _, t, value, method = msg
                 part.bound, part.method = value, method
-                if all(q.bound is not None for q in self.parts):
-                    self._note(t, bound=sum(q.bound for q in self.parts),
-                               method=self._method())
+                bound = _total([q.bound for q in self.parts])
+                if bound is not None:
+                    self._note(t, bound=bound, method=self._method())
 
     def _method(self) -> str:
         methods = sorted({q.method for q in self.parts})
@@ -317,10 +325,10 @@ class _Portfolio:
 
     def _merged(self) -> np.ndarray | None:
         """The parts' latest assignments as one (problem pairs), once every part has one."""
-        if any(q.chosen is None for q in self.parts):
-            return None
         chosen = np.full(self.problem.n_needs, -1, dtype=np.int64)
         for q in self.parts:
+            if q.chosen is None:
+                return None
             chosen[q.needs] = to_problem_chosen(q.data, q.chosen)
         return chosen
 
@@ -469,9 +477,9 @@ class _Portfolio:
                 searches.append(outcome["stats"])
                 if not self.lexicographic and np.isfinite(outcome["bound"]):
                     part.bound, part.method = float(outcome["bound"]), outcome["bound_method"]
-        if not self.lexicographic and all(q.bound is not None for q in self.parts):
-            self._note(time.monotonic(), bound=sum(q.bound for q in self.parts),
-                       method=self._method())
+        parts_bound = _total([q.bound for q in self.parts])
+        if not self.lexicographic and parts_bound is not None:
+            self._note(time.monotonic(), bound=parts_bound, method=self._method())
         if complete:
             interrupted = any(q.worker.outcome is None for q in self.parts)
             candidates.append((evaluate(p, chosen),

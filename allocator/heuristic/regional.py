@@ -269,8 +269,9 @@ def _solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float
         r.objective = msg[3]
         if msg[4] is not None:
             r.chosen = msg[4]
-        if all(q.objective is not None for q in regions):
-            value = sum(q.objective for q in regions)
+        objectives = [q.objective for q in regions if q.objective is not None]
+        if len(objectives) == len(regions):
+            value = sum(objectives)
             if best_sum[0] is None or value < best_sum[0]:
                 best_sum[0] = value
                 progress.append((round(msg[1] - t0, 4), value, bound))

@@ -382,7 +382,7 @@ def _parse_one(raw: RawInstance, table: str, model: type[BaseModel], row: RawRow
 
 def _parse_header(raw: RawInstance, problems: list[InputProblem]) -> dict[str, Any] | None:
     # The top-level fields are checked by the Instance model itself, on empty tables.
-    empty = {"zones": [], "providers": [], "offers": [], "needs": []}
+    empty: dict[str, list[Any]] = {"zones": [], "providers": [], "offers": [], "needs": []}
     data = {**_normalise(Instance, raw.header.data), **empty}
     shell = _parse_one(raw, "instance", Instance, RawRow(raw.header.where, data,
                                                         raw.header.cells, raw.header.rows),

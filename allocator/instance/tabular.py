@@ -350,11 +350,12 @@ def _read_rows(raw: RawInstance, table: str, grid: list[list[str | None]]) -> li
     for number, cells in data_rows:
         row = RawRow(f"row {number}", {})
         for index, name in used.items():
-            value = cells[index] if index < len(cells) else None
-            if _blank(value):
+            cell = cells[index] if index < len(cells) else None
+            if cell is None or _blank(cell):
                 continue
+            value: str | list[str] = cell
             if known.get(name):
-                value = [item.strip() for item in value.split(LIST_SEPARATOR) if item.strip()]
+                value = [item.strip() for item in cell.split(LIST_SEPARATOR) if item.strip()]
             _set_dotted(row.data, name, value)
             row.cells[name] = f"{get_column_letter(index + 1)}{number}"
         rows.append(row)

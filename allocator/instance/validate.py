@@ -309,10 +309,10 @@ class _Checks:
         for placed in rows:
             if placed.row.priority not in policy.unmet_penalty:
                 users[placed.row.priority].append(placed)
-        for priority, placed in users.items():
-            self.add(table, label(placed[0]), "priority",
+        for priority, group in users.items():
+            self.add(table, label(group[0]), "priority",
                      f"{prefix}priority '{priority}' has no unmet penalty in the policy"
-                     f" (used by {len(placed)} need(s): {_quote(label(p) for p in placed)});"
+                     f" (used by {len(group)} need(s): {_quote(label(p) for p in group)});"
                      f" add a penalty for it (unmet_penalty.{priority})")
 
     def scenarios(self) -> None:
@@ -328,8 +328,8 @@ class _Checks:
         by_scenario: dict[str, list[Placed]] = defaultdict(list)
         for item in self.parts.scenario_needs:
             placed = Placed(item.where, item.need)
-            if item.scenario not in known:
-                self.add(table, label(placed), "scenario", f"unknown scenario '{item.scenario}'")
+            # known is None when scenarios.csv is unreadable: its ids cannot be checked then.
+            self.unknown(table, placed, "scenario", item.scenario, "scenario", known)
             by_scenario[item.scenario].append(placed)
         for scenario, rows in by_scenario.items():
             self._duplicate_ids(table, "need", rows, lambda row: row.id,

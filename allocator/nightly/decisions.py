@@ -64,6 +64,8 @@ def accept(engine: Engine, run_id: int, need_id: str, *, reason: str = "") -> De
     check_integrity(engine)  # never write into a damaged book (StoreError)
     with transaction(engine) as session:
         sugg = _suggestion(session, run_id, need_id)
+        # _suggestion refuses a suggestion without a provider and an offer
+        assert sugg.provider_id is not None and sugg.offer_id is not None
         need = session.get(m.Need, need_id, with_for_update=True)
         assert need is not None
         current = session.get(m.Assignment, need_id)

@@ -170,8 +170,9 @@ def build_report(engine: Engine, run_id: int) -> MorningReport:
             cell = unmet[(need.zone_id, f"{need.priority} ({unit})")]
             cell[0] += s.quantity
             cell[1] += 1
-    unmet_rows = [[zone, prio, qty, int(people)]
-                  for (zone, prio), (qty, people) in sorted(unmet.items())]
+    # table rows mix labels and numbers
+    unmet_rows: list[list[Any]] = [[zone, prio, qty, int(people)]
+                                   for (zone, prio), (qty, people) in sorted(unmet.items())]
     if unmet_rows:
         unmet_rows.append(["total", "", sum(r[2] for r in unmet_rows),
                            sum(r[3] for r in unmet_rows)])

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, func, insert, select, update
@@ -275,7 +276,8 @@ def next_seq(session: Session, model: type[m.Need]) -> int:
     return 0 if top is None else int(top) + 1
 
 
-def _ordered(session: Session, model: type) -> Iterable:
+def _ordered(session: Session, model: type[Any]) -> Iterable[Any]:
+    # Any market model: each has its own ``seq`` column (there is no common base to name).
     return session.execute(select(model).order_by(model.seq)).scalars()
 
 

@@ -16,7 +16,10 @@ def _run() -> None:
     config = context.config
     engine = config.attributes.get("engine")
     if engine is None:  # plain `alembic` command line with a URL in the config
-        engine = create_engine(config.get_main_option("sqlalchemy.url"))
+        url = config.get_main_option("sqlalchemy.url")
+        if url is None:
+            raise SystemExit("no engine handed over and no sqlalchemy.url in the alembic config")
+        engine = create_engine(url)
     with engine.connect() as connection:
         context.configure(
             connection=connection,
