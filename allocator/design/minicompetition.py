@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -199,6 +199,7 @@ def mini_competition(
     price_points: float = 40.0,
     params: DesignParams | None = None,
     runner: Runner | None = None,
+    on_bid: Callable[[int, int, BidOutcome], None] | None = None,
 ) -> MiniCompetition:
     """Score every bid on ``lot`` and price each admissible one on the whole market.
 
@@ -214,6 +215,9 @@ def mini_competition(
         Design solve parameters for *each* bid's solve (its ``time_limit`` is per bid).
     runner
         Where each design solve runs its independent sub-solves (in-process when None).
+    on_bid
+        Called after each bid with (bids done, bids in all, its outcome): progress for a
+        caller that shows it (the web app's job page).
 
     Returns
     -------
@@ -254,12 +258,16 @@ def mini_competition(
                 **common, admissible=False,
                 reason=(f"inadmissible: quality {q:g} is below the lot's block min_quality "
                         f"{min_quality:g}"), status="inadmissible"))
+            if on_bid is not None:
+                on_bid(len(outcomes), len(bids), outcomes[-1])
             continue
         qs = quality_points * q / best_q if best_q > 0 else quality_points
         # min(rate) / rate with a zero rate: that bid is the cheapest, full price points
         ps = price_points * (low_rate / bid.rate if bid.rate > 0 else 1.0)
         result = solve_design(bid_instance(instance, bid), params, runner=runner)
         outcomes.append(_priced(common, qs, ps, median, result, params))
+        if on_bid is not None:
+            on_bid(len(outcomes), len(bids), outcomes[-1])
     kind = params.objective or instance.policy.objective
     ranked = _ranked(outcomes, lexicographic=kind == "lexicographic")
     return _summarise(instance, lot, quality_points, price_points, ranked, median, notes,

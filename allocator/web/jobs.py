@@ -253,14 +253,21 @@ def minicomp_job(engine: Engine, job_id: int, params: dict[str, Any]
     bids = lot_bids(market, lot)
     report.point(note=f"{len(bids)} bid(s) on lot {lot}: each admissible one priced on the"
                       f" whole market (up to {limit:g} s each)", force=True)
-    # The library gives no per-bid callback: the live figures are those of the whole-market
-    # solve running (each bid's solve starts its own curve); the runner runs one job at a
-    # time, so they are this job's alone.
+    # Live figures are those of the whole-market solve running (each bid's solve starts its
+    # own curve; the runner runs one job at a time, so they are this job's alone), and one
+    # point per bid once it is priced.
+
+    def bid_done(done: int, total: int, bid: Any) -> None:
+        what = (f"{bid.provider}: whole-market cost {bid.whole_market_cost:,.2f}"
+                if bid.whole_market_cost is not None else f"{bid.provider}: {bid.status}")
+        report.point(bid.whole_market_cost, bid.whole_market_bound,
+                     note=f"bid {done} of {total} done ({what})", force=True)
+
     with progress.listening(lambda event: report.point(event.objective, event.bound,
                                                        note="a bid's whole-market solve")):
         mc = mini_competition(market, lot, quality_points=float(params["quality_points"]),
                               price_points=float(params["price_points"]),
-                              params=DesignParams(time_limit=limit))
+                              params=DesignParams(time_limit=limit), on_bid=bid_done)
     winner = next((b for b in mc.bids if b.provider == mc.whole_market_winner), None)
     store.add_progress(engine, job_id, report.make(
         winner.whole_market_cost if winner else None,

@@ -293,3 +293,11 @@ def test_unproven_solves_say_so(monkeypatch):
     assert mc.difference_week == pytest.approx(500)
     assert (mc.difference_week_low, mc.difference_week_high) == (pytest.approx(-100),
                                                                  pytest.approx(510))
+
+
+def test_progress_is_reported_bid_by_bid():
+    seen = []
+    mc = mini_competition(hand_market(), "L", on_bid=lambda i, n, b: seen.append(
+        (i, n, b.provider, b.status)))
+    assert [s[:2] for s in seen] == [(i, len(mc.bids)) for i in range(1, len(mc.bids) + 1)]
+    assert {s[2] for s in seen} == {b.provider for b in mc.bids}
