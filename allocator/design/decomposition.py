@@ -1,0 +1,342 @@
+"""The design solves that split the scenarios: independent, scenario groups, Benders.
+
+The methods of :func:`allocator.design.solve.solve_design` other than the extensive form, each
+taking the solve's :class:`~allocator.design.context.DesignContext`:
+
+* :func:`solve_independent` (no awardable bid): nothing is chosen once, so the scenarios
+  separate exactly; the bound is the weighted sum of the scenarios' bounds.
+* :func:`solve_groups` (larger, lexicographic objective, or on request): scenario groups small
+  enough for the extensive form (:func:`solve_group`, a sweep kernel); each group's design MIP
+  gives a candidate and a bound; every candidate is evaluated on every scenario; the best is
+  polished (:mod:`allocator.design.polish`). The bound is ``sum_g W_g * bound_g`` (none with
+  the lexicographic objective).
+* :func:`solve_benders` (larger, weighted objective): the cut loop over the machinery of
+  :mod:`allocator.design.benders` (LP recourse sweeps, master MIP), then the final candidates:
+  the best LP designs, rounded to whole beds where the lots' limits allow, evaluated exactly
+  (every scenario's MIP recourse), the best polished. The bound is the larger of the master's
+  and the wait-and-see LP bound.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from allocator.core.params import SolveParams
+from allocator.core.progress import report
+from allocator.core.result import Result, Status, gap
+from allocator.design.benders import LpRecourse, Master, design_lp_bound, lp_recourse
+from allocator.design.context import (
+    Awards,
+    DesignContext,
+    Scored,
+    evaluate,
+    evaluate_many,
+    expected,
+    failed,
+    rank,
+    result,
+    solve_params,
+    weighted_sum,
+)
+from allocator.design.extensive import awards_from_values, design_problems
+from allocator.design.limits import limits_ok
+from allocator.design.polish import polish
+from allocator.design.recourse import Pool
+from allocator.design.scenarios import Demand
+from allocator.design.sweep import chunks
+from allocator.exact.model import build
+from allocator.exact.solve import solve_model
+from allocator.instance.schema import Instance
+
+LOG = logging.getLogger("allocator.design")
+
+
+# --------------------------------------------------------------------------- independent
+
+
+def solve_independent(ctx: DesignContext) -> Result:
+    """No awardable bid: every scenario's allocation on its own, exactly."""
+    outcomes = evaluate(ctx, {})
+    bad = [o for o in outcomes if not o.status.has_solution]
+    if bad:
+        return failed(ctx, bad, ctx.common)
+    bound = None
+    if ctx.kind != "lexicographic":
+        recourse = weighted_sum((o.weight, o.bound) for o in outcomes)
+        if recourse is not None:
+            bound = ctx.base.fixed_block_cost + recourse
+    status = Status.optimal if all(o.status == Status.optimal for o in outcomes) else (
+        Status.feasible)
+    return result(ctx, {}, outcomes, status=status, bound=bound,
+                  extra={**ctx.common, "bound_kind": "sum of the scenarios' bounds (exact: "
+                                                    "nothing is chosen once)"})
+
+
+# --------------------------------------------------------------------------- scenario groups
+
+
+@dataclass(frozen=True)
+class GroupOutcome:
+    """One scenario group's design MIP (decomposition)."""
+
+    scenarios: tuple[str | None, ...]
+    weight: float
+    status: Status
+    awards: dict[Pool, float] | None
+    objective: float | None  # of the group model (weights renormalised to sum to 1)
+    bound: float | None
+    runtime_s: float
+    message: str = ""
+
+
+def solve_group(
+    instance: Instance,
+    group: Sequence[Demand],
+    lot_demand: np.ndarray,
+    params: SolveParams,
+    kind: str,
+) -> GroupOutcome:
+    """The design MIP of one group of scenarios (their weights renormalised to sum to 1).
+
+    ``lot_demand`` is the expected demand over *all* scenarios, so that every group has the
+    same first-stage rules (clarification 7). A sweep kernel: plain, picklable arguments.
+    """
+    t0 = time.perf_counter()
+    weight = float(sum(d.weight for d in group))
+    problems = design_problems(instance, group)
+    model = build([(p, d.weight / weight) for p, d in zip(problems, group, strict=True)],
+                  design=True, expected_lot_demand=lot_demand)
+    res, _ = solve_model(model, params, kind)
+    ids = tuple(d.id for d in group)
+    if not res.status.has_solution or res.values is None:
+        return GroupOutcome(ids, weight, res.status, None, None, res.bound,
+                            time.perf_counter() - t0, res.message)
+    return GroupOutcome(ids, weight, res.status, awards_from_values(model, problems[0], res.values),
+                        res.objective, res.bound, time.perf_counter() - t0, res.message)
+
+
+def solve_groups(ctx: DesignContext) -> Result:
+    """Each scenario group's design MIP, every group's design on every scenario, polish."""
+    ds, params, runner = ctx.demands, ctx.params, ctx.runner
+    per_demand = max(1.0, ctx.columns / len(ds))
+    size = params.group_size or max(1, int(params.max_columns // per_demand))
+    n_groups = math.ceil(len(ds) / size)
+    groups = [list(ds[g::n_groups]) for g in range(n_groups)]  # round robin: mixed groups
+    waves = math.ceil(n_groups / runner.workers)
+    group_params = solve_params(ctx, max(1.0, 0.45 * ctx.left() / waves),
+                                1 if runner.workers > 1 else params.threads)
+    group_out: list[GroupOutcome] = runner.map(
+        solve_group, [(ctx.core, g, ctx.lot_demand, group_params, ctx.kind) for g in groups])
+    extra: dict[str, Any] = {**ctx.common, "groups": [
+        {"scenarios": list(g.scenarios), "weight": g.weight, "status": g.status.value,
+         "objective": g.objective, "bound": g.bound, "runtime_s": g.runtime_s,
+         "awards": len(g.awards or {})} for g in group_out]}
+    bound = None
+    if ctx.kind != "lexicographic":
+        bound = weighted_sum((g.weight, g.bound) for g in group_out)
+    if bound is not None:
+        extra["bound_kind"] = ("group bound: sum over scenario groups of weight x the group "
+                               "design MIP's bound")
+    else:
+        extra["bound_kind"] = "none (lexicographic, or a group without a bound)"
+    candidates: list[Awards] = []
+    for g in group_out:
+        if (g.awards is not None and g.awards not in candidates
+                and limits_ok(ctx.instance, g.awards, ctx.lot_demand)):
+            candidates.append(g.awards)
+    if not candidates:
+        status = (Status.infeasible if any(g.status == Status.infeasible for g in group_out)
+                  else Status.time_limit_no_solution)
+        return Result(status=status, solver=ctx.solver, bound=bound, runtime_s=ctx.elapsed(),
+                      message="no scenario group found a design", extra=extra)
+    scored = evaluate_many(ctx, candidates)
+    history = [{"source": f"group {i + 1}", "objective": expected(ctx, a, o)}
+               for i, (a, o) in enumerate(scored)]
+    return _best_of(ctx, scored, history, extra=extra, bound=bound)
+
+
+def _best_of(ctx: DesignContext, scored: list[Scored], history: list[dict[str, Any]], *,
+             extra: dict[str, Any], bound: float | None, reserve: float = 0.0,
+             rounder: Callable[[Awards], Awards] | None = None) -> Result:
+    """The result of the best design of ``scored`` once polished; optimal when it meets
+    ``bound`` within the gap. ``history`` (the candidates tried) goes in ``extra``."""
+    feasible = [(a, o) for a, o in scored if all(x.status.has_solution for x in o)]
+    if not feasible:
+        return failed(ctx, [x for _, o in scored for x in o if not x.status.has_solution],
+                      extra)
+    best = min(feasible, key=lambda ao: rank(ctx, ao))
+    best_awards, best_out = polish(ctx, best, history, reserve=reserve, rounder=rounder)
+    extra["candidates"] = history
+    objective = expected(ctx, best_awards, best_out)
+    status = Status.feasible
+    if bound is not None and (gap(objective, bound) or 0.0) <= ctx.params.gap:
+        status = Status.optimal
+    return result(ctx, best_awards, best_out, status=status, bound=bound, extra=extra)
+
+
+# --------------------------------------------------------------------------- Benders
+
+
+class _Sweep:
+    """Every scenario's LP recourse at given awards, on the runner (one task per chunk).
+
+    Each scenario's LP starts from the basis it ended with in the previous sweep; ``took`` is
+    the last sweep's wall time: roughly what an exact evaluation of one design costs.
+    """
+
+    def __init__(self, ctx: DesignContext):
+        runner = ctx.runner
+        self.ctx = ctx
+        self.parts = chunks(list(range(len(ctx.demands))),
+                            2 * runner.workers if runner.workers > 1 else 1)
+        self.threads = 1 if runner.workers > 1 else ctx.params.threads
+        self.bases: list[bytes | None] = [None] * len(ctx.demands)
+        self.token = uuid.uuid4().hex
+        self.took = 0.0
+
+    def __call__(self, y: np.ndarray, volume: np.ndarray) -> list[LpRecourse]:
+        ctx, ds = self.ctx, self.ctx.demands
+        start = time.perf_counter()
+        award = np.asarray(y, dtype=float)
+        tasks = [(ctx.core, [ds[i] for i in part], ctx.lot_demand, volume,
+                  [self.bases[i] for i in part], self.threads, self.token, award)
+                 for part in self.parts]
+        out = [r for chunk in ctx.runner.map(lp_recourse, tasks) for r in chunk]
+        for i, r in enumerate(out):
+            self.bases[i] = r.basis
+        self.took = time.perf_counter() - start
+        return out
+
+    def wait_and_see(self) -> float | None:
+        """The wait-and-see LP bound: every scenario's own design LP, weighted.
+
+        Per-scenario design MIPs share ``wait_and_see_mip_share`` of the time limit, run
+        ``runner.workers`` at a time.
+        """
+        ctx, ds, params = self.ctx, self.ctx.demands, self.ctx.params
+        mip_s = (params.wait_and_see_mip_share * params.time_limit * ctx.runner.workers
+                 / max(1, len(ds)))
+        ws_parts = ctx.runner.map(design_lp_bound, [
+            (ctx.core, [ds[i] for i in part], ctx.lot_demand, self.threads, mip_s)
+            for part in self.parts])
+        ws_values = [v for part in ws_parts for v in part]
+        return weighted_sum((d.weight, v) for d, v in zip(ds, ws_values, strict=True))
+
+
+@dataclass
+class _CutLoop:
+    """The state of the Benders cut loop."""
+
+    master: Master
+    sweep: _Sweep
+    wait_and_see: float | None
+    candidates: list[tuple[float, np.ndarray, np.ndarray]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    lower: float | None = None  # the bound so far
+
+
+def solve_benders(ctx: DesignContext) -> Result:
+    """The L-shaped method of :mod:`allocator.design.benders`, then exact evaluation."""
+    master = Master(ctx.instance, ctx.base, ctx.lot_demand, [d.weight for d in ctx.demands])
+    sweep = _Sweep(ctx)
+    loop = _CutLoop(master, sweep, sweep.wait_and_see())
+    LOG.info("benders: wait-and-see LP bound %s at %.1f s", loop.wait_and_see, ctx.elapsed())
+    # First cuts at no volume and at every bid's full volume: the recourse only falls as
+    # volume grows, so the second also bounds every theta_s from below from the start.
+    for y0, volume in ((np.zeros(master.nb), np.zeros(master.nb)),
+                       (np.ones(master.nb), master.vmax.copy())):
+        master.add_cuts(volume, sweep(y0, volume), y0)
+    LOG.info("benders: first sweep done at %.1f s", ctx.elapsed())
+    infeasible = _iterate(ctx, loop)
+    if infeasible is not None:
+        return infeasible
+    extra: dict[str, Any] = {
+        **ctx.common, "bound_kind": "the larger of the Benders master bound (LP recourse "
+        "cuts) and the wait-and-see LP bound (each scenario's own design LP)",
+        "wait_and_see_bound": loop.wait_and_see, "iterations": loop.history}
+    if not loop.candidates:
+        return Result(status=Status.time_limit_no_solution, solver=ctx.solver, bound=loop.lower,
+                      runtime_s=ctx.elapsed(), extra=extra)
+    return _final_candidates(ctx, loop, extra)
+
+
+def _iterate(ctx: DesignContext, loop: _CutLoop) -> Result | None:
+    """Master, sweep, cuts until the gap closes, the time share runs out or no cut is new.
+
+    Returns the (infeasible) result when the master proves no awards meet the lots' limits.
+    """
+    params, master, sweep = ctx.params, loop.master, loop.sweep
+    stop = ctx.t0 + params.benders_share * params.time_limit
+    weights = master.weights
+    for it in range(params.max_iterations):
+        left = max(1.0, ctx.left())
+        master_start = time.perf_counter()
+        mparams = solve_params(ctx, min(left, params.recourse_time_limit), params.threads)
+        status, y, volume, _, bound = master.solve(
+            mparams, warm=None if not loop.candidates else loop.candidates[0][1:])
+        if y is None or volume is None:  # the master returns both or neither
+            if status == Status.infeasible:
+                return Result(status=Status.infeasible, solver=ctx.solver,
+                              runtime_s=ctx.elapsed(),
+                              message="no awards meet the lots' limits", extra=ctx.common)
+            break
+        ws = loop.wait_and_see
+        loop.lower = lower = bound if ws is None or bound is None else max(bound, ws)
+        master_s = time.perf_counter() - master_start
+        results = sweep(y, volume)
+        value = master.first_stage(y, volume) + float(weights @ [r.objective for r in results])
+        loop.candidates.append((value, y, volume))
+        loop.candidates.sort(key=lambda c: c[0])
+        best = loop.candidates[0][0]
+        loop.history.append({"iteration": it + 1, "lower_bound": lower, "lp_value": value,
+                             "best_lp_value": best,
+                             "integral": all(r.integral for r in results),
+                             "master_s": master_s, "sweep_s": sweep.took,
+                             "seconds": ctx.elapsed()})
+        report(ctx.elapsed(), best, lower, "benders")
+        LOG.info("benders iteration %d: bound %s, LP value %.2f, best %.2f, master %.1f s, "
+                 "sweep %.1f s, at %.1f s", it + 1, lower, value, best, master_s, sweep.took,
+                 ctx.elapsed())
+        if lower is not None and best - lower <= params.gap * max(1.0, abs(best)):
+            break
+        # stop in time to evaluate the best design exactly (about two sweeps) and polish it
+        late = time.perf_counter() + 3 * sweep.took > ctx.deadline
+        if time.perf_counter() > stop or late or master.add_cuts(volume, results, y) == 0:
+            break
+    return None
+
+
+def _final_candidates(ctx: DesignContext, loop: _CutLoop, extra: dict[str, Any]) -> Result:
+    """The best LP designs (as many as time allows, at most ``final_candidates``), in whole
+    beds where the lots' limits allow, evaluated exactly; the best polished."""
+    master, took = loop.master, loop.sweep.took
+    top: list[Awards] = []
+    room = int(ctx.left() / max(2 * took, 1e-9))
+    for _, cy, cv in loop.candidates[:max(1, min(ctx.params.final_candidates, room))]:
+        rounded = master.whole_beds(cy, cv)
+        awards = master.awards(cy, cv if rounded is None else rounded)
+        if not limits_ok(ctx.instance, awards, ctx.lot_demand):
+            awards = master.awards(cy, cv)
+        if awards not in top:
+            top.append(awards)
+    scored = evaluate_many(ctx, top)
+    LOG.info("benders: %d design(s) evaluated exactly at %.1f s", len(top), ctx.elapsed())
+    found = [{"source": f"Benders design {i + 1}", "objective": expected(ctx, a, o)}
+             for i, (a, o) in enumerate(scored)]
+
+    def whole_beds(awards: Awards) -> Awards:
+        y = np.array([k in awards for k in master.keys])
+        v = np.array([awards.get(k, 0.0) for k in master.keys])
+        rounded = master.whole_beds(y, v)
+        return awards if rounded is None else master.awards(y, rounded)
+
+    return _best_of(ctx, scored, found, extra=extra, bound=loop.lower, reserve=3 * took,
+                    rounder=whole_beds)

@@ -1,0 +1,76 @@
+"""The extensive form (deterministic equivalent) of the design model: one MIP.
+
+Every scenario's x, u, b and the shared y, V in one model (:func:`allocator.exact.model.build`
+with ``design=True``, each scenario weighted), solved by the same solver layer as an
+allocation. :func:`solve_extensive` is the ``extensive`` method of
+:func:`allocator.design.solve.solve_design` (chosen up to ``DesignParams.max_columns``
+columns); its bound is the MIP's. :func:`design_problems` and :func:`awards_from_values` are
+the pieces the decomposition reuses on scenario groups and when re-choosing awards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from allocator.core.problem import Problem
+from allocator.core.result import Result
+from allocator.design.context import Awards, DesignContext, result, solve_params
+from allocator.design.recourse import design_holders, holder_keys, outcome_of, with_awards
+from allocator.design.scenarios import Demand
+from allocator.exact.model import MatrixModel, build, chosen_from_values
+from allocator.exact.solve import solve_model
+from allocator.instance.schema import Instance
+
+
+def solve_extensive(ctx: DesignContext) -> Result:
+    """Solve the design model over all of ``ctx.demands`` as one MIP."""
+    ds = ctx.demands
+    problems = design_problems(ctx.instance, ds)
+    model = build([(p, d.weight) for p, d in zip(problems, ds, strict=True)], design=True,
+                  expected_lot_demand=ctx.lot_demand)
+    build_s = ctx.elapsed()
+    sp = solve_params(ctx, max(0.01, ctx.left()), ctx.params.threads)
+    res, phases = solve_model(model, sp, ctx.kind)
+    extra = {**ctx.common, "build_s": build_s, "columns": model.n_cols, "rows": model.n_rows,
+             "phases": [{"phase": n, "status": r.status.value, "objective": r.objective,
+                         "bound": r.bound, "runtime_s": r.runtime_s} for n, r in phases],
+             "bound_kind": "MIP bound of the extensive form"}
+    if not res.status.has_solution or res.values is None:
+        return Result(status=res.status, solver=ctx.solver, bound=res.bound,
+                      message=res.message, runtime_s=ctx.elapsed(), build_s=build_s,
+                      extra=extra)
+    awards = awards_from_values(model, problems[0], res.values)
+    chosen = chosen_from_values(model, res.values)
+    outcomes = []
+    for p, d, ch in zip(problems, ds, chosen, strict=True):
+        fixed = with_awards(p, awards)
+        outcomes.append(outcome_of(fixed, d, ch, res.status, None, 0.0, res.message))
+    return result(ctx, awards, outcomes, status=res.status, bound=res.bound, extra=extra,
+                  build_s=build_s)
+
+
+def design_problems(instance: Instance, ds: Sequence[Demand]) -> list[Problem]:
+    """The design problem of each demand of ``ds`` (its needs, its scenario id)."""
+    return [Problem.from_instance(instance, mode="design", needs=d.needs, scenario=d.id)
+            for d in ds]
+
+
+def awards_from_values(model: MatrixModel, problem: Problem, values: np.ndarray) -> Awards:
+    """(provider, lot) -> V for every bid with y = 1, V clipped to the bid's volume range."""
+    keys = holder_keys(problem)
+    nb = len(keys)
+    if nb == 0 or model.y0 < 0:
+        return {}
+    y = values[model.y0:model.y0 + nb] > 0.5
+    v = values[model.y0 + nb:model.y0 + 2 * nb]
+    bids = problem.instance.block_bids
+    out = {}
+    for j, h in enumerate(design_holders(problem)):
+        if not y[j]:
+            continue
+        bid = bids[int(problem.holder_bid[h])]
+        out[keys[j]] = round(float(min(max(v[j], bid.min_volume), bid.max_volume)), 6)
+    return out
+
