@@ -69,12 +69,19 @@ def solve_independent(ctx: DesignContext) -> Result:
     if bad:
         return failed(ctx, bad, ctx.common)
     bound = None
+    proven = all(o.status == Status.optimal for o in outcomes)
     if ctx.kind != "lexicographic":
         recourse = weighted_sum((o.weight, o.bound) for o in outcomes)
         if recourse is not None:
             bound = ctx.base.fixed_block_cost + recourse
-    status = Status.optimal if all(o.status == Status.optimal for o in outcomes) else (
-        Status.feasible)
+    elif proven:
+        # Nothing is chosen once, so the scenarios separate: the least expected unmet is each
+        # scenario's least unmet, and then each scenario's own lexicographic optimum is the
+        # design's. With every scenario's two phases proven, the answer is its own bound.
+        recourse = weighted_sum((o.weight, o.objective) for o in outcomes)
+        if recourse is not None:
+            bound = ctx.base.fixed_block_cost + recourse
+    status = Status.optimal if proven else Status.feasible
     return result(ctx, {}, outcomes, status=status, bound=bound,
                   extra={**ctx.common, "bound_kind": "sum of the scenarios' bounds (exact: "
                                                     "nothing is chosen once)"})

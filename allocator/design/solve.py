@@ -44,6 +44,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from allocator.core.params import SolveParams
 from allocator.core.problem import Problem
 from allocator.core.result import Result, Status
 from allocator.design.context import DesignContext
@@ -60,6 +61,7 @@ from allocator.design.recourse import design_holders
 from allocator.design.scenarios import Demand, demands, with_scenarios
 from allocator.design.sweep import Runner, SerialRunner
 from allocator.instance.schema import Instance, Scenario
+from allocator.solvers import certify
 
 __all__ = [
     "DesignParams",
@@ -178,7 +180,9 @@ def solve_design(
         demands=tuple(ds), lot_demand=lot_demand, params=params, kind=kind, runner=runner,
         solver=solver, t0=t0, deadline=deadline, columns=columns,
         common={"method": method, "dropped_bids": dropped, "estimated_columns": columns})
-    return METHODS[method](ctx)
+    # The rules every answer obeys (optimal only within the requested gap; objective_kind),
+    # applied by the solver registry as for allocation solves.
+    return certify(METHODS[method](ctx), SolveParams(gap=params.gap), kind)
 
 
 def expected_lot_demand(instance: Instance, ds: Sequence[Demand]) -> np.ndarray:
