@@ -112,7 +112,7 @@ def test_blockonly_lots_are_funded_by_contracts():
     inst = market("blockonly")
     closed = {lot.id for lot in inst.lots if not lot.framework}
     assert len(closed) >= 10  # every highly complex lot: 3 zone groups x 3 hourly + 1 bed
-    assert all(lot.complexities == ["highly_complex"] for lot in inst.lots
+    assert all(lot.complexities == ("highly_complex",) for lot in inst.lots
                if lot.id in closed)
     held = {c.lot for c in inst.block_contracts}
     assert closed <= held

@@ -107,7 +107,7 @@ def test_cross_table_rules_the_engine_relies_on():
                     for c in lot.complexities)
     assert max(cells.values()) == 1  # lots do not overlap
     for lot in inst.lots:
-        beds = lot.services == ["supported_living"]
+        beds = list(lot.services) == ["supported_living"]
         assert lot.unit == ("beds" if beds else "hours")
         assert beds or "supported_living" not in lot.services
     bids = Counter((b.provider, b.lot) for b in inst.block_bids)
@@ -328,7 +328,7 @@ def test_lots_blocks_bids_and_scenarios():
     assert len(lots) == 3 * 3 * 3 + 1 + 3 * 2
     assert lots["SL-HC"].framework is False  # 003: highly complex on block only (with bids)
     assert lots["SL-HC"].block.max_providers == 3 and lots["SL-HC"].block.min_providers == 1
-    assert lots["G2-PC-LC"].zones == ["Z4", "Z5", "Z6", "Z7"]
+    assert lots["G2-PC-LC"].zones == ("Z4", "Z5", "Z6", "Z7")
     assert any(b.lot == "SL-HC" for b in inst.block_bids)
     assert all(lot.framework for lot in generate("S", seed=3, blocks=True).lots)
     weights = [s.weight for s in inst.scenarios]

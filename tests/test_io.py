@@ -167,7 +167,7 @@ def test_hand_written_csv_cells(tmp_path: Path) -> None:
     csv.writer(lots.open("w", newline="")).writerows(rows)
     instance = load_instance(tmp_path / "inst")
     assert instance.lots[0].framework is True and instance.lots[1].framework is False
-    assert instance.lots[0].zones == ["Z1", "007"]
+    assert instance.lots[0].zones == ("Z1", "007")
 
 
 def test_missing_file(tmp_path: Path) -> None:

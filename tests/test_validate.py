@@ -349,3 +349,17 @@ def test_an_unchecked_instance_fails_with_the_loaders_message() -> None:
     broken = inst.model_copy(update={"offers": (offer, *inst.offers[1:])})
     with pytest.raises(InstanceError, match="nobody"):
         Problem.from_instance(broken)
+
+
+def test_validated_data_is_immutable() -> None:
+    """Tables and the lists inside rows are tuples; rows are frozen models."""
+    import pydantic
+
+    inst = load_instance(Path(__file__).parent / "data" / "small_market.json")
+    assert isinstance(inst.needs, tuple) and isinstance(inst.lots[0].zones, tuple)
+    with pytest.raises(AttributeError):
+        inst.needs.append(inst.needs[0])  # type: ignore[attr-defined]
+    with pytest.raises(AttributeError):
+        inst.lots[0].zones.append("z9")  # type: ignore[attr-defined]
+    with pytest.raises(pydantic.ValidationError):
+        inst.needs[0].quantity = 99.0  # type: ignore[misc]

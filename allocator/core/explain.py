@@ -40,6 +40,7 @@ Everything is vectorised over needs and pairs with numpy; only the sentences are
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cached_property
@@ -137,9 +138,16 @@ class Explanations:
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as dicts of plain Python values (JSON-ready); several times faster than
+    """Rows as dicts of plain Python values (JSON-ready: a missing or infinite number is None,
+    as JSON has no NaN and PostgreSQL's json type refuses it); several times faster than
     ``DataFrame.to_dict("records")``, which boxes every cell."""
-    columns = [df[c].tolist() for c in df.columns]
+    columns = []
+    for c in df.columns:
+        values = df[c].tolist()
+        if df[c].dtype.kind in "fO":
+            values = [None if isinstance(v, float) and not math.isfinite(v) else v
+                      for v in values]
+        columns.append(values)
     names = list(df.columns)
     return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 

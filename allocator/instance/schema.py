@@ -107,7 +107,7 @@ class Offer(Row):
     capacity: NonNegative
     max_complexity: Complexity
     travel_factor: Annotated[float, Field(ge=1, allow_inf_nan=False), NOT_BOOL] = 1.0
-    care_groups: list[CareGroup] = Field(default_factory=list)
+    care_groups: tuple[CareGroup, ...] = ()
     scheme: Id | None = None
     # DESIGN.md 9.1: the offer exists only while its provider holds a block in this lot
     # (capacity * y[p, lot]; a contract in force counts as y = 1).
@@ -138,7 +138,7 @@ class Need(Row):
     care_group: CareGroup
     quantity: Annotated[float, Field(gt=0, allow_inf_nan=False), NOT_BOOL]
     priority: Id = "standard"
-    acceptable_zones: list[Id] | None = None
+    acceptable_zones: tuple[Id, ...] | None = None
     current_provider: Id | None = None
 
     @model_validator(mode="after")
@@ -178,9 +178,9 @@ class Lot(Row):
     id: Id
     name: str = ""
     unit: Unit
-    zones: Annotated[list[Id], Field(min_length=1)]
-    services: Annotated[list[Service], Field(min_length=1)]
-    complexities: Annotated[list[Complexity], Field(min_length=1)]
+    zones: Annotated[tuple[Id, ...], Field(min_length=1)]
+    services: Annotated[tuple[Service, ...], Field(min_length=1)]
+    complexities: Annotated[tuple[Complexity, ...], Field(min_length=1)]
     framework: bool = True
     block: BlockRules | None = None
     # DESIGN.md 9.2: providers below this quality get no work in the lot's cells (on top of
@@ -221,7 +221,7 @@ class DesignTarget(Row):
     """A target across lots (DESIGN.md 9.3): block share and distinct providers together."""
 
     id: Id
-    lots: Annotated[list[Id], Field(min_length=1)]
+    lots: Annotated[tuple[Id, ...], Field(min_length=1)]
     min_block_share: Share = 0.0
     max_block_share: Share = 1.0
     min_providers: Annotated[int, Field(ge=0)] = 0

@@ -167,7 +167,11 @@ def field_of_title(title: str) -> str:
 def _is_list(annotation: Any) -> bool:
     if typing.get_origin(annotation) in (typing.Union, types.UnionType, typing.Annotated):
         return any(map(_is_list, typing.get_args(annotation)))
-    return typing.get_origin(annotation) is list
+    if typing.get_origin(annotation) not in (list, tuple):
+        return False
+    # a ';'-separated cell holds ids and words, never rows (a scenario's own needs)
+    return not any(isinstance(a, type) and issubclass(a, BaseModel)
+                   for a in typing.get_args(annotation))
 
 
 # --------------------------------------------------------------------------- reading

@@ -155,3 +155,15 @@ def test_a_move_costs_the_transfer_penalty():
     assert a["why_code"] == "transfer" and a["extra_cost"] == pytest.approx(30)
     assert a["extra_price"] == pytest.approx(-20) and a["extra_transfer"] == pytest.approx(50)
     assert a["alternative_cost"] == pytest.approx(180)
+
+
+def test_plain_data_is_strict_json(explained):
+    """What the nightly run stores (JSON columns; PostgreSQL's json refuses NaN): no NaN or
+    infinity, a missing number is None. n6 has no eligible provider: its change has no cost."""
+    import json
+
+    for need in ("n4", "n5", "n6"):
+        json.dumps(explained.change(need), allow_nan=False)
+    assert explained.change("n6")["cost"] is None
+    for need in ("n1", "n2", "m"):
+        json.dumps(explained.assignment(need), allow_nan=False)

@@ -61,7 +61,7 @@ def test_fields_load_with_their_values(tmp_path: Path) -> None:
     assert instance.offers[0].if_awarded is None
     assert [lot.min_quality for lot in instance.lots] == [50, 0]
     target = instance.design_targets[0]
-    assert (target.lots, target.min_block_share, target.max_block_share) == (["L1", "L2"], 0.5, 1)
+    assert (target.lots, target.min_block_share, target.max_block_share) == (("L1", "L2"), 0.5, 1)
     assert (target.min_providers, target.max_providers) == (0, 2)
 
 
