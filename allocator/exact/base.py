@@ -43,4 +43,6 @@ def add_row(model: MatrixModel, coeffs: np.ndarray, lo: float, hi: float) -> Mat
         row_lo=np.r_[model.row_lo, lo],
         row_hi=np.r_[model.row_hi, hi],
         row_names=model.row_names + ("lexicographic unmet cap",) if model.row_names else (),
+        row_kinds=model.row_kinds + (("lexicographic unmet cap", model.A.shape[0],
+                                      model.A.shape[0] + 1),),
     )

@@ -4,8 +4,9 @@ This is *not* the heuristic of ``allocator.heuristic``: it hands the whole alloc
 CP-SAT as it stands, so that the benchmark harness can compare our algorithm with a third
 general-purpose solver besides HiGHS and CBC (issue 4).
 
-CP-SAT needs integer data, so the model is scaled first (:func:`scale`, plain numpy, no
-OR-Tools):
+The capacity rows are those of the exact model (:func:`allocator.exact.model.build`, the one
+builder of the rows), read from its matrix by kind. CP-SAT needs integer data, so the model
+is scaled first (:func:`scale`, plain numpy, no OR-Tools):
 
 * **Costs** are multiplied by ``cost_scale`` = the smallest power of ten up to 10**4 that makes
   every cost coefficient integral (prices and quantities with two decimals give 10**4), and
@@ -47,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from allocator.core.result import Result, Status
+from allocator.exact.model import build
 
 if TYPE_CHECKING:  # the child process imports this module: keep pandas and pydantic out of it
     from allocator.core.problem import Problem
@@ -146,67 +148,42 @@ def scale(problem: Problem) -> ScaledModel:
     pair_cost = _down(cost * cs)
     b_cost = _down(b_unit * cs)
 
-    # capacity rows over x: offer, provider (hours offers), market share
-    groups: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []  # key, k, use, cap
-    kx = np.arange(nP)
-    use_o = np.bincount(p.pair_offer, weights=p.pair_use, minlength=p.n_offers)
-    bind = use_o > p.offer_capacity * (1 + 1e-12)
-    k = kx[bind[p.pair_offer]]
-    groups.append((p.pair_offer[k], k, p.pair_use[k], p.offer_capacity))
-    hk = kx[p.pair_hours]
-    use_p = np.bincount(p.pair_provider[hk], weights=p.pair_use[hk], minlength=p.n_providers)
-    bind = use_p > p.provider_capacity * (1 + 1e-12)
-    k = hk[bind[p.pair_provider[hk]]]
-    groups.append((p.pair_provider[k], k, p.pair_use[k], p.provider_capacity))
-    if p.max_provider_share is not None and len(p.lot_ids):
-        nl = len(p.lot_ids)
-        lk = kx[p.pair_lot >= 0]
-        key = p.pair_provider[lk] * nl + p.pair_lot[lk]
-        D = np.tile(p.lot_demand, p.n_providers)
-        cap = p.max_provider_share * D
-        tot = np.bincount(key, weights=p.pair_q[lk], minlength=p.n_providers * nl)
-        bind = (D > 0) & (tot > cap * (1 + 1e-12))
-        m = bind[key]
-        groups.append((key[m], lk[m], p.pair_q[lk][m], cap))
-    used_caps = [cap[np.unique(key)] for key, _, _, cap in groups]
-    rs, ok_r = _power_scale(np.concatenate([g[2] for g in groups] + used_caps), MAX_ROW_SCALE)
+    # The capacity rows are the exact model's own (allocator.exact.model.build: one builder
+    # of the rows for every backend), read from its matrix by kind: offer, provider (hours
+    # offers) and market-share rows over x; block-volume rows over forced x and the funding b
+    # (b a fraction of the pair's quantity there, B = b * q * quantity_scale units here).
+    model = build([(p, 1.0)])
+    (blk,) = model.demands
+    if not np.array_equal(blk.b_pairs, b_pair):  # pragma: no cover - one mask, two places
+        raise RuntimeError("CP-SAT's block-fundable pairs differ from the exact model's")
+    A = model.A.tocsr()
+    x_rows = model.rows_of("offer capacity", "provider capacity", "provider share")
+    h_rows = model.rows_of("block volume")
+    x_data = np.concatenate([A.data[A.indptr[r]:A.indptr[r + 1]] for r in x_rows]) \
+        if len(x_rows) else np.zeros(0)
+    rs, ok_r = _power_scale(np.r_[x_data, model.row_hi[x_rows]], MAX_ROW_SCALE)
     exact &= ok_r
 
-    starts: list[np.ndarray] = []
+    starts: list[int] = []
     var: list[np.ndarray] = []
     coef: list[np.ndarray] = []
-    rhs: list[np.ndarray] = []
-    n_rows = 0
-
-    def add(key: np.ndarray, cols: np.ndarray, vals: np.ndarray, caps: np.ndarray,
-            factor: int) -> None:
-        nonlocal n_rows
-        if len(key) == 0:
-            return
-        order = np.argsort(key, kind="stable")
-        key, cols, vals = key[order], cols[order], vals[order]
-        uniq, first = np.unique(key, return_index=True)
-        starts.append(first + sum(len(v) for v in var))
-        var.append(cols)
-        coef.append(vals)
-        rhs.append(_down(caps[uniq] * factor))
-        n_rows += len(uniq)
-
-    for key, k, use, cap in groups:
-        add(key, k, _up(use * rs), cap, rs)
-    # block volume per holder: forced x in full plus chosen B, at most the volume
-    if p.n_holders:
-        fk = kx[p.pair_forced & (p.pair_holder >= 0)]
-        key = np.r_[p.pair_holder[fk], p.pair_holder[b_pair]]
-        cols = np.r_[fk, nP + np.arange(len(b_pair))]
-        vals = np.r_[_up(p.pair_q[fk] * qs), np.ones(len(b_pair), dtype=np.int64)]
-        cap_q = np.bincount(key, weights=np.r_[p.pair_q[fk], p.pair_q[b_pair]],
-                            minlength=p.n_holders)
-        bind = cap_q > p.holder_volume * (1 + 1e-12)
-        m = bind[key]
-        add(key[m], cols[m], vals[m], p.holder_volume, qs)
-    total = sum(len(v) for v in var)
-    row_start = np.r_[np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64), total]
+    rhs: list[int] = []
+    at = 0
+    b_lo, b_hi = blk.b0, blk.b0 + len(b_pair)
+    h_set = set(h_rows.tolist())
+    for r in np.r_[x_rows, h_rows].astype(np.int64):
+        cols = A.indices[A.indptr[r]:A.indptr[r + 1]]
+        vals = A.data[A.indptr[r]:A.indptr[r + 1]]
+        is_b = (cols >= b_lo) & (cols < b_hi)
+        factor = qs if r in h_set else rs
+        v = np.where(is_b, 1, _up(vals * factor)).astype(np.int64)
+        c = np.where(is_b, nP + cols - b_lo, cols - blk.x0).astype(np.int64)
+        starts.append(at)
+        var.append(c)
+        coef.append(v)
+        rhs.append(int(_down(np.array([model.row_hi[r] * factor]))[0]))
+        at += len(c)
+    row_start = np.r_[np.asarray(starts, dtype=np.int64), at]
 
     return ScaledModel(
         n_needs=p.n_needs,
@@ -219,7 +196,7 @@ def scale(problem: Problem) -> ScaledModel:
         row_start=row_start.astype(np.int64),
         row_var=np.concatenate(var) if var else np.zeros(0, dtype=np.int64),
         row_coef=np.concatenate(coef).astype(np.int64) if coef else np.zeros(0, dtype=np.int64),
-        row_rhs=np.concatenate(rhs).astype(np.int64) if rhs else np.zeros(0, dtype=np.int64),
+        row_rhs=np.asarray(rhs, dtype=np.int64),
         constant=int(np.floor(constant * cs + _INT_TOL * max(1.0, abs(constant * cs)))),
         constant_exact=constant,
         unmet_total=int(_down(np.array([float(unmet_pq.sum()) * cs]))[0]),

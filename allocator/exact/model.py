@@ -64,6 +64,14 @@ class MatrixModel:
         default_factory=lambda: (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)))
     unmet_cost: np.ndarray | None = None  # objective restricted to the unmet term (lexicographic)
     row_names: tuple[str, ...] = ()
+    # (kind, first row, end row) of every batch of rows, in order, whatever the model's size:
+    # the other backends read the rows they need from A by kind (CP-SAT's capacity rows)
+    row_kinds: tuple[tuple[str, int, int], ...] = ()
+
+    def rows_of(self, *kinds: str) -> np.ndarray:
+        """The row numbers of the given kinds, in order."""
+        spans = [np.arange(a, b) for k, a, b in self.row_kinds if k in kinds]
+        return np.concatenate(spans) if spans else np.zeros(0, dtype=np.int64)
 
     @property
     def n_cols(self) -> int:
@@ -472,7 +480,16 @@ def build(
         z_members=z_members,
         unmet_cost=np.concatenate(unmet_costs) if unmet_costs else np.zeros(0),
         row_names=tuple(k for k, n in rows.kind for _ in range(n)) if rows.n < 200_000 else (),
+        row_kinds=_spans(rows.kind),
     )
+
+
+def _spans(kinds: list[tuple[str, int]]) -> tuple[tuple[str, int, int], ...]:
+    out, at = [], 0
+    for kind, n in kinds:
+        out.append((kind, at, at + n))
+        at += n
+    return tuple(out)
 
 
 def chosen_from_values(model: MatrixModel, values: np.ndarray) -> list[np.ndarray]:

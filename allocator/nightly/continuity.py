@@ -131,8 +131,10 @@ def nightly_model(problem: Problem, pins: Mapping[str, Pin],
         coeffs = np.zeros(model.n_cols)
         coeffs[demand.x0 + current_r[held]] = 1.0
         model = add_row(model, coeffs, float(held.sum()) - max_moves, np.inf)
-        if model.row_names:
-            model = replace(model, row_names=model.row_names[:-1] + ("max moves",))
+        kind, a, b = model.row_kinds[-1]
+        model = replace(model, row_kinds=model.row_kinds[:-1] + (("max moves", a, b),),
+                        row_names=model.row_names[:-1] + ("max moves",)
+                        if model.row_names else ())
     return NightlyModel(problem=restricted, model=model, current_pair=current_r, active=active,
                         displaced=displaced, max_moves=max_moves)
 
