@@ -209,7 +209,7 @@ def test_regions_on_a_dask_cluster_give_the_local_answer(monkeypatch) -> None:
     limit is generous so that no LP or search is cut by its deadline on a loaded machine (the
     solves end by themselves, in about 30 s each here under load).
     """
-    distributed = pytest.importorskip("distributed")
+    import distributed  # a dependency (dask[distributed]): never skipped
     instance = generate("S", needs=160, providers=16, zones=16, seed=5, blocks=True)
     problem = Problem.from_instance(instance)
     data = from_problem(problem)

@@ -107,7 +107,7 @@ def test_determinism_for_a_seed(market, serial):
 
 
 def test_local_processes_and_dask_give_the_same_numbers(market, serial):
-    distributed = pytest.importorskip("distributed")
+    import distributed  # a dependency (dask[distributed]): never skipped
     local = simulate(market, POLICIES, CONFIG, workers=2)
     assert local.where == "local"
     assert_same(serial, local)
