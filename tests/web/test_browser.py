@@ -73,7 +73,7 @@ def server(any_book_url, tmp_path) -> Iterator[str]:
 def page(request) -> Iterator:
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        context = browser.new_context(viewport={"width": 1366, "height": 768})  # a laptop
         tab = context.new_page()
         tab.set_default_timeout(60_000)
         try:
@@ -93,6 +93,10 @@ class Shots:
             old.unlink()
 
     def __call__(self, name: str) -> None:
+        # nothing runs off a laptop's screen sideways (wide tables scroll in their own box)
+        overflow = self.page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{name}: the page is {overflow} px wider than a 1366 px screen"
         self.n += 1
         self.page.screenshot(path=str(self.folder / f"{self.n:02d}_{name}.png"), full_page=True)
 
