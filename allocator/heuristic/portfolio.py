@@ -67,6 +67,7 @@ MIP_START_SHARE = 0.3  # auto starts HiGHS at the latest after this share of the
 PARALLEL_MIN_PAIRS = 2_000  # from this size, two searches on two groups of components
 LP_MAX_PAIRS_MAIN = 3_000_000  # lexicographic: weighted LP bound in this process up to this
 LP_CAPPED_MAX_PAIRS = 400_000  # lexicographic: the LP with the unmet cap up to this size
+TIE_SHARE = 0.01  # lexicographic phase 1 beyond MIP_MAX_PAIRS: see tie_weight
 
 
 def solve(problem: Problem, params: Any) -> Result:
@@ -86,20 +87,47 @@ def solve(problem: Problem, params: Any) -> Result:
     return _Portfolio(problem, params).run()
 
 
-def unmet_only(problem: Problem) -> Problem:
+def unmet_only(problem: Problem, tie: float = 0.0) -> Problem:
     """The phase-1 problem of a lexicographic solve: the same market with every cost but the
-    unmet penalty set to zero (prices, quality and out-of-zone weights, transfer penalty).
+    unmet penalty multiplied by ``tie`` (prices, quality and out-of-zone weights, transfer
+    penalty); with ``tie`` 0 they are zero.
 
-    Its objective is the unmet term plus the block term, which is a constant in allocation
-    mode (contracts in force), so minimising it minimises the unmet term alone, and its bound
-    minus the block term bounds the unmet term.
+    With ``tie`` 0 its objective is the unmet term plus the block term, which is a constant in
+    allocation mode (contracts in force), so minimising it minimises the unmet term alone, and
+    its bound minus the block term bounds the unmet term. A small ``tie`` breaks ties between
+    answers that leave the same need unmet by what they cost (a phase 1 that prices nothing
+    else moves people in care for no reason); its bound then bounds the unmet term only after
+    :func:`tie_slack` is taken off.
     """
     inst = problem.instance
     policy = inst.policy.model_copy(update={
-        "quality_weight": 0.0, "out_of_zone_penalty": 0.0, "transfer_penalty": 0.0,
+        "quality_weight": tie * inst.policy.quality_weight,
+        "out_of_zone_penalty": tie * inst.policy.out_of_zone_penalty,
+        "transfer_penalty": tie * inst.policy.transfer_penalty,
         "objective": "weighted"})
-    offers = tuple(o.model_copy(update={"price": 0.0}) for o in inst.offers)
+    offers = tuple(o.model_copy(update={"price": tie * o.price}) for o in inst.offers)
     return Problem.from_instance(inst.model_copy(update={"policy": policy, "offers": offers}))
+
+
+def other_cost_max(problem: Problem) -> float:
+    """An upper bound on every term but block and unmet, over every answer: each need at its
+    dearest pair (or nothing, when that is negative) and every person in care moved."""
+    dearest = np.zeros(problem.n_needs)
+    np.maximum.at(dearest, problem.pair_need, problem.pair_cost_x)
+    return float(dearest.sum() + problem.transfer_constant)
+
+
+def tie_weight(problem: Problem) -> float:
+    """The ``tie`` of :func:`unmet_only` for a phase 1 that breaks ties by cost.
+
+    All the other terms together, scaled by it, are worth at most ``TIE_SHARE`` of the
+    smallest unmet penalty of one need: no tie-break can outweigh serving a need.
+    """
+    unmet = problem.need_penalty * problem.need_q
+    if not np.any(unmet > 0):
+        return 0.0
+    other = other_cost_max(problem)
+    return 0.0 if other <= 0 else TIE_SHARE * float(unmet[unmet > 0].min()) / other
 
 
 @dataclass(frozen=True)
@@ -110,6 +138,25 @@ class _Phase1:
     unmet: float | None  # the unmet term of that answer
     unmet_bound: float | None  # a proven lower bound on the unmet term
     result: Result
+    tie: float = 0.0  # the tie-break weight of its other costs (unmet_only)
+
+
+def _unmet_lp_bound(problem: Problem, time_limit: float) -> float | None:
+    """The LP bound on the unmet term alone (HiGHS in this process, component by component,
+    on the tightened search data), or None when it is too large or not solved in time."""
+    from allocator.heuristic.data import components
+    from allocator.heuristic.lp import lp_bound
+
+    pure = unmet_only(problem)
+    data = from_problem(pure)
+    if data.n_pairs > LP_CAPPED_MAX_PAIRS:
+        return None
+    n_comp, labels = components(data)
+    res = lp_bound(data, labels, n_comp, time_limit=max(0.05, time_limit),
+                   max_pairs=LP_CAPPED_MAX_PAIRS)
+    if res.bound is None or not np.isfinite(res.bound):
+        return None
+    return max(0.0, float(res.bound) - pure.fixed_block_cost)
 
 
 def solve_lexicographic(problem: Problem, params: Any) -> Result:
@@ -124,15 +171,28 @@ def solve_lexicographic(problem: Problem, params: Any) -> Result:
     """
     t0 = time.monotonic()
     total = float(params.time_limit)
-    p1_problem = unmet_only(problem)
+    # Where auto runs HiGHS on the whole model, phase 1 is the unmet term alone and HiGHS's
+    # phase 2 re-prices the answer. Beyond that only the search does, and a phase 1 that
+    # prices nothing else hands it an answer with people in care moved for nothing, which
+    # its neighbourhoods cannot undo in the time: phase 1 then breaks ties by cost.
+    small = params.solver == "auto" and problem.n_pairs <= MIP_MAX_PAIRS
+    tie = 0.0 if small else tie_weight(problem)
+    p1_problem = unmet_only(problem, tie)
     r1 = _Portfolio(p1_problem, params.model_copy(update={
         "objective": "weighted", "time_limit": max(0.05, total / 2)})).run()
-    phase1 = _Phase1(None, None, None, r1)
+    phase1 = _Phase1(None, None, None, r1, tie)
     if r1.status.has_solution and r1.solution is not None:
         ev1 = evaluate(problem, chosen_from_solution(problem, r1.solution))
         block = r1.terms.get("block", 0.0)
-        unmet_bound = None if r1.bound is None else max(0.0, r1.bound - block)
-        phase1 = _Phase1(ev1 if ev1.feasible else None, ev1.terms["unmet"], unmet_bound, r1)
+        # bound on (unmet + tie * other) minus block, minus the most tie * other can be
+        unmet_bound = None if r1.bound is None else max(
+            0.0, r1.bound - block - tie * other_cost_max(problem))
+        if tie > 0:
+            pure = _unmet_lp_bound(problem, time_limit=0.1 * total)
+            if pure is not None and (unmet_bound is None or pure > unmet_bound):
+                unmet_bound = pure
+        phase1 = _Phase1(ev1 if ev1.feasible else None, ev1.terms["unmet"], unmet_bound, r1,
+                         tie)
     left = total - (time.monotonic() - t0)
     p2 = _Portfolio(problem, params.model_copy(update={"time_limit": max(0.05, left)}),
                     phase1=phase1)
@@ -425,8 +485,12 @@ class _Portfolio:
             "unmet_bound": lower,
             "unmet_proven": bool(proven),
             "lexicographic": (
-                "phase 1 minimised the unmet term alone (prices and other penalties set to "
-                "zero) with its own bound; phase 2 minimised the full objective with the unmet "
+                ("phase 1 minimised the unmet term alone (prices and other penalties set to "
+                 "zero) with its own bound" if p1 is None or p1.tie == 0 else
+                 f"phase 1 minimised the unmet term, ties broken by the other costs scaled by "
+                 f"{p1.tie:.3g} (together worth at most {TIE_SHARE:g} of the smallest unmet "
+                 "penalty), with a proven bound on the unmet term alone")
+                + "; phase 2 minimised the full objective with the unmet "
                 f"term capped at the best phase-1 value (the search with unmet penalties "
                 f"scaled by {data.unmet_scale:.3g}, HiGHS with the cap where small enough)"),
         }
