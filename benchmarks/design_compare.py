@@ -120,8 +120,8 @@ def _markdown(summary, comparison, command: str, note: str, total: float) -> str
         "",
         "Expected values per week over the scenarios. `bound` is a proven lower bound on the "
         "design's optimum (all framework: exact, nothing is chosen once; the others: the "
-        "larger of the Benders master bound and the wait-and-see LP bound, see "
-        "`models/lot_design.md`); `gap` is "
+        "largest of the Benders master bound, the relaxed master's bound and, when computed, "
+        "the wait-and-see LP bound, see `models/lot_design.md`); `gap` is "
         "(cost - bound) / cost.",
         "",
         "Per lot (providers awarded, largest provider share, HHI), per provider (block used vs "

@@ -12,13 +12,19 @@ solved on its own with the awards fixed:
    the bids' volume ranges, the lots' provider and share limits (clarification 7) and every cut
    so far. Its optimum is a lower bound on the design model: the LP recourse is at most the
    MIP recourse, and every cut is valid.
+   Before the master MIP, a *relaxed phase* (``decomposition._relaxed_phase``) iterates on
+   the master's LP relaxation (:meth:`Master.solve_relaxed`), with cuts taken between the best
+   fractional point so far and the relaxed master's solution (in-out separation): it
+   converges to the LP relaxation of the whole design model in a few dozen cheap iterations
+   and hands the MIP master its cuts.
 3. Repeat until the best LP value of a design found meets the master's bound (within the
    gap), or the time share runs out. Then the best few designs are evaluated exactly (MIP
    recourse, :mod:`allocator.design.recourse`), the best kept and polished (the volumes
    re-chosen for the scenarios' exact assignments).
 
-The bound reported is the larger of the master's last bound ("Benders bound with LP
-recourse") and the wait-and-see LP bound (:func:`design_lp_bound`); the gap to it also contains
+The bound reported is the largest of the master's last bound ("Benders bound with LP
+recourse"), the relaxed phase's and, when that phase is off or did not converge, the
+wait-and-see LP bound (:func:`design_lp_bound`); the gap to it also contains
 the recourse's integrality gap, usually nil for placements and packages against capacities.
 
 The scenario LPs of one iteration are independent tasks for :mod:`allocator.design.sweep`. Each
@@ -354,6 +360,25 @@ class Master:
         y = res.values[:self.nb] > 0.5
         volume = np.where(y, np.clip(res.values[self.nb:2 * self.nb], self.vmin, self.vmax), 0.0)
         return res.status, y, np.round(volume, 6), res.objective, res.bound
+
+    def solve_relaxed(self, time_limit: float, threads: int | None
+                      ) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """(y, V, objective) of the master's LP relaxation (y in [0, 1]), or None.
+
+        Its objective is a lower bound on the design model too: every cut is valid for
+        fractional awards (the LP recourse is convex in (y, V) over the whole box).
+        """
+        from allocator.exact import highs
+        from allocator.exact.base import SolverOptions
+
+        res = highs.solve(self.model(), SolverOptions(time_limit=time_limit, threads=threads),
+                          relax=True)
+        if res.status != Status.optimal or res.values is None or res.objective is None:
+            return None
+        nb = self.nb
+        y = np.clip(res.values[:nb], 0.0, 1.0)
+        volume = np.clip(res.values[nb:2 * nb], 0.0, self.vmax)
+        return y, volume, float(res.objective)
 
     def point(self, y: np.ndarray, volume: np.ndarray) -> np.ndarray:
         """A master solution with these awards (theta at the maximum of its cuts)."""

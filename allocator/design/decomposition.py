@@ -57,6 +57,8 @@ from allocator.exact.solve import solve_model
 from allocator.instance.schema import Instance
 
 LOG = logging.getLogger("allocator.design")
+MASTER_GAP = 1e-4  # relative gap of each Benders master MIP
+RELAXED_TOL = 2e-5  # the relaxed phase has converged: its bound within this of its best point
 
 
 # --------------------------------------------------------------------------- independent
@@ -254,25 +256,94 @@ def solve_benders(ctx: DesignContext) -> Result:
     """The L-shaped method of :mod:`allocator.design.benders`, then exact evaluation."""
     master = Master(ctx.instance, ctx.base, ctx.lot_demand, [d.weight for d in ctx.demands])
     sweep = _Sweep(ctx)
-    loop = _CutLoop(master, sweep, sweep.wait_and_see())
-    LOG.info("benders: wait-and-see LP bound %s at %.1f s", loop.wait_and_see, ctx.elapsed())
+    relaxed = ctx.params.lp_phase_share > 0
+    # The relaxed phase converges to a bound at least the wait-and-see LP's; that one is only
+    # computed first without it, or afterwards when the relaxed phase ran out of time.
+    loop = _CutLoop(master, sweep, None if relaxed else sweep.wait_and_see())
+    if not relaxed:
+        LOG.info("benders: wait-and-see LP bound %s at %.1f s", loop.wait_and_see,
+                 ctx.elapsed())
     # First cuts at no volume and at every bid's full volume: the recourse only falls as
     # volume grows, so the second also bounds every theta_s from below from the start.
     for y0, volume in ((np.zeros(master.nb), np.zeros(master.nb)),
                        (np.ones(master.nb), master.vmax.copy())):
         master.add_cuts(volume, sweep(y0, volume), y0)
     LOG.info("benders: first sweep done at %.1f s", ctx.elapsed())
+    if relaxed and not _relaxed_phase(ctx, loop):
+        loop.wait_and_see = sweep.wait_and_see()
+        if loop.wait_and_see is not None:
+            loop.lower = loop.wait_and_see if loop.lower is None else max(loop.lower,
+                                                                          loop.wait_and_see)
+        LOG.info("benders: wait-and-see LP bound %s at %.1f s", loop.wait_and_see,
+                 ctx.elapsed())
     infeasible = _iterate(ctx, loop)
     if infeasible is not None:
         return infeasible
     extra: dict[str, Any] = {
-        **ctx.common, "bound_kind": "the larger of the Benders master bound (LP recourse "
-        "cuts) and the wait-and-see LP bound (each scenario's own design LP)",
+        **ctx.common, "bound_kind": "the largest of the Benders master bound (LP recourse "
+        "cuts), the relaxed master's (the LP relaxation of the whole model, at convergence) "
+        "and, when computed, the wait-and-see LP bound (each scenario's own design LP)",
         "wait_and_see_bound": loop.wait_and_see, "iterations": loop.history}
     if not loop.candidates:
         return Result(status=Status.time_limit_no_solution, solver=ctx.solver, bound=loop.lower,
                       runtime_s=ctx.elapsed(), extra=extra)
     return _final_candidates(ctx, loop, extra)
+
+
+def _relaxed_phase(ctx: DesignContext, loop: _CutLoop) -> bool:
+    """Cuts at the master's LP relaxation first (y in [0, 1]), stabilised ("in-out").
+
+    A relaxed master is an LP, solved in a fraction of the MIP master's time, and its cuts
+    hold for every (y, V): this phase converges to the LP relaxation of the whole design
+    model (every scenario with the same fractional awards), a bound the wait-and-see LP
+    (each scenario its own awards) cannot reach, and leaves the integer master those cuts to
+    start from. Each cut is taken at a point between the relaxed master's solution and the
+    best point so far (Ben-Ameur and Neto's in-out separation), which keeps the master from
+    jumping between the corners of the box. True when it converged (to ``RELAXED_TOL``).
+    """
+    params, master, sweep = ctx.params, loop.master, loop.sweep
+    stop = ctx.t0 + params.lp_phase_share * params.time_limit
+    weights = master.weights
+    center: tuple[np.ndarray, np.ndarray] | None = None
+    upper = math.inf
+    alpha = 0.5
+    for it in range(params.max_iterations):
+        if time.perf_counter() + sweep.took > stop:
+            break
+        solved = master.solve_relaxed(max(1.0, ctx.left()), params.threads)
+        if solved is None:
+            break
+        y, volume, lp_bound = solved
+        known = [v for v in (lp_bound, loop.wait_and_see, loop.lower) if v is not None]
+        loop.lower = max(known)
+        if center is None:
+            py, pv = y, volume
+        else:
+            py = alpha * center[0] + (1 - alpha) * y
+            pv = alpha * center[1] + (1 - alpha) * volume
+        results = sweep(py, pv)
+        value = master.first_stage(py, pv) + float(weights @ [r.objective for r in results])
+        if value < upper:
+            upper, center = value, (py, pv)
+        added = master.add_cuts(pv, results, py)
+        if added == 0 and center is not None:
+            # nothing new between the two points: separate at the master's own solution
+            # (in-out's fallback); nothing new there either means it has converged
+            results = sweep(y, volume)
+            value = master.first_stage(y, volume) + float(
+                weights @ [r.objective for r in results])
+            if value < upper:
+                upper, center = value, (y, volume)
+            added = master.add_cuts(volume, results, y)
+        loop.history.append({"iteration": it + 1, "phase": "relaxed", "lower_bound": loop.lower,
+                             "relaxed_bound": lp_bound, "lp_value": value,
+                             "best_lp_value": upper, "sweep_s": sweep.took,
+                             "seconds": ctx.elapsed()})
+        LOG.info("benders relaxed %d: master LP %.2f, point %.2f, best %.2f, sweep %.1f s, "
+                 "at %.1f s", it + 1, lp_bound, value, upper, sweep.took, ctx.elapsed())
+        if upper - lp_bound <= RELAXED_TOL * max(1.0, abs(upper)) or added == 0:
+            return True
+    return False
 
 
 def _iterate(ctx: DesignContext, loop: _CutLoop) -> Result | None:
@@ -286,7 +357,10 @@ def _iterate(ctx: DesignContext, loop: _CutLoop) -> Result | None:
     for it in range(params.max_iterations):
         left = max(1.0, ctx.left())
         master_start = time.perf_counter()
-        mparams = solve_params(ctx, min(left, params.recourse_time_limit), params.threads)
+        # the master to MASTER_GAP: its bound (the MIP's own) is what counts, and proving
+        # the last 1e-4 of every master took most of an iteration's time
+        mparams = solve_params(ctx, min(left, params.recourse_time_limit),
+                               params.threads).model_copy(update={"gap": MASTER_GAP})
         status, y, volume, _, bound = master.solve(
             mparams, warm=None if not loop.candidates else loop.candidates[0][1:])
         if y is None or volume is None:  # the master returns both or neither
@@ -295,8 +369,9 @@ def _iterate(ctx: DesignContext, loop: _CutLoop) -> Result | None:
                               runtime_s=ctx.elapsed(),
                               message="no awards meet the lots' limits", extra=ctx.common)
             break
-        ws = loop.wait_and_see
-        loop.lower = lower = bound if ws is None or bound is None else max(bound, ws)
+        # a bound never falls: the wait-and-see LP's and the relaxed phase's still hold
+        known = [v for v in (bound, loop.wait_and_see, loop.lower) if v is not None]
+        loop.lower = lower = max(known) if known else None
         master_s = time.perf_counter() - master_start
         results = sweep(y, volume)
         value = master.first_stage(y, volume) + float(weights @ [r.objective for r in results])

@@ -100,8 +100,10 @@ class DesignParams(BaseModel):
     recourse_time_limit: float = Field(60.0, gt=0)  # one scenario under fixed awards
     improve_rounds: int = Field(4, ge=0)  # polishing: re-award for fixed assignments, re-solve
     # benders
-    benders_share: float = Field(0.7, gt=0, le=1)  # of the time limit, for the cut loop
+    benders_share: float = Field(0.75, gt=0, le=1)  # of the time limit, for the cut loop
     max_iterations: int = Field(200, ge=1)
+    # share of the time limit for the cut loop on the master's LP relaxation first
+    lp_phase_share: float = Field(0.6, ge=0, le=1)
     final_candidates: int = Field(2, ge=1)  # best LP designs evaluated exactly
     # share of the time limit for the wait-and-see bound's per-scenario design MIPs (0: LP
     # only). Off by default: on the Staffordshire comparison at 0.2 it raised no bound (the

@@ -91,3 +91,31 @@ def test_wait_and_see_mip_bound_between_lp_and_optimum(setup):
         assert b >= a - 1e-9
     bound = sum(d.weight * v for d, v in zip(ds, mip, strict=True))
     assert bound <= optimum + 1e-6 * optimum
+
+
+def test_relaxed_phase_reaches_the_lp_relaxation_of_the_whole_model(setup):
+    """The relaxed phase (master LP, in-out cuts) converges to the LP relaxation of the
+    extensive form, which lies between the wait-and-see LP bound and the optimum."""
+    from allocator.design.extensive import design_problems
+    from allocator.exact import highs
+    from allocator.exact.base import SolverOptions
+    from allocator.exact.model import build
+
+    inst, ds, base, D = setup
+    model = build([(p, d.weight) for p, d in zip(design_problems(inst, ds), ds, strict=True)],
+                  design=True, expected_lot_demand=D, strengthen=True)
+    whole_lp = highs.solve(model, SolverOptions(time_limit=60), relax=True).objective
+    optimum = solve_design(inst, DesignParams(method="extensive", gap=0.0)).objective
+    ws = sum(d.weight * v for d, v in zip(ds, design_lp_bound(inst, ds, D), strict=True))
+    res = solve_design(inst, DesignParams(method="benders", time_limit=120,
+                                          lp_phase_share=1.0, gap=0.0))
+    relaxed = [h for h in res.extra["iterations"] if h.get("phase") == "relaxed"]
+    assert relaxed, res.extra["iterations"]
+    last = relaxed[-1]["relaxed_bound"]
+    assert last == pytest.approx(whole_lp, rel=1e-4)
+    assert ws - 1e-6 * abs(ws) <= whole_lp <= optimum + 1e-6 * abs(optimum)
+    # every bound on the way is a bound, and the reported one never falls
+    lows = [h["lower_bound"] for h in res.extra["iterations"]]
+    assert all(b <= optimum + 1e-6 * abs(optimum) for b in lows)
+    assert lows == sorted(lows)
+    assert res.bound is not None and res.bound >= last - 1e-6 * abs(last)
