@@ -401,7 +401,12 @@ def _final_candidates(ctx: DesignContext, loop: _CutLoop, extra: dict[str, Any])
     beds where the lots' limits allow, evaluated exactly; the best polished."""
     master, took = loop.master, loop.sweep.took
     top: list[Awards] = []
-    room = int(ctx.left() / max(2 * took, 1e-9))
+    # an exact evaluation costs at least a sweep's time twice over and, when the recourse
+    # LPs are fractional, a second per scenario MIP (recourse_params' least), runner.workers
+    # at a time: evaluate no more designs than the time left holds
+    workers = max(1, ctx.runner.workers)
+    per_design = max(2 * took, math.ceil(len(ctx.demands) / workers) * 1.0)
+    room = int(ctx.left() / max(per_design, 1e-9))
     for _, cy, cv in loop.candidates[:max(1, min(ctx.params.final_candidates, room))]:
         rounded = master.whole_beds(cy, cv)
         awards = master.awards(cy, cv if rounded is None else rounded)
