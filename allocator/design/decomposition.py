@@ -307,7 +307,9 @@ def _relaxed_phase(ctx: DesignContext, loop: _CutLoop) -> bool:
     center: tuple[np.ndarray, np.ndarray] | None = None
     upper = math.inf
     alpha = 0.5
-    for it in range(params.max_iterations):
+    # max_iterations counts both phases; the master MIP keeps at least one (its designs are
+    # the only integral ones)
+    for it in range(params.max_iterations - 1):
         if time.perf_counter() + sweep.took > stop:
             break
         solved = master.solve_relaxed(max(1.0, ctx.left()), params.threads)
@@ -354,7 +356,8 @@ def _iterate(ctx: DesignContext, loop: _CutLoop) -> Result | None:
     params, master, sweep = ctx.params, loop.master, loop.sweep
     stop = ctx.t0 + params.benders_share * params.time_limit
     weights = master.weights
-    for it in range(params.max_iterations):
+    relaxed = sum(1 for h in loop.history if h.get("phase") == "relaxed")
+    for it in range(max(1, params.max_iterations - relaxed)):
         left = max(1.0, ctx.left())
         master_start = time.perf_counter()
         # the master to MASTER_GAP: its bound (the MIP's own) is what counts, and proving

@@ -101,7 +101,7 @@ class DesignParams(BaseModel):
     improve_rounds: int = Field(4, ge=0)  # polishing: re-award for fixed assignments, re-solve
     # benders
     benders_share: float = Field(0.75, gt=0, le=1)  # of the time limit, for the cut loop
-    max_iterations: int = Field(200, ge=1)
+    max_iterations: int = Field(200, ge=1)  # both phases together (relaxed, then master MIP)
     # share of the time limit for the cut loop on the master's LP relaxation first
     lp_phase_share: float = Field(0.6, ge=0, le=1)
     final_candidates: int = Field(2, ge=1)  # best LP designs evaluated exactly
