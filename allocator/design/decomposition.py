@@ -251,6 +251,13 @@ class _CutLoop:
     history: list[dict[str, Any]] = field(default_factory=list)
     lower: float | None = None  # the bound so far
 
+    def raise_bound(self, *values: float | None) -> float | None:
+        """The bound so far, raised to any of ``values`` (proven bounds) above it: a bound
+        never falls, and the wait-and-see LP's and the relaxed phase's keep holding."""
+        known = [v for v in (*values, self.wait_and_see, self.lower) if v is not None]
+        self.lower = max(known) if known else None
+        return self.lower
+
 
 def solve_benders(ctx: DesignContext) -> Result:
     """The L-shaped method of :mod:`allocator.design.benders`, then exact evaluation."""
@@ -271,9 +278,7 @@ def solve_benders(ctx: DesignContext) -> Result:
     LOG.info("benders: first sweep done at %.1f s", ctx.elapsed())
     if relaxed and not _relaxed_phase(ctx, loop):
         loop.wait_and_see = sweep.wait_and_see()
-        if loop.wait_and_see is not None:
-            loop.lower = loop.wait_and_see if loop.lower is None else max(loop.lower,
-                                                                          loop.wait_and_see)
+        loop.raise_bound()
         LOG.info("benders: wait-and-see LP bound %s at %.1f s", loop.wait_and_see,
                  ctx.elapsed())
     infeasible = _iterate(ctx, loop)
@@ -316,8 +321,7 @@ def _relaxed_phase(ctx: DesignContext, loop: _CutLoop) -> bool:
         if solved is None:
             break
         y, volume, lp_bound = solved
-        known = [v for v in (lp_bound, loop.wait_and_see, loop.lower) if v is not None]
-        loop.lower = max(known)
+        loop.raise_bound(lp_bound)
         if center is None:
             py, pv = y, volume
         else:
@@ -372,9 +376,7 @@ def _iterate(ctx: DesignContext, loop: _CutLoop) -> Result | None:
                               runtime_s=ctx.elapsed(),
                               message="no awards meet the lots' limits", extra=ctx.common)
             break
-        # a bound never falls: the wait-and-see LP's and the relaxed phase's still hold
-        known = [v for v in (bound, loop.wait_and_see, loop.lower) if v is not None]
-        loop.lower = lower = max(known) if known else None
+        lower = loop.raise_bound(bound)
         master_s = time.perf_counter() - master_start
         results = sweep(y, volume)
         value = master.first_stage(y, volume) + float(weights @ [r.objective for r in results])
