@@ -78,11 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     note = (f"{market.name}: {len(market.needs)} placements, {len(market.offers)} schemes; "
             f"{args.scenarios} scenarios (seed {args.seed}); {args.time_limit:g} s per design; "
             f"{total:.0f} s in all on {os.cpu_count()} core(s) (load average {load:.1f} "
-            "at the start: other jobs shared them).")
+            "at the start" + (": other jobs shared them)." if load > 1.5 else ")."))
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     write_comparison(comparison, out / "design_compare", note=note,
-                     title="Staffordshire supported living: three lot designs (seed 003)")
+                     title=f"Staffordshire supported living: {len(designs)} lot designs "
+                           "(seed 003)")
     summary = comparison.summary[[c for c in COLUMNS if c in comparison.summary]]
     summary.to_csv(out / "design_compare.csv", index=False)
     (out / "design_compare.md").write_text(_markdown(summary, comparison, command, note, total),
