@@ -45,6 +45,7 @@ unmet term is proven minimal too (``extra["unmet_proven"]``, ``extra["unmet_boun
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -117,17 +118,55 @@ def other_cost_max(problem: Problem) -> float:
     return float(dearest.sum() + problem.transfer_constant)
 
 
-def tie_weight(problem: Problem) -> float:
+def unmet_lattice(problem: Problem) -> float | None:
+    """The largest ``g`` of which every need's unmet penalty (penalty per unit times its
+    quantity) is a whole multiple, found with at most six decimals, or None.
+
+    The unmet term is a sum of some of those penalties, so every value it takes is a multiple
+    of ``g`` too: a lower bound ``L`` on it rounds up to the next multiple of ``g``
+    (:func:`round_up_to_lattice`).
+    """
+    unmet = problem.need_penalty * problem.need_q
+    unmet = unmet[unmet > 0]
+    if unmet.size == 0:
+        return None
+    for digits in range(7):
+        scaled = unmet * 10.0 ** digits
+        whole = np.rint(scaled)
+        if np.all(np.abs(scaled - whole) <= 1e-12 * np.maximum(1.0, scaled)) \
+                and float(whole.max()) < 2.0 ** 52:
+            g = int(np.gcd.reduce(whole.astype(np.int64)))
+            return g / 10.0 ** digits if g > 0 else None
+    return None
+
+
+def round_up_to_lattice(lower: float, lattice: float | None) -> float:
+    """A lower bound on the unmet term raised to the next value that term can take: the next
+    multiple of ``lattice``; ``lower`` unchanged without a lattice. A bound less than a
+    thousandth of a step above a multiple is read as on it: the solvers' tolerances must not
+    lift it a whole step."""
+    if lattice is None or lattice <= 0:
+        return lower
+    return max(lower, lattice * math.ceil(lower / lattice - 1e-3))
+
+
+def tie_weight(problem: Problem, lattice: float | None = None) -> float:
     """The ``tie`` of :func:`unmet_only` for a phase 1 that breaks ties by cost.
 
     All the other terms together, scaled by it, are worth at most ``TIE_SHARE`` of the
-    smallest unmet penalty of one need: no tie-break can outweigh serving a need.
+    smallest unmet penalty of one need: no tie-break can outweigh serving a need. Given the
+    unmet term's ``lattice`` (:func:`unmet_lattice`), they are also worth at most half of it,
+    so a phase-1 bound within half a step of the best unmet value, with their most taken off,
+    still rounds up to that value: the tie-break costs phase 1 none of its proof.
     """
     unmet = problem.need_penalty * problem.need_q
     if not np.any(unmet > 0):
         return 0.0
     other = other_cost_max(problem)
-    return 0.0 if other <= 0 else TIE_SHARE * float(unmet[unmet > 0].min()) / other
+    worth = TIE_SHARE * float(unmet[unmet > 0].min())
+    if lattice is not None:
+        worth = min(worth, 0.5 * lattice)
+    return 0.0 if other <= 0 else worth / other
 
 
 @dataclass(frozen=True)
@@ -176,7 +215,11 @@ def solve_lexicographic(problem: Problem, params: Any) -> Result:
     # prices nothing else hands it an answer with people in care moved for nothing, which
     # its neighbourhoods cannot undo in the time: phase 1 then breaks ties by cost.
     small = params.solver == "auto" and problem.n_pairs <= MIP_MAX_PAIRS
-    tie = 0.0 if small else tie_weight(problem)
+    lattice = unmet_lattice(problem)
+    # Where HiGHS must prove the unmet optimum, a tie-break keeps that proof only when the
+    # unmet term moves in steps (the lattice) that its worth cannot bridge.
+    tie = (0.0 if lattice is None else tie_weight(problem, lattice)) if small \
+        else tie_weight(problem)
     p1_problem = unmet_only(problem, tie)
     r1 = _Portfolio(p1_problem, params.model_copy(update={
         "objective": "weighted", "time_limit": max(0.05, total / 2)})).run()
@@ -187,10 +230,12 @@ def solve_lexicographic(problem: Problem, params: Any) -> Result:
         # bound on (unmet + tie * other) minus block, minus the most tie * other can be
         unmet_bound = None if r1.bound is None else max(
             0.0, r1.bound - block - tie * other_cost_max(problem))
-        if tie > 0:
+        if tie > 0 and not small:
             pure = _unmet_lp_bound(problem, time_limit=0.1 * total)
             if pure is not None and (unmet_bound is None or pure > unmet_bound):
                 unmet_bound = pure
+        if unmet_bound is not None:
+            unmet_bound = round_up_to_lattice(unmet_bound, lattice)
         phase1 = _Phase1(ev1 if ev1.feasible else None, ev1.terms["unmet"], unmet_bound, r1,
                          tie)
     left = total - (time.monotonic() - t0)
@@ -419,13 +464,16 @@ class _Portfolio:
                     elif m[0] == "solution" and m[4] is not None and bound_seen[id(q)]:
                         rounded[id(q)] = True
         merged = self._merged()
-        if self._closed() or merged is None:
+        # lexicographic phase 2 starts from phase 1's answer and needs no search answer yet:
+        # its start_by counts from phase 1's start, so it may be past before the search has
+        # sent anything (HiGHS was then skipped and the answer left unproven)
+        if self._closed() or (merged is None and not self.lexicographic):
             return None
         left = self.deadline - margin - time.monotonic()
         if left < 0.5:
             return None
         model = build([(p, 1.0)])
-        start = values_from_chosen(model, [merged])
+        start = None if merged is None else values_from_chosen(model, [merged])
         if self.lexicographic:
             # phase 2 on the exact model: the full objective under the unmet cap, started
             # from phase 1's answer (which satisfies the cap); the search's answers are handed
@@ -450,6 +498,7 @@ class _Portfolio:
 
         from allocator.heuristic.mip import solve_fed
 
+        assert start is not None  # phase 1's answer, or the searches' merged one
         ans = solve_fed(model, start=start, deadline=self.deadline - margin,
                         incoming=incoming, gap=float(params.gap),
                         threads=params.threads or 1, seed=int(params.seed))
