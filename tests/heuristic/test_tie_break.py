@@ -152,7 +152,7 @@ def test_round_up_to_lattice(lower, step, expected):
     assert round_up_to_lattice(lower, step) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("seed", SEEDS[::2])
 def test_lattice_tie_keeps_the_proof_where_auto_runs_highs(seed):
     """``auto`` on a tiny market: phase 1 breaks ties by cost (worth at most half a lattice
     step) and still proves the brute-force unmet optimum; the answer is the lexicographic
