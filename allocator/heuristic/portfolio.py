@@ -178,6 +178,7 @@ class _Phase1:
     unmet_bound: float | None  # a proven lower bound on the unmet term
     result: Result
     tie: float = 0.0  # the tie-break weight of its other costs (unmet_only)
+    lattice: float | None = None  # the unmet term's step its bound was rounded up to
 
 
 def _unmet_lp_bound(problem: Problem, time_limit: float) -> float | None:
@@ -210,10 +211,10 @@ def solve_lexicographic(problem: Problem, params: Any) -> Result:
     """
     t0 = time.monotonic()
     total = float(params.time_limit)
-    # Where auto runs HiGHS on the whole model, phase 1 is the unmet term alone and HiGHS's
-    # phase 2 re-prices the answer. Beyond that only the search does, and a phase 1 that
-    # prices nothing else hands it an answer with people in care moved for nothing, which
-    # its neighbourhoods cannot undo in the time: phase 1 then breaks ties by cost.
+    # A phase 1 that prices nothing but unmet need hands phase 2 an answer with people in
+    # care moved for nothing, which the time left may not undo: phase 1 breaks ties by cost.
+    # Where auto runs HiGHS on the whole model, HiGHS must also prove the unmet optimum, so
+    # the ties there are worth at most half a step of the unmet term (else no tie-break).
     small = params.solver == "auto" and problem.n_pairs <= MIP_MAX_PAIRS
     lattice = unmet_lattice(problem)
     # Where HiGHS must prove the unmet optimum, a tie-break keeps that proof only when the
@@ -237,7 +238,7 @@ def solve_lexicographic(problem: Problem, params: Any) -> Result:
         if unmet_bound is not None:
             unmet_bound = round_up_to_lattice(unmet_bound, lattice)
         phase1 = _Phase1(ev1 if ev1.feasible else None, ev1.terms["unmet"], unmet_bound, r1,
-                         tie)
+                         tie, lattice)
     left = total - (time.monotonic() - t0)
     p2 = _Portfolio(problem, params.model_copy(update={"time_limit": max(0.05, left)}),
                     phase1=phase1)
@@ -539,6 +540,8 @@ class _Portfolio:
                  f"phase 1 minimised the unmet term, ties broken by the other costs scaled by "
                  f"{p1.tie:.3g} (together worth at most {TIE_SHARE:g} of the smallest unmet "
                  "penalty), with a proven bound on the unmet term alone")
+                + ("" if p1 is None or p1.lattice is None else
+                   f", rounded up to a multiple of {p1.lattice:g} (every unmet penalty is one)")
                 + "; phase 2 minimised the full objective with the unmet "
                 f"term capped at the best phase-1 value (the search with unmet penalties "
                 f"scaled by {data.unmet_scale:.3g}, HiGHS with the cap where small enough)"),

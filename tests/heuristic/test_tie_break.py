@@ -170,4 +170,5 @@ def test_lattice_tie_keeps_the_proof_where_auto_runs_highs(seed):
     assert res.terms["unmet"] == pytest.approx(ref.terms["unmet"], abs=1e-6)
     assert res.objective == pytest.approx(ref.objective, rel=1e-7, abs=1e-6)
     assert "ties broken" in res.extra["lexicographic"]
+    assert f"rounded up to a multiple of {g:g}" in res.extra["lexicographic"]
     assert res.status.value == "optimal", (res.summary(), res.extra.get("phases"), res.message)
