@@ -165,8 +165,8 @@ def verdicts(summary: pd.DataFrame, currency: str = "GBP") -> pd.DataFrame:
             money = f"{currency} {{:,.0f}}".format
             if decided:
                 text = (f"{a} is cheaper than {b}: {money(diff)} a week between the designs "
-                        f"found, and at least {money(proven)} whatever {b}'s best design "
-                        f"(its proven bound {money(bound_b)} is above {a}'s cost "
+                        f"found, and at least {money(proven)} whatever the best design of "
+                        f"{b} (its proven bound {money(bound_b)} is above the cost of {a}, "
                         f"{money(ca)}).")
             elif bound_b is None:
                 text = (f"{a} costs {money(diff)} a week less than {b} as found, but {b} has "
