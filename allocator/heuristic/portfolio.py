@@ -45,6 +45,7 @@ unmet term is proven minimal too (``extra["unmet_proven"]``, ``extra["unmet_boun
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Sequence
@@ -59,7 +60,14 @@ from allocator.core.progress import report
 from allocator.core.result import Result, Status
 from allocator.exact.base import add_row
 from allocator.heuristic import regional
-from allocator.heuristic.data import SearchData, from_problem, restrict, split, to_problem_chosen
+from allocator.heuristic.data import (
+    SearchData,
+    from_problem,
+    from_problem_chosen,
+    restrict,
+    split,
+    to_problem_chosen,
+)
 from allocator.heuristic.search import SearchOptions
 
 SOLVERS = ("heuristic", "auto")
@@ -69,6 +77,7 @@ PARALLEL_MIN_PAIRS = 2_000  # from this size, two searches on two groups of comp
 LP_MAX_PAIRS_MAIN = 3_000_000  # lexicographic: weighted LP bound in this process up to this
 LP_CAPPED_MAX_PAIRS = 400_000  # lexicographic: the LP with the unmet cap up to this size
 TIE_SHARE = 0.01  # lexicographic phase 1 beyond MIP_MAX_PAIRS: see tie_weight
+WEIGHTED_FIRST_SHARE = 0.5  # lexicographic: the weighted solve first, in this share at most
 
 
 def solve(problem: Problem, params: Any) -> Result:
@@ -179,6 +188,9 @@ class _Phase1:
     result: Result
     tie: float = 0.0  # the tie-break weight of its other costs (unmet_only)
     lattice: float | None = None  # the unmet term's step its bound was rounded up to
+    route: str = "unmet"  # "weighted": the weighted solve's answer, proven minimal in unmet
+    bound: float | None = None  # a weighted solve's bound (it holds for the lexicographic optimum)
+    runtime_s: float | None = None  # the whole of phase 1, every solve in it
 
 
 def _unmet_lp_bound(problem: Problem, time_limit: float) -> float | None:
@@ -202,12 +214,25 @@ def _unmet_lp_bound(problem: Problem, time_limit: float) -> float | None:
 def solve_lexicographic(problem: Problem, params: Any) -> Result:
     """DESIGN.md section 4 and clarification 6 with the search: two true phases.
 
-    Phase 1 minimises the unmet term alone (:func:`unmet_only`, a weighted solve with every
-    tool of the portfolio) in at most half the time, with its own proven bound. Phase 2
-    minimises the full objective among answers whose unmet term is at most the best phase-1
-    value seen (plus 1e-6 relative): HiGHS on the exact model with that cap where the instance
-    is small enough, the search with scaled unmet penalties everywhere; phase 1's answer is
-    always a candidate, so the answer never leaves more unmet than phase 1 found.
+    Phase 1 finds an answer whose unmet term is proven minimal, or as low as it can:
+
+    * where the LP of the unmet term alone fits (:data:`LP_CAPPED_MAX_PAIRS`), its optimum,
+      rounded up to the unmet lattice (:func:`unmet_lattice`), bounds the unmet term, and the
+      weighted solve of the full market (every tool of the portfolio, the regions included)
+      runs first, in at most :data:`WEIGHTED_FIRST_SHARE` of the time. When its answer leaves
+      no more unmet than that bound, the unmet term is proven minimal and phase 1 is over: the
+      weighted problem is well posed where the unmet term alone is a sea of ties, and the
+      weighted bound holds for the lexicographic optimum too (it is one of the weighted
+      problem's answers).
+    * otherwise :func:`unmet_only` (the unmet term, ties broken by cost) is solved in at most
+      half the time left, with its own proven bound; the weighted answer, if it left less
+      unmet, is kept instead of its answer.
+
+    Phase 2 minimises the full objective among answers whose unmet term is at most the best
+    phase-1 value (plus 1e-6 relative), starting from phase 1's answer: the search with scaled
+    unmet penalties, and HiGHS on the exact model with that cap where the instance is small
+    enough. Phase 1's answer is always a candidate, so the answer never leaves more unmet than
+    phase 1 found.
     """
     t0 = time.monotonic()
     total = float(params.time_limit)
@@ -217,31 +242,57 @@ def solve_lexicographic(problem: Problem, params: Any) -> Result:
     # the ties there are worth at most half a step of the unmet term (else no tie-break).
     small = params.solver == "auto" and problem.n_pairs <= MIP_MAX_PAIRS
     lattice = unmet_lattice(problem)
-    # Where HiGHS must prove the unmet optimum, a tie-break keeps that proof only when the
-    # unmet term moves in steps (the lattice) that its worth cannot bridge.
+    lp_unmet = _unmet_lp_bound(problem, time_limit=0.1 * total)
+    if lp_unmet is not None:
+        lp_unmet = round_up_to_lattice(lp_unmet, lattice)
+    weighted: tuple[Evaluation, Result] | None = None
+    if lp_unmet is not None and WEIGHTED_FIRST_SHARE > 0:
+        left = total - (time.monotonic() - t0)
+        rw = _Portfolio(problem, params.model_copy(update={
+            "objective": "weighted", "time_limit": max(0.05, WEIGHTED_FIRST_SHARE * left)})).run()
+        if rw.status.has_solution and rw.solution is not None:
+            evw = evaluate(problem, chosen_from_solution(problem, rw.solution))
+            if evw.feasible:
+                weighted = (evw, rw)
+                if evw.terms["unmet"] <= lp_unmet + 1e-6 * max(1.0, lp_unmet):
+                    phase1 = _Phase1(evw, evw.terms["unmet"], lp_unmet, rw, 1.0, lattice,
+                                     route="weighted",
+                                     bound=None if rw.bound is None else float(rw.bound))
+                    return _phase2(problem, params, phase1, t0, total)
     tie = (0.0 if lattice is None else tie_weight(problem, lattice)) if small \
         else tie_weight(problem)
     p1_problem = unmet_only(problem, tie)
+    left = total - (time.monotonic() - t0)
     r1 = _Portfolio(p1_problem, params.model_copy(update={
-        "objective": "weighted", "time_limit": max(0.05, total / 2)})).run()
-    phase1 = _Phase1(None, None, None, r1, tie)
+        "objective": "weighted", "time_limit": max(0.05, min(total / 2, left / 2))})).run()
+    ev1: Evaluation | None = None
+    unmet_bound = lp_unmet
     if r1.status.has_solution and r1.solution is not None:
         ev1 = evaluate(problem, chosen_from_solution(problem, r1.solution))
-        block = r1.terms.get("block", 0.0)
-        # bound on (unmet + tie * other) minus block, minus the most tie * other can be
-        unmet_bound = None if r1.bound is None else max(
-            0.0, r1.bound - block - tie * other_cost_max(problem))
-        if tie > 0 and not small:
-            pure = _unmet_lp_bound(problem, time_limit=0.1 * total)
-            if pure is not None and (unmet_bound is None or pure > unmet_bound):
-                unmet_bound = pure
-        if unmet_bound is not None:
-            unmet_bound = round_up_to_lattice(unmet_bound, lattice)
-        phase1 = _Phase1(ev1 if ev1.feasible else None, ev1.terms["unmet"], unmet_bound, r1,
-                         tie, lattice)
-    left = total - (time.monotonic() - t0)
-    p2 = _Portfolio(problem, params.model_copy(update={"time_limit": max(0.05, left)}),
-                    phase1=phase1)
+        ev1 = ev1 if ev1.feasible else None
+        if r1.bound is not None:
+            block = r1.terms.get("block", 0.0)
+            # bound on (unmet + tie * other) minus block, minus the most tie * other can be
+            own = max(0.0, r1.bound - block - tie * other_cost_max(problem))
+            unmet_bound = own if unmet_bound is None else max(unmet_bound, own)
+    if unmet_bound is not None:
+        unmet_bound = round_up_to_lattice(unmet_bound, lattice)
+    route = "unmet"
+    if weighted is not None and (ev1 is None or weighted[0].terms["unmet"] < ev1.terms["unmet"]):
+        ev1, route = weighted[0], "unmet, weighted answer kept"
+    phase1 = _Phase1(ev1, None if ev1 is None else ev1.terms["unmet"], unmet_bound, r1, tie,
+                     lattice, route=route,
+                     bound=None if weighted is None or weighted[1].bound is None
+                     else float(weighted[1].bound))
+    return _phase2(problem, params, phase1, t0, total)
+
+
+def _phase2(problem: Problem, params: Any, phase1: _Phase1, t0: float, total: float) -> Result:
+    """Lexicographic phase 2 in the time left (see :func:`solve_lexicographic`)."""
+    elapsed = time.monotonic() - t0
+    phase1 = dataclasses.replace(phase1, runtime_s=elapsed)
+    p2 = _Portfolio(problem, params.model_copy(update={
+        "time_limit": max(0.05, total - elapsed)}), phase1=phase1)
     p2.t0 = t0  # progress and runtime count from the start of phase 1
     return p2.run()
 
@@ -284,6 +335,7 @@ class _Portfolio:
         self.bound_method = "none"
         self.parts: list[_Part] = []
         self.mip_injected = 0
+        self.admissible: Evaluation | None = None  # lexicographic: best search answer under the cap
 
     # ------------------------------------------------------------------ bookkeeping
 
@@ -311,7 +363,9 @@ class _Portfolio:
                 if chosen is not None:
                     part.chosen = chosen
                 objective = _total([q.objective for q in self.parts])
-                if objective is not None:
+                if objective is not None and self.lexicographic:
+                    self._admissible(t)
+                elif objective is not None:
                     self._note(t, objective=objective)
             elif msg[0] == "bound" and not self.lexicographic:
                 _, t, value, method = msg
@@ -319,6 +373,21 @@ class _Portfolio:
                 bound = _total([q.bound for q in self.parts])
                 if bound is not None:
                     self._note(t, bound=bound, method=self._method())
+
+    def _admissible(self, t: float) -> None:
+        """Lexicographic phase 2: the searches' merged answer, kept (and noted) only when it
+        leaves no more unmet than the cap; the scaled search may pass through answers that
+        leave more."""
+        chosen = self._merged()
+        cap = self._unmet_cap([])
+        if chosen is None or cap is None:
+            return
+        ev = evaluate(self.problem, chosen)
+        if not ev.feasible or ev.terms["unmet"] > cap:
+            return
+        if self.admissible is None or ev.objective < self.admissible.objective:
+            self.admissible = ev
+            self._note(t, objective=ev.objective)
 
     def _method(self) -> str:
         methods = sorted({q.method for q in self.parts})
@@ -363,8 +432,17 @@ class _Portfolio:
         # keep time to evaluate and write the answer at the end
         margin = min(0.1 * total, 1.0 + 2e-6 * data.n_pairs)
         options = SearchOptions(seed=int(params.seed), gap=float(params.gap))
+        start = None  # lexicographic phase 2: the searches start from phase 1's answer
+        if self.phase1 is not None and self.phase1.evaluation is not None:
+            start = self.phase1.evaluation.chosen
+            self._note(time.monotonic(), objective=self.phase1.evaluation.objective)
+            if self.phase1.bound is not None:
+                self._note(time.monotonic(), bound=self.phase1.bound,
+                           method="weighted solve's bound (phase 1)")
         for part_data, needs in zip(datas, groups, strict=True):
             job = {"data": part_data, "options": options, "deadline": self.deadline - margin}
+            if start is not None:
+                job["start"] = from_problem_chosen(part_data, start[needs])
             self.parts.append(_Part(part_data, needs, Worker(job)))
         mip: tuple[Evaluation, float | None, str] | None = None
         error = ""
@@ -535,11 +613,16 @@ class _Portfolio:
             "unmet_bound": lower,
             "unmet_proven": bool(proven),
             "lexicographic": (
-                ("phase 1 minimised the unmet term alone (prices and other penalties set to "
+                ("phase 1 solved the weighted problem first and its answer left no more unmet "
+                 "than the LP bound on the unmet term alone, so its unmet term is proven "
+                 "minimal" if p1 is not None and p1.route == "weighted" else
+                 "phase 1 minimised the unmet term alone (prices and other penalties set to "
                  "zero) with its own bound" if p1 is None or p1.tie == 0 else
                  f"phase 1 minimised the unmet term, ties broken by the other costs scaled by "
                  f"{p1.tie:.3g} (together worth at most {TIE_SHARE:g} of the smallest unmet "
                  "penalty), with a proven bound on the unmet term alone")
+                + ("" if p1 is None or p1.route != "unmet, weighted answer kept" else
+                   " (the weighted solve, run first, left less unmet and its answer was kept)")
                 + ("" if p1 is None or p1.lattice is None else
                    f", rounded up to a multiple of {p1.lattice:g} (every unmet penalty is one)")
                 + "; phase 2 minimised the full objective with the unmet "
@@ -549,11 +632,13 @@ class _Portfolio:
         if p1 is not None:
             out["phases"] = [
                 {"phase": "unmet", "status": p1.result.status.value,
-                 "objective": p1.unmet, "bound": lower, "runtime_s": p1.result.runtime_s},
+                 "objective": p1.unmet, "bound": lower,
+                 "runtime_s": p1.runtime_s if p1.runtime_s is not None else p1.result.runtime_s},
                 {"phase": "full",
                  "status": "optimal" if proven and self._closed() else "feasible",
                  "objective": best.objective, "bound": self.bound,
-                 "runtime_s": time.monotonic() - self.t0 - p1.result.runtime_s},
+                 "runtime_s": time.monotonic() - self.t0 - (
+                     p1.runtime_s if p1.runtime_s is not None else p1.result.runtime_s)},
             ]
         return out
 
@@ -601,6 +686,8 @@ class _Portfolio:
             candidates.append((evaluate(p, chosen),
                                "search (interrupted)" if interrupted else "search"))
         extra["search"] = searches[0] if len(searches) == 1 else searches
+        if self.admissible is not None:
+            candidates.append((self.admissible, "search"))
         if mip is not None:
             candidates.append((mip[0], "mip"))
             extra["mip_status"] = mip[2]
