@@ -336,6 +336,7 @@ class _Portfolio:
         self.parts: list[_Part] = []
         self.mip_injected = 0
         self.admissible: Evaluation | None = None  # lexicographic: best search answer under the cap
+        self.admissible_next = 0.0  # lexicographic: when the next search answer may be evaluated
 
     # ------------------------------------------------------------------ bookkeeping
 
@@ -377,12 +378,18 @@ class _Portfolio:
     def _admissible(self, t: float) -> None:
         """Lexicographic phase 2: the searches' merged answer, kept (and noted) only when it
         leaves no more unmet than the cap; the scaled search may pass through answers that
-        leave more."""
+        leave more. Answers arriving while an evaluation's time is not yet paid back twenty
+        times over are skipped (at L an evaluation takes a noticeable share of a core); the
+        search's last answer is evaluated at the end anyway."""
+        now = time.monotonic()
+        if now < self.admissible_next:  # evaluations take at most a twentieth of the time
+            return
         chosen = self._merged()
         cap = self._unmet_cap([])
         if chosen is None or cap is None:
             return
         ev = evaluate(self.problem, chosen)
+        self.admissible_next = time.monotonic() + 20 * (time.monotonic() - now)
         if not ev.feasible or ev.terms["unmet"] > cap:
             return
         if self.admissible is None or ev.objective < self.admissible.objective:
