@@ -47,10 +47,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -78,6 +81,11 @@ LP_MAX_PAIRS_MAIN = 3_000_000  # lexicographic: weighted LP bound in this proces
 LP_CAPPED_MAX_PAIRS = 400_000  # lexicographic: the LP with the unmet cap up to this size
 TIE_SHARE = 0.01  # lexicographic phase 1 beyond MIP_MAX_PAIRS: see tie_weight
 WEIGHTED_FIRST_SHARE = 0.5  # lexicographic: the weighted solve first, in this share at most
+# auto: HiGHS's thread this much nicer than the searches it shares the two cores with. On the
+# S zoo (dense, sharecap, blockonly; 3 seeds each, 10 s) the mean gap went from 0.028, 0.069,
+# 0.069% to 0.016, 0.031, 0.045%; HiGHS's bounds barely moved (its root does most of it)
+MIP_NICE = 8
+T = TypeVar("T")
 
 
 def solve(problem: Problem, params: Any) -> Result:
@@ -295,6 +303,33 @@ def _phase2(problem: Problem, params: Any, phase1: _Phase1, t0: float, total: fl
         "time_limit": max(0.05, total - elapsed)}), phase1=phase1)
     p2.t0 = t0  # progress and runtime count from the start of phase 1
     return p2.run()
+
+
+def _niced(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)`` in a thread of its own, :data:`MIP_NICE` steps nicer on Linux
+    (a thread's niceness only; elsewhere as it is), so that where HiGHS shares the cores with
+    the searches the searches get most of them. Exceptions are raised here."""
+    out: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            if MIP_NICE and sys.platform.startswith("linux"):
+                tid = threading.get_native_id()
+                try:
+                    now = os.getpriority(os.PRIO_PROCESS, tid)
+                    os.setpriority(os.PRIO_PROCESS, tid, min(19, now + MIP_NICE))
+                except OSError:  # pragma: no cover - a sandbox that forbids it: run as is
+                    pass
+            out["value"] = fn(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller below
+            out["error"] = exc
+
+    thread = threading.Thread(target=run, name="portfolio-mip", daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in out:
+        raise out["error"]
+    return out["value"]  # type: ignore[no-any-return]
 
 
 def _total(values: Sequence[float | None]) -> float | None:
@@ -585,9 +620,9 @@ class _Portfolio:
         from allocator.heuristic.mip import solve_fed
 
         assert start is not None  # phase 1's answer, or the searches' merged one
-        ans = solve_fed(model, start=start, deadline=self.deadline - margin,
-                        incoming=incoming, gap=float(params.gap),
-                        threads=params.threads or 1, seed=int(params.seed))
+        ans = _niced(solve_fed, model, start=start, deadline=self.deadline - margin,
+                     incoming=incoming, gap=float(params.gap),
+                     threads=params.threads or 1, seed=int(params.seed))
         status, values, bound = ans.status, ans.values, ans.bound
         self.mip_injected = ans.injected
         self._drain()
