@@ -32,14 +32,16 @@ LP relaxation of every component; ``lagrangian ...``: ``L(lambda)`` of
 improvement of either.
 
 Lexicographic objective (DESIGN.md section 4, clarification 6): two true phases
-(:func:`solve_lexicographic`). Phase 1 minimises the unmet term alone, as a weighted solve of
-:func:`unmet_only` with every tool above, in at most half the time, and keeps its proven bound on
-the unmet term. Phase 2 minimises the full objective among answers that leave no more unmet
-than the best phase-1 answer seen: the search with the unmet penalties scaled
-(:func:`allocator.heuristic.data.lexicographic_scale`), and, where ``auto`` runs HiGHS, HiGHS on
-the exact model with the unmet cap as a row, started from phase 1's answer. Phase 1's answer is
-always a candidate. The bound is the larger of the weighted LP bound and HiGHS's bound on the
-capped model (both hold for the lexicographic optimum); the answer is ``optimal`` only when the
+(:func:`solve_lexicographic`). Phase 1 first solves the weighted problem, where the LP bound on
+the unmet term alone can prove its answer's unmet term minimal; otherwise it minimises the
+unmet term alone, as a weighted solve of :func:`unmet_only` with every tool above, and keeps
+its proven bound on the unmet term. Phase 2 minimises the full objective among answers that
+leave no more unmet than the best phase-1 answer seen: the search with the unmet penalties
+scaled (:func:`allocator.heuristic.data.lexicographic_scale`), started from phase 1's answer,
+and, where ``auto`` runs HiGHS, HiGHS on the exact model with the unmet cap as a row, started
+from phase 1's answer too. Phase 1's answer is always a candidate. The bound is the largest of
+the weighted bounds (LP, or phase 1's weighted solve) and HiGHS's bound on the capped model
+(all hold for the lexicographic optimum); the answer is ``optimal`` only when the
 unmet term is proven minimal too (``extra["unmet_proven"]``, ``extra["unmet_bound"]``).
 """
 
@@ -673,7 +675,10 @@ class _Portfolio:
         }
         if p1 is not None:
             out["phases"] = [
-                {"phase": "unmet", "status": p1.result.status.value,
+                # the weighted route's own status is the weighted problem's; its unmet term
+                # is proven minimal by the LP bound, so phase 1 (the unmet term) is optimal
+                {"phase": "unmet",
+                 "status": "optimal" if p1.route == "weighted" else p1.result.status.value,
                  "objective": p1.unmet, "bound": lower,
                  "runtime_s": p1.runtime_s if p1.runtime_s is not None else p1.result.runtime_s},
                 {"phase": "full",

@@ -49,6 +49,8 @@ def test_weighted_route_claims_only_a_minimal_unmet_term(seed, route):
     assert (WEIGHTED in res.extra["lexicographic"]) is route
     if route:
         assert res.extra["unmet_proven"] is True
+        assert res.extra["phases"][0]["status"] == "optimal"
+        assert res.extra["phases"][0]["objective"] == pytest.approx(ref.terms["unmet"], abs=1e-6)
         assert res.bound is not None and res.bound <= ref.objective + 1e-6
 
 
