@@ -78,3 +78,33 @@ def test_auto_on_a_trading_market_is_the_lexicographic_optimum(seed):
     assert res.terms["unmet"] == pytest.approx(ref.terms["unmet"], abs=1e-6)
     assert res.objective == pytest.approx(ref.objective, rel=1e-7, abs=1e-6)
     assert res.extra["unmet_proven"] is True
+
+
+@pytest.mark.parametrize("seed", (700, 704, *TRADING[:2]))
+def test_where_the_unmet_lp_does_not_fit_the_weighted_answer_only_competes(seed, monkeypatch):
+    """Beyond LP_CAPPED_MAX_PAIRS (the L zoo) nothing can prove the weighted answer's unmet
+    term: the weighted solve still runs first (at L the tie-broken search alone left 1,136,165
+    unmet where the weighted one leaves 1,127,985), but the tie-broken phase 1 runs after it
+    and the answer with less unmet is kept; the route is never claimed proven."""
+    from allocator.heuristic import portfolio
+
+    monkeypatch.setattr(portfolio, "LP_CAPPED_MAX_PAIRS", 0)
+    runs: list[tuple[bool, str | None]] = []
+    original = portfolio._Portfolio.__init__
+
+    def spy(self, problem, params, phase1=None):
+        runs.append((problem is p, params.objective, phase1 is not None))
+        original(self, problem, params, phase1)
+
+    monkeypatch.setattr(portfolio._Portfolio, "__init__", spy)
+    instance, p = _lexicographic(seed)
+    ref = brute_force(instance)
+    res = solve(p, SolveParams(solver="heuristic", time_limit=6, gap=0.0))
+    # the weighted solve of the market itself, the tie-broken phase 1, phase 2
+    assert runs == [(True, "weighted", False), (False, "weighted", False),
+                    (True, None, True)]  # phase 2: the market's own (lexicographic) objective
+    assert WEIGHTED not in res.extra["lexicographic"]
+    assert res.terms["unmet"] == pytest.approx(ref.terms["unmet"], abs=1e-6)
+    assert res.objective == pytest.approx(ref.objective, rel=1e-7, abs=1e-6)
+    assert res.extra["unmet_bound"] is None or res.extra["unmet_bound"] <= ref.terms["unmet"] + 1e-6
+    assert res.bound is not None and res.bound <= ref.objective + 1e-6
