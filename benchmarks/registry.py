@@ -119,7 +119,7 @@ class Spec:
 
 
 ZOO_SEED = 1
-ZOO_SCALES = ("S", "M", "L")
+ZOO_SCALES = ("S", "M", "L", "XL")
 
 
 def _import_orlib(family: str, path: Path, index: int, sense: str, capacity: Any) -> Any:
