@@ -87,9 +87,20 @@ def solve_matrix(c: np.ndarray, A: sp.csr_matrix, row_hi: np.ndarray, col_hi: np
         h.variable_values.ids.extend(range(n))
         h.variable_values.values.extend(np.asarray(hint, dtype=float).tolist())
     kind = mathopt.SolverType.PDLP if solver == "pdlp" else mathopt.SolverType.HIGHS
-    res = core.solve(mp, kind.value,
-                     mathopt.StreamableSolverInitArguments().to_proto(), params.to_proto(),
-                     model_params, None, mathopt.CallbackRegistration().to_proto(), None, None)
+    try:
+        res = core.solve(mp, kind.value,
+                         mathopt.StreamableSolverInitArguments().to_proto(), params.to_proto(),
+                         model_params, None, mathopt.CallbackRegistration().to_proto(), None,
+                         None)
+    except Exception as exc:
+        # OR-Tools refuses an answer it cannot vouch for with pybind11_abseil's StatusNotOk
+        # (seen once, PDLP on 3 million pairs at XL: "incompatible basis and dual solution
+        # ... [INTERNAL]"), which used to end the whole search process. No answer from this
+        # solve: the callers go on without it (an LP bound not proven, a neighbourhood not
+        # improved). Anything else is a bug and propagates.
+        if type(exc).__name__ != "StatusNotOk":
+            raise
+        return MatrixAnswer("none", None, None, None)
     optimal = res.termination.reason == mathopt.TerminationReason.OPTIMAL.value
     if not res.solutions or not res.solutions[0].HasField("primal_solution"):
         return MatrixAnswer("none", None, None, None)
