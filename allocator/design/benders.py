@@ -41,7 +41,7 @@ import time
 import zlib
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -241,7 +241,8 @@ class Master:
     """
 
     def __init__(self, instance: Instance, base: Problem, lot_demand: np.ndarray,
-                 weights: Sequence[float]):
+                 weights: Sequence[float],
+                 aggregates: Sequence[tuple[np.ndarray, MatrixModel]] = ()):
         dh = design_holders(base)
         self.nb = nb = len(dh)
         self.k = k = len(weights)
@@ -261,7 +262,8 @@ class Master:
         targets = target_rows(base, dh, lot_demand, 2 * nb + k)
         self.targets = targets
         self.nz = targets.n_z
-        self.n_cols = 2 * nb + k + self.nz
+        self.n_first = 2 * nb + k + self.nz  # y, V, theta, z
+        self.n_cols = self.n_first + sum(m.n_cols - m.n_design for _, m in aggregates)
         rows, cols, vals, lo, hi = [], [], [], [], []
         r = 0
         for j in range(nb):  # vmin y <= V <= vmax y
@@ -296,10 +298,56 @@ class Master:
         lo += list(targets.lo)
         hi += list(targets.hi)
         r += len(targets.lo)
-        self._static = sp.csr_matrix((vals, (rows, cols)), shape=(r, self.n_cols))
+        static = [sp.csr_matrix((vals, (rows, cols)), shape=(r, self.n_cols))]
+        self._n_base_rows = r
         self._lo, self._hi = np.array(lo, dtype=float), np.array(hi, dtype=float)
+        # the aggregated demands (partial Benders, allocator.design.aggregate)
+        self._agg_hi: list[np.ndarray] = []
+        at = self.n_first
+        for members, agg in aggregates:
+            block, block_lo, block_hi = self._aggregate_rows(members, agg, at)
+            static.append(block)
+            self._lo, self._hi = np.r_[self._lo, block_lo], np.r_[self._hi, block_hi]
+            self._agg_hi.append(agg.col_hi[agg.n_design:])
+            at += agg.n_cols - agg.n_design
+        self._static = sp.vstack(static, format="csr")
+        self.aggregated = len(aggregates)
+        # offers that exist only with an award, in the aggregated demands: what only the
+        # aggregated master MIP sees (a cut is linear in y)
+        self.gated = any(len(agg.rows_of("award capacity")) for _, agg in aggregates)
         self._cuts: list[tuple[int, np.ndarray, float]] = []  # (scenario, g over y|V, rhs)
         self._seen: set[bytes] = set()
+
+    def _aggregate_rows(self, members: np.ndarray, agg: MatrixModel, at: int
+                        ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+        """The rows of one aggregated demand over scenarios ``members``, its recourse columns
+        from ``at``, and the row linking them to theta: ``sum_{s in members} w_s theta_s >=
+        W (cost of the aggregated recourse + its constant)``, W the members' weight.
+
+        ``agg`` is the aggregated model of the members with their weights renormalised to sum
+        to 1 (its y, V, z columns first, in the master's order); its design rows are the
+        master's own and are left out.
+        """
+        nb, k, nz = self.nb, self.k, self.nz
+        if (agg.y0 != 0 or len(agg.design_holders) != nb or agg.n_z != nz):
+            raise ValueError("the aggregated model's first stage is not the master's")
+        nd = agg.n_design
+        names = np.asarray(agg.row_names, dtype=object)
+        keep = np.nonzero(~np.isin(names, DESIGN_ROWS))[0]
+        A = agg.A[keep].tocsc()
+        nr = agg.n_cols - nd
+        # agg columns: y, V | z | recourse  ->  master: y, V | theta | z | ... at ...
+        blocks = [A[:, :2 * nb], sp.csc_matrix((len(keep), k)), A[:, 2 * nb:nd],
+                  sp.csc_matrix((len(keep), at - self.n_first)), A[:, nd:],
+                  sp.csc_matrix((len(keep), self.n_cols - at - nr))]
+        body = sp.hstack(blocks, format="csr")
+        W = float(self.weights[members].sum())
+        link = np.zeros(self.n_cols)
+        link[2 * nb + members] = self.weights[members]
+        link[at:at + nr] = -W * agg.c[nd:]
+        constant = W * (agg.offset - self.offset)  # the transfer constant (same block cost)
+        A_all = sp.vstack([body, sp.csr_matrix(link)], format="csr")
+        return (A_all, np.r_[agg.row_lo[keep], constant], np.r_[agg.row_hi[keep], np.inf])
 
     def add_cuts(self, volume: np.ndarray, results: Sequence[LpRecourse],
                  award: np.ndarray | None = None) -> int:
@@ -321,8 +369,9 @@ class Master:
             added += 1
         return added
 
-    def model(self) -> MatrixModel:
-        """The master as a model for the solver layer."""
+    def model(self, aggregated: bool = True) -> MatrixModel:
+        """The master as a model for the solver layer; with ``aggregated`` False, without the
+        aggregated demands' columns and rows (cuts only)."""
         nb, k = self.nb, self.k
         n = len(self._cuts)
         if n:
@@ -335,25 +384,37 @@ class Master:
         else:
             A = self._static
         rhs = np.array([c[2] for c in self._cuts], dtype=float)
-        return MatrixModel(
-            c=np.r_[self.award, self.rate, self.weights, np.zeros(self.nz)],
+        n_agg = self.n_cols - self.n_first
+        full = MatrixModel(
+            c=np.r_[self.award, self.rate, self.weights, np.zeros(self.nz + n_agg)],
             offset=self.offset,
             A=A,
             row_lo=np.r_[self._lo, rhs],
             row_hi=np.r_[self._hi, np.full(n, np.inf)],
             col_lo=np.zeros(self.n_cols),
             # recourse costs >= 0
-            col_hi=np.r_[np.ones(nb), self.vmax, np.full(k, np.inf), np.ones(self.nz)],
+            col_hi=np.r_[np.ones(nb), self.vmax, np.full(k, np.inf), np.ones(self.nz),
+                         *self._agg_hi],
             integer=np.r_[np.ones(nb, dtype=bool), np.zeros(nb + k, dtype=bool),
-                          np.ones(self.nz, dtype=bool)],
+                          np.ones(self.nz, dtype=bool), np.zeros(n_agg, dtype=bool)],
             demands=(),
         )
+        if aggregated or not n_agg:
+            return full
+        keep = np.r_[np.arange(self._n_base_rows), self._static.shape[0] + np.arange(n)]
+        f = self.n_first
+        return replace(full, c=full.c[:f], A=full.A[keep][:, :f].tocsr(),
+                       row_lo=full.row_lo[keep], row_hi=full.row_hi[keep],
+                       col_lo=full.col_lo[:f], col_hi=full.col_hi[:f], integer=full.integer[:f])
 
-    def solve(self, params: SolveParams, warm: tuple[np.ndarray, np.ndarray] | None = None
+    def solve(self, params: SolveParams, warm: tuple[np.ndarray, np.ndarray] | None = None,
+              aggregated: bool = False
               ) -> tuple[Status, np.ndarray | None, np.ndarray | None, float | None, float | None]:
-        """(status, y, V, objective, bound) of the master; y and V None without a solution."""
-        model = self.model()
-        start = None if warm is None else self.point(*warm)
+        """(status, y, V, objective, bound) of the master MIP; y and V None without a
+        solution. ``aggregated``: with the aggregated demands (a harder MIP: HiGHS took 40-50 s
+        on the Staffordshire designs where the cuts alone take 3-17 s)."""
+        model = self.model(aggregated)
+        start = None if warm is None else self.point(*warm, aggregated=aggregated)
         res, _ = solve_model(model, params, "weighted", warm_start=start)
         if not res.status.has_solution or res.values is None:
             return res.status, None, None, None, res.bound
@@ -380,8 +441,13 @@ class Master:
         volume = np.clip(res.values[nb:2 * nb], 0.0, self.vmax)
         return y, volume, float(res.objective)
 
-    def point(self, y: np.ndarray, volume: np.ndarray) -> np.ndarray:
-        """A master solution with these awards (theta at the maximum of its cuts)."""
+    def point(self, y: np.ndarray, volume: np.ndarray, aggregated: bool = True
+              ) -> np.ndarray | None:
+        """A master solution with these awards (theta at the maximum of its cuts), or None.
+
+        With aggregated demands the recourse columns and theta come from the master's LP at
+        these awards (None if that LP has no optimum: then there is no warm start).
+        """
         y = np.asarray(y, dtype=float)
         theta = np.zeros(self.k)
         for s, g, rhs in self._cuts:
@@ -389,7 +455,22 @@ class Master:
         z = np.zeros(self.nz)
         j, kz = self.targets.members
         np.maximum.at(z, kz, y[j])
-        return np.r_[y, volume, theta, z]
+        first = np.r_[y, volume, theta, z]
+        if not self.aggregated or not aggregated:
+            return first
+        from allocator.exact import highs
+        from allocator.exact.base import SolverOptions
+
+        model = self.model()
+        nb, k = self.nb, self.k
+        fixed = np.r_[np.arange(2 * nb), 2 * nb + k + np.arange(self.nz)]
+        lo, hi = model.col_lo.copy(), model.col_hi.copy()
+        lo[fixed] = hi[fixed] = np.clip(first[fixed], lo[fixed], hi[fixed])
+        res = highs.solve(replace(model, col_lo=lo, col_hi=hi),
+                          SolverOptions(time_limit=30.0, threads=1), relax=True)
+        if res.status != Status.optimal or res.values is None:
+            return None
+        return np.asarray(res.values, dtype=float)
 
     def first_stage(self, y: np.ndarray, volume: np.ndarray) -> float:
         """Block cost of these awards: contracts in force, award costs, rate x volume."""

@@ -32,6 +32,7 @@ import numpy as np
 from allocator.core.params import SolveParams
 from allocator.core.progress import report
 from allocator.core.result import Result, Status, gap
+from allocator.design.aggregate import grouped_aggregates
 from allocator.design.benders import LpRecourse, Master, design_lp_bound, lp_recourse
 from allocator.design.context import (
     Awards,
@@ -58,6 +59,7 @@ from allocator.instance.schema import Instance
 
 LOG = logging.getLogger("allocator.design")
 MASTER_GAP = 1e-4  # relative gap of each Benders master MIP
+AGGREGATED_MASTER_SHARE = 0.25  # of the time limit, at most, for the aggregated master MIP
 RELAXED_TOL = 2e-5  # the relaxed phase has converged: its bound within this of its best point
 
 
@@ -261,7 +263,10 @@ class _CutLoop:
 
 def solve_benders(ctx: DesignContext) -> Result:
     """The L-shaped method of :mod:`allocator.design.benders`, then exact evaluation."""
-    master = Master(ctx.instance, ctx.base, ctx.lot_demand, [d.weight for d in ctx.demands])
+    aggregates = grouped_aggregates(ctx.core, ctx.demands, ctx.lot_demand,
+                                    ctx.params.aggregate_groups)
+    master = Master(ctx.instance, ctx.base, ctx.lot_demand, [d.weight for d in ctx.demands],
+                    aggregates)
     sweep = _Sweep(ctx)
     relaxed = ctx.params.lp_phase_share > 0
     # The relaxed phase converges to a bound at least the wait-and-see LP's; that one is only
@@ -368,8 +373,22 @@ def _iterate(ctx: DesignContext, loop: _CutLoop) -> Result | None:
         # the last 1e-4 of every master took most of an iteration's time
         mparams = solve_params(ctx, min(left, params.recourse_time_limit),
                                params.threads).model_copy(update={"gap": MASTER_GAP})
-        status, y, volume, _, bound = master.solve(
-            mparams, warm=None if not loop.candidates else loop.candidates[0][1:])
+        warm = None if not loop.candidates else loop.candidates[0][1:]
+        status, y, volume, bound = Status.time_limit_no_solution, None, None, None
+        aggregated = it == 0 and master.gated
+        if aggregated:
+            # Where offers exist only with an award, the first master MIP holds the aggregated
+            # demands: it sees what an award's capacity does to the allocation (a cut, linear
+            # in y, cannot), so its design is the one to start from. It is slow (40-50 s on
+            # the Staffordshire designs, where a master of cuts takes 3-17 s), so the later
+            # masters are cuts only; without such offers it found no better design there and
+            # its bound trailed the cuts', so it is not used.
+            aparams = mparams.model_copy(update={"time_limit": max(
+                0.01, min(mparams.time_limit, AGGREGATED_MASTER_SHARE * params.time_limit))})
+            status, y, volume, _, bound = master.solve(aparams, warm, aggregated=True)
+            loop.raise_bound(bound)
+        if (y is None or volume is None) and status != Status.infeasible:
+            status, y, volume, _, bound = master.solve(mparams, warm)
         if y is None or volume is None:  # the master returns both or neither
             if status == Status.infeasible:
                 return Result(status=Status.infeasible, solver=ctx.solver,
@@ -383,7 +402,8 @@ def _iterate(ctx: DesignContext, loop: _CutLoop) -> Result | None:
         loop.candidates.append((value, y, volume))
         loop.candidates.sort(key=lambda c: c[0])
         best = loop.candidates[0][0]
-        loop.history.append({"iteration": it + 1, "lower_bound": lower, "lp_value": value,
+        loop.history.append({"iteration": it + 1, "aggregated": aggregated,
+                             "lower_bound": lower, "lp_value": value,
                              "best_lp_value": best,
                              "integral": all(r.integral for r in results),
                              "master_s": master_s, "sweep_s": sweep.took,

@@ -105,6 +105,9 @@ class DesignParams(BaseModel):
     # share of the time limit for the cut loop on the master's LP relaxation first
     lp_phase_share: float = Field(0.6, ge=0, le=1)
     final_candidates: int = Field(2, ge=1)  # best LP designs evaluated exactly
+    # groups of scenarios whose aggregated demand the master holds beside its cuts (partial
+    # Benders, allocator.design.aggregate); 0: cuts only
+    aggregate_groups: int = Field(1, ge=0)
     # share of the time limit for the wait-and-see bound's per-scenario design MIPs (0: LP
     # only). Off by default: on the Staffordshire comparison at 0.2 it raised no bound (the
     # short MIPs proved no more than their LPs) and took time from the Benders iterations.

@@ -242,6 +242,7 @@ def build(
     design: bool = False,
     expected_lot_demand: np.ndarray | None = None,
     strengthen: bool = True,
+    all_rows: bool = False,
 ) -> MatrixModel:
     """Build the model over one or more demands (scenarios) sharing the same market.
 
@@ -258,6 +259,11 @@ def build(
         Design mode: add the valid inequalities "nothing is block-funded under a bid that is not
         awarded" (b <= y, and x <= y in block-only lots). They tighten the LP relaxation; a
         recourse model whose y and V are fixed does without them.
+    all_rows
+        Keep every capacity, volume and share row that has a pair in it, even those the
+        demand's own quantities cannot fill: a model whose columns are later scaled (the
+        aggregated demand of :mod:`allocator.design.aggregate`, one column for many people)
+        needs them.
     """
     base = demands[0][0]
     inst = base.instance
@@ -377,7 +383,7 @@ def build(
         if design:
             gated = (p.offer_award_holder >= 0) & (tot_o > 0)
             gated[gated] = v_col_of_holder[p.offer_award_holder[gated]] >= 0
-        bind_o = (tot_o > p.offer_capacity * (1 + 1e-12)) & ~gated
+        bind_o = ((tot_o > 0) if all_rows else (tot_o > p.offer_capacity * (1 + 1e-12))) & ~gated
         r, groups = _group_rows(p.pair_offer, bind_o)
         m = r >= 0
         rows.add(r[m], x0 + kx[m], p.pair_use[m], np.full(len(groups), -INF),
@@ -402,7 +408,8 @@ def build(
         # provider capacity over hours offers
         hk = kx[p.pair_hours]
         tot_p = np.bincount(p.pair_provider[hk], weights=p.pair_use[hk], minlength=p.n_providers)
-        bind_p = tot_p > p.provider_capacity * (1 + 1e-12)
+        bind_p = ((tot_p > 0) & np.isfinite(p.provider_capacity) if all_rows
+                  else tot_p > p.provider_capacity * (1 + 1e-12))
         r, groups = _group_rows(p.pair_provider[hk], bind_p)
         m = r >= 0
         rows.add(r[m], x0 + hk[m], p.pair_use[hk][m], np.full(len(groups), -INF),
@@ -419,7 +426,7 @@ def build(
             # a holder row is needed where something may be block-funded and the volume binds
             cap_q = np.bincount(np.r_[h_f, h_b], weights=np.r_[p.pair_q[fk], p.pair_q[b_pairs]],
                                 minlength=p.n_holders)
-            bind_h = used & ((cap_q > p.holder_volume * (1 + 1e-12)) | has_var)
+            bind_h = used & ((cap_q > p.holder_volume * (1 + 1e-12)) | has_var | all_rows)
             row_of = np.full(p.n_holders, -1, dtype=np.int64)
             hs = np.nonzero(bind_h)[0]
             row_of[hs] = np.arange(len(hs))
@@ -457,7 +464,7 @@ def build(
             key = p.pair_provider[lk] * nl + p.pair_lot[lk]
             tot = np.bincount(key, weights=p.pair_q[lk], minlength=p.n_providers * nl)
             D = np.tile(p.lot_demand, p.n_providers)
-            bind = (D > 0) & (tot > s * D * (1 + 1e-12))
+            bind = (D > 0) & ((tot > 0) if all_rows else (tot > s * D * (1 + 1e-12)))
             r, groups = _group_rows(key, bind)
             m = r >= 0
             rows.add(r[m], x0 + lk[m], p.pair_q[lk][m], np.full(len(groups), -INF),
