@@ -17,6 +17,9 @@ solved on its own with the awards fixed:
    fractional point so far and the relaxed master's solution (in-out separation): it
    converges to the LP relaxation of the whole design model in a few dozen cheap iterations
    and hands the MIP master its cuts.
+   The master may also hold the *aggregated demand* (partial Benders,
+   :mod:`allocator.design.aggregate`): the scenarios' needs merged by type into one LP per
+   group of scenarios, linked to theta by ``sum_{s in G} w_s theta_s >= W_G cost_G``.
 3. Repeat until the best LP value of a design found meets the master's bound (within the
    gap), or the time share runs out. Then the best few designs are evaluated exactly (MIP
    recourse, :mod:`allocator.design.recourse`), the best kept and polished (the volumes

@@ -59,7 +59,7 @@ from allocator.instance.schema import Instance
 
 LOG = logging.getLogger("allocator.design")
 MASTER_GAP = 1e-4  # relative gap of each Benders master MIP
-AGGREGATED_MASTER_SHARE = 0.25  # of the time limit, at most, for the aggregated master MIP
+AGGREGATED_MASTER_SHARE = 0.35  # of the time limit, at most, for the aggregated master MIP
 RELAXED_TOL = 2e-5  # the relaxed phase has converged: its bound within this of its best point
 
 
@@ -265,6 +265,10 @@ def solve_benders(ctx: DesignContext) -> Result:
     """The L-shaped method of :mod:`allocator.design.benders`, then exact evaluation."""
     aggregates = grouped_aggregates(ctx.core, ctx.demands, ctx.lot_demand,
                                     ctx.params.aggregate_groups)
+    if not any(len(m.rows_of("award capacity")) for _, m in aggregates):
+        # No offer exists only with an award: the master of cuts alone, as measured best on
+        # the Staffordshire designs without such offers (models/lot_design.md)
+        aggregates = []
     master = Master(ctx.instance, ctx.base, ctx.lot_demand, [d.weight for d in ctx.demands],
                     aggregates)
     sweep = _Sweep(ctx)
@@ -291,7 +295,8 @@ def solve_benders(ctx: DesignContext) -> Result:
         return infeasible
     extra: dict[str, Any] = {
         **ctx.common, "bound_kind": "the largest of the Benders master bound (LP recourse "
-        "cuts), the relaxed master's (the LP relaxation of the whole model, at convergence) "
+        "cuts, and the aggregated demand where the master held it), the relaxed master's "
+        "(the LP relaxation of the whole model, at convergence) "
         "and, when computed, the wait-and-see LP bound (each scenario's own design LP)",
         "wait_and_see_bound": loop.wait_and_see, "iterations": loop.history}
     if not loop.candidates:
@@ -375,14 +380,15 @@ def _iterate(ctx: DesignContext, loop: _CutLoop) -> Result | None:
                                params.threads).model_copy(update={"gap": MASTER_GAP})
         warm = None if not loop.candidates else loop.candidates[0][1:]
         status, y, volume, bound = Status.time_limit_no_solution, None, None, None
-        aggregated = it == 0 and master.gated
+        aggregated = master.gated
         if aggregated:
-            # Where offers exist only with an award, the first master MIP holds the aggregated
+            # Where offers exist only with an award, the master MIP holds the aggregated
             # demands: it sees what an award's capacity does to the allocation (a cut, linear
-            # in y, cannot), so its design is the one to start from. It is slow (40-50 s on
-            # the Staffordshire designs, where a master of cuts takes 3-17 s), so the later
-            # masters are cuts only; without such offers it found no better design there and
-            # its bound trailed the cuts', so it is not used.
+            # in y, cannot). It is slow (40-50 s on the Staffordshire designs, where a master
+            # of cuts takes 3-17 s): without such offers it found no better design there and
+            # its bound trailed the cuts', so it is not used there. Each solve gets at most
+            # AGGREGATED_MASTER_SHARE of the time limit; without an answer in it, the master
+            # of cuts is solved instead.
             aparams = mparams.model_copy(update={"time_limit": max(
                 0.01, min(mparams.time_limit, AGGREGATED_MASTER_SHARE * params.time_limit))})
             status, y, volume, _, bound = master.solve(aparams, warm, aggregated=True)
