@@ -132,3 +132,44 @@ def test_design_applies_a_lot_design_file(tmp_path):
     bad.write_text('{"name": "x", "lots": []}', encoding="utf-8")
     result = runner.invoke(app, ["design", str(market), "--design", str(bad), "--out", str(out)])
     assert result.exit_code == 2 and "at least one lot" in result.output
+
+
+def test_design_aggregate_groups_option(tmp_path):
+    """``--aggregate-groups``: 0 keeps the Benders master to its cuts even where offers exist
+    only with an award; the default holds the aggregated demand there; a negative count is
+    refused naming the option."""
+    from design.test_aggregate import SEEDS, _case
+
+    from allocator.core.problem import Problem
+    from allocator.design.aggregate import grouped_aggregates
+    from allocator.design.benders import Master
+    from allocator.design.scenarios import demands
+    from allocator.design.solve import expected_lot_demand
+
+    def gated(inst):
+        ds = demands(inst)
+        D = expected_lot_demand(inst, ds)
+        return Master(inst, Problem.from_instance(inst, mode="design"), D,
+                      [d.weight for d in ds], grouped_aggregates(inst, ds, D, 1)).gated
+
+    inst = next(c for c in map(_case, SEEDS) if gated(c))
+    market = tmp_path / "market.json"
+    save_instance(inst, market)
+    seen = {}
+    for groups in ("0", None):
+        out = tmp_path / f"out{groups}"
+        extra = [] if groups is None else ["--aggregate-groups", groups]
+        result = runner.invoke(app, ["design", str(market), "--method", "benders",
+                                     "--max-iterations", "4", "--workers", "1",
+                                     "--out", str(out), *extra])
+        assert result.exit_code == 0, result.output
+        doc = json.loads((out / "result.json").read_text())
+        seen[groups] = {bool(h.get("aggregated")) for h in doc["extra"]["iterations"]}
+        assert check(load_instance(out / "instance.json"), solution_from_result(out),
+                     reported=doc).ok
+    assert seen["0"] == {False}
+    assert True in seen[None]
+    result = runner.invoke(app, ["design", str(market), "--aggregate-groups", "-1",
+                                 "--out", str(tmp_path / "bad")])
+    assert result.exit_code == 2 and "--aggregate-groups" in result.output
+    assert not (tmp_path / "bad").exists()

@@ -75,6 +75,9 @@ def design_command(
     max_iterations: Annotated[int | None, typer.Option(
         help="Benders: stop after this many iterations (a stop that does not depend on "
              "the machine's speed).")] = None,
+    aggregate_groups: Annotated[int | None, typer.Option(
+        help="Benders: groups of scenarios whose aggregated demand the master holds beside "
+             "its cuts where offers exist only with an award (0: cuts only; default 1).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing.")] = False,
 ) -> None:
     """Choose the block awards and volumes over demand scenarios (DESIGN.md section 5).
@@ -94,7 +97,7 @@ def design_command(
     from allocator.report.tables import build_tables
 
     params = _params(time_limit=time_limit, gap=gap, method=method,
-                     max_iterations=max_iterations)
+                     max_iterations=max_iterations, aggregate_groups=aggregate_groups)
     if scenarios is not None and scenarios < 1:
         _bad_input([f"--scenarios: must be at least 1, got {scenarios}"])
     inst = _load(instance)
@@ -148,6 +151,9 @@ def compare_command(
     max_iterations: Annotated[int | None, typer.Option(
         help="Benders: stop after this many iterations (a stop that does not depend on "
              "the machine's speed).")] = None,
+    aggregate_groups: Annotated[int | None, typer.Option(
+        help="Benders: groups of scenarios whose aggregated demand the master holds beside "
+             "its cuts where offers exist only with an award (0: cuts only; default 1).")] = None,
     formats: Annotated[str, typer.Option(help="Files to write: csv,xlsx,html.")] = "csv,xlsx,html",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing.")] = False,
 ) -> None:
@@ -172,7 +178,7 @@ def compare_command(
     if scenarios < 1:
         _bad_input([f"--scenarios: must be at least 1, got {scenarios}"])
     params = _params(time_limit=time_limit, gap=gap, method=method,
-                     max_iterations=max_iterations)
+                     max_iterations=max_iterations, aggregate_groups=aggregate_groups)
     inst = _load(market)
     problems, loaded = [], []
     for path in designs:
