@@ -105,9 +105,17 @@ class DesignParams(BaseModel):
     # share of the time limit for the cut loop on the master's LP relaxation first
     lp_phase_share: float = Field(0.6, ge=0, le=1)
     final_candidates: int = Field(2, ge=1)  # best LP designs evaluated exactly
+    # master MIP phase: a second cut per iteration at this weight of the core point (the
+    # best design's awards, moving towards each master design) and the rest of the master's
+    # design (in-out separation as in the relaxed phase; 0: cuts at the master's design only)
+    master_inout: float = Field(0.5, ge=0, lt=1)
     # groups of scenarios whose aggregated demand the master holds beside its cuts (partial
     # Benders, allocator.design.aggregate); 0: cuts only
     aggregate_groups: int = Field(1, ge=0)
+    # how many master MIPs (the first ones) hold the aggregated demand where it applies (the
+    # later ones are cuts only: 3-6 s a master where the aggregated ones take 40-50 s); None:
+    # every one
+    aggregated_masters: int | None = Field(1, ge=0)
     # share of the time limit for the wait-and-see bound's per-scenario design MIPs (0: LP
     # only). Off by default: on the Staffordshire comparison at 0.2 it raised no bound (the
     # short MIPs proved no more than their LPs) and took time from the Benders iterations.

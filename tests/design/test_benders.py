@@ -119,3 +119,56 @@ def test_relaxed_phase_reaches_the_lp_relaxation_of_the_whole_model(setup):
     assert all(b <= optimum + 1e-6 * abs(optimum) for b in lows)
     assert lows == sorted(lows)
     assert res.bound is not None and res.bound >= last - 1e-6 * abs(last)
+
+
+def test_master_inout_cuts_keep_the_bound_and_converge_to_the_same_point(setup):
+    """In-out cuts between master designs (master_inout): every bound on the way is at most
+    the optimum and never falls, in-out cuts were added, and the loop converges to the same
+    Benders bound (the design model with LP recourse) and the same design as without them.
+    (This market's recourse LPs are fractional, so that bound is below the optimum.)"""
+    inst, ds, base, D = setup
+    optimum = solve_design(inst, DesignParams(method="extensive", gap=0.0)).objective
+    runs = {}
+    for a in (0.5, 0.0):
+        res = solve_design(inst, DesignParams(method="benders", time_limit=120,
+                                              lp_phase_share=0.0, master_inout=a, gap=1e-9))
+        masters = [h for h in res.extra["iterations"] if "aggregated" in h]
+        lows = [h["lower_bound"] for h in masters]
+        assert all(b <= optimum + 1e-6 * abs(optimum) for b in lows)
+        assert lows == sorted(lows)
+        assert res.bound <= optimum + 1e-6 * abs(optimum)
+        runs[a] = (res, sum(h.get("inout_cuts", 0) for h in masters))
+    (io, io_cuts), (plain, plain_cuts) = runs[0.5], runs[0.0]
+    assert io_cuts > 0 and plain_cuts == 0
+    assert io.bound == pytest.approx(plain.bound, rel=1e-7)
+    assert io.objective == pytest.approx(plain.objective, rel=1e-7)
+    assert optimum <= io.objective + 1e-6 * abs(optimum)
+
+
+def test_aggregated_masters_counts_the_master_mips_holding_the_aggregate():
+    """Where offers exist only with an award: the first ``aggregated_masters`` master MIPs
+    hold the aggregated demand and the later ones are cuts only (None: every one); both
+    bounds stay below the extensive form's optimum."""
+    from allocator.design.aggregate import grouped_aggregates
+    from allocator.design.scenarios import demands as demands_of
+
+    from .test_aggregate import SEEDS, _case
+
+    def gated(inst):
+        ds = demands_of(inst)
+        D = expected_lot_demand(inst, ds)
+        return Master(inst, Problem.from_instance(inst, mode="design"), D,
+                      [d.weight for d in ds], grouped_aggregates(inst, ds, D, 1)).gated
+
+    inst = _case(17)  # of SEEDS: a market whose Benders loop takes four master MIPs
+    assert 17 in SEEDS and gated(inst)
+    optimum = solve_design(inst, DesignParams(method="extensive", gap=0.0)).objective
+    flags = {}
+    for count in (1, None):
+        res = solve_design(inst, DesignParams(method="benders", time_limit=120,
+                                              lp_phase_share=0.0, max_iterations=4,
+                                              aggregated_masters=count, gap=1e-9))
+        flags[count] = [h["aggregated"] for h in res.extra["iterations"] if "phase" not in h]
+        assert res.bound <= optimum + 1e-6 * abs(optimum)
+    assert len(flags[None]) >= 2 and all(flags[None])
+    assert len(flags[1]) >= 2 and flags[1][0] is True and not any(flags[1][1:])
