@@ -174,3 +174,30 @@ def test_design_aggregate_groups_option(tmp_path):
                                  "--out", str(tmp_path / "bad")])
     assert result.exit_code == 2 and "--aggregate-groups" in result.output
     assert not (tmp_path / "bad").exists()
+
+
+def test_design_says_when_benders_gives_way_to_groups(tmp_path):
+    """--method benders on a design with the lexicographic objective runs the scenario groups
+    (Benders cuts need the weighted objective) and says so, in result.json and on screen; a
+    weighted design keeps Benders and prints no note."""
+    from design.test_aggregate import _case
+
+    lex = _case(19)
+    assert lex.policy.objective == "lexicographic"
+    notes = {}
+    for name, inst in (("lex", lex), ("weighted", lex.model_copy(update={
+            "policy": lex.policy.model_copy(update={"objective": "weighted"})}))):
+        market = tmp_path / f"{name}.json"
+        save_instance(inst, market)
+        out = tmp_path / f"out-{name}"
+        result = runner.invoke(app, ["design", str(market), "--method", "benders",
+                                     "--max-iterations", "3", "--workers", "1",
+                                     "--time-limit", "60", "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        extra = json.loads((out / "result.json").read_text())["extra"]
+        notes[name] = (extra["method"], extra.get("method_note"), result.output)
+    method, note, output = notes["lex"]
+    assert method == "groups" and "benders asked; groups used" in note
+    assert "note: method benders asked" in " ".join(output.split())
+    method, note, output = notes["weighted"]
+    assert method == "benders" and note is None and "note:" not in output

@@ -130,6 +130,8 @@ def design_command(
     if result.solution is not None:
         console.print(f"{len(result.solution.awards)} award(s); method "
                       f"{result.extra.get('method')}, bound: {result.extra.get('bound_kind')}")
+    if result.extra.get("method_note"):
+        console.print(f"[yellow]note: {result.extra['method_note']}[/yellow]")
     console.print(f"results written to {out}")
     raise typer.Exit(EXIT_OK if result.status.has_solution else EXIT_FAILED)
 

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -188,11 +188,16 @@ def solve_design(
         method = "groups"  # Benders cuts need the weighted objective
     else:
         method = params.method
+    common: dict[str, Any] = {"method": method, "dropped_bids": dropped,
+                              "estimated_columns": columns}
+    if params.method == "benders" and method == "groups":
+        common["method_note"] = (f"method {params.method} asked; {method} used: Benders cuts "
+                                 f"need the weighted objective and this design is {kind}")
     ctx = DesignContext(
         instance=instance, core=instance.model_copy(update={"scenarios": ()}), base=base,
         demands=tuple(ds), lot_demand=lot_demand, params=params, kind=kind, runner=runner,
         solver=solver, t0=t0, deadline=deadline, columns=columns,
-        common={"method": method, "dropped_bids": dropped, "estimated_columns": columns})
+        common=common)
     # The rules every answer obeys (optimal only within the requested gap; objective_kind),
     # applied by the solver registry as for allocation solves.
     return certify(METHODS[method](ctx), SolveParams(gap=params.gap), kind)
