@@ -430,22 +430,22 @@ def _iterate(ctx: DesignContext, loop: _CutLoop) -> Result | None:
         if time.perf_counter() > stop or late or master.add_cuts(volume, results, y) == 0:
             break
         if params.master_inout > 0:
-            core, loop.history[-1]["inout_cuts"] = _inout_cut(ctx, loop, core, y, volume,
-                                                               stop)
+            core, loop.history[-1]["inout_cuts"] = _inout_cut(ctx, loop, core, y, volume)
     return None
 
 
 def _inout_cut(ctx: DesignContext, loop: _CutLoop,
-               core: tuple[np.ndarray, np.ndarray] | None, y: np.ndarray, volume: np.ndarray,
-               stop: float) -> tuple[tuple[np.ndarray, np.ndarray], int]:
+               core: tuple[np.ndarray, np.ndarray] | None, y: np.ndarray, volume: np.ndarray
+               ) -> tuple[tuple[np.ndarray, np.ndarray], int]:
     """A second cut of a master-MIP iteration, at a point inside the box (Fischetti, Ljubic and
     Sinnl 2017's in-out separation for a MIP master): ``a core + (1 - a) (y, V)``, ``a`` the
     ``master_inout`` weight, the core point starting at the best design's awards and moving
     half-way to each master design. The cut is valid (the LP recourse is convex over the
     whole box) and, taken between the designs the master proposes and the best one, it bounds
-    theta where the next masters look. Skipped when the sweep would end past ``stop`` (the
-    cut loop's share of the time) or within four sweeps of the deadline. Returns the new core
-    point and how many cuts were new."""
+    theta where the next masters look. Skipped within four sweeps of the deadline; it may end
+    one sweep past the cut loop's share of the time (the loop then stops): keeping it inside
+    that share cost the new-beds design 0.4 points of gap at 180 s (one run). Returns the new
+    core point and how many cuts were new."""
     a, master, sweep = ctx.params.master_inout, loop.master, loop.sweep
     yv = (np.asarray(y, dtype=float), np.asarray(volume, dtype=float))
     if core is None:
@@ -454,8 +454,7 @@ def _inout_cut(ctx: DesignContext, loop: _CutLoop,
     pv = a * core[1] + (1 - a) * yv[1]
     added = 0
     far = not (np.allclose(py, yv[0]) and np.allclose(pv, yv[1]))
-    now = time.perf_counter()
-    if far and now + sweep.took <= stop and now + 4 * sweep.took <= ctx.deadline:
+    if far and time.perf_counter() + 4 * sweep.took <= ctx.deadline:
         added = master.add_cuts(pv, sweep(py, pv), py)
     return (0.5 * (core[0] + yv[0]), 0.5 * (core[1] + yv[1])), added
 
