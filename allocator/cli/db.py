@@ -15,14 +15,11 @@ from typing import Annotated, Any
 
 import typer
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+from allocator.cli.common import EXIT_BAD_INPUT, EXIT_FAILED
+from allocator.cli.common import say as _say
 
 DbOption = Annotated[str | None, typer.Option(
     "--db", help="Database URL (default: $ALLOCATOR_DB, else sqlite:///allocator.db).")]
-
-
-def _say(line: str) -> None:
-    typer.echo(line, err=True)
 
 
 def _engine(url: str | None, *, require: bool = True,

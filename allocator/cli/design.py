@@ -9,28 +9,13 @@ field).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
-
-
-def _bad_input(lines: list[str]) -> NoReturn:
-    for line in lines:
-        typer.echo(line, err=True)
-    raise typer.Exit(EXIT_BAD_INPUT)
-
-
-def _load(path: Path):
-    from allocator.instance.errors import InstanceError
-    from allocator.instance.io import load_instance
-
-    try:
-        return load_instance(path)
-    except InstanceError as error:
-        _bad_input([str(p) for p in error.problems]
-                   + [f"{len(error.problems)} problem(s) in {path}"])
+from allocator.cli.common import EXIT_FAILED, EXIT_OK, validated
+from allocator.cli.common import bad_input as _bad_input
+from allocator.cli.common import load as _load
 
 
 def _runner(workers: int | None, dask: str | None):
@@ -45,15 +30,10 @@ def _runner(workers: int | None, dask: str | None):
 
 
 def _params(**settings):
-    from pydantic import ValidationError
-
+    """Validated :class:`DesignParams` from the options given (None: the default)."""
     from allocator.design.solve import DesignParams
 
-    try:
-        return DesignParams(**{k: v for k, v in settings.items() if v is not None})
-    except ValidationError as error:
-        _bad_input([f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}"
-                    for e in error.errors()])
+    return validated(DesignParams, {k: v for k, v in settings.items() if v is not None})
 
 
 def design_command(

@@ -15,11 +15,16 @@ import sys
 from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
+from allocator.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
+from allocator.cli.common import bad_input as _bad_input
+from allocator.cli.common import load as _load
+from allocator.cli.common import say as _say
+from allocator.cli.common import validated as _params
 from allocator.cli.db import register as register_book_commands
 from allocator.cli.design import register as register_design_commands
 from allocator.cli.minicomp import register as register_minicomp_commands
@@ -35,7 +40,6 @@ if TYPE_CHECKING:
     from allocator.core.result import Result
     from allocator.instance.schema import Instance
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 app = typer.Typer(
     name="allocator",
@@ -64,29 +68,6 @@ class Scale(StrEnum):
     M = "M"
     L = "L"
     XL = "XL"
-
-
-def _say(line: str) -> None:
-    """One line on stderr, never wrapped (each problem stays on its own line)."""
-    typer.echo(line, err=True)
-
-
-def _bad_input(lines: list[str]) -> NoReturn:
-    for line in lines:
-        _say(line)
-    raise typer.Exit(EXIT_BAD_INPUT)
-
-
-def _load(path: Path) -> Instance:
-    """Load and validate an instance, or print every problem and exit 2."""
-    from allocator.instance.errors import InstanceError
-    from allocator.instance.io import load_instance
-
-    try:
-        return load_instance(path)
-    except InstanceError as error:
-        _bad_input([str(p) for p in error.problems]
-                   + [f"{len(error.problems)} problem(s) in {path}"])
 
 
 @contextlib.contextmanager
@@ -152,17 +133,6 @@ def _check_dask(address: str) -> None:
         Client(address, timeout=10).close()
     except (OSError, TimeoutError, ValueError) as error:
         _bad_input([f"--dask {address}: no dask scheduler answers there ({error})"])
-
-
-def _params(model: Any, settings: dict[str, Any]) -> Any:
-    """Validated solve parameters, or every bad option reported as bad input."""
-    from pydantic import ValidationError
-
-    try:
-        return model(**settings)
-    except ValidationError as error:
-        _bad_input([f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}"
-                    for e in error.errors()])
 
 
 @app.command("solve")

@@ -12,7 +12,10 @@ from typing import Annotated
 
 import typer
 
-from allocator.cli.design import EXIT_FAILED, EXIT_OK, _bad_input, _load, _params
+from allocator.cli.common import EXIT_FAILED, EXIT_OK
+from allocator.cli.common import bad_input as _bad_input
+from allocator.cli.common import load as _load
+from allocator.cli.design import _params
 
 
 def mini_competition_command(

@@ -8,17 +8,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
-EXIT_OK, EXIT_BAD_INPUT = 0, 2
-
-
-def _bad_input(lines: list[str]) -> NoReturn:
-    for line in lines:
-        typer.echo(line, err=True)
-    raise typer.Exit(EXIT_BAD_INPUT)
+from allocator.cli.common import EXIT_OK
+from allocator.cli.common import bad_input as _bad_input
 
 
 def simulate_command(
@@ -56,7 +51,8 @@ def simulate_command(
     from pydantic import ValidationError
     from rich.console import Console
 
-    from allocator.cli.design import _load, _runner
+    from allocator.cli.common import load as _load
+    from allocator.cli.design import _runner
     from allocator.simulate import SimulationConfig, simulate
     from allocator.simulate.report import FORMATS, write_outputs
     from allocator.simulate.run import make_policies

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-EXIT_OK, EXIT_BAD_INPUT = 0, 2
+from allocator.cli.common import EXIT_BAD_INPUT
 
 
 def template_command(

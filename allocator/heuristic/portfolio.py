@@ -395,8 +395,14 @@ class _Portfolio:
             self.bound_method = method or self.bound_method
             changed = True
         if changed:
-            self.progress.append((round(at - self.t0, 4), self.best_obj, self.bound))
-            report(at - self.t0, self.best_obj, self.bound, "portfolio")
+            # A part's answer carries the time its child found it, but it is read later and
+            # summed with the other part's newest: the sum exists from the later of the two,
+            # so a point is never stamped before the one it follows (times stay sorted).
+            elapsed = round(at - self.t0, 4)
+            if self.progress:
+                elapsed = max(elapsed, self.progress[-1][0])
+            self.progress.append((elapsed, self.best_obj, self.bound))
+            report(elapsed, self.best_obj, self.bound, "portfolio")
 
     def _take(self, part: _Part, messages: list[tuple]) -> None:
         for msg in messages:

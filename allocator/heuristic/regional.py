@@ -274,7 +274,9 @@ def _solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float
             value = sum(objectives)
             if best_sum[0] is None or value < best_sum[0]:
                 best_sum[0] = value
-                progress.append((round(msg[1] - t0, 4), value, bound))
+                # found at msg[1] in its region, summed with the others' newest: never
+                # stamped before the point it follows
+                progress.append((max(round(msg[1] - t0, 4), progress[-1][0]), value, bound))
                 report(*progress[-1], "regions")
 
     def search_done(r: _Region, w: Any) -> None:
