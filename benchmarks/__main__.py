@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
                           "(so later runs solve the same instances); 'none' to disable")
     run.add_argument("--no-lp-bound", action="store_true",
                      help="skip the LP relaxation bound of generated instances")
+    run.add_argument("--beyond-caps", action="store_true",
+                     help="run the solvers named even above their size cap (registry.MAX_SIZE)")
     rep = sub.add_parser("report", help="re-write the CSV, Markdown and plot from the rows file")
     rep.add_argument("--suite", default="quick")
     rep.add_argument("--out", type=Path, default=RESULTS)
@@ -124,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
                                                  (argv if argv is not None else sys.argv[1:]))
     rows = run_suite(specs, solvers, args.out / f"{name}.jsonl", time_limit=args.time_limit,
                      threads=args.threads, seed=args.seed, resume=args.resume,
-                     lp_bounds=not args.no_lp_bound,
+                     lp_bounds=not args.no_lp_bound, beyond_caps=args.beyond_caps,
                      cache=None if str(args.cache) == "none" else args.cache.resolve())
     for p in write_all(rows, args.out, name, command, solvers, notes):
         print(p)

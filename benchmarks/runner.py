@@ -344,13 +344,15 @@ def run_suite(
     lp_bounds: bool = True,
     cache: Path | None = None,
     log: Callable[[str], None] = print,
+    beyond_caps: bool = False,
 ) -> list[dict[str, Any]]:
     """Run every (instance, solver) pair, appending each row to ``jsonl`` as it finishes.
 
-    Solvers above their size cap (:data:`benchmarks.registry.MAX_SIZE`) are not run; a row
-    with status ``not_run`` says so. With ``resume`` the rows already in ``jsonl`` are kept
-    and their pairs skipped; otherwise the file is started afresh. With ``cache`` every
-    instance is generated or imported once and read back from that folder afterwards.
+    Solvers above their size cap (:data:`benchmarks.registry.MAX_SIZE`) are not run, unless
+    ``beyond_caps``; a row with status ``not_run`` says so. With ``resume`` the rows already
+    in ``jsonl`` are kept and their pairs skipped; otherwise the file is started afresh.
+    With ``cache`` every instance is generated or imported once and read back from that
+    folder afterwards.
     """
     jsonl.parent.mkdir(parents=True, exist_ok=True)
     rows = read_rows(jsonl) if resume else []
@@ -371,7 +373,7 @@ def run_suite(
         for solver in solvers:
             if (spec.name, solver) in done:
                 continue
-            if not spec.runs(solver):
+            if not beyond_caps and not spec.runs(solver):
                 row = {k: None for k in FIELDS}
                 row.update(instance=spec.name, family=spec.family, size=spec.size,
                            solver=solver, status="not_run", progress=[],

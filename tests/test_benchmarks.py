@@ -177,3 +177,17 @@ def test_quick_suite(tmp_path):
     paths = write_all(rows, tmp_path, "quick", "pytest", solvers)
     assert {p.suffix for p in paths} >= {".csv", ".md"}
     assert "| tiny-1 |" in (tmp_path / "quick.md").read_text()
+
+
+def test_beyond_caps_runs_a_capped_peer(tmp_path, monkeypatch):
+    """A solver above its size cap gets a ``not_run`` row, unless ``beyond_caps`` (the
+    ``--beyond-caps`` option), which runs it like any other."""
+    monkeypatch.setitem(registry.MAX_SIZE, "highs", "tiny")
+    spec = registry.get("gap1-1")  # an OR-Library instance: above "tiny"
+    assert not spec.runs("highs")
+    capped = run_suite([spec], ["highs"], tmp_path / "capped.jsonl", time_limit=2.0,
+                       log=lambda _: None)
+    assert [r["status"] for r in capped] == ["not_run"]
+    ran = run_suite([spec], ["highs"], tmp_path / "ran.jsonl", time_limit=2.0,
+                    log=lambda _: None, beyond_caps=True)
+    assert [r["status"] for r in ran] == ["optimal"] and ran[0]["check_ok"] is True
