@@ -160,6 +160,26 @@ def test_provider_capacity_full_with_travel():
     assert "p1 in z2 (provider capacity: 1 hours left, needs 9)" in row.detail
 
 
+def test_capacity_use_with_travel_time_is_told_apart_from_the_need():
+    """An offer at travel factor 1.25 with 15 hours: two 10-hour needs use 12.5 each. The
+    unmet one's detail says that 12.5 is with travel time, for 10 hours of care (a broker
+    reading "needs 12.5" for a 10-hour package would not know why)."""
+    row = only(reasons_of(market([{"provider": "p1", "capacity": 15, "travel_factor": 1.25}],
+                                 [{}, {}])))
+    assert (row.reason, row.rule) == ("capacity_exhausted", "offer_capacity")
+    assert ("p1 in z1 (offer capacity: 2.5 hours left, needs 12.5 with travel time, for 10 "
+            "hours of care)") in row.detail
+
+
+def test_quantities_shown_to_brokers():
+    """Two decimals at most; a shortfall rounded up, so that asking for it is enough."""
+    from allocator.core.reasons import quantity, quantity_up
+
+    assert [quantity(x) for x in (9.0625, 12.0, 0.7249999)] == ["9.06", "12", "0.72"]
+    assert [quantity_up(x) for x in (6.5725, 6.5775, 2.0, 2.0000000001, 0.001)] == [
+        "6.58", "6.58", "2", "2", "0.01"]
+
+
 def test_block_volume_full_in_block_only_lot():
     """A block-only lot where p1's block of 12 hours holds one 10-hour need, not two."""
     lot = {"id": "L1", "unit": "hours", "zones": ["z1"], "services": ["personal_care"],

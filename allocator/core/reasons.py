@@ -29,6 +29,7 @@ not depend on any solver.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 
 import numpy as np
@@ -355,8 +356,13 @@ def _exhausted(
             text = (f"{prov} in {zone} (offer {p.offer_ids[p.pair_offer[k]]} exists only with "
                     f"a block in lot {lot}, which {prov} does not hold)")
         else:
-            text = (f"{prov} in {zone} ({names}: {_num(max(0.0, left[tight][j]))} {unit} "
-                    f"left, needs {_num(need_of[tight][j])})")
+            # capacity is used with travel time (q tf): say so when it differs from the need
+            q = float(p.need_q[p.pair_need[k]])
+            needs = quantity(need_of[tight][j])
+            if abs(need_of[tight][j] - q) > 1e-9 * max(1.0, q):
+                needs += f" with travel time, for {quantity(q)} {unit} of care"
+            text = (f"{prov} in {zone} ({names}: {quantity(max(0.0, left[tight][j]))} {unit} "
+                    f"left, needs {needs})")
         entries.append((shortfall, prov, hit, text))
     entries.sort(key=lambda e: e[0])
     rules = {lim for e in entries for lim in e[2]}
@@ -386,6 +392,12 @@ def _none_of(k: int) -> str:
     return "the only offer" if k == 1 else f"none of the {k} offers"
 
 
-def _num(x: float) -> str:
+def quantity(x: float) -> str:
     """A quantity to two decimals at most: 9.0625 -> 9.06, 12.0 -> 12."""
     return f"{x:,.2f}".rstrip("0").rstrip(".")
+
+
+def quantity_up(x: float) -> str:
+    """A shortfall to two decimals at most, rounded up so that it is enough: 6.5725 -> 6.58,
+    2.0 -> 2 (what a broker asks a provider for, not the solver's four decimals)."""
+    return quantity(math.ceil(x * 100.0 - 1e-6) / 100.0)

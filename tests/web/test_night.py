@@ -63,6 +63,10 @@ def test_run_watch_explain_accept_reject(client, book_url):
     rows = [first] + [n for n in others if n != first]
     why = client.get(f"/night/runs/{run_id}/needs/{first}").text
     assert "The next alternatives" in why or "only eligible provider" in why
+    # its zone, and the other zones it accepts (not its own again: N015 accepts Z1 and Z2)
+    zone = re.search(r"<th>zone</th><td>(\w+)(?: \(also acceptable: ([^)]*)\))?", why)
+    assert zone is not None
+    assert zone.group(1) not in (zone.group(2) or "").split(", ")
     # an unmet referral: why nobody and the cheapest change
     unmet = client.get(f"/night/runs/{run_id}?action=unmet").text
     unmet_id = re.search(rf"/night/runs/{run_id}/needs/([^\"?]+)", unmet).group(1)
