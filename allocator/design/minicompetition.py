@@ -265,7 +265,8 @@ def mini_competition(
         # min(rate) / rate with a zero rate: that bid is the cheapest, full price points
         ps = price_points * (low_rate / bid.rate if bid.rate > 0 else 1.0)
         result = solve_design(bid_instance(instance, bid), params, runner=runner)
-        outcomes.append(_priced(common, qs, ps, median, result, params))
+        outcomes.append(_priced(common, qs, ps, median, result, params,
+                                currency=instance.currency))
         if on_bid is not None:
             on_bid(len(outcomes), len(bids), outcomes[-1])
     kind = params.objective or instance.policy.objective
@@ -275,12 +276,16 @@ def mini_competition(
 
 
 def _priced(common: dict[str, Any], qs: float, ps: float, median: float | None,
-            result: Result, params: DesignParams) -> BidOutcome:
+            result: Result, params: DesignParams, currency: str = "GBP") -> BidOutcome:
+    from allocator.core.reasons import money
+
     low = median is not None and median > 0 and common["rate"] < ABNORMALLY_LOW * median
     reason = ""
     if low:
-        reason = (f"abnormally low: rate {common['rate']:g} is below 80% of the median rate "
-                  f"{median:g}; query before award")
+        assert median is not None
+        reason = (f"abnormally low: rate {money(common['rate'], currency)} is below "
+                  f"{ABNORMALLY_LOW:.0%} of the median rate {money(median, currency)} "
+                  f"({money(ABNORMALLY_LOW * median, currency)}); query before award")
     has = result.status.has_solution and result.objective is not None
     if not has:
         why = result.message or result.status.value

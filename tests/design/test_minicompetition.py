@@ -102,7 +102,9 @@ def test_inadmissible_and_abnormally_low_flags():
     assert not c.admissible and c.score is None and c.whole_market_cost is None
     assert "quality 40" in c.reason and "min_quality 50" in c.reason
     assert mc.median_rate == pytest.approx(700)  # of the admissible bids 540, 700, 800
-    assert bids["D"].abnormally_low and "abnormally low" in bids["D"].reason
+    assert bids["D"].abnormally_low and bids["D"].reason == (
+        "abnormally low: rate £540.00 is below 80% of the median rate £700.00 (£560.00); "
+        "query before award")
     assert not bids["A"].abnormally_low and not bids["B"].abnormally_low
     doc = json.loads(json.dumps(mc.to_dict(), allow_nan=False))
     keys = {"provider", "rate", "quality", "score", "whole_market_cost", "whole_market_bound",
