@@ -173,3 +173,22 @@ def test_progress_of_two_parts_stays_in_time_order() -> None:
     assert [o for _, o, _ in pf.progress] == [150.0, 149.0, 149.0]
     assert times == sorted(times)
     assert times[1] == pytest.approx(8.7)  # the sum 149 existed only once both were found
+
+
+def test_an_answer_without_an_lp_in_time_still_has_a_proven_bound(monkeypatch) -> None:
+    """With no LP and no Lagrangian bound from the search (as when a short limit runs out
+    on a large market: zoo-base-L in 3 s had none), the answer carries the row-free bound
+    L(0), never above the brute-force optimum, and says so."""
+    import functools
+
+    from allocator.heuristic import portfolio
+
+    monkeypatch.setattr(portfolio, "SearchOptions", functools.partial(
+        portfolio.SearchOptions, lp=False, lagrangian_share=0.0))
+    seed = next(s for s in SEEDS if _case(s)[1].objective_kind == "weighted")
+    instance, problem, ref = _case(seed)
+    res = solve(problem, SolveParams(solver="heuristic", time_limit=5.0, seed=1))
+    assert res.extra["bound_method"] == portfolio.ROW_FREE
+    assert res.bound is not None
+    assert res.bound <= ref.objective + TOL * max(1.0, abs(ref.objective))
+    assert check(instance, res.solution, reported=res).ok

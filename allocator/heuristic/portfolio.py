@@ -27,7 +27,9 @@ Every answer is evaluated exactly (:func:`allocator.core.evaluate.evaluate`) and
 its gap is known; ``Result.extra["bound_method"]`` says where the bound came from (``lp``: the
 LP relaxation of every component; ``lagrangian ...``: ``L(lambda)`` of
 :mod:`allocator.heuristic.lagrangian` for LP prices from PDLP or the subgradient method;
-``mip``: HiGHS's branch and bound; ``... (2 parts)``: summed over the parts).
+``mip``: HiGHS's branch and bound; ``... (2 parts)``: summed over the parts; ``row-free ...``:
+``L(0)``, each need at its cheapest pair with no capacity row, when no other bound came in the
+time, so that a weighted answer always has one).
 ``Result.progress`` lists (seconds since the start, best objective, best bound) at every
 improvement of either.
 
@@ -88,6 +90,7 @@ WEIGHTED_UNPROVEN_SHARE = 0.6  # ... where the unmet LP does not fit (its route 
 # S zoo (dense, sharecap, blockonly; 3 seeds each, 10 s) the mean gap went from 0.028, 0.069,
 # 0.069% to 0.016, 0.031, 0.045%; HiGHS's bounds barely moved (its root does most of it)
 MIP_NICE = 8
+ROW_FREE = "row-free (each need at its cheapest pair, capacities ignored: no LP in the time)"
 T = TypeVar("T")
 
 
@@ -739,6 +742,15 @@ class _Portfolio:
         parts_bound = _total([q.bound for q in self.parts])
         if not self.lexicographic and parts_bound is not None:
             self._note(time.monotonic(), bound=parts_bound, method=self._method())
+        if not self.lexicographic and self.bound is None:
+            # No LP or Lagrangian bound in the time (a short limit on a large market): the
+            # row-free bound, each need at its cheapest pair or unmet with no capacity row,
+            # L(0) of the Lagrangian (numpy, one pass over the pairs). Weak, but proven: an
+            # answer never comes without a bound it can defend.
+            from allocator.heuristic.lagrangian import dual_value
+
+            self._note(time.monotonic(), bound=dual_value(data, np.zeros(data.n_rows + 1))[0],
+                       method=ROW_FREE)
         if complete:
             interrupted = any(q.worker.outcome is None for q in self.parts)
             candidates.append((evaluate(p, chosen),
