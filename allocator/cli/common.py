@@ -44,13 +44,20 @@ def load(path: Path) -> Instance:
                   + [f"{len(error.problems)} problem(s) in {path}"])
 
 
-def validated(model: Any, settings: dict[str, Any]) -> Any:
+def validated(model: Any, settings: dict[str, Any],
+              options: dict[str, str] | None = None) -> Any:
     """``model(**settings)`` (a pydantic model of options), or every bad option reported as
-    bad input, by its command-line name (``--time-limit: ...``)."""
+    bad input, by its command-line name (``--time-limit: ...``): the field's name with
+    dashes, or ``options[field]`` where the option is named otherwise."""
     from pydantic import ValidationError
+
+    def option(loc: tuple[Any, ...]) -> str:
+        field = str(loc[0]) if loc else ""
+        if options and field in options:
+            return options[field]
+        return "--" + "-".join(map(str, loc)).replace("_", "-")
 
     try:
         return model(**settings)
     except ValidationError as error:
-        bad_input([f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}"
-                   for e in error.errors()])
+        bad_input([f"{option(tuple(e['loc']))}: {e['msg']}" for e in error.errors()])

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from allocator.cli.common import EXIT_OK
+from allocator.cli.common import EXIT_OK, validated
 from allocator.cli.common import bad_input as _bad_input
 
 
@@ -48,7 +48,6 @@ def simulate_command(
     CSV tables (weekly, by zone, differences between policies), simulation.xlsx and
     report.html.
     """
-    from pydantic import ValidationError
     from rich.console import Console
 
     from allocator.cli.common import load as _load
@@ -61,13 +60,10 @@ def simulate_command(
     if not set(wanted) <= set(FORMATS):
         _bad_input([f"--formats: unknown {sorted(set(wanted) - set(FORMATS))}; "
                     f"choose from {', '.join(FORMATS)}"])
-    try:
-        config = SimulationConfig(weeks=weeks, replications=replications, seed=seed,
-                                  provider_exit_rate=exit_rate, scheme_opening_rate=opening_rate,
-                                  time_limit=time_limit, gap=gap)
-    except ValidationError as error:
-        _bad_input([f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}"
-                    for e in error.errors()])
+    config = validated(SimulationConfig, dict(
+        weeks=weeks, replications=replications, seed=seed, provider_exit_rate=exit_rate,
+        scheme_opening_rate=opening_rate, time_limit=time_limit, gap=gap),
+        options={"provider_exit_rate": "--exit-rate", "scheme_opening_rate": "--opening-rate"})
     specs = [s.strip() for s in policies.split(",") if s.strip()]
     try:
         make_policies(specs, config)

@@ -52,6 +52,12 @@ def test_cli(tmp_path):
     assert bad.exit_code == 2 and "unknown policy 'magic'" in bad.output
     bad = CliRunner().invoke(app, ["simulate", str(MARKET), "--weeks", "0", "--out", str(out)])
     assert bad.exit_code == 2 and "--weeks" in bad.output
+    # options named otherwise than their settings are reported by the option's name
+    bad = CliRunner().invoke(app, ["simulate", str(MARKET), "--exit-rate", "-1",
+                                   "--opening-rate", "-0.5", "--out", str(out)])
+    assert bad.exit_code == 2
+    assert "--exit-rate: " in bad.output and "--opening-rate: " in bad.output
+    assert "--provider-exit-rate" not in bad.output
     missing = CliRunner().invoke(app, ["simulate", str(tmp_path / "nope.json"), "--out",
                                        str(out)])
     assert missing.exit_code == 2
