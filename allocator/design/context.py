@@ -38,6 +38,11 @@ if TYPE_CHECKING:
 Awards = dict[Pool, float]  # (provider id, lot id) -> awarded volume V
 Scored = tuple[Awards, list[Outcome]]  # a design and its exact outcome on every demand
 
+# the least time of one exact recourse in a batch (recourse_params): with less, a weighted
+# recourse on HiGHS is its LP and RENS only (an evaluation of 50 scenarios on 2 workers took
+# 25 s at the old floor of a second each, past a 60 s limit by 20 s)
+MIN_RECOURSE_S = 0.1
+
 
 @dataclass(frozen=True)
 class DesignContext:
@@ -80,13 +85,16 @@ def recourse_params(ctx: DesignContext, solves: int = 1) -> SolveParams:
     """Solver parameters of one exact recourse among ``solves`` to be run on ``ctx.runner``.
 
     Each gets its share of the time left (the solves run ``runner.workers`` at a time), at
-    least a second and at most ``recourse_time_limit``: giving each the whole time left let a
-    batch of hard recourse MIPs overrun the deadline many times over.
+    least :data:`MIN_RECOURSE_S` and at most ``recourse_time_limit``: giving each the whole
+    time left let a batch of hard recourse MIPs overrun the deadline many times over. With
+    less than a second each, a weighted recourse on HiGHS is its LP and RENS (each with a
+    floor of its own, :mod:`allocator.design.recourse`) and no MIP after them; the other
+    recourses keep a second each.
     """
     params, workers = ctx.params, ctx.runner.workers
-    left = max(1.0, ctx.left())
+    left = max(MIN_RECOURSE_S, ctx.left())
     rounds = max(1, math.ceil(solves / max(1, workers)))
-    return solve_params(ctx, max(1.0, min(params.recourse_time_limit, left / rounds)),
+    return solve_params(ctx, max(MIN_RECOURSE_S, min(params.recourse_time_limit, left / rounds)),
                         1 if workers > 1 else params.threads)
 
 

@@ -59,6 +59,7 @@ from allocator.instance.schema import Instance
 
 LOG = logging.getLogger("allocator.design")
 MASTER_GAP = 1e-4  # relative gap of each Benders master MIP
+WAIT_AND_SEE_SWEEPS = 3.0  # the wait-and-see LP bound takes about this many sweeps' time
 AGGREGATED_MASTER_SHARE = 0.35  # of the time limit, at most, for the aggregated master MIP
 RELAXED_TOL = 2e-5  # the relaxed phase has converged: its bound within this of its best point
 
@@ -286,10 +287,17 @@ def solve_benders(ctx: DesignContext) -> Result:
         master.add_cuts(volume, sweep(y0, volume), y0)
     LOG.info("benders: first sweep done at %.1f s", ctx.elapsed())
     if relaxed and not _relaxed_phase(ctx, loop):
-        loop.wait_and_see = sweep.wait_and_see()
-        loop.raise_bound()
-        LOG.info("benders: wait-and-see LP bound %s at %.1f s", loop.wait_and_see,
-                 ctx.elapsed())
+        # The relaxed phase ran out of its time. The wait-and-see LP (every scenario's own
+        # design LP, about three sweeps' time) only when that time and the final stage's
+        # are left: at a 10 s limit it alone took 17 s past the deadline.
+        if ctx.left() > WAIT_AND_SEE_SWEEPS * sweep.took + _final_stage_s(ctx, sweep.took):
+            loop.wait_and_see = sweep.wait_and_see()
+            loop.raise_bound()
+            LOG.info("benders: wait-and-see LP bound %s at %.1f s", loop.wait_and_see,
+                     ctx.elapsed())
+        if loop.lower is None:  # no relaxed master solved yet: its LP is a bound, at once
+            solved = master.solve_relaxed(max(1.0, ctx.left()), ctx.params.threads)
+            loop.raise_bound(None if solved is None else solved[2])
     infeasible = _iterate(ctx, loop)
     if infeasible is not None:
         return infeasible
@@ -408,6 +416,14 @@ def _iterate(ctx: DesignContext, loop: _CutLoop) -> Result | None:
             break
         lower = loop.raise_bound(bound)
         master_s = time.perf_counter() - master_start
+        if ctx.left() < sweep.took + _final_stage_s(ctx, sweep.took):
+            # no time to sweep this design and still evaluate one exactly: the first master
+            # design goes to the exact evaluation as it is, a later one is left
+            if not loop.candidates:
+                loop.candidates.append((math.inf, y, volume))
+            LOG.info("benders: stopped at %.1f s, before sweeping master design %d",
+                     ctx.elapsed(), it + 1)
+            break
         results = sweep(y, volume)
         value = master.first_stage(y, volume) + float(weights @ [r.objective for r in results])
         loop.candidates.append((value, y, volume))
@@ -432,6 +448,12 @@ def _iterate(ctx: DesignContext, loop: _CutLoop) -> Result | None:
         if params.master_inout > 0:
             core, loop.history[-1]["inout_cuts"] = _inout_cut(ctx, loop, core, y, volume)
     return None
+
+
+def _final_stage_s(ctx: DesignContext, took: float) -> float:
+    """Seconds the least final stage takes: one design evaluated exactly (about two sweeps:
+    each scenario's LP and RENS) and polished (about a sweep)."""
+    return 3.0 * took
 
 
 def _inout_cut(ctx: DesignContext, loop: _CutLoop,

@@ -34,6 +34,8 @@ from allocator.instance.schema import BlockContract, Instance
 Pool = tuple[str, str]  # (provider id, lot id)
 INTEGRALITY_TOL = 1e-6
 
+FLOOR_S = 1.0  # the least time of the LP, of RENS, or of a MIP that alone makes the answer
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -138,9 +140,12 @@ def recourse(
     fixed = problem.fixed_block_cost
     if params.solver == "highs" and kind == "weighted":
         # Placements and packages against capacities: the LP relaxation is very often
-        # integral, and then its optimum is the MIP's (at a third of the time).
-        lp = highs.solve(model, SolverOptions(time_limit=params.time_limit, threads=params.threads,
-                                              seed=params.seed), relax=True)
+        # integral, and then its optimum is the MIP's (at a third of the time). The LP and
+        # RENS each get at least FLOOR_S whatever the share of time given (they are what
+        # makes an answer); the MIP after them only the time that is left of it.
+        lp = highs.solve(model, SolverOptions(time_limit=max(FLOOR_S, params.time_limit),
+                                              threads=params.threads, seed=params.seed),
+                         relax=True)
         if lp.status == Status.optimal and lp.values is not None and lp.objective is not None:
             xv = lp.values[model.integer]
             if np.all(np.abs(xv - np.round(xv)) <= INTEGRALITY_TOL):
@@ -148,6 +153,8 @@ def recourse(
                 return outcome_of(problem, demand, chosen, Status.optimal, lp.objective - fixed,
                                   time.perf_counter() - t0, "LP relaxation integral")
             return _from_lp(problem, demand, model, lp, params, t0)
+    if params.time_limit < FLOOR_S:  # the MIP alone makes the answer: at least FLOOR_S
+        params = params.model_copy(update={"time_limit": FLOOR_S})
     res, phases = solve_model(model, params, kind)
     if not res.status.has_solution or res.values is None:
         bound = None if res.bound is None else res.bound - fixed
@@ -183,7 +190,7 @@ def _from_lp(problem: Problem, demand: Demand, model: MatrixModel, lp: MatrixSol
     assert lp.values is not None and lp.objective is not None
     fixed = problem.fixed_block_cost
     deadline = t0 + params.time_limit
-    opts = SolverOptions(time_limit=max(0.01, 0.5 * (deadline - time.perf_counter())),
+    opts = SolverOptions(time_limit=max(FLOOR_S, 0.5 * (deadline - time.perf_counter())),
                          gap=params.gap, threads=params.threads, seed=params.seed)
     first = rens(model, lp.values, opts)
     start = first.values if first.status.has_solution else None

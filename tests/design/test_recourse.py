@@ -114,4 +114,9 @@ def test_rens_path_against_the_exact_recourse():
         quick = recourse(inst, demand, awards, SolveParams(time_limit=0.01, gap=0.0))
         assert quick.objective is not None and quick.objective >= opt - 1e-6
         assert quick.bound is not None and quick.bound <= opt + 1e-6
+        # a MIP that alone makes the answer (lexicographic) keeps a second however short
+        # the share it is given
+        lex = recourse(inst, demand, awards,
+                       SolveParams(time_limit=0.01, gap=0.0, objective="lexicographic"))
+        assert lex.status.has_solution, (seed, lex.message)
     assert through_rens >= 3
