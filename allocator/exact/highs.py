@@ -204,10 +204,11 @@ def solve(
         sol.col_value = list(np.asarray(warm_start, dtype=float))
         sol.value_valid = True
         h.setSolution(sol)
+    deadline_of_run = t0 + float(max(options.time_limit, 0.01))
     if not relax and model.integer.any():
         # HiGHS checks its time limit between phases, not during root cut rounds (seen: 70 s
         # over on a county); the MIP interrupt callback stops it at the deadline as well
-        deadline = t0 + float(max(options.time_limit, 0.01))
+        deadline = deadline_of_run
 
         def interrupt(event) -> None:
             if time.perf_counter() >= deadline:
@@ -233,6 +234,9 @@ def solve(
         b = float(info.mip_dual_bound)
         bound = b if np.isfinite(b) else None
     message = str(h.modelStatusToString(h.getModelStatus()))
+    if message == "Interrupted by user" and time.perf_counter() >= deadline_of_run:
+        # our deadline callback stopped it: nobody interrupted anything
+        message = "Time limit reached (stopped at the deadline)"
     if values is not None and objective is not None:
         actual = float(np.dot(c, values) + off)
         if abs(actual - objective) > 1e-6 * max(1.0, abs(actual)):

@@ -142,3 +142,21 @@ def test_highs_thread_counts_can_change_within_a_process():
     for threads in (2, 1, 2, None, 1):
         result = solve(problem, SolveParams(solver="highs", threads=threads))
         assert result.status is Status.optimal, (threads, result.message)
+
+
+def test_highs_stopped_at_the_deadline_says_time_limit_not_interrupted_by_user() -> None:
+    """Our deadline callback interrupts HiGHS's MIP (it checks its own time limit only
+    between phases); the answer then says the time limit was reached, where HiGHS's own
+    string read "Interrupted by user" (seen on zoo-lexicographic-L at 5 s)."""
+    from heuristic.market import market_instance
+
+    from allocator.exact import highs
+    from allocator.exact.base import SolverOptions
+    from allocator.exact.model import build
+
+    model = build([(Problem.from_instance(market_instance(400, 20, 6, seed=2,
+                                                          tightness=0.6)), 1.0)])
+    res = highs.solve(model, SolverOptions(time_limit=0.05))
+    assert res.status in (Status.feasible, Status.time_limit_no_solution)
+    assert "Interrupted by user" not in res.message
+    assert res.message.startswith("Time limit reached")
