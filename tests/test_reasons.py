@@ -98,6 +98,15 @@ def test_complexity_above_every_offer():
     assert row.named_providers == "p1;p2"
 
 
+def test_the_only_offer_reads_as_one():
+    """One offer that stops at ``complex``: 'the only offer ... cannot take it: it takes at
+    most complex', not 'the only offer ... may take it: 1 takes at most complex'."""
+    row = only(reasons_of(market([{"provider": "p1", "max_complexity": "complex"}],
+                                 [{"complexity": "highly_complex"}])))
+    assert row.detail == ("the only offer of personal_care in zone z1 cannot take it: it "
+                          "takes at most complex (the need is highly_complex): p1")
+
+
 def test_care_group_not_accepted():
     """The offer takes older people only; the need is learning disability."""
     row = only(reasons_of(market([{"provider": "p1", "care_groups": ["OP", "OPMH"]}],
@@ -157,7 +166,7 @@ def test_provider_capacity_full_with_travel():
         providers=[{"id": "p1", "quality": 80, "capacity": 12}]))
     row = only(df)
     assert (row.need, row.reason, row.rule) == ("n2", "capacity_exhausted", "provider_capacity")
-    assert "p1 in z2 (provider capacity: 1 hours left, needs 9)" in row.detail
+    assert "p1 in z2 (provider capacity: 1 hour left, needs 9)" in row.detail
 
 
 def test_capacity_use_with_travel_time_is_told_apart_from_the_need():

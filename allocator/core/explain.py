@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.core.problem import Problem
-from allocator.core.reasons import money, quantity, quantity_up
+from allocator.core.reasons import money, quantity, quantity_up, unit_for
 from allocator.core.result import Solution
 from allocator.core.usage import Usage
 from allocator.instance.schema import UNIT_OF_KIND
@@ -397,17 +397,19 @@ def _why_not(code, f, o, prov, use, offer_left, prov_left, block_left, share_lef
             out.append(f"offer {oid[o[i]]} exists only with a block in lot "
                        f"{f.lot_ids[award_lot[o[i]]]}, which {pid[prov[i]]} does not hold")
         elif c == "offer_full":
-            out.append(f"full: offer {oid[o[i]]} has {quantity(max(0.0, offer_left[i]))} "
-                       f"{unit[i]} left, the need takes {quantity(use[i])}")
+            a = quantity(max(0.0, offer_left[i]))
+            out.append(f"full: offer {oid[o[i]]} has {a} {unit_for(a, unit[i])} left, the need "
+                       f"takes {quantity(use[i])}")
         elif c == "provider_full":
-            out.append(f"full: provider {pid[prov[i]]} has {quantity(max(0.0, prov_left[i]))} "
-                       f"hours left in all, the need takes {quantity(use[i])}")
+            a = quantity(max(0.0, prov_left[i]))
+            out.append(f"full: provider {pid[prov[i]]} has {a} {unit_for(a, 'hours')} left in "
+                       f"all, the need takes {quantity(use[i])}")
         elif c == "block_full":
             out.append(f"full: its block volume has {quantity(max(0.0, block_left[i]))} left "
                        "(block-only lot)")
         elif c == "share_cap":
-            out.append(f"at the max provider share ({quantity(max(0.0, share_left[i]))} "
-                       f"{unit[i]} left in the lot)")
+            a = quantity(max(0.0, share_left[i]))
+            out.append(f"at the max provider share ({a} {unit_for(a, unit[i])} left in the lot)")
         elif c == "whole_market":
             out.append("had room and is no dearer for this need, but the allocation as a "
                        "whole is cheaper this way")
@@ -511,16 +513,18 @@ def _changes(p: Problem, u: Usage, cap: np.ndarray, cur: str) -> pd.DataFrame:
         elif short[i] > TOL:
             where = []
             if shorts["offer"][i] > TOL:
-                where.append(f"{quantity_up(shorts['offer'][i])} more {unit} a week on offer "
-                             f"{oid} in {zone}")
+                a = quantity_up(shorts["offer"][i])
+                where.append(f"{a} more {unit_for(a, unit)} a week on offer {oid} in {zone}")
             if shorts["provider"][i] > TOL:
-                where.append(f"{quantity_up(shorts['provider'][i])} more hours a week in its total "
-                             "capacity")
+                a = quantity_up(shorts["provider"][i])
+                where.append(f"{a} more {unit_for(a, 'hours')} a week in its total capacity")
             if shorts["block"][i] > TOL:
-                where.append(f"{quantity_up(shorts['block'][i])} more {unit} of block volume")
+                a = quantity_up(shorts["block"][i])
+                where.append(f"{a} more {unit_for(a, unit)} of block volume")
             if shorts["share"][i] > TOL:
-                where.append(f"{quantity_up(shorts['share'][i])} more {unit} under the max "
-                             f"provider share in lot {p.lot_ids[p.pair_lot[k]]}")
+                a = quantity_up(shorts["share"][i])
+                where.append(f"{a} more {unit_for(a, unit)} under the max provider share in "
+                             f"lot {p.lot_ids[p.pair_lot[k]]}")
             kinds.append("capacity")
             sentences.append(f"{pid} would need {' and '.join(where)} to take it, at "
                              f"{money(cost, cur)} a week")

@@ -181,10 +181,12 @@ class _Ineligibility:
             providers += names
             parts.append(f"{self._phrase(rule, need, offers)}: {_names(names)}")
         rules = [r for r in RULES if r in excluded]
-        detail = (
-            f"{_none_of(len(same))} of {need.service} in {where} may take it: "
-            + "; ".join(parts)
-        )
+        if len(same) == 1:  # "the only offer ... cannot take it: it takes at most complex"
+            head = f"the only offer of {need.service} in {where} cannot take it: "
+            parts = ["it" + part[1:] if part.startswith("1 ") else part for part in parts]
+        else:
+            head = f"none of the {len(same)} offers of {need.service} in {where} may take it: "
+        detail = head + "; ".join(parts)
         return ",".join(rules), list(dict.fromkeys(providers)), detail
 
     def _rule(self, need, o: int) -> str:
@@ -360,9 +362,9 @@ def _exhausted(
             q = float(p.need_q[p.pair_need[k]])
             needs = quantity(need_of[tight][j])
             if abs(need_of[tight][j] - q) > 1e-9 * max(1.0, q):
-                needs += f" with travel time, for {quantity(q)} {unit} of care"
-            text = (f"{prov} in {zone} ({names}: {quantity(max(0.0, left[tight][j]))} {unit} "
-                    f"left, needs {needs})")
+                needs += f" with travel time, for {units(quantity(q), unit)} of care"
+            text = (f"{prov} in {zone} ({names}: {units(quantity(max(0.0, left[tight][j])), unit)}"
+                    f" left, needs {needs})")
         entries.append((shortfall, prov, hit, text))
     entries.sort(key=lambda e: e[0])
     rules = {lim for e in entries for lim in e[2]}
@@ -388,13 +390,20 @@ def _count(k: int, singular: str, plural: str) -> str:
     return f"{k} {singular if k == 1 else plural}"
 
 
-def _none_of(k: int) -> str:
-    return "the only offer" if k == 1 else f"none of the {k} offers"
-
-
 def quantity(x: float) -> str:
     """A quantity to two decimals at most: 9.0625 -> 9.06, 12.0 -> 12."""
     return f"{x:,.2f}".rstrip("0").rstrip(".")
+
+
+def unit_for(amount: str, unit: str) -> str:
+    """``unit`` ("hours", "beds") in agreement with ``amount`` as :func:`quantity` writes it:
+    "bed" for "1", "beds" otherwise."""
+    return unit[:-1] if amount == "1" and unit.endswith("s") else unit
+
+
+def units(amount: str, unit: str) -> str:
+    """"1 bed", "1 hour", "2.5 hours"."""
+    return f"{amount} {unit_for(amount, unit)}"
 
 
 def quantity_up(x: float) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.core.problem import Problem
-from allocator.core.reasons import money
+from allocator.core.reasons import money, quantity, units
 from allocator.core.result import TERMS, Result, Solution
 
 SHORT_LABELS = {
@@ -267,6 +267,6 @@ def print_summary(
     worst = unmet.sort_values("penalty", ascending=False, kind="stable").head(top)
     console.print(f"[bold]Top {len(worst)} unmet needs by penalty[/]")
     for _, row in worst.iterrows():
-        console.print(f"  {row['need']} ({row['zone']}, {row['quantity']:g} {row['unit']}, "
-                      f"{row['priority']}): [bold]{row['reason']}[/] - {row['detail']}",
-                      highlight=False)
+        amount = units(quantity(float(row["quantity"])), str(row["unit"]))
+        console.print(f"  {row['need']} ({row['zone']}, {amount}, {row['priority']}): "
+                      f"[bold]{row['reason']}[/] - {row['detail']}", highlight=False)
