@@ -112,7 +112,7 @@ def render_html(
         parts.append("<h2>Unmet need by zone</h2>")
         zones = zone_rows(tables["zones"], weights).rename(columns={
             "unmet_hours": "Number of hours", "unmet_people": "Number of people",
-            "unmet_beds": "Beds", "demand_hours": "Demand (hours)", "people": "People"})
+            "unmet_beds": "Beds", "demand_hours": "Demand (hours)", "people": "Demand (people)"})
         parts.append(_table(zones, cur))
     if "unmet" in tables and len(tables["unmet"]):
         unmet = tables["unmet"]
