@@ -66,13 +66,10 @@ def targets(lo: int, hi: int) -> list[str]:
 
 
 def minicomp(lo: int, hi: int) -> list[str]:
-    from allocator.design.minicompetition import mini_competition
     from design.test_minicompetition import (  # tests/ on the path: its relative imports
-        TOL,
         _plain,
-        _restricted_by_hand,
         _with_additions,
-        brute_force_design,
+        whole_market_disagreements,
     )
 
     bad: list[str] = []
@@ -83,26 +80,10 @@ def minicomp(lo: int, hi: int) -> list[str]:
             lots = sorted({b.lot for b in inst.block_bids})
             if not lots:
                 continue
-            lot = lots[seed % len(lots)]
-            mc = mini_competition(inst, lot, params=DesignParams(time_limit=30))
-            for bid in mc.bids:
-                if not bid.admissible:
-                    continue
-                ref = brute_force_design(_restricted_by_hand(inst, bid.provider, lot))
-                label = f"seed {seed} ({make.__name__}), lot {lot}, bid of {bid.provider}"
-                if ref.objective is None:
-                    if bid.whole_market_cost is not None:
-                        bad.append(f"{label}: no design exists, got {bid.whole_market_cost}")
-                    continue
-                checked += 1
-                tol = TOL * max(1.0, abs(ref.objective))
-                if not bid.proven or bid.whole_market_cost is None or \
-                        abs(bid.whole_market_cost - ref.objective) > tol or \
-                        bid.whole_market_bound is None or \
-                        bid.whole_market_bound > ref.objective + tol:
-                    bad.append(f"{label}: cost {bid.whole_market_cost} (bound "
-                               f"{bid.whole_market_bound}, proven {bid.proven}), optimum "
-                               f"{ref.objective}")
+            found, n = whole_market_disagreements(inst, lots[seed % len(lots)],
+                                                  f"seed {seed} ({make.__name__})")
+            bad += found
+            checked += n
         print(f"seed {seed}: {checked} bids checked, {len(bad)} disagreement(s)", flush=True)
     return bad
 
