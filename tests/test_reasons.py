@@ -332,3 +332,16 @@ def test_money():
     assert money(1234.5) == "£1,234.50"
     assert money(-2, "EUR") == "-€2.00"
     assert money(3, "CHF") == "CHF 3.00"
+
+
+def test_two_full_offers_of_one_provider_in_one_zone_are_told_apart():
+    """p1 has two offers in z1 (two schemes, say), both full: the sentence names each offer,
+    not "p1 in z1 (...); p1 in z1 (...)"."""
+    row = only(reasons_of(market([{"provider": "p1", "capacity": 10, "id": "S1"},
+                                  {"provider": "p1", "capacity": 12, "id": "S2"}],
+                                 [{}, {}, {}])))
+    assert row.reason == "capacity_exhausted"
+    assert row.detail == ("all 2 eligible offers are full: p1 (S2) in z1 (offer capacity: "
+                          "2 hours left, needs 10); p1 (S1) in z1 (offer capacity: "
+                          "0 hours left, needs 10)")
+    assert row.named_providers == "p1"

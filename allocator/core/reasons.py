@@ -345,6 +345,10 @@ def _exhausted(
 ) -> tuple[str, str, list[str], str]:
     """capacity_exhausted: every full offer's provider and limit, the nearest to fitting first."""
     entries = []
+    # a provider with two offers in one zone (two services or complexities) is named by offer
+    # there, so that the list does not read "P1554 in C07-Z3 (...); P1554 in C07-Z3 (...)"
+    where = [(int(p.pair_provider[k]), int(p.offer_zone[p.pair_offer[k]])) for k in ks]
+    twice = {w for w in where if where.count(w) > 1}
     for j, k in enumerate(ks):
         hit = [lim for lim in LIMITS if full[lim][j]]
         # the tightest limit: the largest shortfall between what is left and what is needed
@@ -353,6 +357,9 @@ def _exhausted(
         names = " and ".join(lim.replace("_", " ") for lim in hit)
         prov = p.provider_ids[p.pair_provider[k]]
         zone = p.zone_ids[p.offer_zone[p.pair_offer[k]]]
+        key = p.offer_ids[p.pair_offer[k]]  # a scheme's id, or provider/zone/service
+        label = f"{prov} in {zone}" if where[j] not in twice else \
+            f"{prov} ({key.rsplit('/', 1)[-1]}) in {zone}"
         if "not_awarded" in hit:
             lot = p.lot_ids[p.offer_award_lot[p.pair_offer[k]]]
             text = (f"{prov} in {zone} (offer {p.offer_ids[p.pair_offer[k]]} exists only with "
@@ -363,7 +370,7 @@ def _exhausted(
             needs = quantity(need_of[tight][j])
             if abs(need_of[tight][j] - q) > 1e-9 * max(1.0, q):
                 needs += f" with travel time, for {units(quantity(q), unit)} of care"
-            text = (f"{prov} in {zone} ({names}: {units(quantity(max(0.0, left[tight][j])), unit)}"
+            text = (f"{label} ({names}: {units(quantity(max(0.0, left[tight][j])), unit)}"
                     f" left, needs {needs})")
         entries.append((shortfall, prov, hit, text))
     entries.sort(key=lambda e: e[0])

@@ -86,6 +86,7 @@ LP_CAPPED_MAX_PAIRS = 400_000  # lexicographic: the LP with the unmet cap up to 
 TIE_SHARE = 0.01  # lexicographic phase 1 beyond MIP_MAX_PAIRS: see tie_weight
 WEIGHTED_FIRST_SHARE = 0.5  # lexicographic: the weighted solve first, in this share at most
 WEIGHTED_UNPROVEN_SHARE = 0.6  # ... where the unmet LP does not fit (its route cannot be proven)
+MIN_PHASE_S = 1.0  # lexicographic: a phase with less search time than this is not started
 # auto: HiGHS's thread this much nicer than the searches it shares the two cores with. On the
 # S zoo (dense, sharecap, blockonly; 3 seeds each, 10 s) the mean gap went from 0.028, 0.069,
 # 0.069% to 0.016, 0.031, 0.045%; HiGHS's bounds barely moved (its root does most of it)
@@ -210,13 +211,15 @@ class _Phase1:
 def _unmet_lp_bound(problem: Problem, time_limit: float) -> float | None:
     """The LP bound on the unmet term alone (HiGHS in this process, component by component,
     on the tightened search data), or None when it is too large or not solved in time."""
-    from allocator.heuristic.data import components
+    from allocator.heuristic.data import components, oversized_pairs
     from allocator.heuristic.lp import lp_bound
 
     pure = unmet_only(problem)
-    data = from_problem(pure)
-    if data.n_pairs > LP_CAPPED_MAX_PAIRS:
+    # the size check before the build: the search data leave out exactly the oversized pairs
+    # (a second at L, where the LP is then too large anyway)
+    if pure.n_pairs - int(oversized_pairs(pure).sum()) > LP_CAPPED_MAX_PAIRS:
         return None
+    data = from_problem(pure)
     n_comp, labels = components(data)
     res = lp_bound(data, labels, n_comp, time_limit=max(0.05, time_limit),
                    max_pairs=LP_CAPPED_MAX_PAIRS)
@@ -261,28 +264,44 @@ def solve_lexicographic(problem: Problem, params: Any) -> Result:
     lp_unmet = _unmet_lp_bound(problem, time_limit=0.1 * total)
     if lp_unmet is not None:
         lp_unmet = round_up_to_lattice(lp_unmet, lattice)
+    # What one portfolio costs beyond its time limit (building the search data, starting and
+    # stopping the search processes, evaluating): measured on the first solve, estimated
+    # before it. The phases' limits leave it out, and a phase whose search time would be less
+    # than it is not started (phase 1 first: at L it rarely leaves less unmet than the
+    # weighted solve), so that a short limit is kept.
+    overhead = phase_overhead(problem.n_pairs)
     weighted: tuple[Evaluation, Result] | None = None
     if WEIGHTED_FIRST_SHARE > 0:
         left = total - (time.monotonic() - t0)
         share = WEIGHTED_FIRST_SHARE if lp_unmet is not None else WEIGHTED_UNPROVEN_SHARE
+        limit = max(0.05, min(share * left, left - overhead))
+        started = time.monotonic()
         rw = _Portfolio(problem, params.model_copy(update={
-            "objective": "weighted", "time_limit": max(0.05, share * left)})).run()
+            "objective": "weighted", "time_limit": limit})).run()
+        overhead = max(overhead, time.monotonic() - started - limit)
         if rw.status.has_solution and rw.solution is not None:
             evw = evaluate(problem, chosen_from_solution(problem, rw.solution))
             if evw.feasible:
                 weighted = (evw, rw)
+                w_bound = None if rw.bound is None else float(rw.bound)
                 if lp_unmet is not None and \
                         evw.terms["unmet"] <= lp_unmet + 1e-6 * max(1.0, lp_unmet):
                     phase1 = _Phase1(evw, evw.terms["unmet"], lp_unmet, rw, 1.0, lattice,
-                                     route="weighted",
-                                     bound=None if rw.bound is None else float(rw.bound))
-                    return _phase2(problem, params, phase1, t0, total)
+                                     route="weighted", bound=w_bound)
+                    return _phase2(problem, params, phase1, t0, total, overhead)
+                left = total - (time.monotonic() - t0)
+                if (left - 2 * overhead) / 2 < max(MIN_PHASE_S, overhead):
+                    # no time for a phase 1 of its own: the weighted answer stands for it
+                    phase1 = _Phase1(evw, evw.terms["unmet"], lp_unmet, rw, 1.0, lattice,
+                                     route="weighted only", bound=w_bound)
+                    return _phase2(problem, params, phase1, t0, total, overhead)
     tie = (0.0 if lattice is None else tie_weight(problem, lattice)) if small \
         else tie_weight(problem)
     p1_problem = unmet_only(problem, tie)
     left = total - (time.monotonic() - t0)
     r1 = _Portfolio(p1_problem, params.model_copy(update={
-        "objective": "weighted", "time_limit": max(0.05, min(total / 2, left / 2))})).run()
+        "objective": "weighted",
+        "time_limit": max(0.05, min(total / 2, (left - 2 * overhead) / 2))})).run()
     ev1: Evaluation | None = None
     unmet_bound = lp_unmet
     if r1.status.has_solution and r1.solution is not None:
@@ -302,15 +321,28 @@ def solve_lexicographic(problem: Problem, params: Any) -> Result:
                      lattice, route=route,
                      bound=None if weighted is None or weighted[1].bound is None
                      else float(weighted[1].bound))
-    return _phase2(problem, params, phase1, t0, total)
+    return _phase2(problem, params, phase1, t0, total, overhead)
 
 
-def _phase2(problem: Problem, params: Any, phase1: _Phase1, t0: float, total: float) -> Result:
-    """Lexicographic phase 2 in the time left (see :func:`solve_lexicographic`)."""
+def phase_overhead(n_pairs: int) -> float:
+    """An estimate of what one portfolio costs beyond its time limit, in seconds: building the
+    search data, starting and stopping the search processes, evaluating the answer. Measured
+    on ``zoo-lexicographic-L`` (784,273 pairs): 2.6-3.6 s whatever the limit; about a second
+    at S."""
+    return 1.0 + 2e-6 * n_pairs
+
+
+def _phase2(problem: Problem, params: Any, phase1: _Phase1, t0: float, total: float,
+            overhead: float) -> Result:
+    """Lexicographic phase 2 in the time left (see :func:`solve_lexicographic`); with less
+    search time left than :func:`phase_overhead` and a phase-1 answer, no search starts and
+    phase 1's answer is returned with what phase 1 proved."""
     elapsed = time.monotonic() - t0
     phase1 = dataclasses.replace(phase1, runtime_s=elapsed)
+    limit = total - elapsed - overhead
+    search = phase1.evaluation is None or limit >= max(MIN_PHASE_S, overhead)
     p2 = _Portfolio(problem, params.model_copy(update={
-        "time_limit": max(0.05, total - elapsed)}), phase1=phase1)
+        "time_limit": max(0.05, limit)}), phase1=phase1, search=search)
     p2.t0 = t0  # progress and runtime count from the start of phase 1
     return p2.run()
 
@@ -367,10 +399,13 @@ class _Part:
 
 
 class _Portfolio:
-    def __init__(self, problem: Problem, params: Any, phase1: _Phase1 | None = None) -> None:
+    def __init__(self, problem: Problem, params: Any, phase1: _Phase1 | None = None,
+                 search: bool = True) -> None:
         self.problem = problem
         self.params = params
         self.phase1 = phase1  # lexicographic phase 2: what phase 1 established
+        # False: lexicographic phase 2 with no time to search; phase 1's answer is returned
+        self.search = search or phase1 is None or phase1.evaluation is None
         self.t0 = time.monotonic()
         self.deadline = self.t0 + float(params.time_limit)
         self.lexicographic = (params.objective or problem.objective_kind) == "lexicographic"
@@ -474,6 +509,13 @@ class _Portfolio:
         # start (runtime_s is the whole solve), and phase 1 is solving, not building
         started = time.monotonic()
         p, params = self.problem, self.params
+        if not self.search:
+            assert self.phase1 is not None and self.phase1.evaluation is not None
+            self._note(time.monotonic(), objective=self.phase1.evaluation.objective)
+            if self.phase1.bound is not None:
+                self._note(time.monotonic(), bound=self.phase1.bound,
+                           method="weighted solve's bound (phase 1)")
+            return self._result(None, None, 0.0, "")
         data = from_problem(p, lexicographic=self.lexicographic)
         total = float(params.time_limit)
         use_mip = params.solver == "auto" and data.n_pairs <= MIP_MAX_PAIRS and (
@@ -662,7 +704,7 @@ class _Portfolio:
                 q.worker.stop()
         return ev, bound, status.value
 
-    def _lexicographic_extra(self, best: Evaluation, data: SearchData) -> dict[str, Any]:
+    def _lexicographic_extra(self, best: Evaluation, data: SearchData | None) -> dict[str, Any]:
         """What a lexicographic answer claims about its unmet term, and how it was solved."""
         p1 = self.phase1
         unmet = best.terms["unmet"]
@@ -677,6 +719,9 @@ class _Portfolio:
                 ("phase 1 solved the weighted problem first and its answer left no more unmet "
                  "than the LP bound on the unmet term alone, so its unmet term is proven "
                  "minimal" if p1 is not None and p1.route == "weighted" else
+                 "phase 1 had no time of its own: the weighted solve's answer stands for it, "
+                 "its unmet term not proven minimal" if p1 is not None
+                 and p1.route == "weighted only" else
                  "phase 1 minimised the unmet term alone (prices and other penalties set to "
                  "zero) with its own bound" if p1 is None or p1.tie == 0 else
                  f"phase 1 minimised the unmet term, ties broken by the other costs scaled by "
@@ -684,18 +729,23 @@ class _Portfolio:
                  "penalty), with a proven bound on the unmet term alone")
                 + ("" if p1 is None or p1.route != "unmet, weighted answer kept" else
                    " (the weighted solve, run first, left less unmet and its answer was kept)")
-                + ("" if p1 is None or p1.lattice is None else
+                + ("" if p1 is None or p1.lattice is None or p1.unmet_bound is None else
                    f", rounded up to a multiple of {p1.lattice:g} (every unmet penalty is one)")
-                + "; phase 2 minimised the full objective with the unmet "
-                f"term capped at the best phase-1 value (the search with unmet penalties "
-                f"scaled by {data.unmet_scale:.3g}, HiGHS with the cap where small enough)"),
+                + ("; phase 2 had no time left to search (less than what starting one "
+                   "costs): phase 1's answer is returned" if data is None else
+                   "; phase 2 minimised the full objective with the unmet "
+                   f"term capped at the best phase-1 value (the search with unmet penalties "
+                   f"scaled by {data.unmet_scale:.3g}, HiGHS with the cap where small "
+                   "enough)")),
         }
         if p1 is not None:
             out["phases"] = [
                 # the weighted route's own status is the weighted problem's; its unmet term
                 # is proven minimal by the LP bound, so phase 1 (the unmet term) is optimal
                 {"phase": "unmet",
-                 "status": "optimal" if p1.route == "weighted" else p1.result.status.value,
+                 "status": "optimal" if p1.route == "weighted" or (
+                     p1.route == "weighted only" and proven) else "feasible"
+                 if p1.route == "weighted only" else p1.result.status.value,
                  "objective": p1.unmet, "bound": lower,
                  "runtime_s": p1.runtime_s if p1.runtime_s is not None else p1.result.runtime_s},
                 {"phase": "full",
@@ -720,7 +770,8 @@ class _Portfolio:
 
     # ------------------------------------------------------------------ the answer
 
-    def _result(self, data: SearchData, mip: tuple[Evaluation, float | None, str] | None,
+    def _result(self, data: SearchData | None,
+                mip: tuple[Evaluation, float | None, str] | None,
                 build_s: float, error: str) -> Result:
         p, params = self.problem, self.params
         extra: dict[str, Any] = {
@@ -729,7 +780,7 @@ class _Portfolio:
         }
         candidates: list[tuple[Evaluation, str]] = []
         chosen = np.full(p.n_needs, -1, dtype=np.int64)
-        complete = True
+        complete = bool(self.parts)  # no parts: phase 2 did not search (self.search)
         searches = []
         for part in self.parts:
             outcome = part.worker.outcome
@@ -745,7 +796,7 @@ class _Portfolio:
         parts_bound = _total([q.bound for q in self.parts])
         if not self.lexicographic and parts_bound is not None:
             self._note(time.monotonic(), bound=parts_bound, method=self._method())
-        if not self.lexicographic and self.bound is None:
+        if not self.lexicographic and self.bound is None and data is not None:
             # No LP or Lagrangian bound in the time (a short limit on a large market): the
             # row-free bound, each need at its cheapest pair or unmet with no capacity row,
             # L(0) of the Lagrangian (numpy, one pass over the pairs). Weak, but proven: an
@@ -765,12 +816,17 @@ class _Portfolio:
             candidates.append((mip[0], "mip"))
             extra["mip_status"] = mip[2]
             extra["mip_fed_answers"] = self.mip_injected
+        if self.lexicographic and self.phase1 is not None \
+                and self.phase1.evaluation is not None:
+            candidates.append((self.phase1.evaluation, "phase 1"))
         if not any(ev.feasible for ev, _ in candidates):
             # no usable answer from the search (a process failed): construct here, numpy only
             from allocator.heuristic.construct import regret_greedy
             from allocator.heuristic.local_search import shift
             from allocator.heuristic.state import Assignment
 
+            if data is None:
+                data = from_problem(p, lexicographic=self.lexicographic)
             st = Assignment(data, regret_greedy(data))
             shift(st, deadline=time.monotonic() + 5.0)
             candidates.append((evaluate(p, to_problem_chosen(data, st.chosen)), "fallback"))
@@ -784,8 +840,6 @@ class _Portfolio:
                           message=f"no feasible answer: {why}", extra=extra)
 
         if self.lexicographic and self.phase1 is not None:
-            if self.phase1.evaluation is not None:
-                feasible.append((self.phase1.evaluation, "phase 1"))
             cap = self._unmet_cap([ev for ev, _ in feasible])
             assert cap is not None
             # never more unmet than the best answer seen, phase 1's included

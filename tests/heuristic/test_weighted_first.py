@@ -92,9 +92,9 @@ def test_where_the_unmet_lp_does_not_fit_the_weighted_answer_only_competes(seed,
     runs: list[tuple[bool, str | None]] = []
     original = portfolio._Portfolio.__init__
 
-    def spy(self, problem, params, phase1=None):
+    def spy(self, problem, params, phase1=None, search=True):
         runs.append((problem is p, params.objective, phase1 is not None))
-        original(self, problem, params, phase1)
+        original(self, problem, params, phase1, search)
 
     monkeypatch.setattr(portfolio._Portfolio, "__init__", spy)
     instance, p = _lexicographic(seed)
@@ -109,4 +109,63 @@ def test_where_the_unmet_lp_does_not_fit_the_weighted_answer_only_competes(seed,
     # the unmet bound is the tie-broken phase 1's, proven
     assert res.extra["unmet_bound"] is not None
     assert res.extra["unmet_bound"] <= ref.terms["unmet"] + 1e-6
+    assert res.bound is not None and res.bound <= ref.objective + 1e-6
+
+
+def _spy_phases(monkeypatch, p) -> list[tuple[bool, str | None, bool, bool]]:
+    """Every portfolio the solve starts: (the market itself, objective, phase 2, searches)."""
+    from allocator.heuristic import portfolio
+
+    runs: list[tuple[bool, str | None, bool, bool]] = []
+    original = portfolio._Portfolio.__init__
+
+    def spy(self, problem, params, phase1=None, search=True):
+        original(self, problem, params, phase1, search)
+        runs.append((problem is p, params.objective, phase1 is not None, self.search))
+
+    monkeypatch.setattr(portfolio._Portfolio, "__init__", spy)
+    return runs
+
+
+def test_no_time_for_phase_2_returns_the_proven_phase_1_answer(monkeypatch):
+    """A phase is not started when its search time would be less than what starting it costs
+    (at L, 2.6-3.6 s a portfolio: a 5 s limit took 11 s). Here every phase after the first
+    is made too short: the weighted answer, proven minimal in unmet, is returned as it is and
+    says that phase 2 did not search."""
+    from allocator.heuristic import portfolio
+
+    monkeypatch.setattr(portfolio, "MIN_PHASE_S", 1e6)
+    monkeypatch.setattr(portfolio, "phase_overhead", lambda n_pairs: 0.0)
+    instance, p = _lexicographic(700)
+    ref = brute_force(instance)
+    runs = _spy_phases(monkeypatch, p)
+    res = solve(p, SolveParams(solver="heuristic", time_limit=5, gap=0.0))
+    assert runs == [(True, "weighted", False, True), (True, None, True, False)]
+    assert WEIGHTED in res.extra["lexicographic"]
+    assert "phase 2 had no time left to search" in res.extra["lexicographic"]
+    assert res.extra["unmet_proven"] is True
+    assert res.objective == pytest.approx(ref.objective, rel=1e-7, abs=1e-6)
+    assert res.bound is not None and res.bound <= ref.objective + 1e-6
+    assert res.extra["answer_from"] == "phase 1"
+
+
+@pytest.mark.parametrize("seed", TRADING[:2])
+def test_no_time_for_phase_1_keeps_the_weighted_answer_unproven(seed, monkeypatch):
+    """With no time for a phase 1 of its own, the weighted answer stands for it; where that
+    answer trades unmet need for cost, nothing proves its unmet term, and the answer says so
+    (never optimal), with a bound that still holds for the lexicographic optimum."""
+    from allocator.heuristic import portfolio
+
+    monkeypatch.setattr(portfolio, "MIN_PHASE_S", 1e6)
+    monkeypatch.setattr(portfolio, "phase_overhead", lambda n_pairs: 0.0)
+    instance, p = _lexicographic(seed)
+    ref = brute_force(instance)
+    runs = _spy_phases(monkeypatch, p)
+    res = solve(p, SolveParams(solver="heuristic", time_limit=5, gap=0.0))
+    assert runs == [(True, "weighted", False, True), (True, None, True, False)]
+    assert "the weighted solve's answer stands for it" in res.extra["lexicographic"]
+    assert res.extra["unmet_proven"] is False
+    assert res.extra["phases"][0]["status"] == "feasible"
+    assert res.status.value == "feasible"
+    assert res.terms["unmet"] > ref.terms["unmet"] + 1e-6  # the weighted optimum's trade
     assert res.bound is not None and res.bound <= ref.objective + 1e-6
