@@ -205,6 +205,8 @@ def print_summary(
     )
     if result.message and not result.status.has_solution:
         console.print(f"  {result.message}")
+    elif "time_limit_overrun_s" in result.extra:
+        console.print(f"  [yellow]{result.message}[/]")
     head = Table(show_header=False, box=None, pad_edge=False)
     head.add_column(style="bold")
     head.add_column(justify="right")

@@ -175,7 +175,25 @@ def solve(problem: Problem, params: SolveParams | None = None) -> Result:
         raise UnknownSolverError("solve() takes an allocation problem; design problems go "
                                  "through allocator.design.solve_design")
     result = spec.load()(problem, params)
-    return certify(result, params, params.objective or problem.objective_kind)
+    return overrun(certify(result, params, params.objective or problem.objective_kind),
+                   params, problem.n_pairs)
+
+
+def overrun(result: Result, params: SolveParams, n_pairs: int) -> Result:
+    """An answer that took clearly longer than its time limit (more than a second and a tenth
+    past it) says so, in ``extra["time_limit_overrun_s"]`` and its message: on a large market
+    a very short limit cannot be kept (building the model, starting the search and evaluating
+    the answer take seconds whatever the limit), and the user should know why."""
+    limit = float(params.time_limit)
+    over = float(result.runtime_s) - limit
+    if over <= max(1.0, 0.1 * limit):
+        return result
+    note = (f"took {result.runtime_s:.1f} s against the time limit of {limit:g} s: on "
+            f"{n_pairs:,} eligible pairs, building the model, starting the search and "
+            "evaluating the answer take that long whatever the limit")
+    extra = {**result.extra, "time_limit_overrun_s": round(over, 3)}
+    message = f"{result.message}; {note}" if result.message else note
+    return replace(result, message=message, extra=extra)
 
 
 def within_gap(objective: float | None, bound: float | None, gap: float) -> bool:

@@ -160,3 +160,26 @@ def test_highs_stopped_at_the_deadline_says_time_limit_not_interrupted_by_user()
     assert res.status in (Status.feasible, Status.time_limit_no_solution)
     assert "Interrupted by user" not in res.message
     assert res.message.startswith("Time limit reached")
+
+
+def test_an_answer_past_its_time_limit_says_why(monkeypatch) -> None:
+    """A 5 s limit on a region takes 8 s (building, starting, evaluating): the answer says so
+    in its message and extra; an answer within a second (or a tenth) of its limit does not."""
+    from dataclasses import replace
+
+    from allocator.solvers import registry
+
+    p = Problem.from_instance(cheapest_of_two())
+    took = {"s": 8.0}
+
+    def backend(problem, params):
+        return replace(answer(Status.feasible, 150.0, 140.0), runtime_s=took["s"])
+
+    monkeypatch.setattr(registry.SolverSpec, "load", lambda self: backend)
+    r = solve(p, SolveParams(solver="highs", time_limit=5))
+    assert r.extra["time_limit_overrun_s"] == pytest.approx(3.0)
+    assert r.message.startswith("took 8.0 s against the time limit of 5 s: on 2 eligible pairs")
+    for seconds, limit in ((5.9, 5), (32.9, 30)):  # within a second, within a tenth
+        took["s"] = seconds
+        r = solve(p, SolveParams(solver="highs", time_limit=limit))
+        assert "time_limit_overrun_s" not in r.extra and r.message == ""
