@@ -216,6 +216,13 @@ def solve(
 
         h.cbMipInterrupt += interrupt
     h.run()
+    if h.getModelStatus() == highspy.HighsModelStatus.kModelEmpty:
+        # no columns (a night with no needs: only the block term, a constant). HiGHS reports
+        # an objective of 0 there, without the offset; the answer is the offset, proven
+        n = model.A.shape[1]
+        return MatrixSolve(Status.optimal, np.zeros(n), float(off), float(off),
+                           time.perf_counter() - t0, message="Empty (no columns: the constant "
+                           "terms alone)")
     status = status_of(h, h.getModelStatus())
     info = h.getInfo()
     values = None

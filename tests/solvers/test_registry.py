@@ -183,3 +183,21 @@ def test_an_answer_past_its_time_limit_says_why(monkeypatch) -> None:
         took["s"] = seconds
         r = solve(p, SolveParams(solver="highs", time_limit=limit))
         assert "time_limit_overrun_s" not in r.extra and r.message == ""
+
+
+@pytest.mark.parametrize("solver", ALLOCATION)
+def test_a_night_with_no_needs_is_its_block_term_proven(solver) -> None:
+    """No needs: the answer is the block contracts' cost, a constant, and it is optimal.
+    HiGHS calls such a model empty and reported 0 for it (the constant left out), so the
+    answer carried no bound and stayed feasible."""
+    from pathlib import Path
+
+    from allocator.instance.io import load_instance
+
+    tiny = load_instance(Path(__file__).resolve().parents[2] / "instances" / "tiny.json")
+    p = Problem.from_instance(tiny.model_copy(update={"needs": ()}))
+    assert p.n_needs == 0 and p.fixed_block_cost > 0
+    r = solve(p, SolveParams(solver=solver, time_limit=10))
+    assert r.status is Status.optimal, (r.status, r.message)
+    assert r.objective == pytest.approx(p.fixed_block_cost)
+    assert r.bound == pytest.approx(p.fixed_block_cost)
