@@ -8,10 +8,11 @@ price, may be funded too; block-only pairs and all funding share the holder's vo
 
 :func:`sub_problem` writes that as arrays; a backend solves it:
 
-* ``"highs"``: OR-Tools' linear solver wrapper with its bundled HiGHS MIP (the default: the
-  LP relaxation of these assignment problems is tight, so branch and bound closes them fast);
-* ``"cp-sat"``: OR-Tools CP-SAT, in integers: row weights scaled by ``ROW_SCALE`` and rounded
-  up, residual capacities rounded down, so every answer is feasible in exact arithmetic.
+* ``"cp-sat"`` (the default, ``SearchOptions.backend``): OR-Tools CP-SAT, in integers: row
+  weights scaled by ``ROW_SCALE`` and rounded up, residual capacities rounded down, so every
+  answer is feasible in exact arithmetic;
+* ``"highs"``: OR-Tools' linear solver wrapper with its bundled HiGHS MIP (the LP relaxation
+  of these assignment problems is tight, so branch and bound closes them fast).
 
 Either way the caller re-evaluates the answer exactly and keeps it only if it is no worse, so
 tolerances can never let an infeasible or worse assignment in.
