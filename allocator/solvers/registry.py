@@ -182,15 +182,20 @@ def solve(problem: Problem, params: SolveParams | None = None) -> Result:
 def overrun(result: Result, params: SolveParams, n_pairs: int) -> Result:
     """An answer that took clearly longer than its time limit (more than a second and a tenth
     past it) says so, in ``extra["time_limit_overrun_s"]`` and its message: on a large market
-    a very short limit cannot be kept (building the model, starting the search and evaluating
-    the answer take seconds whatever the limit), and the user should know why."""
+    a short limit cannot always be kept, and the user should know why. Measured on
+    ``zoo-base-L`` (784,273 pairs): ``auto`` at 5 s took 8 s (starting and stopping the search
+    processes, which finish their current step); ``highs`` at 30 s took 47 s, of which 34 s
+    after presolve in HiGHS's MIP set-up, before its first LP iteration, where neither its
+    time limit nor its interrupt callbacks act."""
     limit = float(params.time_limit)
     over = float(result.runtime_s) - limit
     if over <= max(1.0, 0.1 * limit):
         return result
-    note = (f"took {result.runtime_s:.1f} s against the time limit of {limit:g} s: on "
-            f"{n_pairs:,} eligible pairs, building the model, starting the search and "
-            "evaluating the answer take that long whatever the limit")
+    build = f" ({result.build_s:.1f} s of it building the model)" if result.build_s else ""
+    note = (f"took {result.runtime_s:.1f} s against the time limit of {limit:g} s{build}: on "
+            f"{n_pairs:,} eligible pairs the solver could not stop sooner (a step it does not "
+            "interrupt ran past the limit: HiGHS's set-up after presolve, or starting and "
+            "stopping the search processes)")
     extra = {**result.extra, "time_limit_overrun_s": round(over, 3)}
     message = f"{result.message}; {note}" if result.message else note
     return replace(result, message=message, extra=extra)

@@ -179,6 +179,7 @@ def test_an_answer_past_its_time_limit_says_why(monkeypatch) -> None:
     r = solve(p, SolveParams(solver="highs", time_limit=5))
     assert r.extra["time_limit_overrun_s"] == pytest.approx(3.0)
     assert r.message.startswith("took 8.0 s against the time limit of 5 s: on 2 eligible pairs")
+    assert "could not stop sooner" in r.message
     for seconds, limit in ((5.9, 5), (32.9, 30)):  # within a second, within a tenth
         took["s"] = seconds
         r = solve(p, SolveParams(solver="highs", time_limit=limit))
