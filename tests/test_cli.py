@@ -63,6 +63,20 @@ def test_solve_writes_every_result_file(tiny, tmp_path):
             "providers.csv", "lots.csv", "zones.csv"} <= names
 
 
+def test_solve_with_an_exact_solver_on_a_large_market_says_what_to_expect(tiny, tmp_path,
+                                                                         monkeypatch):
+    """Above EXACT_WARN_PAIRS eligible pairs, --solver highs (or cbc) is told that branch and
+    bound alone is slow there and that auto is made for it; auto is told nothing."""
+    monkeypatch.setattr(importlib.import_module("allocator.cli.main"), "EXACT_WARN_PAIRS", 0)
+    result = invoke("solve", tiny, "--solver", "highs", "--out", tmp_path / "h")
+    assert result.exit_code == 0, result.output
+    assert "branch and bound alone is slow at this size" in result.stdout
+    assert "--solver auto is made for it" in result.stdout
+    result = invoke("solve", tiny, "--out", tmp_path / "a")
+    assert result.exit_code == 0, result.output
+    assert "branch and bound alone is slow" not in result.stdout
+
+
 def test_solve_json_prints_the_summary_only(market, tmp_path):
     result = invoke("solve", market, "--out", tmp_path / "out", "--json", "--verbose")
     assert result.exit_code == 0, result.output
