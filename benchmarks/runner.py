@@ -280,20 +280,26 @@ def run_child(target: Callable[..., None], args: tuple, timeout: float) -> dict[
     ctx = mp.get_context("spawn")
     recv, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=target, args=(send, *args))
+    started = time.perf_counter()
     proc.start()
     send.close()
     out = None
-    if recv.poll(timeout):
+    answered = recv.poll(timeout)
+    if answered:
         try:
             out = recv.recv()
-        except EOFError:
+        except EOFError:  # the child ended without sending anything: let it finish
             out = None
-    if proc.is_alive():
+            proc.join(timeout=10)
+    killed = proc.is_alive()
+    if killed:
         proc.kill()
     proc.join()
     if out is None:
-        return {"status": "error", "message": f"child process exited ({proc.exitcode}) or was "
-                f"killed after {timeout:.0f} s without a result"}
+        took = time.perf_counter() - started
+        why = (f"killed by the runner after {timeout:.0f} s" if killed and not answered
+               else f"exited with code {proc.exitcode} after {took:.0f} s")
+        return {"status": "error", "message": f"child process {why}, without a result"}
     return out
 
 

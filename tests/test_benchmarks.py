@@ -191,3 +191,26 @@ def test_beyond_caps_runs_a_capped_peer(tmp_path, monkeypatch):
     ran = run_suite([spec], ["highs"], tmp_path / "ran.jsonl", time_limit=2.0,
                     log=lambda _: None, beyond_caps=True)
     assert [r["status"] for r in ran] == ["optimal"] and ran[0]["check_ok"] is True
+
+
+def _exits_without_a_result(send, code):
+    raise SystemExit(code)
+
+
+def _outlasts_the_runner(send, seconds):
+    import time
+
+    time.sleep(seconds)
+
+
+def test_a_child_without_a_result_is_told_apart_from_one_the_runner_killed():
+    """The XL HiGHS row said "exited (-15) or was killed after 7200 s" for a child stopped
+    by hand at 3,134 s: the message now says which, and when."""
+    from benchmarks.runner import run_child
+
+    out = run_child(_exits_without_a_result, (3,), timeout=60)
+    assert out is not None and out["status"] == "error"
+    assert out["message"].startswith("child process exited with code 3 after ")
+    out = run_child(_outlasts_the_runner, (60,), timeout=1)
+    assert out is not None
+    assert out["message"] == "child process killed by the runner after 1 s, without a result"
