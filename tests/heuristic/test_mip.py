@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 from random_instances import random_instance
 from reference import brute_force_allocation
@@ -15,7 +16,7 @@ from allocator.core.result import Status
 from allocator.exact.model import build, chosen_from_values, values_from_chosen
 from allocator.heuristic.construct import regret_greedy
 from allocator.heuristic.data import from_problem, to_problem_chosen
-from allocator.heuristic.mip import solve_fed
+from allocator.heuristic.mip import blocks_of, solve_blocks, solve_fed
 
 from .market import market_instance
 
@@ -57,3 +58,88 @@ def test_fed_mip_takes_answers_and_stops_at_the_deadline() -> None:
     ans = solve_fed(model, start=None, deadline=t0 + 1.0, incoming=incoming)
     assert time.monotonic() - t0 < 20.0  # interrupted, not left to run its cut rounds
     assert ans.status in (Status.feasible, Status.optimal, Status.time_limit_no_solution)
+
+
+def _multi_block_seeds(count: int) -> list[int]:
+    out = []
+    for s in range(200):
+        instance = random_instance(s)
+        if instance.policy.objective != "weighted":
+            continue
+        if len(blocks_of(build([(Problem.from_instance(instance), 1.0)]))) >= 2:
+            out.append(s)
+        if len(out) == count:
+            break
+    return out
+
+
+@pytest.mark.parametrize("seed", _multi_block_seeds(8))
+def test_blocks_partition_the_model(seed: int) -> None:
+    """Every column in exactly one block, no row with columns of two blocks, smallest first."""
+    model = build([(Problem.from_instance(random_instance(seed)), 1.0)])
+    parts = blocks_of(model)
+    assert len(parts) >= 2
+    label = np.full(model.n_cols, -1)
+    for i, cols in enumerate(parts):
+        assert (label[cols] == -1).all()
+        label[cols] = i
+    assert (label >= 0).all()
+    A = model.A.tocsr()
+    for r in range(A.shape[0]):
+        assert len(set(label[A.indices[A.indptr[r]:A.indptr[r + 1]]])) <= 1
+    assert [len(c) for c in parts] == sorted(len(c) for c in parts)
+
+
+@pytest.mark.parametrize("seed", _multi_block_seeds(8))
+def test_blockwise_mip_reaches_the_brute_force_optimum(seed: int) -> None:
+    """Block by block, HiGHS proves the same optimum as brute force on the whole market, and
+    its summed bound (offset included) is that optimum."""
+    instance = random_instance(seed)
+    problem = Problem.from_instance(instance)
+    ref = brute_force_allocation(instance)
+    data = from_problem(problem)
+    model = build([(problem, 1.0)])
+    start = values_from_chosen(model, [to_problem_chosen(data, regret_greedy(data))])
+    ans = solve_blocks(model, start=start, deadline=time.monotonic() + 30,
+                       incoming=lambda: None)
+    assert ans.blocks >= 2
+    assert ans.status == Status.optimal
+    ev = evaluate(problem, chosen_from_values(model, ans.values)[0])
+    assert ev.feasible
+    assert ev.objective == pytest.approx(ref.objective, rel=1e-6, abs=1e-6)
+    assert ans.objective == pytest.approx(ref.objective, rel=1e-6, abs=1e-6)
+    assert ans.bound == pytest.approx(ref.objective, rel=1e-6, abs=1e-6)
+
+
+def test_blocks_without_an_answer_keep_the_newest_one_and_claim_no_bound(monkeypatch) -> None:
+    """A block HiGHS ends without an answer or a bound (no time) keeps the search's newest
+    answer (handed over after the start) on its columns; the whole answer is feasible, not
+    optimal, and claims no bound."""
+    from allocator.heuristic import mip
+
+    seed = _multi_block_seeds(1)[0]
+    instance = random_instance(seed)
+    problem = Problem.from_instance(instance)
+    data = from_problem(problem)
+    model = build([(problem, 1.0)])
+    start = values_from_chosen(model, [np.full(problem.n_needs, -1)])  # everyone unmet
+    better = values_from_chosen(model, [to_problem_chosen(data, regret_greedy(data))])
+    handed = []
+
+    def incoming():
+        if not handed:
+            handed.append(1)
+            return better
+        return None
+
+    def no_time(block, **kwargs):
+        return mip.MipAnswer(status=Status.time_limit_no_solution, values=None, objective=None,
+                             bound=None, injected=0)
+
+    monkeypatch.setattr(mip, "solve_fed", no_time)
+    ans = solve_blocks(model, start=start, deadline=time.monotonic() + 5, incoming=incoming)
+    assert ans.status == Status.feasible
+    assert ans.bound is None
+    assert np.allclose(ans.values, better)
+    assert ans.objective == pytest.approx(float(model.c @ better + model.offset))
+    assert ans.objective < float(model.c @ start + model.offset)
