@@ -29,3 +29,18 @@ def test_cover_cuts_keep_the_bound_below_the_optimum(seed: int) -> None:
     n, labels = components(data)
     lp = lp_bound(data, labels, n, time_limit=10.0).bound
     assert value >= lp - 1e-6 * max(1.0, abs(lp))
+
+
+@pytest.mark.parametrize(
+    "seed", [s for s in range(40) if random_instance(s).policy.objective == "weighted"][:12])
+def test_blocks_bound_is_the_brute_force_optimum(seed: int) -> None:
+    """``--blocks``: HiGHS block by block proves the brute-force optimum of a weighted market
+    (many random markets split into several blocks)."""
+    from benchmarks.bounds import blocks_bound
+
+    instance = random_instance(seed)
+    ref = brute_force_allocation(instance)
+    row = blocks_bound(Problem.from_instance(instance), 30.0)
+    assert row["status"] == "optimal"
+    assert row["bound"] == pytest.approx(ref.objective, rel=1e-6, abs=1e-6)
+    assert row["incumbent"] == pytest.approx(ref.objective, rel=1e-6, abs=1e-6)

@@ -7,13 +7,20 @@ the search goes on in its child process:
 * whenever HiGHS offers to take a user solution (``kCallbackMipUserSolution``), the search's
   newest better assignment, if any, is handed over, so that HiGHS prunes with it;
 * HiGHS's own time limit is not checked during its root cut rounds (measured: 40 s asked,
-  70 s taken on a county), so an interrupt callback stops it at the deadline as well;
-* the model is cut into its independent blocks (connected components of the rows and columns:
-  no row links two blocks), and each block is a MIP of its own (:func:`solve_blocks`). HiGHS
-  does not look for such blocks, and its branch and bound over the whole model interleaves
-  them: a block that alone closes in a second stays open behind a larger one. Measured on
-  ``zoo-blockonly-S`` (three blocks), 10 s: the whole model's bound 106,495.6 (106,497.5 at
-  30 s), the blocks' 106,501.7, the smallest one closed.
+  70 s taken on a county), so an interrupt callback stops it at the deadline as well.
+
+:func:`solve_blocks` solves a model's independent blocks (connected components of its rows
+and columns: no row links two blocks) one by one. HiGHS does not look for such blocks, and its
+branch and bound over the whole model interleaves them: a block that alone closes in seconds
+stays open behind a larger one. Measured on ``zoo-blockonly-S`` (blocks of 178, 957 and 3,188
+columns), one thread, alone on a core: the whole model's bound 106,495.6 in 7 s (106,497.5 in
+30 s, 106,505.4 in 900 s); block by block 106,501.7 in 7 s, and the 957-column block closes
+alone in 13 s, which proves 106,510.2. It serves the long bound runs of the benchmarks
+(``benchmarks.bounds``, ``highs-blocks``). ``auto`` keeps :func:`solve_fed` on the whole
+model: next to its two searches the niced thread gets a fifth of a core, and block by block
+its bounds were no better (zoo-blockonly-S, 6 seeds) or worse (zoo-sharecap-S: 220,397 in 2
+of 6 runs against 220,422 every time on the whole model); un-niced for the roots, the bounds
+rose and the searches' answers got worse by as much.
 """
 
 from __future__ import annotations
@@ -29,10 +36,10 @@ from allocator.core.result import Status
 from allocator.exact.highs import new_highs
 from allocator.exact.model import MatrixModel
 
-# a block other than the last may take this share of the time left (more if its share of the
-# columns is larger). On zoo-blockonly-S at 10 s a middle block (957 of 4,323 columns) then
-# reaches its root cuts next to the search: the bound rose by 8 in 3 of 6 runs with 0.5, in 0
-# of 6 with time shared by columns; the largest block's bound did not move after its root.
+# in the second pass of solve_blocks, a block other than the last may take this share of the
+# time left (more if its share of the columns is larger): a middle block may close, while the
+# largest block's bound rarely moves after its root (zoo-blockonly-S: 30,227.6 from 1 s to
+# 20 s).
 BLOCK_TIME_SHARE = 0.5
 
 
@@ -75,18 +82,25 @@ def blocks_of(model: MatrixModel) -> list[np.ndarray]:
 def solve_blocks(model: MatrixModel, *, start: np.ndarray | None, deadline: float,
                  incoming: Callable[[], np.ndarray | None], gap: float = 1e-7,
                  threads: int = 1, seed: int = 0) -> MipAnswer:
-    """:func:`solve_fed` on each independent block of ``model`` in turn (:func:`blocks_of`).
+    """:func:`solve_fed` on each independent block of ``model`` (:func:`blocks_of`).
 
-    Blocks run smallest first; each but the last may take :data:`BLOCK_TIME_SHARE` of the time
-    left, or its share of the columns not yet solved if larger, and the time a block does not
-    use passes to the larger ones after it. Each starts
-    from the newest assignment known then (``start``, or the last one ``incoming`` gave), and
-    is handed the search's newer ones on its columns.
+    Two passes, blocks smallest first in each:
 
-    The answer: every block's best values (a block without one keeps the start's, which is
-    feasible there, since no row crosses blocks); its bound the sum of the blocks' bounds and
-    the offset, None when a block has none (not reached, or stopped before its root LP);
-    optimal when every block is.
+    1. **Roots.** Every block's root node only (presolve, LP, cuts, heuristics), each with
+       the time left times its share of the columns not yet done: what HiGHS does on the
+       whole model before it branches, so the bound is not weaker than the whole model's.
+    2. **Trees.** With the time left, every block not yet proven is solved again in full;
+       each but the last may take :data:`BLOCK_TIME_SHARE` of the time left (or its share of
+       the columns if larger), and the time a block does not use passes to the ones after
+       it. A block's bound is the larger of its two passes'.
+
+    Each solve starts from the newest assignment known then (``start``, or the last one
+    ``incoming`` gave) and is handed the search's newer ones on its columns.
+
+    The answer takes, block by block, the cheapest of HiGHS's values and the search's newest
+    answer (no row crosses blocks, so any mix is feasible and costs the sum of its blocks').
+    Its bound is the offset plus the blocks' bounds, None when a block has none (not reached,
+    or stopped before its root LP); it is optimal when every block is.
     """
     parts = blocks_of(model)
     if len(parts) <= 1:
@@ -101,62 +115,75 @@ def solve_blocks(model: MatrixModel, *, start: np.ndarray | None, deadline: floa
             newest[0] = np.asarray(values, dtype=float)
         return values
 
-    found: list[np.ndarray | None] = []  # each block's HiGHS values
-    bound: float | None = float(model.offset)
-    statuses = []
-    injected = 0
-    left_cols = sum(len(cols) for cols in parts)
-    for cols in parts:
-        now = time.monotonic()
-        share = (deadline - now) * max(len(cols) / max(1, left_cols), BLOCK_TIME_SHARE)
-        left_cols -= len(cols)
-        take()
-        base = newest[0]
+    def block_of(cols: np.ndarray) -> MatrixModel:
         sub_A = A[:, cols]
         rows = np.flatnonzero(np.diff(sp.csr_matrix(sub_A).indptr))
-        block = MatrixModel(
+        return MatrixModel(
             c=model.c[cols], offset=0.0, A=sp.csr_matrix(sub_A[rows, :]),
             row_lo=model.row_lo[rows], row_hi=model.row_hi[rows],
             col_lo=model.col_lo[cols], col_hi=model.col_hi[cols],
             integer=model.integer[cols], demands=())
 
-        def block_incoming(cols: np.ndarray = cols) -> np.ndarray | None:
-            got = take()
-            return None if got is None else got[cols]
+    n = len(parts)
+    models = [block_of(cols) for cols in parts]
+    found: list[list[np.ndarray]] = [[] for _ in parts]  # each block's HiGHS values
+    bounds: list[float | None] = [None] * n
+    proven = [False] * n
+    injected = 0
+    for root_only in (True, False):
+        todo = [k for k in range(n) if not proven[k]]
+        left_cols = sum(len(parts[k]) for k in todo)
+        for k in todo:
+            cols = parts[k]
+            now = time.monotonic()
+            if now >= deadline:
+                break
+            frac = len(cols) / max(1, left_cols)
+            left_cols -= len(cols)
+            share = (deadline - now) * (frac if root_only else max(frac, BLOCK_TIME_SHARE))
+            take()
+            base = newest[0]
 
-        ans = solve_fed(block, start=None if base is None else base[cols],
-                        deadline=min(deadline, now + share) if left_cols else deadline,
-                        incoming=block_incoming, gap=gap, threads=threads, seed=seed)
-        injected += ans.injected
-        statuses.append(ans.status)
-        if ans.status in (Status.infeasible, Status.error):
-            return MipAnswer(status=ans.status, values=None, objective=None, bound=None,
-                             injected=injected, blocks=len(parts))
-        found.append(ans.values)
-        bound = None if bound is None or ans.bound is None else bound + ans.bound
+            def block_incoming(cols: np.ndarray = cols) -> np.ndarray | None:
+                got = take()
+                return None if got is None else got[cols]
+
+            ans = solve_fed(models[k], start=None if base is None else base[cols],
+                            deadline=min(deadline, now + share) if left_cols else deadline,
+                            incoming=block_incoming, gap=gap, threads=threads, seed=seed,
+                            max_nodes=1 if root_only else None)
+            injected += ans.injected
+            if ans.status in (Status.infeasible, Status.error):
+                return MipAnswer(status=ans.status, values=None, objective=None, bound=None,
+                                 injected=injected, blocks=n)
+            if ans.values is not None:
+                found[k].append(ans.values)
+            had = bounds[k]
+            if ans.bound is not None:
+                bounds[k] = ans.bound if had is None else max(had, ans.bound)
+            proven[k] = proven[k] or ans.status == Status.optimal
     take()
-    # each block's better assignment, HiGHS's or the newest search answer's: no row crosses
-    # blocks, so any mix is feasible and its cost the sum of the blocks'
     values: np.ndarray | None = np.zeros(model.n_cols)
     for cols, own in zip(parts, found, strict=True):
-        options = [v for v in (own, None if newest[0] is None else newest[0][cols])
-                   if v is not None]
+        options = own + ([] if newest[0] is None else [newest[0][cols]])
         if not options or values is None:
             values = None
             continue
         values[cols] = min(options, key=lambda v: float(model.c[cols] @ v))
-    if all(st == Status.optimal for st in statuses) and values is not None:
+    bound = None if any(b is None for b in bounds) else \
+        float(model.offset) + sum(float(b) for b in bounds if b is not None)
+    if all(proven) and values is not None:
         status = Status.optimal
     else:
         status = Status.feasible if values is not None else Status.time_limit_no_solution
     objective = None if values is None else float(model.c @ values + model.offset)
     return MipAnswer(status=status, values=values, objective=objective, bound=bound,
-                     injected=injected, blocks=len(parts))
+                     injected=injected, blocks=n)
 
 
 def solve_fed(model: MatrixModel, *, start: np.ndarray | None, deadline: float,
               incoming: Callable[[], np.ndarray | None], gap: float = 1e-7,
-              threads: int = 1, seed: int = 0) -> MipAnswer:
+              threads: int = 1, seed: int = 0, max_nodes: int | None = None) -> MipAnswer:
     """Solve ``model`` (weighted objective) with HiGHS until ``deadline`` (monotonic).
 
     Parameters
@@ -166,6 +193,8 @@ def solve_fed(model: MatrixModel, *, start: np.ndarray | None, deadline: float,
     incoming
         Called from HiGHS's callbacks: column values of a new, better assignment from the
         search, or None.
+    max_nodes
+        HiGHS's node limit (1: the root node only), or None.
     """
     import highspy
 
@@ -176,6 +205,8 @@ def solve_fed(model: MatrixModel, *, start: np.ndarray | None, deadline: float,
     h.setOptionValue("mip_rel_gap", float(gap))
     h.setOptionValue("random_seed", int(seed))
     set_threads(h, threads)
+    if max_nodes is not None:
+        h.setOptionValue("mip_max_nodes", int(max_nodes))
     lp = highs_lp(highspy, cost=model.c, A=model.A, col_lo=model.col_lo, col_hi=model.col_hi,
                   row_lo=model.row_lo, row_hi=model.row_hi, offset=model.offset,
                   integer=model.integer)
