@@ -190,3 +190,30 @@ def test_a_limit_shorter_than_the_first_sweep_still_gives_a_checked_design_and_a
     assert not [h for h in res.extra["iterations"] if h.get("phase") != "relaxed"]
     assert res.bound is not None and res.bound <= optimum + 1e-6 * abs(optimum)
     assert res.objective >= optimum - 1e-6 * abs(optimum)
+
+
+def test_bound_only_iterations_spend_the_time_the_final_stage_left(setup, monkeypatch):
+    """The cut loop stopped by its time share with most of the limit left: the master
+    iterations after the final stage raise the bound (never above the optimum, never
+    falling), change neither the design nor its cost, and reach the bound of a loop that was
+    never stopped (the Benders bound with LP recourse)."""
+    from allocator.design import decomposition
+
+    inst, ds, base, D = setup
+    optimum = solve_design(inst, DesignParams(method="extensive", gap=0.0)).objective
+    common = dict(method="benders", time_limit=120, lp_phase_share=0.0, master_inout=0.0,
+                  gap=1e-9)
+    full = solve_design(inst, DesignParams(**common))
+    short = DesignParams(**common, benders_share=0.001)
+    after = solve_design(inst, short)
+    with monkeypatch.context() as m:
+        m.setattr(decomposition, "_bound_after", lambda ctx, loop, res: res)
+        before = solve_design(inst, short)
+    assert after.extra["bound_only_iterations"] >= 1
+    assert "bound_only_iterations" not in before.extra
+    assert after.objective == pytest.approx(before.objective, rel=1e-9)
+    assert before.bound < after.bound <= optimum + 1e-6 * abs(optimum)
+    assert after.bound == pytest.approx(full.bound, rel=1e-6)
+    lows = [h["lower_bound"] for h in after.extra["iterations"]]
+    assert lows == sorted(lows)
+    assert after.extra["iterations"][-1].get("phase") == "bound only"
