@@ -497,9 +497,11 @@ def _iterate(ctx: DesignContext, loop: _CutLoop) -> Result | None:
                  ctx.elapsed())
         if lower is not None and best - lower <= params.gap * max(1.0, abs(best)):
             break
-        # stop in time to evaluate the best design exactly (about two sweeps) and polish it
+        # stop in time to evaluate the best design exactly (about two sweeps) and polish it;
+        # the sweep's cuts go in first either way (the bound-only iterations after the final
+        # stage start from them)
         late = time.perf_counter() + 3 * sweep.took > ctx.deadline
-        if time.perf_counter() > stop or late or master.add_cuts(volume, results, y) == 0:
+        if master.add_cuts(volume, results, y) == 0 or time.perf_counter() > stop or late:
             break
         if params.master_inout > 0:
             core, loop.history[-1]["inout_cuts"] = _inout_cut(ctx, loop, core, y, volume)
