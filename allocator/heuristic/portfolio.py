@@ -416,7 +416,6 @@ class _Portfolio:
         self.bound_method = "none"
         self.parts: list[_Part] = []
         self.mip_injected = 0
-        self.mip_blocks = 0  # independent blocks HiGHS solved one after another
         self.admissible: Evaluation | None = None  # lexicographic: best search answer under the cap
         self.admissible_next = 0.0  # lexicographic: when the next search answer may be evaluated
 
@@ -680,15 +679,14 @@ class _Portfolio:
             chosen = self._merged()
             return None if chosen is None else values_from_chosen(model, [chosen])
 
-        from allocator.heuristic.mip import solve_blocks
+        from allocator.heuristic.mip import solve_fed
 
         assert start is not None  # phase 1's answer, or the searches' merged one
-        ans = _niced(solve_blocks, model, start=start, deadline=self.deadline - margin,
+        ans = _niced(solve_fed, model, start=start, deadline=self.deadline - margin,
                      incoming=incoming, gap=float(params.gap),
                      threads=params.threads or 1, seed=int(params.seed))
         status, values, bound = ans.status, ans.values, ans.bound
         self.mip_injected = ans.injected
-        self.mip_blocks = ans.blocks
         self._drain()
         if not status.has_solution or values is None:
             return None
@@ -820,7 +818,6 @@ class _Portfolio:
             candidates.append((mip[0], "mip"))
             extra["mip_status"] = mip[2]
             extra["mip_fed_answers"] = self.mip_injected
-            extra["mip_blocks"] = self.mip_blocks
         if self.lexicographic and self.phase1 is not None \
                 and self.phase1.evaluation is not None:
             candidates.append((self.phase1.evaluation, "phase 1"))
