@@ -18,9 +18,10 @@ columns), one thread, alone on a core: the whole model's bound 106,495.6 in 7 s 
 alone in 13 s, which proves 106,510.2. It serves the long bound runs of the benchmarks
 (``benchmarks.bounds``, ``highs-blocks``). ``auto`` keeps :func:`solve_fed` on the whole
 model: next to its two searches the niced thread gets a fifth of a core, and block by block
-its bounds were no better (zoo-blockonly-S, 6 seeds) or worse (zoo-sharecap-S: 220,397 in 2
-of 6 runs against 220,422 every time on the whole model); un-niced for the roots, the bounds
-rose and the searches' answers got worse by as much.
+its bounds were no better (zoo-blockonly-S, 6 seeds) nor steadier (zoo-sharecap-S: 220,397
+in 2 of 6 runs; on the whole model 220,422 in the three committed runs and 220,406 in one
+later run); un-niced for the roots, the bounds rose and the searches' answers got worse by as
+much.
 """
 
 from __future__ import annotations
