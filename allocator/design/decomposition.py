@@ -322,8 +322,8 @@ def _bound_after(ctx: DesignContext, loop: _CutLoop, res: Result) -> Result:
     here: master MIP (its bound), a sweep at its design, the cuts. Their designs are not
     evaluated (no time is left for it), so only the bound can change. An iteration starts
     only when 1.5 times the last one's master and sweep time is left, and counts towards
-    ``max_iterations``. On the paper's targets
-    at 180 s the final stage returned 18 s early (one run).
+    ``max_iterations``. On the paper's targets at 180 s the final stage returned 18 s early
+    (one run).
     """
     if res.objective is None or not res.status.has_solution:
         return res
