@@ -54,6 +54,7 @@ from allocator.core.problem import Problem
 from allocator.core.result import Status
 from allocator.design.recourse import Pool, design_holders, holder_keys
 from allocator.design.scenarios import Demand
+from allocator.design.scenarios import demands as instance_demands
 from allocator.exact.highs import new_highs, set_threads
 from allocator.exact.model import MatrixModel, build, target_rows
 from allocator.exact.solve import solve_model
@@ -228,10 +229,35 @@ def _read_basis(h, data: bytes) -> None:
         os.unlink(path)
 
 
+def whole_capacity(instance: Instance, base: Problem, demands: Sequence[Demand]) -> np.ndarray:
+    """Per awardable bid (design-column order): whether only a whole amount of its volume can
+    ever be used, so that the recourse may take ``floor(V)`` as its capacity.
+
+    That holds for a bid in a lot without framework (every pair there is block-funded in
+    full, b = x) when the provider's contract in force in the lot is a whole number and every
+    need any demand has in the lot's services has a whole quantity (placements: one bed):
+    then the block-funded quantity, a sum of whole quantities, is at most ``floor(c + V)``.
+    """
+    dh = design_holders(base)
+    lots = base.holder_lot[dh]
+    contract = base.holder_volume[dh]
+    out = np.zeros(len(dh), dtype=bool)
+    for li, lot in enumerate(instance.lots):
+        if lot.framework:
+            continue
+        services = set(lot.services)
+        if all(float(n.quantity).is_integer() for d in demands for n in d.needs
+               if n.service in services):
+            out |= lots == li
+    return out & (np.abs(contract - np.round(contract)) <= 1e-9)
+
+
 class Master:
     """The Benders master: y, V, theta_s and z, the lot limits, the design targets, the cuts.
 
-    Columns: y (nb), V (nb), theta (one per scenario), then z (design targets, DESIGN.md 9.3).
+    Columns: y (nb), V (nb), theta (one per scenario), z (design targets, DESIGN.md 9.3),
+    then W (one integer column per bid of :func:`whole_capacity`: the whole volume the
+    recourse may use, ``W <= V``; the cuts are in W where a bid has one, else in V).
 
     Parameters
     ----------
@@ -241,11 +267,15 @@ class Master:
         D[l], the expected demand (clarification 7).
     weights
         The scenarios' weights, in order.
+    whole
+        Per awardable bid, whether its recourse capacity is ``floor(V)``
+        (:func:`whole_capacity`); by default computed from the instance's demands.
     """
 
     def __init__(self, instance: Instance, base: Problem, lot_demand: np.ndarray,
                  weights: Sequence[float],
-                 aggregates: Sequence[tuple[np.ndarray, MatrixModel]] = ()):
+                 aggregates: Sequence[tuple[np.ndarray, MatrixModel]] = (),
+                 whole: np.ndarray | None = None):
         dh = design_holders(base)
         self.nb = nb = len(dh)
         self.k = k = len(weights)
@@ -265,7 +295,15 @@ class Master:
         targets = target_rows(base, dh, lot_demand, 2 * nb + k)
         self.targets = targets
         self.nz = targets.n_z
-        self.n_first = 2 * nb + k + self.nz  # y, V, theta, z
+        if whole is None:
+            whole = whole_capacity(instance, base, instance_demands(instance))
+        self.whole = np.asarray(whole, dtype=bool)
+        self.nw = nw = int(self.whole.sum())
+        w0 = 2 * nb + k + self.nz
+        # the column each cut's capacity coefficient goes to: W where a bid has one, else V
+        self.cap_col = nb + np.arange(nb)
+        self.cap_col[self.whole] = w0 + np.arange(nw)
+        self.n_first = w0 + nw  # y, V, theta, z, W
         self.n_cols = self.n_first + sum(m.n_cols - m.n_design for _, m in aggregates)
         rows, cols, vals, lo, hi = [], [], [], [], []
         r = 0
@@ -301,6 +339,13 @@ class Master:
         lo += list(targets.lo)
         hi += list(targets.hi)
         r += len(targets.lo)
+        for j in map(int, np.nonzero(self.whole)[0]):  # W <= V
+            rows += [r, r]
+            cols += [int(self.cap_col[j]), nb + j]
+            vals += [1.0, -1.0]
+            lo.append(-np.inf)
+            hi.append(0.0)
+            r += 1
         static = [sp.csr_matrix((vals, (rows, cols)), shape=(r, self.n_cols))]
         self._n_base_rows = r
         self._lo, self._hi = np.array(lo, dtype=float), np.array(hi, dtype=float)
@@ -339,9 +384,10 @@ class Master:
         keep = np.nonzero(~np.isin(names, DESIGN_ROWS))[0]
         A = agg.A[keep].tocsc()
         nr = agg.n_cols - nd
-        # agg columns: y, V | z | recourse  ->  master: y, V | theta | z | ... at ...
+        # agg columns: y, V | z | recourse  ->  master: y, V | theta | z | W | ... at ...
+        # (its capacity stays V: a relaxation of W, so its rows stay valid)
         blocks = [A[:, :2 * nb], sp.csc_matrix((len(keep), k)), A[:, 2 * nb:nd],
-                  sp.csc_matrix((len(keep), at - self.n_first)), A[:, nd:],
+                  sp.csc_matrix((len(keep), self.nw + at - self.n_first)), A[:, nd:],
                   sp.csc_matrix((len(keep), self.n_cols - at - nr))]
         body = sp.hstack(blocks, format="csr")
         W = float(self.weights[members].sum())
@@ -352,10 +398,19 @@ class Master:
         A_all = sp.vstack([body, sp.csr_matrix(link)], format="csr")
         return (A_all, np.r_[agg.row_lo[keep], constant], np.r_[agg.row_hi[keep], np.inf])
 
+    def capacity(self, volume: np.ndarray) -> np.ndarray:
+        """The recourse's capacity at volumes ``volume``: ``floor(V)`` for the bids of
+        :func:`whole_capacity`, V for the others. A design's cuts are taken there."""
+        cap = np.asarray(volume, dtype=float).copy()
+        cap[self.whole] = np.floor(cap[self.whole] + 1e-6)
+        return cap
+
     def add_cuts(self, volume: np.ndarray, results: Sequence[LpRecourse],
                  award: np.ndarray | None = None) -> int:
-        """Add theta_s - g_s (y, V) >= Q_s - g_s (y^k, V^k) per scenario; returns how many
-        were new. ``award`` is y^k (``volume > 0`` when None)."""
+        """Add theta_s - g_s (y, C) >= Q_s - g_s (y^k, C^k) per scenario, C the recourse
+        capacity (W where a bid has one, else V); returns how many were new. ``volume`` is
+        C^k, the capacity the recourse ``results`` were solved at (any point: the LP
+        recourse is convex in it); ``award`` is y^k (``volume > 0`` when None)."""
         y = (np.asarray(volume) > 0).astype(float) if award is None else np.asarray(
             award, dtype=float)
         point = np.r_[y, volume]
@@ -379,7 +434,8 @@ class Master:
         n = len(self._cuts)
         if n:
             rows = np.repeat(np.arange(n), 2 * nb + 1)
-            cols = np.concatenate([np.r_[2 * nb + s, np.arange(2 * nb)] for s, _, _ in self._cuts])
+            cols = np.concatenate([np.r_[2 * nb + s, np.arange(nb), self.cap_col]
+                                   for s, _, _ in self._cuts])
             vals = np.concatenate([np.r_[1.0, -g] for _, g, _ in self._cuts])
             cuts = sp.csr_matrix((vals, (rows, cols)), shape=(n, self.n_cols))
             cuts.eliminate_zeros()
@@ -389,7 +445,7 @@ class Master:
         rhs = np.array([c[2] for c in self._cuts], dtype=float)
         n_agg = self.n_cols - self.n_first
         full = MatrixModel(
-            c=np.r_[self.award, self.rate, self.weights, np.zeros(self.nz + n_agg)],
+            c=np.r_[self.award, self.rate, self.weights, np.zeros(self.nz + self.nw + n_agg)],
             offset=self.offset,
             A=A,
             row_lo=np.r_[self._lo, rhs],
@@ -397,9 +453,9 @@ class Master:
             col_lo=np.zeros(self.n_cols),
             # recourse costs >= 0
             col_hi=np.r_[np.ones(nb), self.vmax, np.full(k, np.inf), np.ones(self.nz),
-                         *self._agg_hi],
+                         np.floor(self.vmax[self.whole] + 1e-6), *self._agg_hi],
             integer=np.r_[np.ones(nb, dtype=bool), np.zeros(nb + k, dtype=bool),
-                          np.ones(self.nz, dtype=bool), np.zeros(n_agg, dtype=bool)],
+                          np.ones(self.nz + self.nw, dtype=bool), np.zeros(n_agg, dtype=bool)],
             demands=(),
         )
         if aggregated or not n_agg:
@@ -452,13 +508,14 @@ class Master:
         these awards (None if that LP has no optimum: then there is no warm start).
         """
         y = np.asarray(y, dtype=float)
+        cap = self.capacity(volume)
         theta = np.zeros(self.k)
         for s, g, rhs in self._cuts:
-            theta[s] = max(theta[s], rhs + g @ np.r_[y, volume])
+            theta[s] = max(theta[s], rhs + g @ np.r_[y, cap])
         z = np.zeros(self.nz)
         j, kz = self.targets.members
         np.maximum.at(z, kz, y[j])
-        first = np.r_[y, volume, theta, z]
+        first = np.r_[y, volume, theta, z, cap[self.whole]]
         if not self.aggregated or not aggregated:
             return first
         from allocator.exact import highs
@@ -466,7 +523,7 @@ class Master:
 
         model = self.model()
         nb, k = self.nb, self.k
-        fixed = np.r_[np.arange(2 * nb), 2 * nb + k + np.arange(self.nz)]
+        fixed = np.r_[np.arange(2 * nb), 2 * nb + k + np.arange(self.nz + self.nw)]
         lo, hi = model.col_lo.copy(), model.col_hi.copy()
         lo[fixed] = hi[fixed] = np.clip(first[fixed], lo[fixed], hi[fixed])
         res = highs.solve(replace(model, col_lo=lo, col_hi=hi),

@@ -33,7 +33,13 @@ from allocator.core.params import SolveParams
 from allocator.core.progress import report
 from allocator.core.result import Result, Status, gap
 from allocator.design.aggregate import grouped_aggregates
-from allocator.design.benders import LpRecourse, Master, design_lp_bound, lp_recourse
+from allocator.design.benders import (
+    LpRecourse,
+    Master,
+    design_lp_bound,
+    lp_recourse,
+    whole_capacity,
+)
 from allocator.design.context import (
     Awards,
     DesignContext,
@@ -271,7 +277,7 @@ def solve_benders(ctx: DesignContext) -> Result:
         # the Staffordshire designs without such offers (models/lot_design.md)
         aggregates = []
     master = Master(ctx.instance, ctx.base, ctx.lot_demand, [d.weight for d in ctx.demands],
-                    aggregates)
+                    aggregates, whole_capacity(ctx.instance, ctx.base, ctx.demands))
     sweep = _Sweep(ctx)
     relaxed = ctx.params.lp_phase_share > 0
     # The relaxed phase converges to a bound at least the wait-and-see LP's; that one is only
@@ -284,7 +290,8 @@ def solve_benders(ctx: DesignContext) -> Result:
     # volume grows, so the second also bounds every theta_s from below from the start.
     for y0, volume in ((np.zeros(master.nb), np.zeros(master.nb)),
                        (np.ones(master.nb), master.vmax.copy())):
-        master.add_cuts(volume, sweep(y0, volume), y0)
+        cap = master.capacity(volume)
+        master.add_cuts(cap, sweep(y0, cap), y0)
     LOG.info("benders: first sweep done at %.1f s", ctx.elapsed())
     if relaxed and not _relaxed_phase(ctx, loop):
         # The relaxed phase ran out of its time. The wait-and-see LP (every scenario's own
@@ -347,8 +354,9 @@ def _bound_after(ctx: DesignContext, loop: _CutLoop, res: Result) -> Result:
         master_s = time.perf_counter() - t
         if ctx.left() < 1.2 * sweep.took:
             break
-        results = sweep(y, volume)
-        added = master.add_cuts(volume, results, y)
+        cap = master.capacity(volume)
+        results = sweep(y, cap)
+        added = master.add_cuts(cap, results, y)
         done += 1
         loop.history.append({"iteration": len(loop.history) + 1, "phase": "bound only",
                              "lower_bound": lower, "master_s": master_s,
@@ -480,7 +488,10 @@ def _iterate(ctx: DesignContext, loop: _CutLoop) -> Result | None:
             LOG.info("benders: stopped at %.1f s, before sweeping master design %d",
                      ctx.elapsed(), it + 1)
             break
-        results = sweep(y, volume)
+        # the recourse at the capacity the design can use (floor(V) where only whole
+        # placements draw on a bid): the master's W there, at its optimum
+        cap = master.capacity(volume)
+        results = sweep(y, cap)
         value = master.first_stage(y, volume) + float(weights @ [r.objective for r in results])
         loop.candidates.append((value, y, volume))
         loop.candidates.sort(key=lambda c: c[0])
@@ -501,7 +512,7 @@ def _iterate(ctx: DesignContext, loop: _CutLoop) -> Result | None:
         # the sweep's cuts go in first either way (the bound-only iterations after the final
         # stage start from them)
         late = time.perf_counter() + 3 * sweep.took > ctx.deadline
-        if master.add_cuts(volume, results, y) == 0 or time.perf_counter() > stop or late:
+        if master.add_cuts(cap, results, y) == 0 or time.perf_counter() > stop or late:
             break
         if params.master_inout > 0:
             core, loop.history[-1]["inout_cuts"] = _inout_cut(ctx, loop, core, y, volume)
