@@ -385,9 +385,13 @@ class Master:
         A = agg.A[keep].tocsc()
         nr = agg.n_cols - nd
         # agg columns: y, V | z | recourse  ->  master: y, V | theta | z | W | ... at ...
-        # (its capacity stays V: a relaxation of W, so its rows stay valid)
-        blocks = [A[:, :2 * nb], sp.csc_matrix((len(keep), k)), A[:, 2 * nb:nd],
-                  sp.csc_matrix((len(keep), self.nw + at - self.n_first)), A[:, nd:],
+        # A whole bid's capacity is its W here too (valid as for the cuts: the scenarios'
+        # LPs at capacity floor(V) mix into a solution of these rows).
+        volume = A[:, nb:2 * nb].tolil()
+        on_w = volume[:, np.nonzero(self.whole)[0]].tocsc()
+        volume[:, np.nonzero(self.whole)[0]] = 0.0
+        blocks = [A[:, :nb], volume.tocsc(), sp.csc_matrix((len(keep), k)), A[:, 2 * nb:nd],
+                  on_w, sp.csc_matrix((len(keep), at - self.n_first)), A[:, nd:],
                   sp.csc_matrix((len(keep), self.n_cols - at - nr))]
         body = sp.hstack(blocks, format="csr")
         W = float(self.weights[members].sum())

@@ -293,3 +293,36 @@ def test_whole_capacity_columns_close_the_gap_fractional_volumes_leave(seed):
     res = solve_design(inst, DesignParams(method="benders", time_limit=120, gap=1e-9))
     assert res.bound <= optimum + 1e-6 * abs(optimum)
     assert res.bound >= plain + 0.9 * (optimum - plain)
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+def test_aggregated_master_with_whole_capacity_bounds_the_optimum(seed):
+    """All block with a scheme that p4's highly complex block brings (DESIGN.md 9.1): the
+    master holds the aggregated demand (its whole bids' capacity W, as in the cuts); every
+    master bound on the way, and the decomposition's, stay below the extensive optimum."""
+    from allocator.design.aggregate import grouped_aggregates
+    from allocator.instance.schema import Offer
+
+    inst, ds, _, _ = _all_block(seed)
+    new = Offer.model_validate({
+        "id": "new4", "provider": "p4", "zone": "z2", "service": "supported_living",
+        "unit": "beds", "price": 2500.0, "capacity": 2.0, "max_complexity": "highly_complex",
+        "scheme": "new4", "if_awarded": "hc"})
+    inst = inst.model_copy(update={"offers": (*inst.offers, new)})
+    base = Problem.from_instance(inst, mode="design")
+    D = expected_lot_demand(inst, ds)
+    optimum = solve_design(inst, DesignParams(method="extensive", gap=0.0)).objective
+    master = Master(inst, base, D, [d.weight for d in ds], grouped_aggregates(inst, ds, D, 1))
+    assert master.gated and master.nw > 0
+    y, volume = np.zeros(master.nb), np.zeros(master.nb)
+    for it in range(8):
+        cap = master.capacity(volume)
+        if master.add_cuts(cap, lp_recourse(inst, ds, D, cap, [None] * len(ds), award=y),
+                           y) == 0 and it:
+            break
+        status, y, volume, _, bound = master.solve(SolveParams(gap=0.0), aggregated=True)
+        assert bound <= optimum + 1e-6 * abs(optimum)
+        y = y.astype(float)
+    res = solve_design(inst, DesignParams(method="benders", time_limit=120, gap=1e-9))
+    assert res.bound <= optimum + 1e-6 * abs(optimum) <= res.objective + 2e-6 * abs(optimum)
+    assert res.bound >= optimum - 0.01 * abs(optimum)
