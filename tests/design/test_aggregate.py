@@ -169,3 +169,33 @@ def test_benders_with_aggregates_against_the_extensive_form(seed):
                    [d.weight for d in ds], grouped_aggregates(inst, ds, D, 2)).gated
     first = [h["aggregated"] for h in res.extra["iterations"] if "phase" not in h][:1]
     assert first in ([], [gated])
+
+
+def _block_only(seed: int) -> Instance:
+    inst = additions_case(seed, n_scenarios=0)
+    inst = inst.model_copy(update={"lots": tuple(
+        lot.model_copy(update={"framework": False}) for lot in inst.lots)})
+    return with_scenarios(inst, generate_scenarios(inst, 4, seed=seed))
+
+
+# random markets with every lot block-only, where some bid's capacity is whole (W columns)
+BLOCK_ONLY_SEEDS = [4, 19, 25, 35, 40, 43, 44, 53, 57, 69]
+
+
+@pytest.mark.parametrize("seed", BLOCK_ONLY_SEEDS)
+def test_benders_with_whole_capacity_against_the_extensive_form(seed):
+    """Random markets with every lot block-only (award-only offers, targets, contracts as
+    drawn): Benders with whole capacities (integer W <= V) keeps its bound below the
+    extensive optimum and its design above it."""
+    from allocator.design.benders import whole_capacity
+
+    inst = _block_only(seed)
+    ds = demands(inst)
+    assert whole_capacity(inst, Problem.from_instance(inst, mode="design"), ds).any()
+    exact = solve_design(inst, DesignParams(method="extensive", gap=0.0, objective="weighted"))
+    res = solve_design(inst, DesignParams(method="benders", time_limit=30, gap=1e-9,
+                                          objective="weighted"))
+    assert exact.objective is not None and res.objective is not None and res.bound is not None
+    tol = 1e-6 * max(1.0, exact.objective)
+    assert res.bound <= exact.objective + tol
+    assert res.objective >= exact.objective - tol
