@@ -326,3 +326,31 @@ def test_aggregated_master_with_whole_capacity_bounds_the_optimum(seed):
     res = solve_design(inst, DesignParams(method="benders", time_limit=120, gap=1e-9))
     assert res.bound <= optimum + 1e-6 * abs(optimum) <= res.objective + 2e-6 * abs(optimum)
     assert res.bound >= optimum - 0.01 * abs(optimum)
+
+
+def test_whole_capacity_cuts_at_the_floor_of_a_forced_fractional_volume():
+    """Bids whose floor is 1.5 beds: an awarded one holds V >= 1.5 but uses floor(V) = 1
+    (W = 1). The cut loop takes its cuts at floor(V) (``Master.capacity``); taken at V they
+    would not cut off the master's (W, theta), and on this market the loop then stopped at
+    19,198 against an optimum of 21,011. With the floor: within 0.01%."""
+    inst, ds, _, _ = _all_block(5)
+    bids = tuple(b.model_copy(update={"min_volume": 1.5})
+                 if b.lot != "hours" and b.max_volume >= 1.5 else b for b in inst.block_bids)
+    inst = inst.model_copy(update={"block_bids": bids})
+    base = Problem.from_instance(inst, mode="design")
+    D = expected_lot_demand(inst, ds)
+    optimum = solve_design(inst, DesignParams(method="extensive", gap=0.0)).objective
+    master = Master(inst, base, D, [d.weight for d in ds])
+    y, volume, bound = np.zeros(master.nb), np.zeros(master.nb), None
+    fractional = False
+    for it in range(80):
+        cap = master.capacity(volume)
+        fractional |= bool(np.any(volume[master.whole] % 1 > 1e-6))
+        if master.add_cuts(cap, lp_recourse(inst, ds, D, cap, [None] * len(ds), award=y),
+                           y) == 0 and it:
+            break
+        status, y, volume, _, bound = master.solve(SolveParams(gap=0.0))
+        assert bound <= optimum + 1e-6 * abs(optimum)
+        y = y.astype(float)
+    assert fractional  # some master design had a whole bid at a fractional volume
+    assert bound >= optimum - 1e-4 * abs(optimum)
