@@ -43,7 +43,7 @@ import tempfile
 import time
 import zlib
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -471,19 +471,36 @@ class Master:
                        col_lo=full.col_lo[:f], col_hi=full.col_hi[:f], integer=full.integer[:f])
 
     def solve(self, params: SolveParams, warm: tuple[np.ndarray, np.ndarray] | None = None,
-              aggregated: bool = False
+              aggregated: bool = False,
+              on_design: Callable[[np.ndarray, np.ndarray], None] | None = None
               ) -> tuple[Status, np.ndarray | None, np.ndarray | None, float | None, float | None]:
         """(status, y, V, objective, bound) of the master MIP; y and V None without a
         solution. ``aggregated``: with the aggregated demands (a harder MIP: HiGHS took 40-50 s
-        on the Staffordshire designs where the cuts alone take 3-17 s)."""
+        on the Staffordshire designs where the cuts alone take 3-17 s). ``on_design`` (HiGHS
+        only) is called with (y, V) of every improving solution while the MIP runs."""
         model = self.model(aggregated)
         start = None if warm is None else self.point(*warm, aggregated=aggregated)
-        res, _ = solve_model(model, params, "weighted", warm_start=start)
+        if on_design is not None and params.solver == "highs":
+            from allocator.exact import highs
+            from allocator.exact.base import SolverOptions
+
+            opts = SolverOptions(time_limit=params.time_limit, gap=params.gap,
+                                 threads=params.threads, verbose=params.verbose,
+                                 seed=params.seed)
+            res = highs.solve(model, opts, warm_start=start,
+                              on_solution=lambda v: on_design(*self._design(v)))
+        else:
+            res, _ = solve_model(model, params, "weighted", warm_start=start)
         if not res.status.has_solution or res.values is None:
             return res.status, None, None, None, res.bound
-        y = res.values[:self.nb] > 0.5
-        volume = np.where(y, np.clip(res.values[self.nb:2 * self.nb], self.vmin, self.vmax), 0.0)
-        return res.status, y, np.round(volume, 6), res.objective, res.bound
+        y, volume = self._design(res.values)
+        return res.status, y, volume, res.objective, res.bound
+
+    def _design(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(y, V) of a master solution's column values."""
+        y = values[:self.nb] > 0.5
+        volume = np.where(y, np.clip(values[self.nb:2 * self.nb], self.vmin, self.vmax), 0.0)
+        return y, np.round(volume, 6)
 
     def solve_relaxed(self, time_limit: float, threads: int | None
                       ) -> tuple[np.ndarray, np.ndarray, float] | None:

@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -220,17 +220,35 @@ class _Sweep:
         self.token = uuid.uuid4().hex
         self.took = 0.0
 
-    def __call__(self, y: np.ndarray, volume: np.ndarray) -> list[LpRecourse]:
+    def _tasks(self, y: np.ndarray, volume: np.ndarray) -> list[tuple]:
         ctx, ds = self.ctx, self.ctx.demands
-        start = time.perf_counter()
         award = np.asarray(y, dtype=float)
-        tasks = [(ctx.core, [ds[i] for i in part], ctx.lot_demand, volume,
-                  [self.bases[i] for i in part], self.threads, self.token, award)
-                 for part in self.parts]
-        out = [r for chunk in ctx.runner.map(lp_recourse, tasks) for r in chunk]
+        return [(ctx.core, [ds[i] for i in part], ctx.lot_demand, volume,
+                 [self.bases[i] for i in part], self.threads, self.token, award)
+                for part in self.parts]
+
+    def __call__(self, y: np.ndarray, volume: np.ndarray, timed: bool = True
+                 ) -> list[LpRecourse]:
+        """Every scenario's LP recourse at ``(y, volume)``; ``timed``: the wall time is
+        ``took``."""
+        start = time.perf_counter()
+        tasks = self._tasks(y, volume)
+        out = [r for chunk in self.ctx.runner.map(lp_recourse, tasks) for r in chunk]
         for i, r in enumerate(out):
             self.bases[i] = r.basis
-        self.took = time.perf_counter() - start
+        if timed:
+            self.took = time.perf_counter() - start
+        return out
+
+    def beside(self, y: np.ndarray, volume: np.ndarray) -> list[LpRecourse]:
+        """The same beside a master MIP: one chunk at a time, so that it keeps to one core
+        (the master holds the other); ``took`` is left as it was (such a sweep is slower
+        than one on every core). The results are the same as :meth:`__call__`'s."""
+        out: list[LpRecourse] = []
+        for task in self._tasks(y, volume):
+            out.extend(self.ctx.runner.map(lp_recourse, [task])[0])
+        for i, r in enumerate(out):
+            self.bases[i] = r.basis
         return out
 
     def wait_and_see(self) -> float | None:
@@ -266,6 +284,136 @@ class _CutLoop:
         known = [v for v in (*values, self.wait_and_see, self.lower) if v is not None]
         self.lower = max(known) if known else None
         return self.lower
+
+
+class _Beside:
+    """The sweeps of a master-MIP iteration that need not wait for it: beside the master.
+
+    The master MIP (HiGHS, one thread) leaves a core idle while it solves (4-8 s an
+    iteration on the paper's targets at 180 s, about 50 s for the first master of the
+    new-beds reading). With more than one worker a thread of this process sweeps there
+    meanwhile, one chunk at a time (the runner's workers run them in their own processes),
+    in this order:
+
+    1. the previous iteration's in-out point, if any;
+    2. the first ``designs`` improving designs HiGHS finds in this master (its callback),
+       other than designs already swept.
+
+    :meth:`finish` waits for them all (what the thread has not started is swept then, on
+    every worker) and puts the cuts into the master: the master solving meanwhile is without
+    them, the next ones hold them. An improving design is also a candidate for the final
+    stage, at its LP value (first stage plus the weighted LP recourse), as the master's own
+    designs are. The points and their order do not depend on timing (HiGHS on one thread is
+    deterministic), so one worker (everything swept in :meth:`finish`), local processes and
+    dask give the same cuts.
+    """
+
+    def __init__(self, loop: _CutLoop, inout: tuple[np.ndarray, np.ndarray] | None,
+                 designs: int, threaded: bool):
+        import threading
+
+        self.loop = loop
+        self.has_inout = inout is not None
+        self.designs = designs
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        self.todo: list[tuple[str, np.ndarray, np.ndarray]] = []
+        if inout is not None:
+            self.todo.append(("inout", *inout))
+        self.offered = 0
+        self.stopping = False
+        self.swept: list[tuple[str, np.ndarray, np.ndarray, list[LpRecourse]]] = []
+        self.seen = {_key(c[1], loop.master.capacity(c[2])) for c in loop.candidates}
+        self.error: BaseException | None = None
+        self.thread = None
+        if threaded:
+            self.thread = threading.Thread(target=self._run, name="benders-beside", daemon=True)
+            self.thread.start()
+
+    def offer(self, y: np.ndarray, volume: np.ndarray) -> None:
+        """HiGHS found an improving design (called from its callback)."""
+        if self.offered >= self.designs:
+            return
+        y = np.asarray(y, dtype=bool)
+        volume = np.asarray(volume, dtype=float)
+        key = _key(y, self.loop.master.capacity(volume))
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        self.offered += 1
+        with self.lock:
+            self.todo.append(("design", y, volume))
+        self.wake.set()
+
+    def _take(self) -> tuple[str, np.ndarray, np.ndarray] | None | Literal[False]:
+        """The next point to sweep; None: none yet; False: stop (the master is done)."""
+        with self.lock:
+            if self.stopping:
+                return False
+            return self.todo.pop(0) if self.todo else None
+
+    def _sweep(self, kind: str, y: np.ndarray, volume: np.ndarray, serial: bool) -> None:
+        at = volume if kind == "inout" else self.loop.master.capacity(volume)
+        sweep = self.loop.sweep
+        results = sweep.beside(y, at) if serial else sweep(y, at, timed=False)
+        self.swept.append((kind, y, volume, results))
+
+    def _run(self) -> None:
+        try:
+            while True:
+                task = self._take()
+                if task is False:
+                    return
+                if task is None:
+                    self.wake.wait(0.05)
+                    self.wake.clear()
+                    continue
+                self._sweep(*task, serial=True)
+        except BaseException as exc:  # re-raised in the main thread by finish()
+            self.error = exc
+
+    def finish(self, final: tuple[np.ndarray, np.ndarray] | None = None,
+               raise_error: bool = True) -> tuple[int, int, list[LpRecourse] | None]:
+        """Wait for the sweep under way, sweep what is left, put the cuts into the master.
+        Returns (new in-out cuts, improving designs swept, the sweep of ``final`` if one was
+        made here: the master's own design, left to the caller, which would otherwise sweep
+        it again and find no new cut there)."""
+        with self.lock:
+            self.stopping = True
+        self.wake.set()
+        if self.thread is not None:
+            self.thread.join()
+        if self.error is not None:
+            if raise_error:
+                raise self.error
+            return 0, 0, None
+        for task in self.todo:
+            self._sweep(*task, serial=False)
+        self.todo = []
+        master, inout, designs = self.loop.master, 0, 0
+        final_key = None if final is None else _key(final[0], master.capacity(final[1]))
+        own = None
+        for kind, y, volume, results in self.swept:
+            if kind == "inout":
+                inout += master.add_cuts(volume, results, y)
+                continue
+            cap = master.capacity(volume)
+            if _key(y, cap) == final_key:
+                own = results
+                continue
+            master.add_cuts(cap, results, y)
+            value = master.first_stage(y, volume) + float(
+                master.weights @ [r.objective for r in results])
+            self.loop.candidates.append((value, y, volume))
+            designs += 1
+        self.loop.candidates.sort(key=lambda c: c[0])
+        self.swept = []
+        return inout, designs, own
+
+
+def _key(y: np.ndarray, cap: np.ndarray) -> bytes:
+    return np.asarray(y, dtype=bool).tobytes() + np.round(np.asarray(cap, dtype=float),
+                                                          6).tobytes()
 
 
 def solve_benders(ctx: DesignContext) -> Result:
@@ -439,11 +587,23 @@ def _iterate(ctx: DesignContext, loop: _CutLoop) -> Result | None:
 
     Returns the (infeasible) result when the master proves no awards meet the lots' limits.
     """
+    relaxed = sum(1 for h in loop.history if h.get("phase") == "relaxed")
+    core: tuple[np.ndarray, np.ndarray] | None = None  # in-out's core point (master_inout)
+    beside: list[_Beside] = []  # the sweeps running beside the master MIP, if any
+    try:
+        return _iterate_loop(ctx, loop, relaxed, core, beside)
+    finally:
+        for b in beside:  # stopped by an error: keep what was swept, raise nothing new
+            b.finish(None, raise_error=False)
+
+
+def _iterate_loop(ctx: DesignContext, loop: _CutLoop, relaxed: int,
+                  core: tuple[np.ndarray, np.ndarray] | None, beside: list[_Beside]
+                  ) -> Result | None:
     params, master, sweep = ctx.params, loop.master, loop.sweep
     stop = ctx.t0 + params.benders_share * params.time_limit
     weights = master.weights
-    relaxed = sum(1 for h in loop.history if h.get("phase") == "relaxed")
-    core: tuple[np.ndarray, np.ndarray] | None = None  # in-out's core point (master_inout)
+    inout: tuple[np.ndarray, np.ndarray] | None = None  # the last in-out point, not yet swept
     for it in range(max(1, params.max_iterations - relaxed)):
         left = max(1.0, ctx.left())
         master_start = time.perf_counter()
@@ -468,10 +628,25 @@ def _iterate(ctx: DesignContext, loop: _CutLoop) -> Result | None:
             # after a second aggregated master, 180 s), and proposed no better design.
             aparams = mparams.model_copy(update={"time_limit": max(
                 0.01, min(mparams.time_limit, AGGREGATED_MASTER_SHARE * params.time_limit))})
-            status, y, volume, _, bound = master.solve(aparams, warm, aggregated=True)
+        # the last in-out point and the master's first improving designs are swept beside
+        # the master MIP, on the core it leaves (with more than one worker; with one, after it)
+        beside.append(_Beside(loop, inout, params.beside_designs if aggregated else 0,
+                              threaded=ctx.runner.workers > 1))
+        on_design, inout = beside[-1].offer, None
+        if aggregated:
+            status, y, volume, _, bound = master.solve(aparams, warm, aggregated=True,
+                                                       on_design=on_design)
             loop.raise_bound(bound)
         if (y is None or volume is None) and status != Status.infeasible:
-            status, y, volume, _, bound = master.solve(mparams, warm)
+            status, y, volume, _, bound = master.solve(mparams, warm, on_design=on_design)
+        master_s = time.perf_counter() - master_start
+        side_designs, own = 0, None
+        if beside:  # the cuts swept beside this master
+            had_inout = beside[-1].has_inout
+            final = None if y is None or volume is None else (y, volume)
+            cuts, side_designs, own = beside.pop().finish(final)
+            if had_inout and loop.history:  # the previous iteration's in-out point
+                loop.history[-1]["inout_cuts"] = cuts
         if y is None or volume is None:  # the master returns both or neither
             if status == Status.infeasible:
                 return Result(status=Status.infeasible, solver=ctx.solver,
@@ -479,7 +654,6 @@ def _iterate(ctx: DesignContext, loop: _CutLoop) -> Result | None:
                               message="no awards meet the lots' limits", extra=ctx.common)
             break
         lower = loop.raise_bound(bound)
-        master_s = time.perf_counter() - master_start
         if ctx.left() < sweep.took + _final_stage_s(ctx, sweep.took):
             # no time to sweep this design and still evaluate one exactly: the first master
             # design goes to the exact evaluation as it is, a later one is left
@@ -491,7 +665,7 @@ def _iterate(ctx: DesignContext, loop: _CutLoop) -> Result | None:
         # the recourse at the capacity the design can use (floor(V) where only whole
         # placements draw on a bid): the master's W there, at its optimum
         cap = master.capacity(volume)
-        results = sweep(y, cap)
+        results = sweep(y, cap) if own is None else own  # own: swept beside the master
         value = master.first_stage(y, volume) + float(weights @ [r.objective for r in results])
         loop.candidates.append((value, y, volume))
         loop.candidates.sort(key=lambda c: c[0])
@@ -501,7 +675,7 @@ def _iterate(ctx: DesignContext, loop: _CutLoop) -> Result | None:
                              "best_lp_value": best,
                              "integral": all(r.integral for r in results),
                              "master_s": master_s, "sweep_s": sweep.took,
-                             "seconds": ctx.elapsed()})
+                             "beside_designs": side_designs, "seconds": ctx.elapsed()})
         report(ctx.elapsed(), best, lower, "benders")
         LOG.info("benders iteration %d: bound %s, LP value %.2f, best %.2f, master %.1f s, "
                  "sweep %.1f s, at %.1f s", it + 1, lower, value, best, master_s, sweep.took,
@@ -515,7 +689,7 @@ def _iterate(ctx: DesignContext, loop: _CutLoop) -> Result | None:
         if master.add_cuts(cap, results, y) == 0 or time.perf_counter() > stop or late:
             break
         if params.master_inout > 0:
-            core, loop.history[-1]["inout_cuts"] = _inout_cut(ctx, loop, core, y, volume)
+            core, inout = _inout_point(ctx, loop, core, y, volume)  # swept beside the next
     return None
 
 
@@ -525,29 +699,31 @@ def _final_stage_s(ctx: DesignContext, took: float) -> float:
     return 3.0 * took
 
 
-def _inout_cut(ctx: DesignContext, loop: _CutLoop,
-               core: tuple[np.ndarray, np.ndarray] | None, y: np.ndarray, volume: np.ndarray
-               ) -> tuple[tuple[np.ndarray, np.ndarray], int]:
-    """A second cut of a master-MIP iteration, at a point inside the box (Fischetti, Ljubic and
-    Sinnl 2017's in-out separation for a MIP master): ``a core + (1 - a) (y, V)``, ``a`` the
+def _inout_point(ctx: DesignContext, loop: _CutLoop,
+                 core: tuple[np.ndarray, np.ndarray] | None, y: np.ndarray, volume: np.ndarray
+                 ) -> tuple[tuple[np.ndarray, np.ndarray],
+                            tuple[np.ndarray, np.ndarray] | None]:
+    """Where a master-MIP iteration's second cut is taken (Fischetti, Ljubic and Sinnl 2017's
+    in-out separation for a MIP master): ``a core + (1 - a) (y, V)``, ``a`` the
     ``master_inout`` weight, the core point starting at the best design's awards and moving
     half-way to each master design. The cut is valid (the LP recourse is convex over the
     whole box) and, taken between the designs the master proposes and the best one, it bounds
-    theta where the next masters look. Skipped within four sweeps of the deadline; it may end
-    one sweep past the cut loop's share of the time (the loop then stops): keeping it inside
-    that share cost the new-beds design 0.4 points of gap at 180 s (one run). Returns the new
-    core point and how many cuts were new."""
-    a, master, sweep = ctx.params.master_inout, loop.master, loop.sweep
+    theta where the next masters look. Returns the new core point and the cut's point
+    ``(y, V)``, None when it is the master's design itself or within four sweeps of the
+    deadline. With more than one worker the sweep there runs while the next master solves
+    (:class:`_Beside`): the master MIP uses one core, and sweeping after it cost about a third
+    of an iteration; it may end past the cut loop's share of the time (the loop then stops):
+    keeping it inside that share cost the new-beds design 0.4 points of gap at 180 s (one
+    run)."""
+    a, sweep = ctx.params.master_inout, loop.sweep
     yv = (np.asarray(y, dtype=float), np.asarray(volume, dtype=float))
     if core is None:
         core = (np.asarray(loop.candidates[0][1], dtype=float), loop.candidates[0][2])
     py = a * core[0] + (1 - a) * yv[0]
     pv = a * core[1] + (1 - a) * yv[1]
-    added = 0
     far = not (np.allclose(py, yv[0]) and np.allclose(pv, yv[1]))
-    if far and time.perf_counter() + 4 * sweep.took <= ctx.deadline:
-        added = master.add_cuts(pv, sweep(py, pv), py)
-    return (0.5 * (core[0] + yv[0]), 0.5 * (core[1] + yv[1])), added
+    point = (py, pv) if far and time.perf_counter() + 4 * sweep.took <= ctx.deadline else None
+    return (0.5 * (core[0] + yv[0]), 0.5 * (core[1] + yv[1])), point
 
 
 def _final_candidates(ctx: DesignContext, loop: _CutLoop, extra: dict[str, Any]) -> Result:

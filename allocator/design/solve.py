@@ -116,6 +116,9 @@ class DesignParams(BaseModel):
     # later ones are cuts only: 3-6 s a master where the aggregated ones take 40-50 s); None:
     # every one
     aggregated_masters: int | None = Field(1, ge=0)
+    # improving designs of an aggregated master MIP (the first ones HiGHS finds) swept beside
+    # it for their cuts (and as candidates); 0: none
+    beside_designs: int = Field(4, ge=0)
     # share of the time limit for the wait-and-see bound's per-scenario design MIPs (0: LP
     # only). Off by default: on the Staffordshire comparison at 0.2 it raised no bound (the
     # short MIPs proved no more than their LPs) and took time from the Benders iterations.

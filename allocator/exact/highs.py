@@ -7,6 +7,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -178,10 +179,13 @@ def solve(
     offset: float | None = None,
     warm_start: np.ndarray | None = None,
     relax: bool = False,
+    on_solution: Callable[[np.ndarray], None] | None = None,
 ) -> MatrixSolve:
     """Solve ``model`` (or its LP relaxation) with HiGHS.
 
     ``cost``/``offset`` replace the objective (used by the lexicographic first phase).
+    ``on_solution`` (a MIP only) is called with the column values of every improving
+    solution HiGHS finds, while it runs (from HiGHS's callback: keep it short).
     """
     import highspy
 
@@ -199,6 +203,9 @@ def solve(
     h.passModel(lp)
     if progress.active() and not relax:
         _report_progress(h)
+    if on_solution is not None and not relax and model.integer.any():
+        h.cbMipImprovingSolution += lambda event: on_solution(
+            np.array(event.data_out.mip_solution, dtype=float))
     if warm_start is not None and not relax:
         sol = highspy.HighsSolution()
         sol.col_value = list(np.asarray(warm_start, dtype=float))

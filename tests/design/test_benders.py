@@ -121,17 +121,23 @@ def test_relaxed_phase_reaches_the_lp_relaxation_of_the_whole_model(setup):
     assert res.bound is not None and res.bound >= last - 1e-6 * abs(last)
 
 
-def test_master_inout_cuts_keep_the_bound_and_converge_to_the_same_point(setup):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_master_inout_cuts_keep_the_bound_and_converge_to_the_same_point(setup, workers):
     """In-out cuts between master designs (master_inout): every bound on the way is at most
     the optimum and never falls, in-out cuts were added, and the loop converges to the same
     Benders bound (the design model with LP recourse) and the same design as without them.
-    (This market's recourse LPs are fractional, so that bound is below the optimum.)"""
+    (This market's recourse LPs are fractional, so that bound is below the optimum.) With two
+    workers the in-out sweep runs beside the next master MIP and its cuts go in after it."""
+    from allocator.design.sweep import make_runner
+
     inst, ds, base, D = setup
     optimum = solve_design(inst, DesignParams(method="extensive", gap=0.0)).objective
     runs = {}
     for a in (0.5, 0.0):
-        res = solve_design(inst, DesignParams(method="benders", time_limit=120,
-                                              lp_phase_share=0.0, master_inout=a, gap=1e-9))
+        with make_runner(workers) as runner:
+            res = solve_design(inst, DesignParams(method="benders", time_limit=120,
+                                                  lp_phase_share=0.0, master_inout=a,
+                                                  gap=1e-9), runner=runner)
         masters = [h for h in res.extra["iterations"] if "aggregated" in h]
         lows = [h["lower_bound"] for h in masters]
         assert all(b <= optimum + 1e-6 * abs(optimum) for b in lows)
@@ -172,6 +178,91 @@ def test_aggregated_masters_counts_the_master_mips_holding_the_aggregate():
         assert res.bound <= optimum + 1e-6 * abs(optimum)
     assert len(flags[None]) >= 2 and all(flags[None])
     assert len(flags[1]) >= 2 and flags[1][0] is True and not any(flags[1][1:])
+
+
+def test_improving_designs_of_the_aggregated_master_are_swept_beside_it():
+    """Where offers exist only with an award, the aggregated master's first improving designs
+    (HiGHS's callback) are swept beside it: their cuts go into the master and they become
+    candidates. One worker (swept after the master) and two (beside it, in a thread) give the
+    same bound, design and cost; the bound stays below the extensive form's optimum, the
+    design above it; with ``beside_designs=0`` none are swept."""
+    from allocator.design.sweep import make_runner
+
+    from .test_aggregate import _case
+
+    inst = _case(17)
+    optimum = solve_design(inst, DesignParams(method="extensive", gap=0.0)).objective
+    runs = {}
+    for workers, count in ((1, 4), (2, 4), (2, 0)):
+        with make_runner(workers) as runner:
+            res = solve_design(inst, DesignParams(method="benders", time_limit=120,
+                                                  lp_phase_share=0.0, max_iterations=6,
+                                                  beside_designs=count, gap=1e-9),
+                               runner=runner)
+        masters = [h for h in res.extra["iterations"] if "aggregated" in h]
+        assert masters[0]["aggregated"]
+        runs[workers, count] = (res, masters[0]["beside_designs"])
+        assert res.bound <= optimum + 1e-6 * abs(optimum)
+        assert res.objective >= optimum - 1e-6 * abs(optimum)
+    (one, n1), (two, n2), (_, n0) = runs[1, 4], runs[2, 4], runs[2, 0]
+    assert n1 == n2 >= 1 and n0 == 0
+    assert two.bound == pytest.approx(one.bound, rel=1e-9)
+    assert two.objective == pytest.approx(one.objective, rel=1e-9)
+
+
+def test_designs_swept_beside_the_master_give_cuts_and_candidates(monkeypatch):
+    """Every improving design taken from the master's callback is swept: cuts at it go into
+    the master, and it joins the candidates at its LP value (first stage plus the weighted LP
+    recourse, as a sweep at it alone gives)."""
+    from allocator.design import decomposition
+    from allocator.design.sweep import make_runner
+
+    from .test_aggregate import _case
+
+    inst = _case(17)
+    offered, cut_at, listed, finals = [], [], [], []
+    real_finish, real_add = decomposition._Beside.finish, Master.add_cuts
+    inside = [False]
+
+    def finish(self, final=None, raise_error=True):
+        if final is not None:  # the master's own design: the loop sweeps it (or takes it)
+            finals.append((np.asarray(final[0], dtype=bool), self.loop.master.capacity(final[1])))
+        inside[0] = True
+        try:
+            out = real_finish(self, final, raise_error)
+        finally:
+            inside[0] = False
+        listed.extend((value, y, v) for value, y, v in self.loop.candidates)
+        return out
+
+    def sweep_beside(self, kind, y, volume, serial):
+        if kind == "design":
+            offered.append((y.copy(), volume.copy(), self.loop.master.capacity(volume)))
+        return real_sweep(self, kind, y, volume, serial)
+
+    def add_cuts(self, volume, results, y=None):
+        if inside[0]:  # the cuts finish() puts in
+            cut_at.append((None if y is None else np.asarray(y, dtype=bool).copy(),
+                           np.asarray(volume, dtype=float).copy()))
+        return real_add(self, volume, results, y)
+
+    real_sweep = decomposition._Beside._sweep
+    monkeypatch.setattr(decomposition._Beside, "_sweep", sweep_beside)
+    monkeypatch.setattr(decomposition._Beside, "finish", finish)
+    monkeypatch.setattr(Master, "add_cuts", add_cuts)
+    with make_runner(2) as runner:
+        solve_design(inst, DesignParams(method="benders", time_limit=120, lp_phase_share=0.0,
+                                        max_iterations=3, beside_designs=4, gap=1e-9),
+                     runner=runner)
+    designs = [(y, v, c) for y, v, c in offered
+               if not any(np.array_equal(y, fy) and np.allclose(c, fc) for fy, fc in finals)]
+    assert designs
+    for y, v, cap in designs:
+        assert [c for c in cut_at if c[0] is not None and np.array_equal(c[0], y)
+                and np.allclose(c[1], cap)], "no cut at a design swept beside the master"
+        assert [value for value, cy, cv in listed
+                if np.array_equal(np.asarray(cy, dtype=bool), y) and np.allclose(cv, v)], \
+            "a design swept beside the master is not a candidate"
 
 
 def test_a_limit_shorter_than_the_first_sweep_still_gives_a_checked_design_and_a_bound(setup):
