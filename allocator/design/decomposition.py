@@ -372,21 +372,23 @@ class _Beside:
         except BaseException as exc:  # re-raised in the main thread by finish()
             self.error = exc
 
-    def finish(self, final: tuple[np.ndarray, np.ndarray] | None = None,
-               raise_error: bool = True) -> tuple[int, int, list[LpRecourse] | None]:
-        """Wait for the sweep under way, sweep what is left, put the cuts into the master.
-        Returns (new in-out cuts, improving designs swept, the sweep of ``final`` if one was
-        made here: the master's own design, left to the caller, which would otherwise sweep
-        it again and find no new cut there)."""
+    def abandon(self) -> None:
+        """Stop after the sweep under way; nothing more is swept or put in."""
         with self.lock:
             self.stopping = True
         self.wake.set()
         if self.thread is not None:
             self.thread.join()
+
+    def finish(self, final: tuple[np.ndarray, np.ndarray] | None = None
+               ) -> tuple[int, int, list[LpRecourse] | None]:
+        """Wait for the sweep under way, sweep what is left, put the cuts into the master.
+        Returns (new in-out cuts, improving designs swept, the sweep of ``final`` if one was
+        made here: the master's own design, left to the caller, which would otherwise sweep
+        it again and find no new cut there)."""
+        self.abandon()
         if self.error is not None:
-            if raise_error:
-                raise self.error
-            return 0, 0, None
+            raise self.error
         for task in self.todo:
             self._sweep(*task, serial=False)
         self.todo = []
@@ -593,8 +595,8 @@ def _iterate(ctx: DesignContext, loop: _CutLoop) -> Result | None:
     try:
         return _iterate_loop(ctx, loop, relaxed, core, beside)
     finally:
-        for b in beside:  # stopped by an error: keep what was swept, raise nothing new
-            b.finish(None, raise_error=False)
+        for b in beside:  # left by an error: let its thread end, sweep nothing more
+            b.abandon()
 
 
 def _iterate_loop(ctx: DesignContext, loop: _CutLoop, relaxed: int,

@@ -224,12 +224,12 @@ def test_designs_swept_beside_the_master_give_cuts_and_candidates(monkeypatch):
     real_finish, real_add = decomposition._Beside.finish, Master.add_cuts
     inside = [False]
 
-    def finish(self, final=None, raise_error=True):
+    def finish(self, final=None):
         if final is not None:  # the master's own design: the loop sweeps it (or takes it)
             finals.append((np.asarray(final[0], dtype=bool), self.loop.master.capacity(final[1])))
         inside[0] = True
         try:
-            out = real_finish(self, final, raise_error)
+            out = real_finish(self, final)
         finally:
             inside[0] = False
         listed.extend((value, y, v) for value, y, v in self.loop.candidates)
@@ -263,6 +263,29 @@ def test_designs_swept_beside_the_master_give_cuts_and_candidates(monkeypatch):
         assert [value for value, cy, cv in listed
                 if np.array_equal(np.asarray(cy, dtype=bool), y) and np.allclose(cv, v)], \
             "a design swept beside the master is not a candidate"
+
+
+def test_a_sweep_beside_the_master_that_fails_fails_the_solve(setup, monkeypatch):
+    """An error in the thread beside the master reaches the caller (not a silent bound)."""
+    from allocator.design import decomposition
+    from allocator.design.sweep import make_runner
+
+    def boom(self, y, volume):
+        raise RuntimeError("sweep beside the master failed")
+
+    real_call = decomposition._Sweep.__call__
+
+    def call(self, y, volume, timed=True):  # what the thread had not started when it ended
+        if not timed:
+            boom(self, y, volume)
+        return real_call(self, y, volume, timed)
+
+    monkeypatch.setattr(decomposition._Sweep, "beside", boom)
+    monkeypatch.setattr(decomposition._Sweep, "__call__", call)
+    inst = setup[0]
+    with make_runner(2) as runner, pytest.raises(RuntimeError, match="beside the master"):
+        solve_design(inst, DesignParams(method="benders", time_limit=120, lp_phase_share=0.0,
+                                        master_inout=0.5, gap=1e-9), runner=runner)
 
 
 def test_a_limit_shorter_than_the_first_sweep_still_gives_a_checked_design_and_a_bound(setup):
