@@ -107,3 +107,44 @@ def test_subgradient_approaches_the_lp_bound_on_a_market() -> None:
     best = sg.run(600, upper_bound=ub)
     assert best <= lp.bound + 1e-6 * abs(lp.bound)
     assert best >= lp.bound - 0.01 * abs(lp.bound)
+
+
+@pytest.mark.parametrize("seed", SEEDS[:30])
+def test_component_parts_add_up_and_bound_each_component(seed: int) -> None:
+    """The search's per-component split (which components LNS may skip): objective parts and
+    bound parts add up to the assignment's objective and to L(lam), and each component's
+    bound part is at most the optimum's part there, for the LP's prices and for random ones;
+    a component called solved at the optimum is one where the optimum meets its bound part."""
+    from allocator.heuristic.data import row_pairs
+    from allocator.heuristic.search import component_parts, solved_components
+
+    _, problem, ref = _case(seed)
+    data = from_problem(problem)
+    n_comp, labels = components(data)
+    index = row_pairs(data)
+    best = Assignment(data, from_problem_chosen_of(problem, data, ref))
+    lp = lp_bound(data, labels, n_comp, time_limit=10.0)
+    rng = np.random.default_rng(seed)
+    prices = [rng.uniform(0, 50, data.n_rows + 1) * (rng.random(data.n_rows + 1) < 0.5)]
+    if lp.duals is not None:
+        prices.append(lp.duals)
+    for lam in prices:
+        lam = lam.copy()
+        lam[-1] = 0.0
+        objective, bound = component_parts(best, lam, labels, n_comp, index)
+        assert data.constant + objective.sum() == pytest.approx(best.objective, rel=1e-9,
+                                                                  abs=1e-6)
+        whole, _, _ = dual_value(data, lam)
+        assert data.constant + bound.sum() == pytest.approx(whole, rel=1e-9, abs=1e-6)
+        assert np.all(bound <= objective + TOL * np.maximum(1.0, np.abs(objective)))
+        solved = solved_components(best, lam, labels, n_comp, index)
+        assert np.all(np.abs(objective - bound)[solved] <= 1e-5 * np.maximum(1.0,
+                                                                             np.abs(objective[solved])))
+
+
+def from_problem_chosen_of(problem: Problem, data, ref) -> np.ndarray:
+    """The brute-force optimum as search pairs."""
+    from allocator.core.evaluate import chosen_from_solution
+    from allocator.heuristic.data import from_problem_chosen
+
+    return from_problem_chosen(data, chosen_from_solution(problem, ref.solution))
