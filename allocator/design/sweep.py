@@ -183,13 +183,39 @@ class DaskRunner:
         return self._scattered[key][1]
 
     def map(self, fn: Callable[..., R], tasks: Sequence[tuple]) -> list[R]:
+        """The tasks' results in order. A task the scheduler cancels (seen once in CI: a
+        worker killed mid-task, its future then "already forgotten"; dask's own tests of
+        failed workers are flaky the same way) is submitted again, up to ``retries`` times;
+        the tasks that finished are kept."""
+        from concurrent.futures import CancelledError
+
         if not tasks:
             return []
         args = [tuple(self._remote(a) for a in task) for task in tasks]
-        futures = [
-            self.client.submit(_apply, fn, a, pure=False, retries=self.retries) for a in args
-        ]
-        return list(self.client.gather(futures))
+        results: list[Any] = [None] * len(tasks)
+        pending = list(range(len(tasks)))
+        cancelled = 0
+        while pending:
+            futures = [self.client.submit(_apply, fn, args[i], pure=False,
+                                          retries=self.retries) for i in pending]
+            try:
+                got = self.client.gather(futures)
+            except CancelledError:
+                cancelled += 1
+                if cancelled > self.retries:
+                    raise
+                left = []
+                for i, future in zip(pending, futures, strict=True):
+                    if future.status == "finished":
+                        results[i] = future.result()
+                    else:
+                        left.append(i)
+                pending = left
+                continue
+            for i, r in zip(pending, got, strict=True):
+                results[i] = r
+            pending = []
+        return results
 
     def close(self) -> None:
         self._scattered.clear()

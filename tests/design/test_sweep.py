@@ -100,6 +100,46 @@ def test_lost_worker_still_completes_dask(tmp_path, dask_client):
     assert got == expected
 
 
+def test_dask_tasks_the_scheduler_cancels_are_submitted_again():
+    """A gather that raises CancelledError (a killed worker's future "already forgotten")
+    resubmits the tasks that did not finish, keeps those that did, and gives up after
+    ``retries`` such rounds."""
+    from concurrent.futures import CancelledError
+
+    class Future:
+        def __init__(self, value, ok):
+            self.value, self.status = value, "finished" if ok else "cancelled"
+
+        def result(self):
+            return self.value
+
+    class Client:
+        def __init__(self, cancel_rounds):
+            self.rounds, self.cancel_rounds, self.submitted = 0, cancel_rounds, []
+
+        def submit(self, apply, fn, args, **kw):
+            self.submitted.append(args[0])
+            # in a cancelled round the odd tasks are lost
+            lost = self.rounds < self.cancel_rounds and args[0] % 2 == 1
+            return Future(fn(*args), not lost)
+
+        def gather(self, futures):
+            self.rounds += 1
+            if self.rounds <= self.cancel_rounds:
+                raise CancelledError("already forgotten")
+            return [f.result() for f in futures]
+
+    def square(x):
+        return x * x
+
+    client = Client(cancel_rounds=1)
+    runner = DaskRunner(client=client, retries=2)
+    assert runner.map(square, [(i,) for i in range(5)]) == [0, 1, 4, 9, 16]
+    assert client.submitted == [0, 1, 2, 3, 4, 1, 3]  # only the lost ones again
+    with pytest.raises(CancelledError):
+        DaskRunner(client=Client(cancel_rounds=5), retries=2).map(square, [(1,)])
+
+
 def test_lost_worker_still_completes_local(tmp_path):
     tasks = _tasks(str(tmp_path / "died"))
     expected = _objectives(SerialRunner().map(recourse_batch, [t[1:] for t in tasks]))
