@@ -692,6 +692,8 @@ def _iterate_loop(ctx: DesignContext, loop: _CutLoop, relaxed: int,
             break
         if params.master_inout > 0:
             core, inout = _inout_point(ctx, loop, core, y, volume)  # swept beside the next
+    if inout is not None:  # max_iterations reached with no next master: swept now, as before
+        loop.history[-1]["inout_cuts"] = master.add_cuts(inout[1], sweep(*inout), inout[0])
     return None
 
 

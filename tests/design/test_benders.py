@@ -468,3 +468,19 @@ def test_whole_capacity_cuts_at_the_floor_of_a_forced_fractional_volume():
         y = y.astype(float)
     assert fractional  # some master design had a whole bid at a fractional volume
     assert bound >= optimum - 1e-4 * abs(optimum)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_last_in_out_point_is_swept_when_max_iterations_ends_the_loop(setup, workers):
+    """No master follows the last iteration's in-out point when ``max_iterations`` ends the
+    loop: it is swept then, with one worker or two, and its cuts go in."""
+    from allocator.design.sweep import make_runner
+
+    inst = setup[0]
+    with make_runner(workers) as runner:
+        res = solve_design(inst, DesignParams(method="benders", time_limit=120,
+                                              lp_phase_share=0.0, max_iterations=2, gap=1e-9),
+                           runner=runner)
+    masters = [h for h in res.extra["iterations"] if "aggregated" in h]
+    assert len(masters) == 2
+    assert masters[-1].get("inout_cuts", 0) > 0
