@@ -31,7 +31,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from allocator.generate.families import FAMILIES
+from allocator.generate.families import COMBINED, FAMILIES
 from allocator.generate.orlib import orlib_dir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -175,6 +175,21 @@ def _zoo() -> list[Spec]:
             for scale in ZOO_SCALES for name, fam in FAMILIES.items()]
 
 
+def _combined() -> list[Spec]:
+    """Family combinations outside the zoo (:data:`COMBINED`) at S with market seeds
+    ``ZOO_SEED``, 101 and 202 (the market where ``capcounty`` was found is 101), and at M."""
+    out = []
+    for name, fam in COMBINED.items():
+        for scale, seeds in (("S", (ZOO_SEED, 101, 202)), ("M", (ZOO_SEED,))):
+            for seed in seeds:
+                suffix = "" if seed == ZOO_SEED else f"-{seed}"
+                out.append(Spec(f"zoo-{name}-{scale}{suffix}", "generated", scale,
+                                TIME_LIMITS[scale],
+                                (("scale", scale), ("seed", seed), ("family", name)),
+                                note=fam.description, tags=("zoo-combined", name)))
+    return out
+
+
 def _gap() -> list[Spec]:
     kv = known_values()
     out = []
@@ -221,7 +236,7 @@ def _cflp() -> list[Spec]:
 @cache
 def specs() -> dict[str, Spec]:
     """Every registered instance by name."""
-    return {s.name: s for s in _generated() + _zoo() + _gap() + _cflp()}
+    return {s.name: s for s in _generated() + _zoo() + _combined() + _gap() + _cflp()}
 
 
 def get(name: str) -> Spec:
@@ -248,6 +263,8 @@ SUITES = {
     # issue 15: the market zoo, one suite per scale (every family, seed 1)
     **{f"zoo-{scale.lower()}": tuple(f"zoo-{name}-{scale}" for name in _ZOO_NAMES)
        for scale in ZOO_SCALES},
+    # family combinations outside the zoo (allocator.generate.families.COMBINED)
+    "zoo-combined": tuple(s.name for s in _combined()),
     # the design model (block bids) on single-source facility location; exact solvers only
     "cflp": ("cap61-ss", "cap71-ss", "cap91-ss", "cap101-ss", "cap121-ss", "cap131-ss",
              "holmberg-p1", "holmberg-p13", "holmberg-p25"),

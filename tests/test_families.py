@@ -14,7 +14,7 @@ from allocator.core.check import check
 from allocator.core.problem import Problem
 from allocator.core.result import Solution
 from allocator.generate import generate, planned_assignment
-from allocator.generate.families import BASE, FAMILIES, family, variant
+from allocator.generate.families import BASE, COMBINED, FAMILIES, family, variant
 from allocator.instance.io import save_instance
 from allocator.instance.schema import Instance
 from benchmarks.zoo import structure
@@ -152,3 +152,29 @@ def test_registry_and_suites():
             spec = registry.get(name)
             assert spec.size == scale and spec.param("family") in FAMILIES
     assert registry.get("zoo-county-M").param("seed") == registry.ZOO_SEED
+
+
+def test_capcounty_is_the_county_with_the_share_cap():
+    """The combination outside the zoo: every county figure, and the cap binds on the plan."""
+    st, county = stats("capcounty"), stats("county")
+    for key in ("pairs_per_need", "alt_package", "placement_share", "beds_per_scheme",
+                "cap_over_offers", "in_care", "cannot_continue"):
+        assert st[key] == pytest.approx(county[key])
+    assert st["max_provider_share"] == 0.15 and county["max_provider_share"] is None
+    report = check(market("capcounty"), Solution(assignment=planned_assignment(
+        "M", seed=1, family="capcounty")))
+    assert sum("share" in str(v).lower() for v in report.violations) >= 10
+    assert family("capcounty") is COMBINED["capcounty"]
+    assert not set(COMBINED) & set(FAMILIES)
+
+
+def test_combined_suite_is_registered_apart_from_the_zoo():
+    from benchmarks import registry
+
+    names = registry.SUITES["zoo-combined"]
+    assert "zoo-capcounty-S-101" in names and "zoo-capcounty-M" in names
+    assert not set(names) & {n for s in ("zoo-s", "zoo-m", "zoo-l")
+                             for n in registry.SUITES[s]}
+    spec = registry.get("zoo-capcounty-S-101")
+    assert spec.param("seed") == 101 and spec.param("family") == "capcounty"
+    assert spec.load().name == generate("S", seed=101, blocks=True, family="capcounty").name

@@ -31,7 +31,7 @@ from allocator.cli.minicomp import register as register_minicomp_commands
 from allocator.cli.simulate import register as register_simulate_commands
 from allocator.cli.template import register as register_template_command
 from allocator.cli.web import register as register_web_commands
-from allocator.generate.families import FAMILIES
+from allocator.generate.families import COMBINED, FAMILIES
 from allocator.solvers.registry import SOLVERS, UnknownSolverError, design_backend
 from allocator.solvers.registry import names as solver_names
 
@@ -318,7 +318,7 @@ def generate_command(
     bids: Annotated[bool, typer.Option("--bids", help="Add block bids (design).")] = False,
     scenarios: Annotated[int, typer.Option(help="Number of demand scenarios.")] = 0,
     family: Annotated[str, typer.Option(
-        help="Family of the market zoo: " + ", ".join(FAMILIES) + ".")] = "base",
+        help="Family of the market zoo: " + ", ".join([*FAMILIES, *COMBINED]) + ".")] = "base",
 ) -> None:
     """Generate a synthetic instance calibrated to the council papers."""
     from allocator.generate import generate
