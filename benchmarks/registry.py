@@ -177,10 +177,11 @@ def _zoo() -> list[Spec]:
 
 def _combined() -> list[Spec]:
     """Family combinations outside the zoo (:data:`COMBINED`) at S with market seeds
-    ``ZOO_SEED``, 101 and 202 (the market where ``capcounty`` was found is 101), at M and L."""
+    ``ZOO_SEED``, 101 and 202 (the market where ``capcounty`` was found is 101), at M, L, XL."""
     out = []
     for name, fam in COMBINED.items():
-        for scale, seeds in (("S", (ZOO_SEED, 101, 202)), ("M", (ZOO_SEED,)), ("L", (ZOO_SEED,))):
+        for scale, seeds in (("S", (ZOO_SEED, 101, 202)), ("M", (ZOO_SEED,)),
+                             ("L", (ZOO_SEED,)), ("XL", (ZOO_SEED,))):
             for seed in seeds:
                 suffix = "" if seed == ZOO_SEED else f"-{seed}"
                 out.append(Spec(f"zoo-{name}-{scale}{suffix}", "generated", scale,
