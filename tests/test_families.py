@@ -173,7 +173,8 @@ def test_combined_suite_is_registered_apart_from_the_zoo():
 
     names = registry.SUITES["zoo-combined"]
     assert "zoo-capcounty-S-101" in names and "zoo-capcounty-M" in names
-    assert not set(names) & {n for s in ("zoo-s", "zoo-m", "zoo-l")
+    assert {"zoo-capcounty-L", "zoo-capcounty-XL"} <= set(names)
+    assert not set(names) & {n for s in ("zoo-s", "zoo-m", "zoo-l", "zoo-xl")
                              for n in registry.SUITES[s]}
     spec = registry.get("zoo-capcounty-S-101")
     assert spec.param("seed") == 101 and spec.param("family") == "capcounty"

@@ -147,8 +147,9 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
 # Combinations found by probing outside the zoo (each family above turns on one structure,
 # or, for county, the independent county's). Not in the zoo's suites (their committed tables
 # stay one run of one suite): registered as the suite ``zoo-combined``. ``capcounty`` is the
-# county with the sharecap family's binding 15% cap: at S (seeds 1, 101, 202) ``auto``'s own
-# gap in 10 s was 3 times the issue's 0.05% where county and sharecap alone meet it.
+# county with the sharecap family's binding 15% cap: at S ``auto``'s own gap in 10 s was
+# 0.161% on market seed 101 (0.022% and 0.016% on seeds 1 and 202), where county and sharecap
+# alone meet the issue's 0.05% (benchmarks/results/zoo-combined.md).
 COMBINED: dict[str, Family] = {f.name: f for f in (
     Family("capcounty", "the county with a binding cap on any provider's share of a lot "
            "(15%): county and sharecap together", **_DENSE, **_REACH, **_SCHEMES, **_TIGHT,
