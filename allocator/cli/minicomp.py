@@ -1,8 +1,9 @@
 """``allocator mini-competition``: score a lot's bids and price each on the whole market.
 
 A thin wrapper over :func:`allocator.design.minicompetition.mini_competition` (DESIGN.md 9.4).
-Exit codes as the rest of the CLI: 0 every admissible bid priced, 1 some bid has no
-whole-market cost (the files say which and why), 2 bad input.
+Exit codes as the rest of the CLI: 0 every admissible bid priced (or proven to have no
+feasible design alone on the lot), 1 some bid has no whole-market cost for another reason, or
+no bid has one (the files say which and why), 2 bad input.
 """
 
 from __future__ import annotations
@@ -71,7 +72,9 @@ def mini_competition_command(
     for note in mc.notes:
         console.print(f"note: {note}")
     console.print(f"results written to {out}")
-    unpriced = [b for b in mc.bids if b.admissible and b.whole_market_cost is None]
+    # a bid proven infeasible alone on the lot is an answer, not a failure
+    unpriced = [b for b in mc.bids if b.admissible and b.whole_market_cost is None
+                and b.status != "infeasible"]
     raise typer.Exit(EXIT_FAILED if unpriced or mc.whole_market_winner is None else EXIT_OK)
 
 

@@ -23,7 +23,14 @@ or whose award displaces cheaper framework capacity, scores well and costs the m
 The result names the score winner and the whole-market winner and the difference between them
 a week and a year (52 weeks), with the interval the bounds prove for it. A bid whose rate is
 below 80% of the median rate of the admissible bids is flagged as abnormally low (to be queried
-before award, as public procurement rules require).
+before award, as public procurement rules require). DESIGN.md 9.4(c) does not say over which
+bids the median is taken; it is taken over the bids that are ranked (the admissible ones), the
+subject of the same sentence, so a low rate from a bid that cannot win does not move it.
+
+Two cases 9.4 leaves open: bids that cost the market the same (within 1e-6) are ranked by
+score, so a tie with the score winner makes it the whole-market winner too; and a bid whose
+design model is proven infeasible alone on the lot (its minimum volume above the lot's share
+cap, say) is out of the whole-market ranking without making the winner unproven.
 """
 
 from __future__ import annotations
@@ -313,10 +320,11 @@ def _ranked(outcomes: Sequence[BidOutcome], *, lexicographic: bool) -> list[BidO
     scored = sorted((b for b in outcomes if b.score is not None),
                     key=lambda b: (-_round(b.score), b.rate, b.provider))
 
-    def cost_key(b: BidOutcome) -> tuple[float, float, str]:
-        # lexicographic objective (clarification 6): less unmet need first, then cost
+    def cost_key(b: BidOutcome) -> tuple[float, float, float, float, str]:
+        # lexicographic objective (clarification 6): less unmet need first, then cost; a tie
+        # in cost goes to the better score (so tied winners are one bid, not two "differing")
         unmet = _round(b.terms.get("unmet", 0.0)) if lexicographic else 0.0
-        return (unmet, _round(b.whole_market_cost), b.provider)
+        return (unmet, _round(b.whole_market_cost), -_round(b.score), b.rate, b.provider)
 
     costed = sorted((b for b in outcomes if b.whole_market_cost is not None), key=cost_key)
     s_rank = {b.provider: i + 1 for i, b in enumerate(scored)}
@@ -342,17 +350,26 @@ def _summarise(instance: Instance, lot: str, qp: float, pp: float, bids: list[Bi
     if c_win is not None:
         others = [b for b in bids if b.admissible and b is not c_win]
         cost = float(c_win.whole_market_cost or 0.0)
+        # a bid whose design model is proven infeasible has no design at any cost: it is
+        # out of the running as surely as one whose bound is above the winner's cost
+        out = [b for b in others if b.status == Status.infeasible.value]
+        others = [b for b in others if b.status != Status.infeasible.value]
         if lexicographic:
             # phase-2 bounds hold only given each bid's own least unmet need: compare optima
-            proven = all(b.proven for b in bids if b.admissible)
+            proven = c_win.proven and all(b.proven for b in others)
         else:
             proven = c_win.proven and all(
                 b.whole_market_bound is not None
                 and cost <= b.whole_market_bound + TOL * max(1.0, abs(cost)) for b in others)
+        if out:
+            notes.append("no feasible design with " + ", ".join(b.provider for b in out)
+                         + " alone on the lot (proven infeasible): out of the whole-market"
+                         " ranking")
         if not proven:
             notes.append(f"the whole-market winner {c_win.provider} is not proven: another bid's"
                          " bound is below its cost (or a solve found no design or no bound)")
-    unsolved = [b.provider for b in bids if b.admissible and b.whole_market_cost is None]
+    unsolved = [b.provider for b in bids if b.admissible and b.whole_market_cost is None
+                and b.status != Status.infeasible.value]
     if unsolved:
         notes.append(f"no whole-market cost for {', '.join(unsolved)} (see their reasons)")
     if s_win is not None and c_win is not None and s_win.whole_market_cost is not None:

@@ -122,6 +122,54 @@ def test_points_move_the_score_winner_not_the_market():
     assert mc.difference_week == pytest.approx(340)
 
 
+def test_a_tie_in_whole_market_cost_goes_to_the_better_score():
+    """A and B both cost 2,100 a week (A: 700 + one framework bed at 1,400; B: two beds at
+    1,050); B scores better (quality 90 is the best: 60 + 40 * 700 / 1,050 = 86.67 against
+    A's 60 * 60 / 90 + 40 = 80), so B wins both ways and the winners do not "differ" by 0."""
+    doc = hand_market().model_dump()
+    doc["providers"] = [dict(p, quality={"A": 60, "B": 90, "C": 40, "D": 60, "F": 80}[p["id"]])
+                        for p in doc["providers"]]
+    rates = {"A": 700.0, "B": 1050.0, "C": 600.0, "D": 800.0}
+    doc["block_bids"] = [dict(b, rate=rates[b["provider"]]) for b in doc["block_bids"]]
+    mc = mini_competition(Instance.model_validate(doc), "L", params=DesignParams(time_limit=30))
+    bids = {b.provider: b for b in mc.bids}
+    assert bids["A"].whole_market_cost == pytest.approx(2100)
+    assert bids["B"].whole_market_cost == pytest.approx(2100)
+    assert bids["B"].score == pytest.approx(60 + 40 * 700 / 1050)
+    assert bids["A"].score == pytest.approx(80)
+    assert mc.score_winner == "B" and mc.whole_market_winner == "B"
+    assert bids["B"].cost_rank == 1 and bids["A"].cost_rank == 2
+    assert not mc.to_dict()["winners_differ"] and mc.difference_week == pytest.approx(0)
+    assert mc.winner_proven
+
+
+def test_a_bid_proven_infeasible_alone_leaves_the_winner_proven(tmp_path):
+    """D must hold at least 3 beds, but the lot's share cap allows 2 (max_share 1 of 2 beds):
+    with D alone on the lot the design model is infeasible, which is a proof, so B's win over
+    A and D is proven and the command succeeds."""
+    from typer.testing import CliRunner
+
+    from allocator.cli.main import app
+    from allocator.instance.io import save_instance
+
+    doc = hand_market().model_dump()
+    doc["block_bids"] = [dict(b, min_volume=3.0, max_volume=3.0) if b["provider"] == "D" else b
+                         for b in doc["block_bids"]]
+    market = Instance.model_validate(doc)
+    mc = mini_competition(market, "L", params=DesignParams(time_limit=30))
+    bids = {b.provider: b for b in mc.bids}
+    assert bids["D"].status == "infeasible" and bids["D"].whole_market_cost is None
+    assert bids["D"].cost_rank is None
+    assert mc.whole_market_winner == "B" and mc.winner_proven
+    assert any("D alone on the lot (proven infeasible)" in n for n in mc.notes)
+    assert not any("not proven" in n for n in mc.notes)
+    path = tmp_path / "market.json"
+    save_instance(market, path)
+    res = CliRunner().invoke(app, ["mini-competition", str(path), "--lot", "L",
+                                   "--out", str(tmp_path / "out"), "--time-limit", "30"])
+    assert res.exit_code == 0, res.output
+
+
 def test_bad_lot_and_points_are_refused():
     with pytest.raises(MiniCompetitionError, match="not in the instance"):
         mini_competition(hand_market(), "nope")
