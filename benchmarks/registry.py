@@ -102,6 +102,8 @@ class Spec:
             save_instance(instance, tmp)
             os.replace(tmp, path)
             return instance
+        if self.family == "generated" and self.param("generator") == "independent":
+            return _independent(self.param("scale"), int(self.param("seed")))
         if self.family == "generated":
             from allocator.generate import generate
 
@@ -191,6 +193,38 @@ def _combined() -> list[Spec]:
     return out
 
 
+INDEPENDENT = REPO / "instances" / "independent" / "gen.py"
+INDEPENDENT_SEEDS = {"S": (1, 2, 3, 4, 5, 6), "M": (1, 2, 3)}
+
+
+def _independent(scale: str, seed: int) -> Any:
+    """A market of ``instances/independent/gen.py``: a generator written from issue 15's
+    description of the markets the engine did badly on, by someone who had not read
+    :mod:`allocator.generate` (so its structure is not ours: twice the offers per zone and
+    service at a third of the capacity each, among others). As its command line does: a 50%
+    provider share cap on seeds divisible by 3."""
+    import importlib.util
+
+    from allocator.instance.schema import Instance
+
+    spec = importlib.util.spec_from_file_location("independent_gen", INDEPENDENT)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    share = 0.5 if seed % 3 == 0 else None
+    doc = mod.gen(**mod.SCALES[scale], seed=seed, max_provider_share=share,
+                  name=f"indep-{scale}-{seed}")
+    return Instance.model_validate(doc)
+
+
+def _indep() -> list[Spec]:
+    return [Spec(f"zoo-indep-{scale}-{seed}", "generated", scale, TIME_LIMITS[scale],
+                 (("scale", scale), ("seed", seed), ("generator", "independent")),
+                 note="instances/independent/gen.py (written blind to allocator.generate)",
+                 tags=("zoo-indep",))
+            for scale, seeds in INDEPENDENT_SEEDS.items() for seed in seeds]
+
+
 def _gap() -> list[Spec]:
     kv = known_values()
     out = []
@@ -237,7 +271,8 @@ def _cflp() -> list[Spec]:
 @cache
 def specs() -> dict[str, Spec]:
     """Every registered instance by name."""
-    return {s.name: s for s in _generated() + _zoo() + _combined() + _gap() + _cflp()}
+    return {s.name: s for s in _generated() + _zoo() + _combined() + _indep() + _gap()
+            + _cflp()}
 
 
 def get(name: str) -> Spec:
@@ -266,6 +301,8 @@ SUITES = {
        for scale in ZOO_SCALES},
     # family combinations outside the zoo (allocator.generate.families.COMBINED)
     "zoo-combined": tuple(s.name for s in _combined()),
+    # markets of a generator written independently of ours (instances/independent/gen.py)
+    "zoo-indep": tuple(s.name for s in _indep()),
     # the design model (block bids) on single-source facility location; exact solvers only
     "cflp": ("cap61-ss", "cap71-ss", "cap91-ss", "cap101-ss", "cap121-ss", "cap131-ss",
              "holmberg-p1", "holmberg-p13", "holmberg-p25"),

@@ -179,3 +179,35 @@ def test_combined_suite_is_registered_apart_from_the_zoo():
     spec = registry.get("zoo-capcounty-S-101")
     assert spec.param("seed") == 101 and spec.param("family") == "capcounty"
     assert spec.load().name == generate("S", seed=101, blocks=True, family="capcounty").name
+
+
+def test_independent_markets_are_registered_apart_and_differ_from_ours(tmp_path):
+    """``instances/independent/gen.py`` (written blind to allocator.generate): its S markets
+    validate, load the same twice, and have the structure issue 15 describes, denser than our
+    own county's (about twice the eligible pairs per need, offers of a third the capacity)."""
+    import statistics
+
+    from allocator.instance.validate import validate_path
+    from benchmarks import registry
+
+    names = registry.SUITES["zoo-indep"]
+    assert {"zoo-indep-S-1", "zoo-indep-S-6", "zoo-indep-M-3"} <= set(names)
+    assert not set(names) & {n for s in ("zoo-s", "zoo-m", "zoo-l", "zoo-xl", "zoo-combined")
+                             for n in registry.SUITES[s]}
+    spec = registry.get("zoo-indep-S-3")
+    inst = spec.load()
+    assert inst == spec.load() and inst.name == "indep-S-3"
+    path = tmp_path / "indep.json"
+    save_instance(inst, path)
+    assert validate_path(path)[1] == []
+    st, county = structure(inst), stats("county", "S")
+    assert st["pairs_per_need"] >= 1.7 * county["pairs_per_need"]
+    assert st["in_care"] == pytest.approx(0.30, abs=0.01)
+    assert st["cannot_continue"] == pytest.approx(0.10, abs=0.02)
+    assert 0.8 <= st["cap_over_offers"] <= 1.0
+    assert st["max_provider_share"] == 0.5  # seeds divisible by 3, as its command line
+
+    def median_hours_offer(market: Instance) -> float:
+        return statistics.median(o.capacity for o in market.offers if o.unit == "hours")
+
+    assert median_hours_offer(inst) <= 0.5 * median_hours_offer(market("county", "S"))
