@@ -53,7 +53,7 @@ from allocator.design.context import (
     solve_params,
     weighted_sum,
 )
-from allocator.design.extensive import awards_from_values, design_problems
+from allocator.design.extensive import awards_from_values, design_problems, solve_extensive
 from allocator.design.limits import limits_ok
 from allocator.design.polish import polish
 from allocator.design.recourse import Pool
@@ -468,7 +468,46 @@ def solve_benders(ctx: DesignContext) -> Result:
         return Result(status=Status.time_limit_no_solution, solver=ctx.solver, bound=loop.lower,
                       runtime_s=ctx.elapsed(), extra=extra)
     res = _final_candidates(ctx, loop, extra)
-    return _bound_after(ctx, loop, res)
+    return _extensive_after(ctx, _bound_after(ctx, loop, res))
+
+
+# the extensive form is only started after the loop with at least this much time left
+EXTENSIVE_AFTER_MIN_S = 1.0
+
+
+def _extensive_after(ctx: DesignContext, res: Result) -> Result:
+    """The time the loop left, to the extensive form when it fits (``max_columns``).
+
+    Benders' cuts come from the LP recourse, so the loop ends once no cut is new even where the
+    LP recourse is far below the MIP recourse (a few lumpy needs against small capacities):
+    on tiny random markets an explicit ``--method benders`` stopped within 2 s of a 60 s
+    limit with designs up to 8.2% above the optimum (an independent check, 60 markets). When
+    the model fits the extensive form and time is left, that MIP gets it; the better design
+    is kept and the larger of the two bounds (both are bounds on the same optimum).
+    """
+    params = ctx.params
+    if res.objective is None or not res.status.has_solution or res.status == Status.optimal \
+            or ctx.columns > params.max_columns or ctx.left() < EXTENSIVE_AFTER_MIN_S:
+        return res
+    started = ctx.elapsed()
+    ext = solve_extensive(ctx)
+    info = {"status": ext.status.value, "objective": ext.objective, "bound": ext.bound,
+            "seconds": ctx.elapsed() - started}
+    LOG.info("benders: extensive form after the loop: %s", info)
+    better = (ext.status.has_solution and ext.objective is not None
+              and ext.objective < res.objective - 1e-9 * max(1.0, abs(res.objective)))
+    best = ext if better else res
+    assert best.objective is not None
+    bounds = [b for b in (res.bound, ext.bound) if b is not None]
+    bound = min(max(bounds), best.objective) if bounds else None
+    status = Status.optimal if bound is not None and (
+        gap(best.objective, bound) or 0.0) <= params.gap else Status.feasible
+    extra = {**res.extra, "extensive_after": info}
+    if better:
+        extra["design_from"] = "the extensive form, after the Benders loop"
+    runtime = ctx.elapsed()
+    return replace(best, bound=bound, status=status, extra=extra, runtime_s=runtime,
+                   solve_s=runtime - (best.build_s or 0.0))
 
 
 def _bound_after(ctx: DesignContext, loop: _CutLoop, res: Result) -> Result:
