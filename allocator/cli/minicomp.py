@@ -74,7 +74,7 @@ def mini_competition_command(
     console.print(f"results written to {out}")
     # a bid proven infeasible alone on the lot is an answer, not a failure
     unpriced = [b for b in mc.bids if b.admissible and b.whole_market_cost is None
-                and b.status != "infeasible"]
+                and not b.infeasible]
     raise typer.Exit(EXIT_FAILED if unpriced or mc.whole_market_winner is None else EXIT_OK)
 
 

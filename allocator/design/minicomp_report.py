@@ -148,7 +148,12 @@ def render_mini_competition(mc: MiniCompetition, table: pd.DataFrame | None = No
     parts.append("<h2>Ranking by whole-market cost</h2>")
     parts.append(_table(table[["cost_rank", "provider", "rate", "quality", "whole_market_cost",
                                "whole_market_bound", "status", "extra_cost_vs_winner",
-                               "awarded_volume", "reason"]]))
+                               "awarded_volume"]]))
+    # the reasons are sentences: their own table, where they have the width to be read
+    flagged = table[table["reason"].fillna("").astype(str) != ""]
+    if len(flagged):
+        parts.append("<h2>Flags and reasons</h2>")
+        parts.append(_table(flagged[["provider", "status", "reason"]]))
     parts.append("<h2>Whole-market cost by term (expected, a week)</h2>")
     parts.append(_table(table[table["whole_market_cost"].notna()][
         ["provider", "cost_block", "cost_framework", "cost_quality_zone", "cost_unmet",
@@ -157,10 +162,6 @@ def render_mini_competition(mc: MiniCompetition, table: pd.DataFrame | None = No
     by_score = table[table["score_rank"].notna()].sort_values("score_rank", kind="stable")
     parts.append(_table(by_score[["score_rank", "provider", "rate", "quality", "quality_score",
                                   "price_score", "score", "abnormally_low"]]))
-    bad = table[~table["admissible"].astype(bool)]
-    if len(bad):
-        parts.append("<h2>Inadmissible bids</h2>")
-        parts.append(_table(bad[["provider", "rate", "quality", "reason"]]))
     parts.append(
         '<p class="note">Score = quality points x quality / best admissible quality + price '
         "points x lowest admissible rate / rate. Whole-market cost = expected weekly cost of "
@@ -193,7 +194,8 @@ def ranking_chart(mc: MiniCompetition) -> bytes:
         if b.whole_market_bound is not None:
             right.plot([b.whole_market_bound] * 2, [y - 0.4, y + 0.4], color="black", lw=1.5)
         if b.whole_market_cost is None:
-            label = "no cost" if b.admissible else "inadmissible"
+            label = ("inadmissible" if not b.admissible else "infeasible" if b.infeasible
+                     else "no cost")
             right.annotate(label, (right.get_xlim()[0], y), xytext=(3, 0),
                            textcoords="offset points", va="center", fontsize=8)
         if not b.admissible:

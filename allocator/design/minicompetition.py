@@ -91,6 +91,12 @@ class BidOutcome:
     score_rank: int | None = None
     cost_rank: int | None = None
 
+    @property
+    def infeasible(self) -> bool:
+        """Proven to have no feasible design with this bid alone on the lot: an answer, which
+        takes it out of the whole-market ranking without leaving the winner unproven."""
+        return self.status == Status.infeasible.value
+
 
 @dataclass(frozen=True)
 class MiniCompetition:
@@ -352,8 +358,8 @@ def _summarise(instance: Instance, lot: str, qp: float, pp: float, bids: list[Bi
         cost = float(c_win.whole_market_cost or 0.0)
         # a bid whose design model is proven infeasible has no design at any cost: it is
         # out of the running as surely as one whose bound is above the winner's cost
-        out = [b for b in others if b.status == Status.infeasible.value]
-        others = [b for b in others if b.status != Status.infeasible.value]
+        out = [b for b in others if b.infeasible]
+        others = [b for b in others if not b.infeasible]
         if lexicographic:
             # phase-2 bounds hold only given each bid's own least unmet need: compare optima
             proven = c_win.proven and all(b.proven for b in others)
@@ -369,7 +375,7 @@ def _summarise(instance: Instance, lot: str, qp: float, pp: float, bids: list[Bi
             notes.append(f"the whole-market winner {c_win.provider} is not proven: another bid's"
                          " bound is below its cost (or a solve found no design or no bound)")
     unsolved = [b.provider for b in bids if b.admissible and b.whole_market_cost is None
-                and b.status != Status.infeasible.value]
+                and not b.infeasible]
     if unsolved:
         notes.append(f"no whole-market cost for {', '.join(unsolved)} (see their reasons)")
     if s_win is not None and c_win is not None and s_win.whole_market_cost is not None:

@@ -316,7 +316,7 @@ def table_html(df: pd.DataFrame, *, currency: str = "GBP", max_rows: int = MAX_R
 
 def format_value(value: Any, kind: str, currency: str = "GBP") -> str:
     """A cell as text for people, by its column's kind."""
-    if value is None or (isinstance(value, float) and value != value):
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return ""
     if hasattr(value, "item") and callable(value.item):
         value = value.item()

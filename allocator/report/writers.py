@@ -78,7 +78,8 @@ _PERCENT = re.compile(r"(^|_| )(share|utilisation|gap|percent|pct)($|_| )")
 _COUNT = re.compile(
     r"(^|_| )(people|needs|providers|referrals|count|suggested|moves|runs|served_people)($|_| )"
     r"|^n_|^needs_served$|^unmet_people$")
-_NOT_MONEY = re.compile(r"^(contract_)?volume$|^rule$")
+# cost_rank is a place and price_score points, not money
+_NOT_MONEY = re.compile(r"^(contract_)?volume$|^rule$|_rank$|_score$")
 _WORDS = {
     "need_zone": "Need's own zone", "care_group": "Care group",
     "quality_zone_cost": "Quality and out-of-zone cost", "runtime_s": "Run time (s)",

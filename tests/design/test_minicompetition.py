@@ -168,6 +168,16 @@ def test_a_bid_proven_infeasible_alone_leaves_the_winner_proven(tmp_path):
     res = CliRunner().invoke(app, ["mini-competition", str(path), "--lot", "L",
                                    "--out", str(tmp_path / "out"), "--time-limit", "30"])
     assert res.exit_code == 0, res.output
+    # the report as a commissioner reads it: places as places, points as points, no "<NA>",
+    # and the reasons in their own table
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "<NA>" not in html and "£1.00" not in html and "£30.86" not in html
+    assert "Flags and reasons" in html and "proven infeasible" in html
+    assert '<td class="num">1</td><td>B</td>' in html
+    import pandas as pd
+
+    xlsx = pd.read_excel(tmp_path / "out" / "result.xlsx", sheet_name="ranking")
+    assert list(xlsx["Cost rank"].dropna()) == [1, 2]
 
 
 def test_bad_lot_and_points_are_refused():
