@@ -13,6 +13,7 @@ from pathlib import Path
 
 import playwright.sync_api as playwright_api
 import pytest
+from playwright.sync_api import expect
 
 from allocator.store import models as m
 from allocator.store.engine import make_engine, transaction
@@ -37,6 +38,9 @@ if not CHROMIUM.exists():
     if os.environ.get("ALLOCATOR_REQUIRE_SERVICES") == "1":
         pytest.fail(message, pytrace=False)
     pytest.skip(message, allow_module_level=True)
+# expect() waits for what a click leads to (a bare is_visible() right after a click that
+# navigates raced the navigation under load); as long as the page fixture's own timeout
+expect.set_options(timeout=60_000)
 
 
 def _free_port() -> int:
@@ -120,7 +124,7 @@ def test_a_brokers_night(server, page, any_book_url, tmp_path):
     shot("login")
     _login(page, base, "broker")
     page.wait_for_url(f"{base}/book")
-    assert page.get_by_text("people in care").is_visible()
+    expect(page.get_by_text("people in care")).to_be_visible()
     shot("book")
 
     # referrals with bad rows: every problem shown, nothing stored yet
@@ -136,8 +140,8 @@ def test_a_brokers_night(server, page, any_book_url, tmp_path):
     shot("referrals_checked")
     page.get_by_role("button", name="Add 2 referral(s) to the book").click()
     page.wait_for_url(f"{base}/book")
-    assert page.get_by_text("2 referral(s) added").is_visible()
-    assert "107" in page.locator(".card").nth(1).inner_text()
+    expect(page.get_by_text("2 referral(s) added")).to_be_visible()
+    expect(page.locator(".card").nth(1)).to_contain_text("107")
     shot("referrals_added")
 
     # the night: started, watched (htmx polls the job), then its suggestions
@@ -146,7 +150,7 @@ def test_a_brokers_night(server, page, any_book_url, tmp_path):
     page.wait_for_url("**/night/jobs/*")
     link = page.get_by_role("link", name="Open the suggestions of run 1")
     link.wait_for()
-    assert "optimal" in page.locator("#job-status").inner_text()
+    expect(page.locator("#job-status")).to_contain_text("optimal")
     shot("night_done")
     link.click()
     page.wait_for_selector("table.suggestions")
@@ -157,11 +161,11 @@ def test_a_brokers_night(server, page, any_book_url, tmp_path):
     need = first.locator("td").nth(1).inner_text()
     first.get_by_role("link", name="why?").click()
     page.wait_for_selector("h1")
-    assert page.get_by_text("The next alternatives").is_visible() or \
-        page.get_by_text("the only eligible provider").is_visible()
+    expect(page.get_by_text("The next alternatives")
+           .or_(page.get_by_text("the only eligible provider"))).to_be_visible()
     shot("explanation")
     page.get_by_role("button", name="Accept").click()
-    assert page.get_by_text(f"1 suggestion(s) accepted: {need}").is_visible()
+    expect(page.get_by_text(f"1 suggestion(s) accepted: {need}")).to_be_visible()
     shot("accepted")
 
     # another one rejected, with a reason
@@ -172,18 +176,18 @@ def test_a_brokers_night(server, page, any_book_url, tmp_path):
     other.get_by_role("link", name="why?").click()
     page.get_by_label("Reason").fill("the family asked for another provider")
     page.get_by_role("button", name="Reject").click()
-    assert page.get_by_text("1 suggestion(s) rejected").is_visible()
+    expect(page.get_by_text("1 suggestion(s) rejected")).to_be_visible()
     shot("rejected")
 
     # an unmet referral: why nobody, the cheapest change
     page.goto(f"{base}/night/runs/1?action=unmet")
     page.locator("table.suggestions tbody tr").first.get_by_role("link", name="why?").click()
-    assert page.get_by_text("The cheapest change that would serve it").is_visible()
+    expect(page.get_by_text("The cheapest change that would serve it")).to_be_visible()
     shot("unmet_explanation")
 
     # the book has changed
     page.get_by_role("link", name="The book", exact=True).click()
-    assert "48" in page.locator(".card").first.inner_text()
+    expect(page.locator(".card").first).to_contain_text("48")
     shot("book_after")
     with transaction(make_engine(any_book_url)) as session:
         assert session.get(m.Need, need).status == "active"
@@ -212,7 +216,7 @@ def test_a_commissioner_reads_a_comparison(server, page, any_book_url, tmp_path)
     while not images.evaluate_all("els => els.every(i => i.complete && i.naturalWidth > 0)"):
         assert time.monotonic() < deadline, "the charts did not load"
         time.sleep(0.2)
-    assert page.get_by_text("Market concentration per lot").is_visible()
+    expect(page.get_by_text("Market concentration per lot")).to_be_visible()
     shot("comparison")
 
     # a mini-competition on the hand-worked market: the market checked, the lot chosen
@@ -233,8 +237,8 @@ def test_a_commissioner_reads_a_comparison(server, page, any_book_url, tmp_path)
     while not chart.evaluate_all("els => els.every(i => i.complete && i.naturalWidth > 0)"):
         assert time.monotonic() < deadline, "the chart did not load"
         time.sleep(0.2)
-    assert page.get_by_text("A wins on the published score, but awarding the block to B"
-                            " costs the whole market £500.00 a week less").is_visible()
+    expect(page.get_by_text("A wins on the published score, but awarding the block to B"
+                            " costs the whole market £500.00 a week less")).to_be_visible()
     assert page.locator("table.ranking tbody tr").count() == 4
     shot("minicomp_result")
     # a commissioner cannot accept placements
