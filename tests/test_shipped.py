@@ -28,7 +28,10 @@ def test_highs_and_cbc_agree_on_shipped_instances(name: str) -> None:
     highs = solve(problem, SolveParams(solver="highs", time_limit=60, gap=0.0))
     assert highs.status == Status.optimal, highs.summary()
     assert check(instance, highs.solution, reported=highs).ok
-    cbc = solve(problem, SolveParams(solver="cbc", time_limit=30, gap=0.0))
+    # Devon: CBC does not close in any limit a test can spend, and what is checked there (a
+    # checked answer, on the right side of the optimum) holds at any limit: 10 s, not 30
+    limit = 10 if name == "devon_personal_care.json" else 30
+    cbc = solve(problem, SolveParams(solver="cbc", time_limit=limit, gap=0.0))
     assert cbc.status.has_solution, cbc.summary()
     assert check(instance, cbc.solution, reported=cbc).ok
     tol = 1e-6 * max(1.0, abs(highs.objective))
