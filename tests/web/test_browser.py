@@ -39,7 +39,7 @@ if not CHROMIUM.exists():
         pytest.fail(message, pytrace=False)
     pytest.skip(message, allow_module_level=True)
 # expect() waits for what a click leads to (a bare is_visible() right after a click that
-# navigates raced the navigation under load); as long as the page fixture's own timeout
+# navigates raced the navigation under load), up to the page fixture's own timeout
 expect.set_options(timeout=60_000)
 
 
