@@ -328,9 +328,11 @@ def phase_overhead(n_pairs: int) -> float:
     """An estimate of what one portfolio costs beyond its search, in seconds: building the
     search data, starting and stopping the search processes, evaluating the answer. Measured
     on ``zoo-lexicographic-L`` (784,273 pairs): 2.6-3.6 s whatever the limit; about a second
-    at S. A portfolio keeps it (at most a tenth of its limit) as its margin at the end, and
-    the lexicographic phases' limits leave it out."""
-    return 1.0 + 2e-6 * n_pairs
+    at S. A second of each was the search child's exit (it aborted at interpreter shutdown
+    after waiting a second for stdin, :mod:`.worker`); without it, 0.3 s at S. The part that
+    grows with the pairs keeps the L figure. A portfolio keeps it (at most a tenth of its
+    limit) as its margin at the end, and the lexicographic phases' limits leave it out."""
+    return 0.3 + 2.9e-6 * n_pairs
 
 
 def _phase2(problem: Problem, params: Any, phase1: _Phase1, t0: float, total: float,

@@ -117,18 +117,21 @@ class Worker:
             pass
 
     def finish(self, timeout: float) -> None:
-        """Wait up to ``timeout`` seconds for the child to end; kill it after that."""
+        """Wait up to ``timeout`` seconds for the child to end; kill it after that.
+
+        Its stdin is closed first: the child reads it for ``("stop",)`` until the end, and
+        end of file is the same request."""
+        try:
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+        except OSError:
+            pass
         try:
             self.proc.wait(timeout=max(0.0, timeout))
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
         self._reader.join(timeout=5.0)
-        try:
-            if self.proc.stdin is not None:
-                self.proc.stdin.close()
-        except OSError:
-            pass
 
     def stderr_tail(self, limit: int = 2000) -> str:
         self._stderr.seek(0)
@@ -219,6 +222,13 @@ def _child() -> None:
     outbox.put(None)
     writer.join(timeout=60.0)
     out.close()
+    # End here, not through the interpreter's shutdown: the listener thread may still be
+    # blocked reading stdin (the parent closes it only after we exit), and finalisation then
+    # waits a second for stdin's lock and aborts ("could not acquire lock for <stdin> at
+    # interpreter shutdown", SIGABRT): a second lost at the end of every search and a crash
+    # report each time. Everything the parent needs has been written and flushed above.
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _run(job: dict, outbox: queue.Queue, stopped: threading.Event) -> None:
