@@ -194,7 +194,7 @@ def _combined() -> list[Spec]:
 
 
 INDEPENDENT = REPO / "instances" / "independent" / "gen.py"
-INDEPENDENT_SEEDS = {"S": (1, 2, 3, 4, 5, 6), "M": (1, 2, 3)}
+INDEPENDENT_SEEDS = {"S": (1, 2, 3, 4, 5, 6), "M": (1, 2, 3), "L": (1, 2)}
 
 
 def _independent(scale: str, seed: int) -> Any:

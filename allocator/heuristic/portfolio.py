@@ -418,6 +418,7 @@ class _Portfolio:
         self.bound_method = "none"
         self.parts: list[_Part] = []
         self.mip_injected = 0
+        self.regions_plan: dict[str, Any] = {}  # regional.plan's reasons, when it declined
         self.admissible: Evaluation | None = None  # lexicographic: best search answer under the cap
         self.admissible_next = 0.0  # lexicographic: when the next search answer may be evaluated
 
@@ -524,11 +525,13 @@ class _Portfolio:
         use_mip = params.solver == "auto" and data.n_pairs <= MIP_MAX_PAIRS and (
             not self.lexicographic
             or (self.phase1 is not None and self.phase1.evaluation is not None))
-        if not self.lexicographic and regional.worth_it(data.n_pairs + data.n_needs, total):
+        regions, self.regions_plan = (None, {}) if self.lexicographic else \
+            regional.plan(data, total)
+        if regions is not None:
             margin = min(0.1 * total, phase_overhead(data.n_pairs))
             return regional.solve_regions(p, data, params, t0=self.t0,
                                           deadline=self.deadline - margin,
-                                          build_s=time.monotonic() - started)
+                                          build_s=time.monotonic() - started, groups=regions)
         groups = [np.arange(data.n_needs)]
         if data.n_pairs >= PARALLEL_MIN_PAIRS:
             groups = split(data, 2)
@@ -782,6 +785,8 @@ class _Portfolio:
             "objective_kind": "lexicographic" if self.lexicographic else "weighted",
             "parts": len(self.parts),
         }
+        if self.regions_plan:
+            extra["regions_declined"] = self.regions_plan
         candidates: list[tuple[Evaluation, str]] = []
         chosen = np.full(p.n_needs, -1, dtype=np.int64)
         complete = bool(self.parts)  # no parts: phase 2 did not search (self.search)

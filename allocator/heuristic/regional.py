@@ -65,6 +65,53 @@ def worth_it(n_pairs_and_needs: int, time_limit: float) -> bool:
     return time_limit >= MIN_REGION_S * regions
 
 
+# A cut is worth making only where it is thin: the share of the rows' entries (pair, row) on
+# rows that two regions or more reach. Our generator's L markets (counties apart) cut 2-4%
+# of them; the independent L market (zones on one grid, providers across them) 81%, and
+# there regions ended 18.5% above their bound where the whole search ended 0.46% above its
+# own (zoo-indep-L-1, 300 s).
+MAX_CUT_SHARE = 0.25
+# Above this many eligible pairs the whole search is not tried whatever the cut (its LP, on
+# PDLP, took 51 s at 1.55 million pairs; at XL the largest component has about six million).
+WHOLE_MAX_PAIRS = 3_000_000
+
+
+def cut_share(data: SearchData, groups: list[np.ndarray]) -> float:
+    """The share of the rows' (pair, row) entries on rows that two regions or more reach."""
+    from allocator.heuristic.regions import _row_entries
+
+    label = np.full(data.n_needs, -1, dtype=np.int64)
+    for i, g in enumerate(groups):
+        label[g] = i
+    rows, pairs = _row_entries(data)
+    if len(rows) == 0:
+        return 0.0
+    reg = label[data.pair_need[pairs]]
+    key = np.unique(rows * len(groups) + reg)
+    reach = np.bincount(key // len(groups), minlength=data.n_rows)
+    return float((reach[rows] > 1).mean())
+
+
+def plan(data: SearchData, time_limit: float) -> tuple[list[np.ndarray] | None, dict]:
+    """The regions to search (None: search the whole) and why, for ``Result.extra``.
+
+    By regions when :func:`worth_it` (size and time) and the cut is thin
+    (:data:`MAX_CUT_SHARE`), or whatever the cut above :data:`WHOLE_MAX_PAIRS`."""
+    from allocator.heuristic.regions import partition
+
+    if not worth_it(data.n_pairs + data.n_needs, time_limit):
+        return None, {}
+    groups = partition(data, REGION_MAX_PAIRS)
+    if len(groups) < 2:
+        return None, {}
+    share = cut_share(data, groups)
+    why = {"regions": len(groups), "cut_share": round(share, 4)}
+    if share <= MAX_CUT_SHARE or data.n_pairs > WHOLE_MAX_PAIRS:
+        return groups, why
+    return None, {**why, "declined": f"the cut would split rows holding {share:.0%} of the "
+                  f"entries (more than {MAX_CUT_SHARE:.0%}): the whole is searched"}
+
+
 class _Region:
     def __init__(self, index: int, needs: np.ndarray, rows: np.ndarray, size: int) -> None:
         self.index = index
@@ -186,26 +233,29 @@ def _run_jobs_dask(client: Any, jobs: list[tuple[_Region, Any]], end: float, mak
 
 
 def solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float,
-                  deadline: float, build_s: float) -> Result:
+                  deadline: float, build_s: float,
+                  groups: list[np.ndarray] | None = None) -> Result:
     """Search ``data`` (the whole problem, weighted objective) region by region until
     ``deadline`` (a :func:`time.monotonic` instant, the margin for the answer already taken
-    off), locally or on the ``dask.distributed`` scheduler at ``params.dask``."""
+    off), locally or on the ``dask.distributed`` scheduler at ``params.dask``; ``groups``:
+    the regions (:func:`plan`'s), else :func:`~allocator.heuristic.regions.partition`'s."""
     address = getattr(params, "dask", None)
     if not address:
         return _solve_regions(problem, data, params, t0=t0, deadline=deadline,
-                              build_s=build_s, client=None)
+                              build_s=build_s, client=None, groups=groups)
     from distributed import Client
 
     client = Client(address, timeout=30)
     try:
         return _solve_regions(problem, data, params, t0=t0, deadline=deadline,
-                              build_s=build_s, client=client)
+                              build_s=build_s, client=client, groups=groups)
     finally:
         client.close()
 
 
 def _solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float,
-                   deadline: float, build_s: float, client: Any) -> Result:
+                   deadline: float, build_s: float, client: Any,
+                   groups: list[np.ndarray] | None = None) -> Result:
     from allocator.heuristic.construct import first_assignment
     from allocator.heuristic.lagrangian import dual_value
     from allocator.heuristic.regions import (
@@ -217,7 +267,8 @@ def _solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float
     )
 
     progress: list[tuple[float, float | None, float | None]] = []
-    groups = partition(data, REGION_MAX_PAIRS)
+    if groups is None:
+        groups = partition(data, REGION_MAX_PAIRS)
     regions = []
     for i, g in enumerate(groups):
         size = int((data.need_start[g + 1] - data.need_start[g]).sum()) + len(g)
@@ -304,7 +355,8 @@ def _solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float
     ev = evaluate(problem, chosen)
     runtime = time.monotonic() - t0
     extra = {"objective_kind": "weighted", "parts": len(regions), "regions": len(regions),
-             "cut_rows": cut, "regions_without_search": fallback,
+             "cut_rows": cut, "cut_share": round(cut_share(data, groups), 4),
+             "regions_without_search": fallback,
              "region_lp": [r.lp for r in regions], "search": [r.stats for r in regions],
              "answer_from": "regions", "dask": getattr(params, "dask", None),
              "remote_errors": remote_errors,

@@ -16,7 +16,7 @@ Calibration (from the shipped instances/*.json and seeds):
   penalties 60/120/200 per hour-week, 6,000/12,000 per bed-week, transfer 150,
   quality_weight 5, out_of_zone_penalty 2, min_framework_quality 40.
 
-Usage: python gen.py --scale S|M --seed K --out FILE
+Usage: python gen.py --scale S|M|L --seed K --out FILE
 """
 from __future__ import annotations
 
@@ -31,6 +31,9 @@ RANK = {c: i for i, c in enumerate(CPLX)}
 SCALES = {
     "S": dict(n_needs=500, n_providers=30, n_zones=4),
     "M": dict(n_needs=6400, n_providers=200, n_zones=8),
+    # a region: about nine counties of M's density (833 needs and 26 providers a zone), its
+    # zones on one 8 x 9 grid, so neighbouring zones cross whatever borders a solver draws
+    "L": dict(n_needs=60000, n_providers=1875, n_zones=72),
 }
 
 DEFAULTS = dict(

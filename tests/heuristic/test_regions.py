@@ -22,6 +22,7 @@ from allocator.heuristic.construct import regret_greedy
 from allocator.heuristic.data import components, from_problem, to_problem_chosen
 from allocator.heuristic.lp import lp_bound
 from allocator.heuristic.regions import (
+    _row_entries,
     partition,
     reached_rows,
     region_data,
@@ -184,6 +185,7 @@ def test_regions_answer_within_a_short_limit(monkeypatch) -> None:
     cap = (data.n_pairs + data.n_needs) // 4
     monkeypatch.setattr(regional, "REGION_MAX_PAIRS", cap)
     monkeypatch.setattr(regional, "MIN_REGION_S", 0.5)
+    monkeypatch.setattr(regional, "MAX_CUT_SHARE", 1.0)  # cut however thick (tested below)
     res = solve(problem, SolveParams(solver="heuristic", time_limit=3.0, seed=1))
     assert res.status in (Status.feasible, Status.optimal), res.message
     assert res.extra["regions"] >= 4
@@ -192,6 +194,50 @@ def test_regions_answer_within_a_short_limit(monkeypatch) -> None:
     n_comp, labels = components(data)
     lp = lp_bound(data, labels, n_comp, time_limit=60.0, max_pairs=10**7)
     assert res.bound is not None and res.bound <= lp.bound + TOL * abs(lp.bound)
+
+
+def _cut_share_by_hand(data, groups) -> float:
+    """The share of (pair, row) entries on rows that pairs of two regions or more load."""
+    region = {}
+    for i, g in enumerate(groups):
+        for n in g:
+            region[int(n)] = i
+    rows, pairs = _row_entries(data)
+    reach: dict[int, set[int]] = {}
+    for r, k in zip(rows.tolist(), pairs.tolist(), strict=True):
+        reach.setdefault(r, set()).add(region[int(data.pair_need[k])])
+    return sum(len(reach[r]) > 1 for r in rows.tolist()) / len(rows)
+
+
+@pytest.mark.parametrize("share", [0.6, 0.25])
+def test_cut_share_is_the_entries_on_rows_two_regions_reach(share) -> None:
+    _, _, data = _two_counties()
+    groups = partition(data, int(share * (data.n_pairs + data.n_needs)))
+    assert len(groups) >= 2
+    assert regional.cut_share(data, groups) == pytest.approx(_cut_share_by_hand(data, groups))
+
+
+def test_regions_only_where_the_cut_is_thin(monkeypatch) -> None:
+    """Two counties cut in two: 16% of the entries on cut rows, so by regions; cut in five
+    (through the counties), 76%: the whole is searched, and the answer says why. Above
+    WHOLE_MAX_PAIRS the regions are kept whatever the cut."""
+    instance, problem, data = _two_counties()
+    size = data.n_pairs + data.n_needs
+    monkeypatch.setattr(regional, "MIN_REGION_S", 0.5)
+    monkeypatch.setattr(regional, "REGION_MAX_PAIRS", int(0.6 * size))
+    groups, why = regional.plan(data, 20.0)
+    assert groups is not None and len(groups) == 2 and why["cut_share"] <= regional.MAX_CUT_SHARE
+    monkeypatch.setattr(regional, "REGION_MAX_PAIRS", int(0.25 * size))
+    groups, why = regional.plan(data, 20.0)
+    assert groups is None and why["cut_share"] > regional.MAX_CUT_SHARE and why["regions"] >= 4
+    res = solve(problem, SolveParams(solver="heuristic", time_limit=6.0, seed=1))
+    assert "regions" not in res.extra
+    assert res.extra["regions_declined"]["cut_share"] == why["cut_share"]
+    assert "the whole is searched" in res.extra["regions_declined"]["declined"]
+    assert check(instance, res.solution, reported=res).ok
+    monkeypatch.setattr(regional, "WHOLE_MAX_PAIRS", data.n_pairs - 1)
+    groups, _ = regional.plan(data, 20.0)
+    assert groups is not None and len(groups) >= 4
 
 
 def test_regions_only_with_the_time_for_them() -> None:
@@ -215,6 +261,7 @@ def test_regions_on_a_dask_cluster_give_the_local_answer(monkeypatch) -> None:
     data = from_problem(problem)
     monkeypatch.setattr(regional, "REGION_MAX_PAIRS", (data.n_pairs + data.n_needs) // 3)
     monkeypatch.setattr(regional, "MIN_REGION_S", 0.5)
+    monkeypatch.setattr(regional, "MAX_CUT_SHARE", 1.0)  # cut however thick
     local = solve(problem, SolveParams(solver="heuristic", time_limit=120.0, seed=1))
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                        dashboard_address=None)
