@@ -9,7 +9,9 @@
     by two children at once (one per core); the answers, objectives and bounds add up.
     Above :data:`allocator.heuristic.regional.REGION_MAX_PAIRS` eligible pairs plus needs
     (scales L and XL), given the time for it (:func:`allocator.heuristic.regional.worth_it`:
-    20 s a region), the needs are cut into regions of whole zones instead
+    20 s a region) and where the cut is thin (:func:`allocator.heuristic.regional.plan`: the
+    rows two regions share hold at most a quarter of the entries, or whatever the cut above
+    3 million pairs), the needs are cut into regions of whole zones instead
     (:mod:`allocator.heuristic.regional`):
     the bound is the sum of the regions' LPs with whole capacities, and the rows the cut
     shares are split by what those LPs use.
@@ -525,13 +527,14 @@ class _Portfolio:
         use_mip = params.solver == "auto" and data.n_pairs <= MIP_MAX_PAIRS and (
             not self.lexicographic
             or (self.phase1 is not None and self.phase1.evaluation is not None))
-        regions, self.regions_plan = (None, {}) if self.lexicographic else \
-            regional.plan(data, total)
+        regions, why = (None, {}) if self.lexicographic else regional.plan(data, total)
         if regions is not None:
             margin = min(0.1 * total, phase_overhead(data.n_pairs))
-            return regional.solve_regions(p, data, params, t0=self.t0,
-                                          deadline=self.deadline - margin,
-                                          build_s=time.monotonic() - started, groups=regions)
+            res = regional.solve_regions(p, data, params, t0=self.t0,
+                                         deadline=self.deadline - margin,
+                                         build_s=time.monotonic() - started, groups=regions)
+            return dataclasses.replace(res, extra={**res.extra, "cut_share": why["cut_share"]})
+        self.regions_plan = why
         groups = [np.arange(data.n_needs)]
         if data.n_pairs >= PARALLEL_MIN_PAIRS:
             groups = split(data, 2)

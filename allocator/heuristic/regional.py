@@ -4,7 +4,9 @@ Used by :mod:`allocator.heuristic.portfolio` above :data:`REGION_MAX_PAIRS` elig
 needs (scales L and XL; at XL the cross-county providers chain 800 zones into one component of six
 million pairs, too big for one LP and for LNS to sweep in the time). Measured at L (60,000
 needs, 784,000 pairs, 300 s), five regions ended 0.15% above their bound where the two
-searches over whole components ended 0.26% above theirs.
+searches over whole components ended 0.26% above theirs. Only where the cut is thin
+(:func:`plan`): on a grid of zones with providers across them, regions share most rows, and
+there the whole is searched instead.
 :func:`allocator.heuristic.regions.partition` cuts the needs along zone boundaries into
 regions of a few counties, and two passes run in child processes, two at once (one per core):
 
@@ -50,15 +52,17 @@ from allocator.heuristic.search import SearchOptions
 REGION_MAX_PAIRS = 200_000  # eligible pairs plus needs: above, the search goes by regions
 LP_SHARE = 0.25  # of the time, at most, for pass 1
 SLOTS = 2  # child processes at once (one per core)
-MIN_JOB_S = 2.0  # no child is started with less time than this left (start-up takes ~1 s)
+MIN_JOB_S = 2.0  # no child is started with less time than this left (set when a child's
+# start and end took about a second each; its end now takes milliseconds, see .worker)
 MIN_REGION_S = 20.0  # regions only with at least this many seconds per region of the size
 
 
 def worth_it(n_pairs_and_needs: int, time_limit: float) -> bool:
     """Whether to go by regions: above :data:`REGION_MAX_PAIRS`, and with the time for it
-    (every region starts two child processes of about a second's start-up each; measured
-    on a small two-county market cut into five regions, 3-6 s left three of them to the
-    greedy, 25% above the searches over whole components)."""
+    (every region starts two child processes, one for its LP and one for its search;
+    measured on a small two-county market cut into five regions, when each child still lost
+    a second at its end, 3-6 s left three of them to the greedy, 25% above the searches over
+    whole components)."""
     if n_pairs_and_needs <= REGION_MAX_PAIRS:
         return False
     regions = -(-n_pairs_and_needs // REGION_MAX_PAIRS)
@@ -355,7 +359,7 @@ def _solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float
     ev = evaluate(problem, chosen)
     runtime = time.monotonic() - t0
     extra = {"objective_kind": "weighted", "parts": len(regions), "regions": len(regions),
-             "cut_rows": cut, "cut_share": round(cut_share(data, groups), 4),
+             "cut_rows": cut,
              "regions_without_search": fallback,
              "region_lp": [r.lp for r in regions], "search": [r.stats for r in regions],
              "answer_from": "regions", "dask": getattr(params, "dask", None),

@@ -167,6 +167,9 @@ def test_portfolio_goes_by_regions_above_the_size(monkeypatch) -> None:
     res = solve(problem, SolveParams(solver="heuristic", time_limit=20.0, seed=1))
     assert res.status in (Status.feasible, Status.optimal), res.message
     assert res.extra["regions"] == 2 and res.extra["regions_without_search"] == 0
+    assert res.extra["cut_share"] == pytest.approx(
+        regional.cut_share(data, partition(data, cap)), abs=1e-4)
+    assert res.extra["cut_share"] <= regional.MAX_CUT_SHARE
     report = check(instance, res.solution, reported=res)
     assert report.ok, report.summary()
     n_comp, labels = components(data)
