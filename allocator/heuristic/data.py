@@ -410,6 +410,14 @@ def row_pairs(data: SearchData) -> tuple[np.ndarray, np.ndarray]:
     return start.astype(np.int64), pairs[order].astype(np.int64)
 
 
+def need_pairs(data: SearchData, needs: np.ndarray) -> np.ndarray:
+    """The pairs of ``needs`` (sorted), in order: :func:`restrict`'s pair i is this pair."""
+    d = data
+    counts = d.need_start[needs + 1] - d.need_start[needs]
+    return (np.repeat(d.need_start[needs], counts) + np.arange(counts.sum())
+            - np.repeat(np.cumsum(counts) - counts, counts)).astype(np.int64)
+
+
 def restrict(data: SearchData, needs: np.ndarray, *, keep_constant: bool) -> SearchData:
     """The search data of ``needs`` alone, renumbered. For whole components (no row reaching
     a need left out) it is exact; otherwise the rows keep their whole capacity (see
@@ -421,8 +429,7 @@ def restrict(data: SearchData, needs: np.ndarray, *, keep_constant: bool) -> Sea
     d = data
     needs = np.sort(np.asarray(needs, dtype=np.int64))
     counts = d.need_start[needs + 1] - d.need_start[needs]
-    pairs = (np.repeat(d.need_start[needs], counts) + np.arange(counts.sum())
-             - np.repeat(np.cumsum(counts) - counts, counts)).astype(np.int64)
+    pairs = need_pairs(d, needs)
     need_start = np.r_[0, np.cumsum(counts)].astype(np.int64)
     # rows and holders reached by these pairs
     slot = d.pair_rows[pairs]

@@ -403,6 +403,37 @@ class _Part:
             self.worker.eof
 
 
+def _large(datas: list[SearchData]) -> int | None:
+    """The group to search in halves (:mod:`.halves`): one that holds a large component, most
+    of the market, and more than one zone; None if there is none."""
+    from allocator.heuristic.halves import DOMINANT, MIN_PAIRS
+
+    size = [d.n_pairs + d.n_needs for d in datas]
+    i = int(np.argmax(size))
+    d = datas[i]
+    if d.n_pairs < MIN_PAIRS or size[i] < DOMINANT * sum(size) \
+            or len(np.unique(d.need_zone)) < 2:
+        return None
+    return i
+
+
+class _Twin:
+    """The halves' bookkeeping: stage 1's part, the epochs' parts and what they reported."""
+
+    def __init__(self, stage1: _Part, options: SearchOptions) -> None:
+        self.stage1 = stage1
+        self.options = options
+        self.current: list[_Part] = [stage1]  # the parts now covering the component
+        # each part's needs and pairs in stage 1's numbering (None: stage 1 itself)
+        self.pairs: list[tuple[np.ndarray, np.ndarray] | None] = [None]
+        self.retired: list[_Part] = []
+        self.stats: list[dict] = []
+        self.epochs: list[dict[str, Any]] = []
+        self.guide: np.ndarray | None = None
+        self.rng = np.random.default_rng(options.seed)
+        self.over = False  # no further epoch
+
+
 class _Portfolio:
     def __init__(self, problem: Problem, params: Any, phase1: _Phase1 | None = None,
                  search: bool = True) -> None:
@@ -423,6 +454,7 @@ class _Portfolio:
         self.regions_plan: dict[str, Any] = {}  # regional.plan's reasons, when it declined
         self.admissible: Evaluation | None = None  # lexicographic: best search answer under the cap
         self.admissible_next = 0.0  # lexicographic: when the next search answer may be evaluated
+        self.twin: _Twin | None = None  # a large component searched in halves (.halves)
 
     # ------------------------------------------------------------------ bookkeeping
 
@@ -551,11 +583,20 @@ class _Portfolio:
             if self.phase1.bound is not None:
                 self._note(time.monotonic(), bound=self.phase1.bound,
                            method="weighted solve's bound (phase 1)")
-        for part_data, needs in zip(datas, groups, strict=True):
+        # halves where HiGHS does not take this process's time (use_mip) and a search has one
+        # objective (not lexicographic phase 2)
+        large = None if self.lexicographic or self.phase1 is not None or use_mip \
+            else _large(datas)
+        for i, (part_data, needs) in enumerate(zip(datas, groups, strict=True)):
             job = {"data": part_data, "options": options, "deadline": self.deadline - margin}
             if start is not None:
                 job["start"] = from_problem_chosen(part_data, start[needs])
+            if i == large:  # stage 1 of the halves: LP, rounding and polish, no LNS
+                job["options"] = dataclasses.replace(options, lns=False)
+                job["want_guide"] = True
             self.parts.append(_Part(part_data, needs, Worker(job)))
+            if i == large:
+                self.twin = _Twin(self.parts[-1], options)
         mip: tuple[Evaluation, float | None, str] | None = None
         error = ""
         try:
@@ -564,9 +605,18 @@ class _Portfolio:
             if use_mip:
                 mip = self._mip_after_search(margin)
             while time.monotonic() < self.deadline - margin and not self._closed():
-                if self._poll(timeout=0.2):
+                done = self._poll(timeout=0.2)
+                tw = self.twin
+                if tw is not None and not tw.over and all(q.done for q in tw.current):
+                    if self._epoch(self.deadline - margin):
+                        continue
+                    tw.over = True
+                if done:
                     break
         finally:
+            if self.twin is not None:
+                for part in self.twin.retired:
+                    part.worker.close()
             for part in self.parts:
                 part.worker.stop()
             for part in self.parts:
@@ -576,6 +626,71 @@ class _Portfolio:
                     error = part.worker.error or part.worker.stderr_tail()
                 part.worker.close()
         return self._result(data, mip, build_s, error)
+
+    def _epoch(self, end: float) -> bool:
+        """Halves (:mod:`.halves`): put the large component's answer together (stage 1's, or
+        the last epoch's halves'), cut it again and start the next epoch's two searches; False
+        when there is no time for one, or no answer to share out."""
+        from allocator.heuristic.halves import EPOCH_S, MIN_EPOCH_S, bisect, lift, lower, residual
+        from allocator.heuristic.regions import row_shares
+        from allocator.heuristic.worker import Worker
+
+        tw = self.twin
+        assert tw is not None
+        now = time.monotonic()
+        if end - now < MIN_EPOCH_S:
+            return False
+        whole = tw.stage1.data
+        chosen = np.full(whole.n_needs, -1, dtype=np.int64)
+        for part, where in zip(tw.current, tw.pairs, strict=True):
+            out = part.worker.outcome
+            local = out["chosen"] if out is not None else part.chosen
+            if local is None:
+                return False
+            if where is None:  # stage 1: the whole component
+                chosen = np.asarray(local, dtype=np.int64)
+                if out is not None and np.isfinite(out["bound"]):
+                    part.bound, part.method = float(out["bound"]), out["bound_method"]
+            else:
+                lift(chosen, where[0], where[1], local)
+            if out is not None:
+                tw.stats.append(out["stats"])
+                if out.get("guide") is not None:
+                    tw.guide = out["guide"]
+        if tw.epochs:
+            tw.epochs[-1]["objective"] = _total([q.objective for q in tw.current])
+        groups = bisect(whole, None if not tw.epochs else tw.rng)
+        if groups is None:
+            return False
+        for part in tw.current:
+            part.worker.finish(timeout=5.0)
+            tw.retired.append(part)
+            self.parts.remove(part)
+        n = max(1, round((end - now) / EPOCH_S))
+        until = now + (end - now) / n
+        k = len(tw.epochs)
+        tw.current, tw.pairs = [], []
+        shares = row_shares(whole, groups)
+        for j, g in enumerate(groups):
+            sub, pairs, start = residual(whole, g, chosen, shares[j], keep_constant=j == 0)
+            job = {"data": sub, "start": start, "deadline": until,
+                   # stage 1 polished the start; the LNS runs the local search when it stalls
+                   "options": dataclasses.replace(tw.options, lp=False, bounds=False,
+                                                  polish_start=False,
+                                                  seed=tw.options.seed + 1000 * (k + 1) + j)}
+            if tw.guide is not None:
+                job["guide"] = lower(whole, sub, g, tw.guide)
+            part = _Part(sub, tw.stage1.needs[g], Worker(job))
+            # the halves prove nothing: stage 1's bound stays with the first
+            part.bound = tw.stage1.bound if j == 0 else 0.0
+            part.method = tw.stage1.method
+            self.parts.append(part)
+            tw.current.append(part)
+            tw.pairs.append((g, pairs))
+        tw.epochs.append({"start_s": round(now - self.t0, 3), "end_s": round(until - self.t0, 3),
+                          "needs": [len(g) for g in groups],
+                          "pairs": [q.data.n_pairs for q in tw.current]})
+        return True
 
     def _capped_bound(self, until: float) -> bool:
         """Lexicographic phase 2: the LP relaxation of the exact model with the unmet term
@@ -822,6 +937,12 @@ class _Portfolio:
             candidates.append((evaluate(p, chosen),
                                "search (interrupted)" if interrupted else "search"))
         extra["search"] = searches[0] if len(searches) == 1 else searches
+        if self.twin is not None:
+            tw = self.twin
+            if tw.epochs and tw.epochs[-1].get("objective") is None:
+                tw.epochs[-1]["objective"] = _total([q.objective for q in tw.current])
+            extra["halves"] = {"stage1": tw.stats[0] if tw.stats else None,
+                               "epochs": tw.epochs}
         if self.admissible is not None:
             candidates.append((self.admissible, "search"))
         if mip is not None:

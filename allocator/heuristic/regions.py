@@ -39,7 +39,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from allocator.heuristic.data import SearchData, restrict, row_pairs
+from allocator.heuristic.data import SearchData, need_pairs, restrict, row_pairs
 
 STAR_ABOVE = 12  # rows over more zones than this couple each zone to the row's largest only
 
@@ -51,9 +51,12 @@ def _row_entries(data: SearchData) -> tuple[np.ndarray, np.ndarray]:
     return rows, pairs
 
 
-def partition(data: SearchData, max_pairs: int) -> list[np.ndarray]:
+def partition(data: SearchData, max_pairs: int,
+              noise: np.random.Generator | None = None) -> list[np.ndarray]:
     """Needs grouped by whole zones into regions of at most ``max_pairs`` eligible pairs (a
-    single zone above it is a region of its own). Regions are sorted by their first need."""
+    single zone above it is a region of its own). Regions are sorted by their first need.
+    ``noise``: the zones' couplings are multiplied by random factors (log-normal, sigma 0.5)
+    drawn from it, for another cut of about the same quality."""
     zone = np.asarray(data.need_zone, dtype=np.int64)
     if data.n_needs == 0:
         return []
@@ -79,6 +82,9 @@ def partition(data: SearchData, max_pairs: int) -> list[np.ndarray]:
         for i, j in links:
             e = (zs[i], zs[j]) if zs[i] < zs[j] else (zs[j], zs[i])
             weight[e] = weight.get(e, 0.0) + min(cs[i], cs[j])
+    if noise is not None:
+        factor = noise.lognormal(0.0, 0.5, size=len(weight))
+        weight = {e: w * f for (e, w), f in zip(weight.items(), factor, strict=True)}
     # Kruskal with a size cap
     parent = np.arange(n_zones)
     total = size.astype(np.int64).copy()
@@ -119,10 +125,7 @@ def reached_rows(data: SearchData, needs: np.ndarray) -> np.ndarray:
     """The rows :func:`.data.restrict` keeps for ``needs``, in its order (its row i is the
     whole problem's row ``reached_rows(...)[i]``)."""
     d = data
-    needs = np.sort(np.asarray(needs, dtype=np.int64))
-    counts = d.need_start[needs + 1] - d.need_start[needs]
-    pairs = (np.repeat(d.need_start[needs], counts) + np.arange(counts.sum())
-             - np.repeat(np.cumsum(counts) - counts, counts)).astype(np.int64)
+    pairs = need_pairs(d, np.sort(np.asarray(needs, dtype=np.int64)))
     slot = d.pair_rows[pairs]
     holders = np.unique(np.r_[d.pair_touch[pairs], d.pair_holder[pairs]])
     holders = holders[holders >= 0]

@@ -62,6 +62,8 @@ class SearchOptions:
     backend: str = "cp-sat"
     stall: float = 3.0  # coverings of the needs without improvement that count as a stall
     lns: bool = True
+    bounds: bool = True  # False: no LP and no Lagrangian (a half of :mod:`.halves`)
+    polish_start: bool = True  # local search on the start when nothing else was built
 
 
 @dataclass
@@ -74,6 +76,7 @@ class SearchOutcome:
     bound: float
     bound_method: str
     stats: dict = field(default_factory=dict)
+    guide: np.ndarray | None = None  # per need: the LP's pair (see _lp_guide), if solved
 
 
 def _noop(kind: str, info: dict) -> None:
@@ -82,7 +85,8 @@ def _noop(kind: str, info: dict) -> None:
 
 def search(data: SearchData, *, deadline: float, options: SearchOptions | None = None,
            report: Report | None = None, stop: Callable[[], bool] | None = None,
-           start: np.ndarray | None = None) -> SearchOutcome:
+           start: np.ndarray | None = None,
+           guide: np.ndarray | None = None) -> SearchOutcome:
     """Run the search until ``deadline`` (a :func:`time.monotonic` instant) at the latest.
 
     Parameters
@@ -100,6 +104,9 @@ def search(data: SearchData, *, deadline: float, options: SearchOptions | None =
         Polled between steps; True ends the search early.
     start
         An assignment to start from (search pairs), instead of the greedy construction.
+    guide
+        Per need, the pair an LP solution gives it wholly (-1 unmet, -2 neither), for the
+        LNS to look where the answer differs, where this search solves no LP of its own.
     """
     opts = options or SearchOptions()
     report = report or _noop
@@ -155,8 +162,7 @@ def search(data: SearchData, *, deadline: float, options: SearchOptions | None =
     stats["components"] = n_comp
     lam = np.zeros(data.n_rows + 1)
     relax = None
-    guide = None
-    if opts.lp and data.n_pairs and not stop():
+    if opts.lp and opts.bounds and data.n_pairs and not stop():
         from allocator.heuristic.relaxation import round_relaxation, solve_relaxation
 
         relax = solve_relaxation(data, labels, n_comp,
@@ -180,7 +186,8 @@ def search(data: SearchData, *, deadline: float, options: SearchOptions | None =
             guide = _lp_guide(data, relax)
 
     # ---- Lagrangian where the LP did not settle every component
-    if (relax is None or not relax.solved.all()) and data.n_pairs and not stop():
+    if (relax is None or not relax.solved.all()) and opts.bounds and data.n_pairs \
+            and not stop():
         sg = Subgradient(data, lam=lam)
         lag_deadline = time.monotonic() + opts.lagrangian_share * max(0.0, left())
         while (sg.iterations < opts.lagrangian_steps and not sg.converged
@@ -190,11 +197,11 @@ def search(data: SearchData, *, deadline: float, options: SearchOptions | None =
                          else "lagrangian (from LP prices)")
             polish(regret_greedy(data, rc=reduced_costs(data, sg.best_lam)))
         stats["lagrangian_steps"] = sg.iterations
-    elif data.n_pairs == 0:
+    elif data.n_pairs == 0 and opts.bounds:
         better_bound(best_obj, "trivial")  # nothing can be served: the only assignment
 
     # ---- 3. local search on the first construction, if nothing else was built
-    if stats["constructions"] == 0 and not closed():
+    if stats["constructions"] == 0 and opts.polish_start and not closed():
         polish(best_chosen)
 
     # ---- 4. LNS
@@ -207,7 +214,7 @@ def search(data: SearchData, *, deadline: float, options: SearchOptions | None =
              closed=closed, guide=guide, index=row_index(), prices=prices)
     stats["runtime_s"] = round(time.monotonic() - t0, 3)
     return SearchOutcome(chosen=best_chosen.copy(), objective=best_obj, bound=bound,
-                         bound_method=method, stats=stats)
+                         bound_method=method, stats=stats, guide=guide)
 
 
 def improve(state: Assignment, deadline: float, stats: dict,

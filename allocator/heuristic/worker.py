@@ -266,12 +266,14 @@ def _run(job: dict, outbox: queue.Queue, stopped: threading.Event) -> None:
             outbox.put(("bound", info["t"], info["bound"], info["method"]))
 
     outcome = search(data, deadline=job["deadline"], options=job.get("options"),
-                     report=report, stop=stopped.is_set, start=job.get("start"))
+                     report=report, stop=stopped.is_set, start=job.get("start"),
+                     guide=job.get("guide"))
     outbox.put(("done", {
         "chosen": outcome.chosen, "objective": outcome.objective,
         "true_objective": true_objective(outcome.objective, outcome.chosen),
         "bound": outcome.bound, "bound_method": outcome.bound_method,
         "stats": outcome.stats, "t": time.monotonic(),
+        "guide": outcome.guide if job.get("want_guide") else None,
     }))
 
 
