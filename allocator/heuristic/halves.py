@@ -136,4 +136,7 @@ def lift(chosen: np.ndarray, needs: np.ndarray, pairs: np.ndarray,
     """Write a half's assignment ``local`` (its own pairs) into ``chosen`` (the whole's)."""
     needs = np.sort(np.asarray(needs, dtype=np.int64))
     local = np.asarray(local, dtype=np.int64)
-    chosen[needs] = np.where(local >= 0, pairs[np.maximum(local, 0)], -1)
+    out = np.full(len(needs), -1, dtype=np.int64)
+    on = local >= 0
+    out[on] = pairs[local[on]]
+    chosen[needs] = out

@@ -63,7 +63,6 @@ class SearchOptions:
     stall: float = 3.0  # coverings of the needs without improvement that count as a stall
     lns: bool = True
     bounds: bool = True  # False: no LP and no Lagrangian (a half of :mod:`.halves`)
-    polish_start: bool = True  # local search on the start when nothing else was built
 
 
 @dataclass
@@ -201,7 +200,7 @@ def search(data: SearchData, *, deadline: float, options: SearchOptions | None =
         better_bound(best_obj, "trivial")  # nothing can be served: the only assignment
 
     # ---- 3. local search on the first construction, if nothing else was built
-    if stats["constructions"] == 0 and opts.polish_start and not closed():
+    if stats["constructions"] == 0 and not closed():
         polish(best_chosen)
 
     # ---- 4. LNS
