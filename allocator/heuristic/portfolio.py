@@ -681,6 +681,7 @@ class _Portfolio:
             if tw.guide is not None:
                 job["guide"] = lower(whole, sub, g, tw.guide)
             part = _Part(sub, tw.stage1.needs[g], Worker(job))
+            part.chosen = start  # its answer until it sends one (should its process fail)
             # the halves prove nothing: stage 1's bound stays with the first
             part.bound = tw.stage1.bound if j == 0 else 0.0
             part.method = tw.stage1.method
