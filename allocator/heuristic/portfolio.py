@@ -88,6 +88,7 @@ LP_CAPPED_MAX_PAIRS = 400_000  # lexicographic: the LP with the unmet cap up to 
 TIE_SHARE = 0.01  # lexicographic phase 1 beyond MIP_MAX_PAIRS: see tie_weight
 WEIGHTED_FIRST_SHARE = 0.5  # lexicographic: the weighted solve first, in this share at most
 WEIGHTED_UNPROVEN_SHARE = 0.6  # ... where the unmet LP does not fit (its route cannot be proven)
+MIN_JOB_S = 2.0  # halves: no search child is started with less time than this left
 MIN_PHASE_S = 1.0  # lexicographic: a phase with less search time than this is not started
 # auto: HiGHS's thread this much nicer than the searches it shares the two cores with. On the
 # S zoo (dense, sharecap, blockonly; 3 seeds each, 10 s) the mean gap went from 0.028, 0.069,
@@ -630,7 +631,10 @@ class _Portfolio:
     def _epoch(self, end: float) -> bool:
         """Halves (:mod:`.halves`): put the large component's answer together (stage 1's, or
         the last epoch's halves'), cut it again and start the next epoch's two searches; False
-        when there is no time for one, or no answer to share out."""
+        when there is no time for a search, or no answer to share out.
+
+        With less than ``MIN_EPOCH_S`` left (or no cut along zones), the last epoch is one
+        search of the whole component from the answer so far, so that the time is not lost."""
         from allocator.heuristic.halves import EPOCH_S, MIN_EPOCH_S, bisect, lift, lower, residual
         from allocator.heuristic.regions import row_shares
         from allocator.heuristic.worker import Worker
@@ -638,9 +642,9 @@ class _Portfolio:
         tw = self.twin
         assert tw is not None
         now = time.monotonic()
-        if end - now < MIN_EPOCH_S:
-            return False
         whole = tw.stage1.data
+        if end - now < max(MIN_JOB_S, 2 * phase_overhead(whole.n_pairs)):
+            return False
         chosen = np.full(whole.n_needs, -1, dtype=np.int64)
         for part, where in zip(tw.current, tw.pairs, strict=True):
             out = part.worker.outcome
@@ -659,14 +663,15 @@ class _Portfolio:
                     tw.guide = out["guide"]
         if tw.epochs:
             tw.epochs[-1]["objective"] = _total([q.objective for q in tw.current])
-        groups = bisect(whole, None if not tw.epochs else tw.rng)
+        groups = None if end - now < MIN_EPOCH_S else \
+            bisect(whole, None if not tw.epochs else tw.rng)
         if groups is None:
-            return False
+            groups = [np.arange(whole.n_needs)]
         for part in tw.current:
             part.worker.finish(timeout=5.0)
             tw.retired.append(part)
             self.parts.remove(part)
-        n = max(1, round((end - now) / EPOCH_S))
+        n = 1 if len(groups) == 1 else max(1, round((end - now) / EPOCH_S))
         until = now + (end - now) / n
         k = len(tw.epochs)
         tw.current, tw.pairs = [], []

@@ -223,3 +223,19 @@ def test_no_halves_below_the_size_or_when_lexicographic(monkeypatch) -> None:
                                      objective="lexicographic"))
     assert res.status in (Status.feasible, Status.optimal), res.message
     assert "halves" not in res.extra
+
+
+def test_too_little_time_for_halves_searches_the_whole_to_the_end(monkeypatch) -> None:
+    """Stage 1 ends with less than an epoch's time left: the rest goes to one search of the
+    whole group from stage 1's answer (the core is not left idle and the answer is kept)."""
+    instance, problem, data = _two_counties()
+    monkeypatch.setattr(halves, "MIN_PAIRS", 500)
+    monkeypatch.setattr(halves, "MIN_EPOCH_S", 1_000.0)
+    res = solve(problem, SolveParams(solver="heuristic", time_limit=6.0, seed=2))
+    assert res.status in (Status.feasible, Status.optimal), res.message
+    epochs = res.extra["halves"]["epochs"]
+    assert len(epochs) == 1 and epochs[0]["needs"] == [data.n_needs]
+    assert res.extra["search"]["neighbourhoods"] > 0  # the LNS ran on the whole
+    report = check(instance, res.solution, reported=res)
+    assert report.ok, report.summary()
+    assert res.objective <= epochs[0]["objective"] + TOL * abs(epochs[0]["objective"])
