@@ -7,8 +7,6 @@ return a checked answer with stage 1's bound.
 
 from __future__ import annotations
 
-from functools import cache
-
 import numpy as np
 import pytest
 from random_instances import random_instance
@@ -18,7 +16,6 @@ from allocator.core.check import check
 from allocator.core.evaluate import evaluate
 from allocator.core.problem import Problem
 from allocator.core.result import Status
-from allocator.generate import generate
 from allocator.heuristic.construct import regret_greedy
 from allocator.heuristic.data import components, from_problem, need_pairs, to_problem_chosen
 from allocator.heuristic.lp import lp_bound
@@ -26,15 +23,9 @@ from allocator.heuristic.regions import partition, row_shares
 from allocator.heuristic.state import Assignment, funding, row_loads
 from allocator.solvers import SolveParams, solve
 
+from .test_regions import _two_counties  # two counties of 8 zones, blocks in force
+
 TOL = 1e-6
-
-
-@cache
-def _two_counties():
-    """Two counties of 8 zones with blocks in force; one component."""
-    instance = generate("S", needs=700, providers=44, zones=16, seed=5, blocks=True)
-    problem = Problem.from_instance(instance)
-    return instance, problem, from_problem(problem)
 
 
 def _random_answers(data, groups, chosen, rng):
