@@ -29,6 +29,13 @@ def _run_night(client, token) -> int:
     return run_id
 
 
+def _job_progress(book_url, job_id: int) -> list[dict]:
+    with transaction(make_engine(book_url)) as session:
+        job = jobs.get(session, job_id)
+        assert job is not None
+        return list(job.progress or [])
+
+
 def test_run_watch_explain_accept_reject(client, book_url):
     token = login(client, "broker")
     upload = client.post("/referrals/upload", data={"csrf_token": token},
@@ -41,6 +48,10 @@ def test_run_watch_explain_accept_reject(client, book_url):
     assert "run 1: optimal" in job.text and f"run {run_id} recorded" in job.text
     chart = client.get("/night/jobs/1/progress.png")
     assert chart.headers["content-type"] == "image/png" and chart.content[:4] == b"\x89PNG"
+    # drawn when there are figures at two moments or more, else said in words
+    timed = {p["t"] for p in _job_progress(book_url, 1)
+             if p.get("objective") is not None or p.get("bound") is not None}
+    assert ("progress.png" in job.text) == (len(timed) >= 2)
 
     page = client.get(f"/night/runs/{run_id}")
     assert page.status_code == 200
@@ -164,3 +175,34 @@ def test_a_second_run_is_refused_while_one_is_running(client, book_url):
     assert "already running" in response.text
     with transaction(engine) as session:
         assert len(session.execute(select(m.Job)).all()) == 1
+
+
+def test_a_run_that_ends_at_its_first_figures_is_said_in_words(client, book_url):
+    """One moment with figures: no chart of a single dot, a sentence (the table has the
+    figures); two moments: the chart; while running: the chart, which fills as it goes."""
+    login(client, "broker")
+    engine = make_engine(book_url)
+    ids = []
+    def point(t, objective=None, bound=None, note=""):  # the shape the jobs record
+        gap = None if objective is None or bound is None else (objective - bound) / objective
+        return {"t": t, "objective": objective, "bound": bound, "gap": gap, "note": note}
+
+    for points in ([point(0.0, note="reading the book"), point(1.0, 100.0, 100.0)],
+                   [point(0.5, 120.0, 90.0), point(1.0, 100.0, 100.0)],
+                   [point(0.0, note="reading the book")]):
+        with transaction(engine) as session:
+            job = jobs.create(session, "nightly", title="nightly run", user_id=None,
+                              params={}, server="test")
+            ids.append(job.id)
+        jobs.start(engine, ids[-1])
+        for point in points:
+            jobs.add_progress(engine, ids[-1], point)
+    jobs.finish(engine, ids[0], {"run_id": 1})
+    jobs.finish(engine, ids[1], {"run_id": 1})
+    one = client.get(f"/night/jobs/{ids[0]}").text
+    assert "progress.png" not in one and 'id="progress-in-words"' in one
+    assert "Solved at its first figures, 1.0 s after the start" in one
+    two = client.get(f"/night/jobs/{ids[1]}").text
+    assert "progress.png" in two and "progress-in-words" not in two
+    running = client.get(f"/night/jobs/{ids[2]}").text
+    assert "progress.png" in running
