@@ -280,8 +280,8 @@ def _run(job: dict, outbox: queue.Queue, stopped: threading.Event) -> None:
 def _relaxation(job: dict) -> dict:
     """The job ``{"kind": "lp", "data", "deadline"}``: the LP relaxation of every component
     (simplex whatever the size; a component not solved in time keeps zero prices). Answers
-    the proven bound ``L(lambda)`` at the LP prices and the load the LP solution puts on each
-    row (a fundable pair counts its quantity on its holder's row)."""
+    the proven bound ``L(lambda)`` at the LP prices, the prices, and the load the LP solution
+    puts on each row (a fundable pair counts its quantity on its holder's row)."""
     from allocator.heuristic.data import components
     from allocator.heuristic.lagrangian import dual_value
     from allocator.heuristic.relaxation import solve_relaxation
@@ -297,7 +297,7 @@ def _relaxation(job: dict) -> dict:
     m = data.pair_holder >= 0
     load += np.bincount(data.holder_row[data.pair_holder[m]], weights=data.pair_q[m] * x[m],
                         minlength=data.n_rows + 1)
-    return {"bound": float(bound), "load": load[:-1],
+    return {"bound": float(bound), "load": load[:-1], "lam": relax.lam,
             "solved": f"{relax.solved_components}/{relax.components}",
             "exact": bool(np.isfinite(relax.value)), "lp_s": round(relax.runtime_s, 3),
             "t": time.monotonic()}

@@ -280,3 +280,55 @@ def test_regions_on_a_dask_cluster_give_the_local_answer(monkeypatch) -> None:
     assert remote.bound == pytest.approx(local.bound, rel=1e-9)
     assert remote.objective == pytest.approx(local.objective, rel=1e-9)
     assert dict(remote.solution.assignment) == dict(local.solution.assignment)
+
+
+def _priced(data, groups):
+    """The regions of ``groups`` with their LPs solved here (whole capacities), as pass 1
+    of solve_regions leaves them (HiGHS here, as the child's LP does through MathOpt):
+    (regions, the sum of their bounds, price_bound)."""
+    regions = []
+    for i, g in enumerate(groups):
+        r = regional._Region(i, g, reached_rows(data, g), 0)
+        sub, _ = region_data(data, g, np.ones(data.n_rows), keep_constant=i == 0)
+        n_comp, labels = components(sub)
+        lp = lp_bound(sub, labels, n_comp, time_limit=60.0, max_pairs=10**7)
+        assert lp.duals is not None
+        r.bound, r.lam = lp.bound, lp.duals
+        regions.append(r)
+    summed = sum(r.bound for r in regions)
+    return regions, summed, regional.price_bound(data, regions, row_shares(data, groups))
+
+
+@pytest.mark.parametrize("share", [1.1, 0.6, 0.25])
+def test_prices_of_the_regions_bound_the_whole_and_count_capacity_once(share) -> None:
+    """The whole's Lagrangian bound at the regions' LP prices is valid (never above the LP of
+    the whole); with one region it is the LP bound itself; on a thick cut (regions of a
+    quarter) it is above the regions' bounds summed, which count shared capacity again."""
+    _, _, data = _two_counties()
+    groups = partition(data, int(share * (data.n_pairs + data.n_needs)))
+    regions, summed, priced = _priced(data, groups)
+    assert priced is not None
+    n_comp, labels = components(data)
+    lp = lp_bound(data, labels, n_comp, time_limit=60.0, max_pairs=10**7)
+    assert priced[0] <= lp.bound + TOL * abs(lp.bound)
+    if len(groups) == 1:
+        assert priced[0] == pytest.approx(lp.bound, rel=1e-6)
+    if share == 0.25:
+        assert len(groups) >= 4 and regional.cut_share(data, groups) > 0.25
+        assert priced[0] > summed
+
+
+@pytest.mark.parametrize("seed", _cut_cases(15))
+def test_prices_of_the_regions_never_bound_above_the_optimum(seed: int) -> None:
+    """Every zone a region: the priced bound is at most the exact optimum (HiGHS)."""
+    from allocator.exact.base import SolverOptions
+    from allocator.exact.highs import solve as highs_solve
+    from allocator.exact.model import build
+
+    problem = Problem.from_instance(random_instance(seed))
+    data = from_problem(problem)
+    _, _, priced = _priced(data, partition(data, 1))
+    assert priced is not None
+    res = highs_solve(build([(problem, 1.0)]), SolverOptions(time_limit=60.0, threads=1))
+    assert res.status is Status.optimal and res.objective is not None
+    assert priced[0] <= res.objective + TOL * max(1.0, abs(res.objective))
