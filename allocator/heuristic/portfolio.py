@@ -563,10 +563,10 @@ class _Portfolio:
         regions, why = (None, {}) if self.lexicographic else regional.plan(data, total)
         if regions is not None:
             margin = min(0.1 * total, phase_overhead(data.n_pairs))
-            res = regional.solve_regions(p, data, params, t0=self.t0,
-                                         deadline=self.deadline - margin,
-                                         build_s=time.monotonic() - started, groups=regions)
-            return dataclasses.replace(res, extra={**res.extra, "cut_share": why["cut_share"]})
+            return regional.solve_regions(p, data, params, t0=self.t0,
+                                          deadline=self.deadline - margin,
+                                          build_s=time.monotonic() - started, groups=regions,
+                                          cut=why["cut_share"])
         self.regions_plan = why
         groups = [np.arange(data.n_needs)]
         if data.n_pairs >= PARALLEL_MIN_PAIRS:

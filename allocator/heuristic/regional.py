@@ -46,7 +46,8 @@ from allocator.core.evaluate import evaluate, to_solution
 from allocator.core.problem import Problem
 from allocator.core.progress import report
 from allocator.core.result import Result, Status
-from allocator.heuristic.data import SearchData, to_problem_chosen
+from allocator.heuristic.data import SearchData, need_pairs, to_problem_chosen
+from allocator.heuristic.halves import lift
 from allocator.heuristic.search import SearchOptions
 
 REGION_MAX_PAIRS = 200_000  # eligible pairs plus needs: above, the search goes by regions
@@ -129,6 +130,7 @@ class _Region:
         self.lp: dict = {}
         self.objective: float | None = None  # true objective of its best answer (pass 2)
         self.chosen: np.ndarray | None = None
+        self.pairs: np.ndarray | None = None  # pass 3: the whole's pair of each of its pairs
         self.stats: dict = {}
 
 
@@ -273,28 +275,89 @@ def _run_jobs_dask(client: Any, jobs: list[tuple[_Region, Any]], end: float, mak
 
 def solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float,
                   deadline: float, build_s: float,
-                  groups: list[np.ndarray] | None = None) -> Result:
+                  groups: list[np.ndarray] | None = None, cut: float | None = None) -> Result:
     """Search ``data`` (the whole problem, weighted objective) region by region until
     ``deadline`` (a :func:`time.monotonic` instant, the margin for the answer already taken
     off), locally or on the ``dask.distributed`` scheduler at ``params.dask``; ``groups``:
-    the regions (:func:`plan`'s), else :func:`~allocator.heuristic.regions.partition`'s."""
+    the regions (:func:`plan`'s), else :func:`~allocator.heuristic.regions.partition`'s;
+    ``cut``: their cut share (:func:`cut_share`), computed here if not given."""
     address = getattr(params, "dask", None)
     if not address:
         return _solve_regions(problem, data, params, t0=t0, deadline=deadline,
-                              build_s=build_s, client=None, groups=groups)
+                              build_s=build_s, client=None, groups=groups, cut=cut)
     from distributed import Client
 
     client = Client(address, timeout=30)
     try:
         return _solve_regions(problem, data, params, t0=t0, deadline=deadline,
-                              build_s=build_s, client=client, groups=groups)
+                              build_s=build_s, client=client, groups=groups, cut=cut)
     finally:
         client.close()
 
 
+# Pass 3, where the cut is thick (cut share above THICK_CUT, only above WHOLE_MAX_PAIRS, since
+# below it :func:`plan` declines such cuts): the capacity split of pass 2 strands capacity on
+# the rows the regions share. From RECUT_AT of the time the regions are cut again along other
+# borders (the couplings randomised) and each is searched beside the others' answers: its own
+# load on every row plus a share of the slack (:func:`.halves.residual`), so capacity one region
+# left unused goes to the others.
+THICK_CUT = 0.25
+RECUT_AT = 0.6
+
+
+def _recut(problem: Problem, data: SearchData, params: Any, current: np.ndarray,
+           ev: Any, deadline: float, client: Any,
+           remote_errors: list[str]) -> tuple[Any, dict[str, Any]]:
+    """Pass 3 (see THICK_CUT): returns the better evaluation and what it did."""
+    from allocator.heuristic.halves import lift, residual
+    from allocator.heuristic.regions import partition, reached_rows, row_shares
+
+    rng = np.random.default_rng(int(params.seed))
+    groups = partition(data, REGION_MAX_PAIRS, noise=rng)
+    shares = row_shares(data, groups)
+    regions = []
+    for i, g in enumerate(groups):
+        size = int((data.need_start[g + 1] - data.need_start[g]).sum()) + len(g)
+        regions.append(_Region(i, g, reached_rows(data, g), size))
+    options = SearchOptions(seed=int(params.seed) + 1, gap=float(params.gap), lp=False,
+                            bounds=False)
+
+    def make(r: _Region, until: float) -> dict:
+        r.data, r.pairs, r.chosen = residual(data, r.needs, current, shares[r.index],
+                                             keep_constant=r.index == 0)
+        return {"data": r.data, "start": r.chosen, "options": options, "deadline": until}
+
+    def take(r: _Region, msg: tuple) -> None:
+        if msg[0] == "solution" and msg[4] is not None:
+            r.chosen = msg[4]
+
+    def done(r: _Region, w: Any) -> None:
+        if w.outcome is not None:
+            r.chosen, r.stats = w.outcome["chosen"], w.outcome["stats"]
+
+    if client is None:
+        _run_jobs([(r, None) for r in regions], deadline, make, take, done)
+    else:
+        remote_errors += _run_jobs_dask(client, [(r, None) for r in regions], deadline, make,
+                                        done)
+    new = current.copy()
+    searched = 0
+    for r in regions:
+        if r.pairs is not None and r.chosen is not None:  # else: its part of ``current``
+            lift(new, r.needs, r.pairs, r.chosen)
+            searched += 1
+    after = evaluate(problem, to_problem_chosen(data, new))
+    info = {"regions": len(regions), "searched": searched, "cut_share": round(
+        float(cut_share(data, groups)), 4), "objective_before": ev.objective,
+        "objective_after": after.objective if after.feasible else None}
+    if after.feasible and after.objective < ev.objective:
+        return after, info
+    return ev, info
+
+
 def _solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float,
                    deadline: float, build_s: float, client: Any,
-                   groups: list[np.ndarray] | None = None) -> Result:
+                   groups: list[np.ndarray] | None = None, cut: float | None = None) -> Result:
     from allocator.heuristic.construct import first_assignment
     from allocator.heuristic.lagrangian import dual_value
     from allocator.heuristic.regions import (
@@ -347,7 +410,7 @@ def _solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float
     progress.append((round(time.monotonic() - t0, 4), None, bound))
     report(*progress[-1], "regions")
     share = split_by_use(data, [r.rows for r in regions], [r.load for r in regions], eligible)
-    cut = int(((eligible > 0).sum(axis=0) > 1).sum())
+    cut_rows = int(((eligible > 0).sum(axis=0) > 1).sum())
 
     # ---- pass 2: the searches on split capacities
     options = SearchOptions(seed=int(params.seed), gap=float(params.gap))
@@ -378,14 +441,18 @@ def _solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float
         if out is not None:
             r.chosen, r.objective, r.stats = out["chosen"], out["true_objective"], out["stats"]
 
+    if cut is None:
+        cut = cut_share(data, groups)
+    thick = cut > THICK_CUT
+    end2 = t0 + RECUT_AT * (deadline - t0) if thick else deadline
     if client is None:
-        _run_jobs([(r, None) for r in regions], deadline, make_search, take, search_done)
+        _run_jobs([(r, None) for r in regions], end2, make_search, take, search_done)
     else:
-        remote_errors += _run_jobs_dask(client, [(r, None) for r in regions], deadline,
+        remote_errors += _run_jobs_dask(client, [(r, None) for r in regions], end2,
                                         make_search, search_done)
 
     # ---- the answer: regions the time did not reach get the greedy, here
-    chosen = np.full(problem.n_needs, -1, dtype=np.int64)
+    current = np.full(data.n_needs, -1, dtype=np.int64)  # search pairs of data
     fallback = 0
     for r in regions:
         if r.data is None:
@@ -394,17 +461,23 @@ def _solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float
         if local is None:
             local = first_assignment(r.data)
             fallback += 1
-        chosen[r.needs] = to_problem_chosen(r.data, local)
-    ev = evaluate(problem, chosen)
+        lift(current, r.needs, need_pairs(data, np.sort(r.needs)), local)
+    ev = evaluate(problem, to_problem_chosen(data, current))
+    recut: dict[str, Any] = {}
+    if thick and ev.feasible and deadline - time.monotonic() >= 2 * MIN_JOB_S:
+        ev, recut = _recut(problem, data, params, current, ev, deadline, client, remote_errors)
     runtime = time.monotonic() - t0
     extra = {"objective_kind": "weighted", "parts": len(regions), "regions": len(regions),
-             "cut_rows": cut,
+             "cut_rows": cut_rows,
              "regions_without_search": fallback,
              "region_lp": [r.lp for r in regions], "search": [r.stats for r in regions],
              "answer_from": "regions", "dask": getattr(params, "dask", None),
              "remote_errors": remote_errors,
              "bound_method": bound_method,
-             "region_bounds_summed": float(sum(bound_parts))}
+             "region_bounds_summed": float(sum(bound_parts)),
+             "cut_share": round(float(cut), 4)}
+    if recut:
+        extra["recut"] = recut
     if not ev.feasible:
         why = "; ".join(ev.violations[:3])
         return Result(status=Status.error, solver=params.solver, runtime_s=runtime,

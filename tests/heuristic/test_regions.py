@@ -170,6 +170,7 @@ def test_portfolio_goes_by_regions_above_the_size(monkeypatch) -> None:
     assert res.extra["cut_share"] == pytest.approx(
         regional.cut_share(data, partition(data, cap)), abs=1e-4)
     assert res.extra["cut_share"] <= regional.MAX_CUT_SHARE
+    assert "recut" not in res.extra  # a thin cut: no pass 3
     report = check(instance, res.solution, reported=res)
     assert report.ok, report.summary()
     n_comp, labels = components(data)
@@ -332,3 +333,29 @@ def test_prices_of_the_regions_never_bound_above_the_optimum(seed: int) -> None:
     res = highs_solve(build([(problem, 1.0)]), SolverOptions(time_limit=60.0, threads=1))
     assert res.status is Status.optimal and res.objective is not None
     assert priced[0] <= res.objective + TOL * max(1.0, abs(res.objective))
+
+
+def test_a_thick_cut_is_cut_again_beside_the_answer(monkeypatch) -> None:
+    """Cut into quarters (a cut share above THICK_CUT, allowed here by MAX_CUT_SHARE = 1):
+    pass 3 cuts the market again along other borders and searches each region beside the
+    others' answers. Its answer is checked, never worse than pass 2's, and the bound is the
+    same valid bound."""
+    instance, problem, data = _two_counties()
+    cap = (data.n_pairs + data.n_needs) // 4
+    monkeypatch.setattr(regional, "REGION_MAX_PAIRS", cap)
+    monkeypatch.setattr(regional, "MIN_REGION_S", 0.5)
+    monkeypatch.setattr(regional, "MAX_CUT_SHARE", 1.0)
+    assert regional.cut_share(data, partition(data, cap)) > regional.THICK_CUT
+    res = solve(problem, SolveParams(solver="heuristic", time_limit=30.0, seed=3))
+    assert res.status in (Status.feasible, Status.optimal), res.message
+    recut = res.extra["recut"]
+    assert recut["regions"] >= 4 and recut["searched"] == recut["regions"]
+    assert recut["objective_after"] is not None
+    assert res.objective == pytest.approx(min(recut["objective_before"],
+                                              recut["objective_after"]), rel=1e-9)
+    report = check(instance, res.solution, reported=res)
+    assert report.ok, report.summary()
+    n_comp, labels = components(data)
+    lp = lp_bound(data, labels, n_comp, time_limit=60.0, max_pairs=10**7)
+    assert res.bound is not None and res.bound <= lp.bound + TOL * abs(lp.bound)
+
