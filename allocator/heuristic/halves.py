@@ -10,20 +10,22 @@ searches the large component too:
    it and polishes it, with no LNS: the bound, and an answer to share out.
 2. *Epochs.* The component's needs are cut into two halves of whole zones (:func:`bisect`:
    :func:`.regions.partition`, its couplings randomised from the second epoch on, so that the
-   border moves). Each half is searched by LNS in its own child (:func:`residual`): on every
-   row the halves share, each keeps what it loads now plus a share of the slack (in
-   proportion to the quantity its pairs could put there). A block volume is divided the same
-   way: each half keeps what it loads and funds now, and the volume nobody uses is divided in
-   proportion to use. So each half starts from its
-   part of the answer, which fits; whatever either half then finds fits beside whatever the
-   other finds; and the union is no worse than the two halves' objectives add up to (pooled
-   block volume funds at least what the divided volume did: a fractional knapsack).
+   border moves). Each half is searched in its own child (local search on its start, then
+   LNS) on :func:`residual` data: on every row the halves share, each keeps what it loads now
+   plus a share of the slack (in proportion to the quantity its pairs could put there). A
+   block volume is divided the same way: each half keeps what it loads and funds now, and the
+   volume nobody uses is divided in proportion to use. So each half starts from its part of
+   the answer, which fits; whatever either half then finds fits beside whatever the other
+   finds; and the union is no worse than the two halves' objectives add up to (pooled block
+   volume funds at least what the divided volume did: a fractional knapsack).
 3. At the end of an epoch the halves' answers are put together and the next epoch cuts again.
    With less than ``MIN_EPOCH_S`` left, the last epoch is one search of the whole group from
    the answer so far (on zoo-indep-M-1 with the threshold lowered, stage 1 took 40 s of 60 and
    the solve had returned at 40 s with stage 1's answer, 0.234%; now 0.165%).
 
 The bound is stage 1's, the LP of the whole component; the halves prove nothing of their own.
+:func:`residual` also serves the regions' third pass on a thick cut (:mod:`.regional`), with
+any number of parts.
 """
 
 from __future__ import annotations
