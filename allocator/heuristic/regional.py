@@ -300,59 +300,74 @@ def solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float,
 # the rows the regions share. From RECUT_AT of the time the regions are cut again along other
 # borders (the couplings randomised) and each is searched beside the others' answers: its own
 # load on every row plus a share of the slack (:func:`.halves.residual`), so capacity one region
-# left unused goes to the others.
+# left unused goes to the others. Up to RECUT_ROUNDS rounds share the time left, each cut along
+# other borders and started from the best answer so far.
 THICK_CUT = 0.25
-RECUT_AT = 0.6
+RECUT_AT = 0.45
+RECUT_ROUNDS = 3
 
 
 def _recut(problem: Problem, data: SearchData, params: Any, current: np.ndarray,
            ev: Any, deadline: float, client: Any,
            remote_errors: list[str]) -> tuple[Any, dict[str, Any]]:
-    """Pass 3 (see THICK_CUT): returns the better evaluation and what it did."""
+    """Pass 3 (see THICK_CUT), in up to RECUT_ROUNDS rounds sharing the time left, each cut
+    along other borders and started from the best answer so far: returns the best evaluation
+    and what each round did."""
     from allocator.heuristic.halves import lift, residual
     from allocator.heuristic.regions import partition, reached_rows, row_shares
 
     rng = np.random.default_rng(int(params.seed))
-    groups = partition(data, REGION_MAX_PAIRS, noise=rng)
-    shares = row_shares(data, groups)
-    regions = []
-    for i, g in enumerate(groups):
-        size = int((data.need_start[g + 1] - data.need_start[g]).sum()) + len(g)
-        regions.append(_Region(i, g, reached_rows(data, g), size))
-    options = SearchOptions(seed=int(params.seed) + 1, gap=float(params.gap), lp=False,
-                            bounds=False)
+    info: dict[str, Any] = {"objective_before": ev.objective, "rounds": []}
+    best = ev
+    for k in range(RECUT_ROUNDS):
+        now = time.monotonic()
+        if deadline - now < 2 * MIN_JOB_S:
+            break
+        until = now + (deadline - now) / (RECUT_ROUNDS - k)
+        groups = partition(data, REGION_MAX_PAIRS, noise=rng)
+        shares = row_shares(data, groups)
+        regions = []
+        for i, g in enumerate(groups):
+            size = int((data.need_start[g + 1] - data.need_start[g]).sum()) + len(g)
+            regions.append(_Region(i, g, reached_rows(data, g), size))
+        options = SearchOptions(seed=int(params.seed) + 1 + k, gap=float(params.gap),
+                                lp=False, bounds=False)
+        start = current
 
-    def make(r: _Region, until: float) -> dict:
-        r.data, r.pairs, r.chosen = residual(data, r.needs, current, shares[r.index],
-                                             keep_constant=r.index == 0)
-        return {"data": r.data, "start": r.chosen, "options": options, "deadline": until}
+        def make(r: _Region, until: float, shares: np.ndarray = shares,
+                 options: SearchOptions = options, start: np.ndarray = start) -> dict:
+            r.data, r.pairs, r.chosen = residual(data, r.needs, start, shares[r.index],
+                                                 keep_constant=r.index == 0)
+            return {"data": r.data, "start": r.chosen, "options": options, "deadline": until}
 
-    def take(r: _Region, msg: tuple) -> None:
-        if msg[0] == "solution" and msg[4] is not None:
-            r.chosen = msg[4]
+        def take(r: _Region, msg: tuple) -> None:
+            if msg[0] == "solution" and msg[4] is not None:
+                r.chosen = msg[4]
 
-    def done(r: _Region, w: Any) -> None:
-        if w.outcome is not None:
-            r.chosen, r.stats = w.outcome["chosen"], w.outcome["stats"]
+        def done(r: _Region, w: Any) -> None:
+            if w.outcome is not None:
+                r.chosen, r.stats = w.outcome["chosen"], w.outcome["stats"]
 
-    if client is None:
-        _run_jobs([(r, None) for r in regions], deadline, make, take, done)
-    else:
-        remote_errors += _run_jobs_dask(client, [(r, None) for r in regions], deadline, make,
-                                        done)
-    new = current.copy()
-    searched = 0
-    for r in regions:
-        if r.pairs is not None and r.chosen is not None:  # else: its part of ``current``
-            lift(new, r.needs, r.pairs, r.chosen)
-            searched += 1
-    after = evaluate(problem, to_problem_chosen(data, new))
-    info = {"regions": len(regions), "searched": searched, "cut_share": round(
-        float(cut_share(data, groups)), 4), "objective_before": ev.objective,
-        "objective_after": after.objective if after.feasible else None}
-    if after.feasible and after.objective < ev.objective:
-        return after, info
-    return ev, info
+        if client is None:
+            _run_jobs([(r, None) for r in regions], until, make, take, done)
+        else:
+            remote_errors += _run_jobs_dask(client, [(r, None) for r in regions], until, make,
+                                            done)
+        new = current.copy()
+        searched = 0
+        for r in regions:
+            if r.pairs is not None and r.chosen is not None:  # else: its part of ``current``
+                lift(new, r.needs, r.pairs, r.chosen)
+                searched += 1
+        after = evaluate(problem, to_problem_chosen(data, new))
+        info["rounds"].append({
+            "regions": len(regions), "searched": searched,
+            "cut_share": round(float(cut_share(data, groups)), 4),
+            "objective": after.objective if after.feasible else None})
+        if after.feasible and after.objective < best.objective:
+            best, current = after, new
+    info["objective_after"] = best.objective
+    return best, info
 
 
 def _solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float,
