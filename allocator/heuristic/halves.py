@@ -35,7 +35,7 @@ from dataclasses import replace
 import numpy as np
 
 from allocator.heuristic.data import SearchData, need_pairs, restrict
-from allocator.heuristic.regions import partition, reached_rows
+from allocator.heuristic.regions import partition, reached_rows, size_of
 from allocator.heuristic.state import funding, row_loads
 
 # A group of at least this many eligible pairs, holding at least DOMINANT of the market's
@@ -59,7 +59,7 @@ def bisect(data: SearchData, rng: np.random.Generator | None = None) -> list[np.
     regions = partition(data, int(BALANCE * total) + 1, noise=rng)
     if len(regions) < 2:
         return None
-    size = [int(np.isin(data.pair_need, g).sum()) + len(g) for g in regions]
+    size = [size_of(data, g) for g in regions]
     bins: list[list[np.ndarray]] = [[], []]
     load = [0, 0]
     for i in sorted(range(len(regions)), key=lambda i: (-size[i], int(regions[i][0]))):

@@ -314,7 +314,7 @@ def _recut(problem: Problem, data: SearchData, params: Any, current: np.ndarray,
     along other borders and started from the best answer so far: returns the best evaluation
     and what each round did."""
     from allocator.heuristic.halves import lift, residual
-    from allocator.heuristic.regions import partition, reached_rows, row_shares
+    from allocator.heuristic.regions import partition, reached_rows, row_shares, size_of
 
     rng = np.random.default_rng(int(params.seed))
     info: dict[str, Any] = {"objective_before": ev.objective, "rounds": []}
@@ -328,8 +328,7 @@ def _recut(problem: Problem, data: SearchData, params: Any, current: np.ndarray,
         shares = row_shares(data, groups)
         regions = []
         for i, g in enumerate(groups):
-            size = int((data.need_start[g + 1] - data.need_start[g]).sum()) + len(g)
-            regions.append(_Region(i, g, reached_rows(data, g), size))
+            regions.append(_Region(i, g, reached_rows(data, g), size_of(data, g)))
         options = SearchOptions(seed=int(params.seed) + 1 + k, gap=float(params.gap),
                                 lp=False, bounds=False)
         start = current
@@ -380,6 +379,7 @@ def _solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float
         reached_rows,
         region_data,
         row_shares,
+        size_of,
         split_by_use,
     )
 
@@ -388,8 +388,7 @@ def _solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float
         groups = partition(data, REGION_MAX_PAIRS)
     regions = []
     for i, g in enumerate(groups):
-        size = int((data.need_start[g + 1] - data.need_start[g]).sum()) + len(g)
-        regions.append(_Region(i, g, reached_rows(data, g), size))
+        regions.append(_Region(i, g, reached_rows(data, g), size_of(data, g)))
     eligible = row_shares(data, groups)
     whole = np.ones(data.n_rows)
 

@@ -121,6 +121,13 @@ def partition(data: SearchData, max_pairs: int,
     return sorted(regions, key=lambda g: int(g[0]))
 
 
+def size_of(data: SearchData, needs: np.ndarray) -> int:
+    """Eligible pairs plus needs of ``needs``: the measure of a region's size and its share of
+    the time."""
+    needs = np.asarray(needs, dtype=np.int64)
+    return int((data.need_start[needs + 1] - data.need_start[needs]).sum()) + len(needs)
+
+
 def reached_rows(data: SearchData, needs: np.ndarray) -> np.ndarray:
     """The rows :func:`.data.restrict` keeps for ``needs``, in its order (its row i is the
     whole problem's row ``reached_rows(...)[i]``)."""
