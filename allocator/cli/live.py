@@ -44,18 +44,28 @@ def live_progress(what: str, *, show: bool, currency: str = "GBP",
     if not console.is_terminal:
         console.print(f"{what} ...", highlight=False)
         last = [-math.inf]
+        held: list[Progress] = []  # the newest event not printed (within LOG_EVERY_S)
 
         def line(event: Progress) -> None:
             if event.objective is None and event.bound is None:
                 return  # nothing known yet: no line
             now = time.monotonic()
+            held[:] = [event]
             if now - last[0] >= LOG_EVERY_S:
                 last[0] = now
+                held.clear()
                 console.print(f"  {event.elapsed:7.1f} s  {describe(event, currency)}",
                               highlight=False)
 
-        with listening(line):
-            yield
+        try:
+            with listening(line):
+                yield
+        finally:
+            # the last improvement is printed even when it came within LOG_EVERY_S of the
+            # line before: the log's last line is where the solve ended, not 5 s before
+            for event in held:
+                console.print(f"  {event.elapsed:7.1f} s  {describe(event, currency)}",
+                              highlight=False)
         return
     from rich.progress import Progress as Bar
     from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn

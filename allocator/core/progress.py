@@ -13,6 +13,7 @@ that showing progress can never break a solve.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -50,17 +51,39 @@ class Progress:
 
 Listener = Callable[[Progress], None]
 _LISTENERS: list[Listener] = []
+# True inside :func:`muted`: a solve nested in another (a design's master MIP, a scenario's
+# recourse, a polishing MIP) has figures of its own problem, not of the solve being watched
+_MUTED: contextvars.ContextVar[bool] = contextvars.ContextVar("progress_muted", default=False)
 
 
 def active() -> bool:
-    """True when someone listens (solvers skip the work of reporting otherwise)."""
-    return bool(_LISTENERS)
+    """True when someone listens and the reporting code is not inside :func:`muted`
+    (solvers skip the work of reporting otherwise)."""
+    return bool(_LISTENERS) and not _MUTED.get()
+
+
+@contextlib.contextmanager
+def muted() -> Iterator[None]:
+    """Nothing reported inside the block (in this thread) reaches the listeners.
+
+    For solves nested in another: a Benders master MIP's best and bound are those of the
+    master, not of the design, and a scenario's recourse MIP is one week of one scenario. Shown
+    as the design's, they made its progress jump (a master's own bound below the design's,
+    a polishing MIP's "gap 0.01%") on the command line and on the web job's chart. HiGHS
+    subscribes its progress callbacks only when :func:`active`, so a muted solve costs nothing.
+    """
+    token = _MUTED.set(True)
+    try:
+        yield
+    finally:
+        _MUTED.reset(token)
 
 
 def report(elapsed: float, objective: float | None, bound: float | None,
            source: str = "") -> None:
-    """Tell the listeners (if any) that the best objective or bound improved."""
-    if not _LISTENERS:
+    """Tell the listeners (if any, and unless :func:`muted`) that the best objective or bound
+    improved."""
+    if not _LISTENERS or _MUTED.get():
         return
     event = Progress(float(elapsed), None if objective is None else float(objective),
                      None if bound is None else float(bound), source)

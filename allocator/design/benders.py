@@ -51,6 +51,7 @@ import scipy.sparse as sp
 
 from allocator.core.params import SolveParams
 from allocator.core.problem import Problem
+from allocator.core.progress import muted
 from allocator.core.result import Status
 from allocator.design.recourse import Pool, design_holders, holder_keys
 from allocator.design.scenarios import Demand
@@ -470,6 +471,7 @@ class Master:
                        row_lo=full.row_lo[keep], row_hi=full.row_hi[keep],
                        col_lo=full.col_lo[:f], col_hi=full.col_hi[:f], integer=full.integer[:f])
 
+    @muted()  # the master's best and bound are not the design's: not shown as its progress
     def solve(self, params: SolveParams, warm: tuple[np.ndarray, np.ndarray] | None = None,
               aggregated: bool = False,
               on_design: Callable[[np.ndarray, np.ndarray], None] | None = None
@@ -601,6 +603,7 @@ class Master:
         return {k: float(v) for k, on, v in zip(self.keys, y, volume, strict=True) if on}
 
 
+@muted()  # one scenario's own design MIP, not the design's progress
 def design_lp_bound(
     instance: Instance,
     demands: Sequence[Demand],

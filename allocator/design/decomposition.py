@@ -30,7 +30,7 @@ from typing import Any, Literal
 import numpy as np
 
 from allocator.core.params import SolveParams
-from allocator.core.progress import report
+from allocator.core.progress import muted, report
 from allocator.core.result import Result, Status, gap
 from allocator.design.aggregate import grouped_aggregates
 from allocator.design.benders import (
@@ -115,6 +115,7 @@ class GroupOutcome:
     message: str = ""
 
 
+@muted()  # one group's design MIP, not the design's progress
 def solve_group(
     instance: Instance,
     group: Sequence[Demand],
@@ -490,7 +491,8 @@ def _extensive_after(ctx: DesignContext, res: Result) -> Result:
             or ctx.columns > params.max_columns or ctx.left() < EXTENSIVE_AFTER_MIN_S:
         return res
     started = ctx.elapsed()
-    ext = solve_extensive(ctx)
+    with muted():  # its incumbents may be dearer than the loop's design, shown already
+        ext = solve_extensive(ctx)
     info = {"status": ext.status.value, "objective": ext.objective, "bound": ext.bound,
             "seconds": ctx.elapsed() - started}
     LOG.info("benders: extensive form after the loop: %s", info)

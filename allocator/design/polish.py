@@ -18,6 +18,7 @@ import numpy as np
 
 from allocator.core.evaluate import chosen_from_solution
 from allocator.core.problem import Problem
+from allocator.core.progress import muted
 from allocator.design.context import (
     Awards,
     DesignContext,
@@ -97,7 +98,8 @@ class Reaward:
         fixed = replace(model, col_lo=lo, col_hi=hi)
         sp = solve_params(ctx, max(1.0, min(ctx.params.recourse_time_limit, ctx.left())),
                           ctx.params.threads)
-        res, _ = solve_model(fixed, sp, ctx.kind, warm_start=start)
+        with muted():  # its bound is of the fixed assignments, not the design's
+            res, _ = solve_model(fixed, sp, ctx.kind, warm_start=start)
         if not res.status.has_solution or res.values is None:
             return None
         return awards_from_values(model, problems[0], res.values)

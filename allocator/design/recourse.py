@@ -23,6 +23,7 @@ import numpy as np
 from allocator.core.evaluate import evaluate, to_solution
 from allocator.core.params import SolveParams
 from allocator.core.problem import Problem
+from allocator.core.progress import muted
 from allocator.core.result import Solution, Status
 from allocator.design.scenarios import Demand
 from allocator.exact import highs
@@ -113,6 +114,7 @@ def award_cost(instance: Instance, awards: Mapping[Pool, float]) -> float:
     return float(sum(bids[k].award_cost + bids[k].rate * v for k, v in awards.items()))
 
 
+@muted()  # one scenario's week, not the design: not shown as the design's progress
 def recourse(
     instance: Instance,
     demand: Demand,

@@ -185,25 +185,28 @@ class DaskRunner:
     def map(self, fn: Callable[..., R], tasks: Sequence[tuple]) -> list[R]:
         """The tasks' results in order. A task the scheduler cancels (seen once in CI: a
         worker killed mid-task, its future then "already forgotten"; dask's own tests of
-        failed workers are flaky the same way) is submitted again, up to ``retries`` times;
-        the tasks that finished are kept."""
+        failed workers are flaky the same way; or "lost dependencies" when every worker
+        holding a scattered instance died) is submitted again, up to ``retries`` times, with
+        the instances scattered again; the tasks that finished are kept."""
         from concurrent.futures import CancelledError
 
         if not tasks:
             return []
-        args = [tuple(self._remote(a) for a in task) for task in tasks]
         results: list[Any] = [None] * len(tasks)
         pending = list(range(len(tasks)))
         cancelled = 0
         while pending:
-            futures = [self.client.submit(_apply, fn, args[i], pure=False,
-                                          retries=self.retries) for i in pending]
+            futures = [self.client.submit(_apply, fn, tuple(self._remote(a) for a in tasks[i]),
+                                          pure=False, retries=self.retries) for i in pending]
             try:
                 got = self.client.gather(futures)
             except CancelledError:
                 cancelled += 1
                 if cancelled > self.retries:
                     raise
+                # "lost dependencies": every worker holding a scattered instance died (two
+                # workers killed at once, seen under load); scatter it again for the retry
+                self._scattered.clear()
                 left = []
                 for i, future in zip(pending, futures, strict=True):
                     if future.status == "finished":

@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 
+from allocator.core import progress
 from allocator.core.evaluate import evaluate, to_solution
 from allocator.core.params import SolveParams
 from allocator.core.problem import Problem
@@ -56,8 +57,9 @@ def solve_model(
     assert model.unmet_cost is not None
     p1_opts = SolverOptions(time_limit=limit / 2, gap=params.gap, threads=params.threads,
                             verbose=params.verbose, seed=params.seed)
-    p1 = _backend_solve(params.solver, model, p1_opts, cost=model.unmet_cost, offset=0.0,
-                        warm_start=warm_start)
+    with progress.muted():  # its figures are the unmet term's, not the objective's
+        p1 = _backend_solve(params.solver, model, p1_opts, cost=model.unmet_cost, offset=0.0,
+                            warm_start=warm_start)
     if not p1.status.has_solution:
         return p1, [("unmet", p1)]
     assert p1.values is not None

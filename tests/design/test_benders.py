@@ -522,3 +522,24 @@ def test_the_time_a_benders_loop_leaves_goes_to_the_extensive_form(monkeypatch):
     small = solve_design(inst, params.model_copy(update={"max_columns": 1}))
     assert "extensive_after" not in small.extra
     assert small.objective == pytest.approx(alone.objective, rel=1e-9)
+
+
+def test_a_benders_design_shows_its_own_progress_only(setup):
+    """The live progress of a Benders design is the loop's (best design, design bound): the
+    master MIPs, the scenarios' recourse MIPs (in this process with one worker) and the
+    polishing MIP run HiGHS, whose figures are of their own problems (a master's bound below
+    the design's, a polish's "gap 0.01%"). They once reached the command line's progress and
+    the web job's chart. Every event is the loop's, the best never rises and the bound never
+    falls."""
+    from allocator.core import progress
+
+    inst, ds, base, D = setup
+    seen: list[progress.Progress] = []
+    with progress.listening(seen.append):
+        res = solve_design(inst, DesignParams(method="benders", time_limit=60,
+                                              lp_phase_share=0.0, gap=1e-9))
+    assert res.status.has_solution
+    assert seen and {e.source for e in seen} == {"benders"}, {e.source for e in seen}
+    best = [e.objective for e in seen if e.objective is not None]
+    lows = [e.bound for e in seen if e.bound is not None]
+    assert best == sorted(best, reverse=True) and lows == sorted(lows)

@@ -100,6 +100,18 @@ def test_lost_worker_still_completes_dask(tmp_path, dask_client):
     assert got == expected
 
 
+def test_an_instance_lost_with_every_worker_is_scattered_again(tmp_path, dask_client):
+    """Every worker holding the scattered instance gone (two workers killed at once: seen in
+    the test above under load, "cancelled for reason: lost dependencies"): the retry scatters
+    the instance again instead of resubmitting against a future whose data is lost."""
+    tasks = [t[1:] for t in _tasks(str(tmp_path / "unused"))]
+    expected = _objectives(SerialRunner().map(recourse_batch, tasks))
+    runner = DaskRunner(client=dask_client)
+    assert _objectives(runner.map(recourse_batch, tasks)) == expected  # scattered here
+    dask_client.restart()  # every worker replaced: the scattered instance is gone
+    assert _objectives(runner.map(recourse_batch, tasks)) == expected
+
+
 def test_dask_tasks_the_scheduler_cancels_are_submitted_again():
     """A gather that raises CancelledError (a killed worker's future "already forgotten")
     resubmits the tasks that did not finish, keeps those that did, and gives up after
