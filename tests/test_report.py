@@ -254,3 +254,25 @@ def test_scenarios_and_awards_tables():
     print_summary(problem, Result(status=Status.feasible, solver="x", solution=sol), tables,
                   console=console)
     assert "expected over 2 scenarios" in console.export_text()
+
+
+def test_a_market_of_placements_only_shows_no_hours(tmp_path):
+    """Supported living alone (seed 003's shipped market): the zone table's hours columns
+    would be all 0; the printed summary and the HTML report show people and beds instead,
+    with the demand in people. A market with hours keeps them (test_printed_summary)."""
+    instance = load_instance(Path(__file__).resolve().parents[1] / "instances"
+                             / "staffordshire_supported_living.json")
+    problem = Problem.from_instance(instance)
+    assert all(n.kind == "placement" for n in problem.instance.needs)
+    result = solve(problem, SolveParams(solver="highs", time_limit=30))
+    tables = build_tables(problem, result.solution)
+    console = Console(record=True, width=160)
+    print_summary(problem, result, tables, console=console)
+    text = console.export_text()
+    assert "Number of people" in text and "Demand (people)" in text
+    assert "Number of hours" not in text and "Demand (hours)" not in text
+    total = re.search(r"Total\s*│\s*([\d,]+)\s*│\s*([\d,]+)", text)
+    assert total and int(total.group(2).replace(",", "")) == len(problem.instance.needs)
+    write_results(tmp_path, problem, result, tables=tables, formats=("html",))
+    page = (tmp_path / "report.html").read_text()
+    assert "Demand (people)" in page and "Number of hours" not in page

@@ -56,28 +56,41 @@ def quiet_banner() -> None:
     _QUIET.append(True)
 
 
-_SCHEDULER: list[int] = []  # the thread count HiGHS's global scheduler was last started with
+# The thread count HiGHS's scheduler was last started with, per thread: HiGHS keeps its
+# executor per calling thread (a reset in the portfolio's MIP thread left the main thread's
+# two-thread scheduler in place, and a one-thread solve there then did not run at all)
+_SCHEDULER = threading.local()
 _SCHEDULER_LOCK = threading.Lock()
 
 
 def set_threads(h, threads: int | None) -> None:  # type: ignore[no-untyped-def]
     """Set HiGHS's ``threads`` option, restarting its global scheduler when it must.
 
-    HiGHS starts one thread pool per process, sized by the first solve; a later solve whose
-    ``threads`` differs does not run at all (model status "Not Set"). That made a design
-    comparison followed by single-threaded recourse solves fail in the same process. The pool
-    is restarted (blocking until its threads are idle) when the count changes.
+    HiGHS starts one thread pool per calling thread, sized by that thread's first solve; a
+    later solve there whose ``threads`` differs does not run at all (model status "Not Set").
+    That made a design comparison followed by single-threaded recourse solves fail in the same
+    process, and a one-thread solve after ``auto`` (whose MIP runs in a thread of its own).
+    The pool is restarted (blocking until its threads are idle) when the count this thread
+    last set differs.
     """
     if not threads:
         return
+    ready_scheduler(threads)
+    h.setOptionValue("threads", int(threads))
+
+
+def ready_scheduler(threads: int) -> None:
+    """Restart HiGHS's global thread pool when it was started with another count than
+    ``threads`` (see :func:`set_threads`). For solves that set the option themselves: PuLP's
+    HiGHS did not run at all ("the scheduler has already been initialized to use 2 threads",
+    status Not Solved) after a two-thread HiGHS solve in the same process."""
     import highspy
 
     n = int(threads)
     with _SCHEDULER_LOCK:
-        if _SCHEDULER != [n]:
+        if getattr(_SCHEDULER, "threads", None) != n:
             highspy.Highs.resetGlobalScheduler(True)
-            _SCHEDULER[:] = [n]
-    h.setOptionValue("threads", n)
+            _SCHEDULER.threads = n
 
 
 def new_highs(verbose: bool = False):  # type: ignore[no-untyped-def]

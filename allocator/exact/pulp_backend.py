@@ -123,9 +123,11 @@ def solve(
                 + [f"randomSeed {options.seed + 1}", f"randomCbcSeed {options.seed + 1}"],
             )
     else:
-        from allocator.exact.highs import quiet_banner
+        from allocator.exact.highs import quiet_banner, ready_scheduler
 
         quiet_banner()
+        if options.threads:
+            ready_scheduler(options.threads)
         backend = pulp.HiGHS(msg=bool(options.verbose), timeLimit=options.time_limit,
                              gapRel=options.gap, threads=options.threads)
     try:

@@ -17,7 +17,13 @@ import pandas as pd
 from allocator.core.problem import Problem
 from allocator.core.reasons import money
 from allocator.core.result import TERM_LABELS, TERMS, Result
-from allocator.report.summary import expected, reason_rows, scenario_weights, zone_rows
+from allocator.report.summary import (
+    expected,
+    has_hours,
+    reason_rows,
+    scenario_weights,
+    zone_rows,
+)
 from allocator.report.writers import column_kind, header_words
 
 # Shared by every HTML page we write (result, design comparison, morning report): fits a
@@ -110,7 +116,10 @@ def render_html(
         parts.append("</div>")
     if "zones" in tables:
         parts.append("<h2>Unmet need by zone</h2>")
-        zones = zone_rows(tables["zones"], weights).rename(columns={
+        zones = zone_rows(tables["zones"], weights)
+        if not has_hours(zones):  # placements only: no hours to show
+            zones = zones.drop(columns=["unmet_hours", "demand_hours"])
+        zones = zones.rename(columns={
             "unmet_hours": "Number of hours", "unmet_people": "Number of people",
             "unmet_beds": "Beds", "demand_hours": "Demand (hours)", "people": "Demand (people)"})
         parts.append(_table(zones, cur))

@@ -168,6 +168,12 @@ def zone_rows(zones: pd.DataFrame, weights: Mapping[str, float] | None = None) -
     return pd.concat([out, pd.DataFrame([total])], ignore_index=True)
 
 
+def has_hours(zones: pd.DataFrame) -> bool:
+    """True when a zone table (of :func:`zone_rows`) has any hours, demanded or unmet: the
+    hours columns are left out of a market of placements only."""
+    return bool(zones["demand_hours"].sum() > 0 or zones["unmet_hours"].sum() > 0)
+
+
 def reason_rows(unmet: pd.DataFrame, weights: Mapping[str, float] | None = None) -> pd.DataFrame:
     """Unmet needs per reason: people, hours, beds and weekly penalty, largest penalty first.
 
@@ -239,18 +245,25 @@ def print_summary(
     suffix = f" (expected over {len(weights)} scenarios)" if scen else ""
     zones = zone_rows(tables["zones"], weights)
     beds = zones["unmet_beds"].sum() > 0
+    # a market of placements only (supported living) has no hours: its columns would be 0
+    hours = has_hours(zones)
     zt = Table(title="Unmet need by zone" + suffix, title_justify="left")
     zt.add_column("Zone")
-    zt.add_column("Number of hours", justify="right")
+    if hours:
+        zt.add_column("Number of hours", justify="right")
     zt.add_column("Number of people", justify="right")
     if beds:
         zt.add_column("Beds", justify="right")
-    zt.add_column("Demand (hours)", justify="right", style="dim")
+    zt.add_column("Demand (hours)" if hours else "Demand (people)", justify="right",
+                  style="dim")
     for i, row in zones.iterrows():
-        cells = [str(row["zone"]), f"{row['unmet_hours']:,.0f}", fmt.format(row["unmet_people"])]
+        cells = [str(row["zone"])]
+        if hours:
+            cells.append(f"{row['unmet_hours']:,.0f}")
+        cells.append(fmt.format(row["unmet_people"]))
         if beds:
             cells.append(fmt.format(row["unmet_beds"]))
-        cells.append(f"{row['demand_hours']:,.0f}")
+        cells.append(f"{row['demand_hours']:,.0f}" if hours else fmt.format(row["people"]))
         zt.add_row(*cells, style="bold" if i == len(zones) - 1 else None,
                    end_section=i == len(zones) - 2)
     console.print(zt)
