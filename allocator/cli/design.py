@@ -122,7 +122,13 @@ def compare_command(
     out: Annotated[Path, typer.Option(help="Output folder.")],
     scenarios: Annotated[int, typer.Option(help="Number of demand scenarios.")] = 50,
     seed: Annotated[int, typer.Option(help="Seed of the scenarios.")] = 0,
-    time_limit: Annotated[float, typer.Option(help="Time limit per design, seconds.")] = 120.0,
+    time_limit: Annotated[float, typer.Option(
+        help="Time limit per design, seconds (with --share-time, at least this each and "
+             "designs x this in all).")] = 120.0,
+    share_time: Annotated[bool, typer.Option(
+        "--share-time/--no-share-time",
+        help="A design that ends early leaves its time to the designs after it (designs with "
+             "no bid to award go first).")] = True,
     gap: Annotated[float, typer.Option(help="Relative gap counted as optimal.")] = 1e-6,
     workers: Annotated[int | None, typer.Option(
         help="Local worker processes (default: one per core).")] = None,
@@ -177,12 +183,16 @@ def compare_command(
 
         with live_progress(f"comparing {len(loaded)} design(s)", show=not quiet,
                            currency=inst.currency), _runner(workers, dask) as runner:
-            comparison = compare_designs(inst, loaded, generated, params, runner)
+            comparison = compare_designs(inst, loaded, generated, params, runner,
+                                         share_time=share_time)
     except InstanceError as error:  # a design that does not fit the market
         _bad_input([str(p) for p in error.problems]
                    + [f"{len(error.problems)} problem(s) applying the designs to {market}"])
     note = (f"Market {inst.name}; {scenarios} scenarios (seed {seed}); time limit "
-            f"{time_limit:g} s per design.")
+            + (f"{time_limit:g} s per design, shared: a design that ended early left its time "
+               f"to the designs after it ({len(loaded) * time_limit:g} s in all; the time "
+               "each was given is in the table)." if share_time
+               else f"{time_limit:g} s per design."))
     try:
         write_comparison(comparison, out, wanted, note=note, currency=inst.currency)
     except OSError as error:

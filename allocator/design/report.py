@@ -112,6 +112,7 @@ SUMMARY_ROWS = (
     ("largest provider share (max over lots)", "largest_share_max", "pct"),
     ("HHI (demand-weighted mean over lots)", "hhi_mean", "int"),
     ("quality-weighted units", "quality_weighted_units", "num"),
+    ("time given", "time_given_s", "secs"),
     ("solve time", "runtime_s", "secs"),
 )
 

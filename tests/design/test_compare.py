@@ -86,3 +86,31 @@ def test_verdicts_say_which_differences_are_proven():
     assert not bool(ac.decided) and "within each other's gaps" in ac.verdict
     # the cheaper one is named first whatever the order of the table
     assert ("C", "B") in rows.index and bool(rows.loc[("C", "B")].decided)
+
+
+def test_time_a_design_leaves_goes_to_the_designs_after_it():
+    """With shared time (the default) the comparison has designs x time_limit in all: a design
+    with no bid to award (solved exactly, in well under its share) goes first whatever its
+    place in the list, and what it leaves is divided among the others; the tables keep the
+    order given. Without: each design has time_limit."""
+    market = tiny_market()
+    listed = [(k, d) for k, d in designs().items() if k in ("mixed", "all_framework")]
+    assert [k for k, _ in listed] == ["all_framework", "mixed"]
+    listed = listed[::-1]  # the design with bids first in the list
+    seen: list[str] = []
+    scen = generate_scenarios(market, 2, seed=2)
+    shared = compare_designs(market, listed, scen, DesignParams(time_limit=30),
+                             on_design=lambda i, run: seen.append(run.name))
+    assert seen == ["all framework", "mixed"]  # solved in this order
+    assert list(shared.summary["design"]) == ["mixed", "all framework"]  # shown as listed
+    given = dict(zip(shared.summary["design"], shared.summary["time_given_s"], strict=True))
+    framework = shared.runs[1].result
+    assert given["all framework"] == pytest.approx(30.0)
+    assert framework.runtime_s < 15.0  # exact per scenario: far below its share
+    # the second gets what is left of 60 s: more than its own 30
+    assert 30.0 < given["mixed"] <= 60.0 - framework.runtime_s + 1e-6
+    fixed = compare_designs(market, listed, scen, DesignParams(time_limit=30),
+                            share_time=False)
+    assert list(fixed.summary["time_given_s"]) == [30.0, 30.0]
+    assert fixed.summary["expected_cost"].tolist() == pytest.approx(
+        shared.summary["expected_cost"].tolist())
