@@ -37,7 +37,7 @@ COLUMNS = ("design", "status", "expected_cost", "bound", "gap", "block_cost", "v
            "void_units", "framework_cost", "quality_zone_cost", "unmet_penalty",
            "unmet_beds_mean", "unmet_beds_p90", "unmet_people_mean", "block_funded_share",
            "awards", "providers_awarded", "largest_share_max", "hhi_mean",
-           "quality_weighted_units", "runtime_s", "method")
+           "quality_weighted_units", "time_given_s", "runtime_s", "method")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wait-and-see-mip-share", type=float, default=0.0,
                         help="share of the time limit for each scenario's own design MIP in "
                              "the wait-and-see bound (0: its LP only)")
+    parser.add_argument("--no-share-time", action="store_true",
+                        help="each design its own --time-limit (default: the time a design "
+                             "leaves goes to the designs after it)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
 
@@ -71,12 +74,16 @@ def main(argv: list[str] | None = None) -> int:
     params = DesignParams(time_limit=args.time_limit, max_iterations=args.max_iterations,
                           wait_and_see_mip_share=args.wait_and_see_mip_share)
     with make_runner(args.workers, args.dask) as runner:
-        comparison = compare_designs(market, designs, scenarios, params, runner)
+        comparison = compare_designs(market, designs, scenarios, params, runner,
+                                     share_time=not args.no_share_time)
     total = time.perf_counter() - t0
 
     command = ("python -m benchmarks.design_compare " + " ".join(argv or sys.argv[1:])).strip()
     note = (f"{market.name}: {len(market.needs)} placements, {len(market.offers)} schemes; "
-            f"{args.scenarios} scenarios (seed {args.seed}); {args.time_limit:g} s per design; "
+            f"{args.scenarios} scenarios (seed {args.seed}); {args.time_limit:g} s per design"
+            + ("" if args.no_share_time else
+               f", shared ({len(designs) * args.time_limit:g} s in all; a design that ends "
+               "early leaves its time to those after it)") + "; "
             f"{total:.0f} s in all on {os.cpu_count()} core(s) (load average {load:.1f} "
             "at the start" + (": other jobs shared them)." if load > 1.5 else ")."))
     out = args.out
