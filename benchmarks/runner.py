@@ -1,9 +1,12 @@
 """Run benchmark solves, each in its own spawned child process.
 
 highspy and OR-Tools cannot share a process, and a fresh process per solve also gives a clean
-peak-memory figure: the child reports its own peak resident set size plus the largest of its
-own children (CP-SAT and the heuristic run their search in a grandchild), an upper bound on the
-solve's simultaneous peak.
+peak-memory figure (:class:`TreeMemory`): the larger of (a) the child's own peak resident set
+size plus the largest peak of its own children (CP-SAT and the heuristic run their search in
+grandchildren), and (b) the resident memory of the child and all its descendants together,
+sampled every :data:`SAMPLE_EVERY_S`. (a) alone is no bound when two children run at once (the
+portfolio's two searches, the halves at L): it adds only the largest. (b) adds them, and may
+miss a spike shorter than the sampling interval.
 
 Each solve yields one row (a dict; see :data:`FIELDS`); rows are appended to a JSON-lines file
 as they finish, so a long run can be resumed (``--resume``) and inspected while it runs.
@@ -54,6 +57,52 @@ def _peak_mb() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return (own + kids) / 1024.0  # ru_maxrss is in KiB on Linux
+
+
+SAMPLE_EVERY_S = 0.2  # the process tree's memory is summed this often
+
+
+class TreeMemory:
+    """The largest resident memory of this process and all its descendants *together*, sampled
+    every ``every_s`` by a thread from creation until :meth:`stop` (which returns it, in MB)."""
+
+    def __init__(self, every_s: float = SAMPLE_EVERY_S) -> None:
+        import threading
+
+        import psutil
+
+        self._me = psutil.Process()
+        self._every = every_s
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tree-memory", daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        import psutil
+
+        procs = [self._me]
+        try:
+            procs += self._me.children(recursive=True)
+        except psutil.Error:
+            pass
+        total = 0
+        for proc in procs:
+            try:
+                total += proc.memory_info().rss
+            except psutil.Error:  # ended between the listing and the reading
+                pass
+        self.peak = max(self.peak, total)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every):
+            self._sample()
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        return self.peak / 2**20
 
 
 @contextmanager
@@ -237,12 +286,13 @@ def solve_in_child(spec: Spec, solver: str, time_limit: float, threads: int | No
 
 def _child(conn: Any, spec: Spec, solver: str, time_limit: float, threads: int | None,
            seed: int, cache: Path | None) -> None:
+    tree = TreeMemory()
     try:
         row = solve_in_child(spec, solver, time_limit, threads, seed, cache)
     except Exception as exc:  # the row says what went wrong; the suite goes on
         row = {"status": "error", "message": f"{type(exc).__name__}: {exc}",
                "traceback": traceback.format_exc()[-2000:]}
-    row["peak_mb"] = _peak_mb()
+    row["peak_mb"] = max(_peak_mb(), tree.stop())
     conn.send(row)
     conn.close()
 

@@ -214,3 +214,34 @@ def test_a_child_without_a_result_is_told_apart_from_one_the_runner_killed():
     out = run_child(_outlasts_the_runner, (60,), timeout=1)
     assert out is not None
     assert out["message"] == "child process killed by the runner after 1 s, without a result"
+
+
+def test_memory_of_children_running_at_once_is_added():
+    """Two children holding 250 MB each at the same time: the process tree's sampled memory
+    counts both, where own peak + largest child's peak (the runner's figure before) counts
+    one. The portfolio runs two search children at once, so that figure was no bound. Measured
+    in a fresh process (this one's peaks and past children would blur the figures)."""
+    import json
+    import subprocess
+
+    root = str(Path(__file__).resolve().parents[1])
+    script = f"""
+import json, subprocess, sys, time
+sys.path.insert(0, {root!r})
+from benchmarks.runner import TreeMemory, _peak_mb
+hold = ("import time; b = bytearray(250 * 2**20); b[::4096] = b'x' * len(b[::4096]);"
+        " print('ready', flush=True); time.sleep(1.5)")
+tree = TreeMemory(every_s=0.05)
+kids = [subprocess.Popen([sys.executable, "-c", hold], stdout=subprocess.PIPE, text=True)
+        for _ in range(2)]
+assert all(k.stdout.readline().strip() == "ready" for k in kids)
+time.sleep(0.3)
+for k in kids:
+    k.wait()
+print(json.dumps({{"sampled": tree.stop(), "old": _peak_mb()}}))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120, check=True)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["sampled"] >= got["old"] + 120, got  # both children counted, not one
+    assert got["sampled"] >= 500, got
