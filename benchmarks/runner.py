@@ -5,8 +5,9 @@ peak-memory figure (:class:`TreeMemory`): the larger of (a) the child's own peak
 size plus the largest peak of its own children (CP-SAT and the heuristic run their search in
 grandchildren), and (b) the resident memory of the child and all its descendants together,
 sampled every :data:`SAMPLE_EVERY_S`. (a) alone is no bound when two children run at once (the
-portfolio's two searches, the halves at L): it adds only the largest. (b) adds them, and may
-miss a spike shorter than the sampling interval.
+portfolio's two searches, the halves at L): it adds only the largest; and it can overstate,
+since on Linux a process's own peak after fork and exec starts at its parent's size. (b) adds
+the children running at once, and may miss a spike shorter than the sampling interval.
 
 Each solve yields one row (a dict; see :data:`FIELDS`); rows are appended to a JSON-lines file
 as they finish, so a long run can be resumed (``--resume``) and inspected while it runs.

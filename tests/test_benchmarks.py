@@ -218,7 +218,7 @@ def test_a_child_without_a_result_is_told_apart_from_one_the_runner_killed():
 
 def test_memory_of_children_running_at_once_is_added():
     """Two children holding 250 MB each at the same time: the process tree's sampled memory
-    counts both, where own peak + largest child's peak (the runner's figure before) counts
+    counts both, where the runner's figure before (own peak + largest child's peak) counted
     one. The portfolio runs two search children at once, so that figure was no bound. Measured
     in a fresh process (this one's peaks and past children would blur the figures)."""
     import json
@@ -238,10 +238,15 @@ assert all(k.stdout.readline().strip() == "ready" for k in kids)
 time.sleep(0.3)
 for k in kids:
     k.wait()
-print(json.dumps({{"sampled": tree.stop(), "old": _peak_mb()}}))
+import resource
+largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+print(json.dumps({{"sampled": tree.stop(), "largest_child": largest, "old": _peak_mb()}}))
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          timeout=120, check=True)
     got = json.loads(out.stdout.strip().splitlines()[-1])
-    assert got["sampled"] >= got["old"] + 120, got  # both children counted, not one
+    # both children counted, not the largest alone (the old figure's own part is no reference:
+    # on Linux a process's own peak after fork and exec starts at its parent's size, 750 MB
+    # when this runs inside the whole suite)
     assert got["sampled"] >= 500, got
+    assert got["sampled"] >= got["largest_child"] + 200, got
