@@ -303,7 +303,8 @@ def markdown(rows: list[dict[str, Any]], suite: str, command: str, solvers: list
             "instances) to the best of `benchmarks/best_known.json` and this run's bounds; "
             "`t 1%`/`t 0.1%` seconds until the incumbent was "
             "within 1% / 0.1% of that reference; wall time of the solve call (build included); "
-            "peak memory of the solving process plus its largest child; `check`: the "
+            "peak memory: the larger of the solving process's peak plus its largest child's "
+            "and its whole process tree's, sampled every 0.2 s; `check`: the "
             "independent checker on the returned solution.", ""]
     return "\n".join(out)
 

@@ -105,10 +105,10 @@ def test_time_a_design_leaves_goes_to_the_designs_after_it():
     assert list(shared.summary["design"]) == ["mixed", "all framework"]  # shown as listed
     given = dict(zip(shared.summary["design"], shared.summary["time_given_s"], strict=True))
     framework = shared.runs[1].result
-    assert given["all framework"] == pytest.approx(30.0)
+    assert 29.5 <= given["all framework"] <= 30.0  # half of 60 s, less what applying took
     assert framework.runtime_s < 15.0  # exact per scenario: far below its share
     # the second gets what is left of 60 s: more than its own 30
-    assert 30.0 < given["mixed"] <= 60.0 - framework.runtime_s + 1e-6
+    assert 30.0 < given["mixed"] <= 60.0 - framework.runtime_s + 1e-3  # given: to 3 decimals
     fixed = compare_designs(market, listed, scen, DesignParams(time_limit=30),
                             share_time=False)
     assert list(fixed.summary["time_given_s"]) == [30.0, 30.0]
