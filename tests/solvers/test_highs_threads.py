@@ -37,3 +37,41 @@ def test_a_one_thread_solve_after_two_threads_here_and_one_in_another_thread(sol
         assert one.status is Status.optimal, (objective, one.status, one.message)
         if objective == "weighted":
             assert one.objective == pytest.approx(two.objective)
+
+
+def test_restarting_this_threads_pool_leaves_another_threads_solve_running():
+    """The pool is per thread, so restarting it here (as set_threads does whenever the count
+    this thread last set differs) must not disturb a MIP running in another thread: the
+    portfolio's MIP runs in a thread while the main thread may solve LPs (lexicographic
+    bounds), each new thread restarting its own pool once."""
+    import time
+
+    from allocator.exact import highs
+    from allocator.exact.base import SolverOptions
+    from allocator.exact.model import build
+    from allocator.generate import generate
+
+    model = build([(Problem.from_instance(generate("S", seed=1, family="sharecap")), 1.0)])
+    out: dict = {}
+
+    def mip() -> None:
+        t = time.perf_counter()
+        out["mip"] = highs.solve(model, SolverOptions(time_limit=3.0, threads=1))
+        out["end"] = time.perf_counter()
+        out["took"] = out["end"] - t
+
+    other = threading.Thread(target=mip)
+    other.start()
+    lps, at = [], []
+    while other.is_alive() and len(lps) < 6:  # each count change restarts this thread's pool
+        lps.append(highs.solve(model, SolverOptions(time_limit=10.0, threads=1 + len(lps) % 2),
+                               relax=True))
+        at.append(time.perf_counter())
+    other.join()
+    assert len(lps) >= 2 and at[1] < out["end"]  # restarts while the MIP ran
+    assert all(lp.status is Status.optimal for lp in lps)
+    assert all(lp.objective == pytest.approx(lps[0].objective) for lp in lps)
+    res = out["mip"]
+    assert res.status.has_solution and res.objective is not None and res.bound is not None
+    assert res.bound <= res.objective + 1e-6 * abs(res.objective)
+    assert res.bound >= lps[0].objective - 1e-6 * abs(lps[0].objective)  # at least the LP
