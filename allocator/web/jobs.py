@@ -197,10 +197,18 @@ def compare_job(engine: Engine, job_id: int, params: dict[str, Any]
     scenarios = generate_scenarios(market, int(params["scenarios"]), int(params["seed"]))
     report.point(note=f"{len(designs)} design(s) on {len(scenarios)} scenarios", force=True)
 
+    solved: list[int] = []
+
     def done(i: int, run: Any) -> None:
+        # designs with no bid to award are solved first (shared time): count the designs
+        # done, and name the file's place in the list, rather than "design 3 of 3" first
+        solved.append(i)
         res = run.result
+        given = res.extra.get("time_given_s")
         report.point(res.objective, res.bound, force=True,
-                     note=f"design {i + 1} of {len(designs)} ({run.name}): {res.status.value}")
+                     note=f"{len(solved)} of {len(designs)} designs solved: {run.name} (file "
+                          f"{i + 1}), {res.status.value}"
+                          + (f", given {given:.0f} s" if given is not None else ""))
 
     # one progress point per design solved (its expected cost and bound): the designs'
     # solver-level figures are of different models and would not make one curve

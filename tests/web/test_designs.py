@@ -27,6 +27,11 @@ def test_compare_designs_as_a_job_and_read_the_charts(client, tmp_path):
     job_url = response.headers["location"]
     status = wait_for_job(client, job_url + "/status")
     assert 'class="status done"' in status, status
+    # one progress note per design, counted as they are solved (shared time: the design with
+    # no bid to award first), each with the time it was given
+    for k in (1, 2, 3):
+        assert f"{k} of 3 designs solved" in status, status
+    assert "all framework (file 1), optimal, given 30 s" in status, status
     page = client.get(job_url).text
     for name in ("all framework", "mixed", "all block", "expected weekly cost",
                  "Market concentration per lot", "Awards"):
