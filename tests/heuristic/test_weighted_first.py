@@ -105,9 +105,9 @@ def test_where_the_unmet_lp_does_not_fit_the_weighted_answer_only_competes(seed,
     runs: list[tuple[bool, str | None]] = []
     original = portfolio._Portfolio.__init__
 
-    def spy(self, problem, params, phase1=None, search=True):
+    def spy(self, problem, params, phase1=None, search=True, start=None):
         runs.append((problem is p, params.objective, phase1 is not None))
-        original(self, problem, params, phase1, search)
+        original(self, problem, params, phase1, search, start)
 
     monkeypatch.setattr(portfolio._Portfolio, "__init__", spy)
     instance, p = _lexicographic(seed)
@@ -132,8 +132,8 @@ def _spy_phases(monkeypatch, p) -> list[tuple[bool, str | None, bool, bool]]:
     runs: list[tuple[bool, str | None, bool, bool]] = []
     original = portfolio._Portfolio.__init__
 
-    def spy(self, problem, params, phase1=None, search=True):
-        original(self, problem, params, phase1, search)
+    def spy(self, problem, params, phase1=None, search=True, start=None):
+        original(self, problem, params, phase1, search, start)
         runs.append((problem is p, params.objective, phase1 is not None, self.search))
 
     monkeypatch.setattr(portfolio._Portfolio, "__init__", spy)
@@ -182,3 +182,114 @@ def test_no_time_for_phase_1_keeps_the_weighted_answer_unproven(seed, monkeypatc
     assert res.status.value == "feasible"
     assert res.terms["unmet"] > ref.terms["unmet"] + 1e-6  # the weighted optimum's trade
     assert res.bound is not None and res.bound <= ref.objective + 1e-6
+
+
+def _dearer_twin(p, chosen):
+    """An answer with the same unmet term as ``chosen`` that costs more: one served need moved
+    to another eligible pair (None if no such move is feasible)."""
+    from allocator.core.evaluate import evaluate
+
+    base = evaluate(p, chosen)
+    order, start = p.pairs_by_need
+    for n in range(p.n_needs):
+        if chosen[n] < 0:
+            continue
+        for k in order[start[n]:start[n + 1]]:
+            if k == chosen[n]:
+                continue
+            other = chosen.copy()
+            other[n] = k
+            ev = evaluate(p, other)
+            if ev.feasible and ev.objective > base.objective + 1.0 and \
+                    ev.terms["unmet"] == pytest.approx(base.terms["unmet"], abs=1e-9):
+                return ev
+    return None
+
+
+@pytest.mark.parametrize("seed", (708, 714))
+def test_a_tie_in_the_unmet_term_keeps_the_cheaper_answer(seed, monkeypatch):
+    """Phase 1's own answer and the weighted one may leave the same unmet; phase 2 must then
+    start from the cheaper one (the lexicographic order: unmet, then the full objective).
+    Seen on a 250-need market: both left 5,310 unmet, phase 1's own answer cost 0.6% more,
+    and phase 2, started from it, returned it in 10 s. Here phase 1's own run is made to return
+    a dearer twin of the weighted answer, and the LP bound on the unmet term is hidden so that
+    phase 1 runs."""
+    from allocator.core.evaluate import chosen_from_solution, to_solution
+    from allocator.core.result import Result, Status
+    from allocator.heuristic import portfolio
+
+    instance, p = _lexicographic(seed)
+    monkeypatch.setattr(portfolio, "_unmet_lp_bound", lambda problem, time_limit: None)
+    monkeypatch.setattr(portfolio, "phase_overhead", lambda n_pairs: 0.0)
+    seen: dict = {}
+    run = portfolio._Portfolio.run
+
+    def fake_run(self):
+        if self.problem is p and self.params.objective == "weighted":
+            res = run(self)  # the weighted solve
+            seen["weighted"] = evaluate(p, chosen_from_solution(p, res.solution))
+            return res
+        if self.phase1 is None:  # phase 1's own run: a dearer twin of the weighted answer
+            seen["start"] = self.start
+            twin = _dearer_twin(p, seen["weighted"].chosen)
+            assert twin is not None
+            seen["twin"] = twin
+            return Result(status=Status.feasible, solver="heuristic", objective=twin.objective,
+                          terms=dict(twin.terms), solution=to_solution(p, twin))
+        seen["phase1"] = self.phase1
+        return run(self)
+
+    from allocator.core.evaluate import evaluate
+
+    monkeypatch.setattr(portfolio._Portfolio, "run", fake_run)
+    res = solve(p, SolveParams(solver="heuristic", time_limit=10, gap=0.0))
+    weighted = seen["weighted"]
+    # phase 1 was handed the weighted answer as its start
+    assert seen["start"] is not None and (seen["start"] == weighted.chosen).all()
+    # phase 2 started from the weighted answer, not the dearer twin
+    p1 = seen["phase1"]
+    assert p1.route == "unmet, weighted answer kept"
+    assert p1.evaluation.objective == pytest.approx(weighted.objective, abs=1e-9)
+    assert p1.evaluation.objective < seen["twin"].objective
+    assert res.objective <= weighted.objective + 1e-6
+
+
+def test_phase_1_gets_most_of_the_time_once_the_weighted_answer_is_proven(monkeypatch):
+    """Where the weighted answer is proven optimal, phase 2 under its unmet term is solved
+    already, so phase 1 gets PHASE1_SHARE_PROVEN of the time left (it had half before, and on a
+    250-need market a 20 s solve returned at 14.9 s with its unmet term unproven)."""
+    import time
+
+    from allocator.heuristic import portfolio
+
+    instance, p = _lexicographic(710)  # the weighted optimum is proven; the LP bound is not met
+    monkeypatch.setattr(portfolio, "phase_overhead", lambda n_pairs: 0.0)
+    original = portfolio._Portfolio.__init__
+    limits: list = []
+    started = time.monotonic()
+
+    def spy(self, problem, params, phase1=None, search=True, start=None):
+        limits.append((problem is p, params.objective, phase1 is not None,
+                       float(params.time_limit), time.monotonic() - started))
+        original(self, problem, params, phase1, search, start)
+
+    monkeypatch.setattr(portfolio._Portfolio, "__init__", spy)
+    weighted_status = []
+    run = portfolio._Portfolio.run
+
+    def spy_run(self):
+        res = run(self)
+        if self.problem is p and self.params.objective == "weighted":
+            weighted_status.append(res.status)
+        return res
+
+    monkeypatch.setattr(portfolio._Portfolio, "run", spy_run)
+    total = 20.0
+    solve(p, SolveParams(solver="auto", time_limit=total))
+    assert weighted_status and weighted_status[0].value == "optimal"
+    own = [x for x in limits if not x[0] and not x[2]]
+    assert len(own) == 1
+    _, _, _, limit, at = own[0]
+    left = total - at
+    assert limit == pytest.approx(portfolio.PHASE1_SHARE_PROVEN * left, rel=0.02)
+    assert limit > total / 2
