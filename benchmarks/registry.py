@@ -31,7 +31,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from allocator.generate.families import COMBINED, FAMILIES
+from allocator.generate.families import COMBINED, EXTREME, FAMILIES
 from allocator.generate.orlib import orlib_dir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -193,6 +193,17 @@ def _combined() -> list[Spec]:
     return out
 
 
+EXTREME_NEEDS = 250  # small enough for HiGHS to prove most of them in a minute
+
+
+def _extreme() -> list[Spec]:
+    """The extreme families (:data:`EXTREME`) at 250 needs, seeds 1 and 2, blocks in force."""
+    return [Spec(f"zoo-{name}-{seed}", "generated", "S", TIME_LIMITS["S"],
+                 (("scale", "S"), ("seed", seed), ("family", name), ("needs", EXTREME_NEEDS)),
+                 note=fam.description, tags=("zoo-extreme", name))
+            for name, fam in EXTREME.items() for seed in (1, 2)]
+
+
 INDEPENDENT = REPO / "instances" / "independent" / "gen.py"
 INDEPENDENT_SEEDS = {"S": (1, 2, 3, 4, 5, 6), "M": (1, 2, 3), "L": (1, 2)}
 
@@ -271,8 +282,8 @@ def _cflp() -> list[Spec]:
 @cache
 def specs() -> dict[str, Spec]:
     """Every registered instance by name."""
-    return {s.name: s for s in _generated() + _zoo() + _combined() + _indep() + _gap()
-            + _cflp()}
+    return {s.name: s for s in _generated() + _zoo() + _combined() + _extreme() + _indep()
+            + _gap() + _cflp()}
 
 
 def get(name: str) -> Spec:
@@ -301,6 +312,8 @@ SUITES = {
        for scale in ZOO_SCALES},
     # family combinations outside the zoo (allocator.generate.families.COMBINED)
     "zoo-combined": tuple(s.name for s in _combined()),
+    # each knob pushed past the papers, alone or together, at 250 needs (EXTREME)
+    "zoo-extreme": tuple(s.name for s in _extreme()),
     # markets of a generator written independently of ours (instances/independent/gen.py)
     "zoo-indep": tuple(s.name for s in _indep()),
     # the design model (block bids) on single-source facility location; exact solvers only

@@ -14,7 +14,7 @@ from allocator.core.check import check
 from allocator.core.problem import Problem
 from allocator.core.result import Solution
 from allocator.generate import generate, planned_assignment
-from allocator.generate.families import BASE, COMBINED, FAMILIES, family, variant
+from allocator.generate.families import BASE, COMBINED, EXTREME, FAMILIES, family, variant
 from allocator.instance.io import save_instance
 from allocator.instance.schema import Instance
 from benchmarks.zoo import structure
@@ -211,3 +211,41 @@ def test_independent_markets_are_registered_apart_and_differ_from_ours(tmp_path)
         return statistics.median(o.capacity for o in market.offers if o.unit == "hours")
 
     assert median_hours_offer(inst) <= 0.5 * median_hours_offer(market("county", "S"))
+
+
+@pytest.mark.parametrize("name", sorted(EXTREME))
+def test_extreme_families_generate_what_they_say(name):
+    """Each extreme family (suite ``zoo-extreme``) draws a valid 250-need market whose knobs
+    show in it, by the same measures as the zoo's (:func:`benchmarks.zoo.structure`)."""
+    inst = generate("S", needs=250, seed=1, blocks=True, family=name)
+    assert family(name) is EXTREME[name]
+    assert name in inst.name and len(inst.needs) == 250
+    st, base = structure(inst), structure(generate("S", needs=250, seed=1, blocks=True))
+    fam = EXTREME[name]
+    if fam.current_share > 0.5:
+        assert st["in_care"] > 0.5 > base["in_care"]
+    if fam.cannot_continue_share >= 0.3:
+        assert st["cannot_continue"] > 0.2
+    if fam.placement_share >= 0.6:
+        assert st["placement_share"] > 0.5 > base["placement_share"]
+    if fam.placement_share == 0:
+        assert st["placement_share"] == 0
+    if fam.max_provider_share is not None:
+        assert st["max_provider_share"] == fam.max_provider_share
+    if fam.provider_cap_share is not None and fam.offer_headroom > 1:
+        # caps are never drawn below a provider's planned work, so they bind only where the
+        # offers carry more than it
+        assert st["cap_over_offers"] < fam.provider_cap_share[1] + 0.05 < base["cap_over_offers"]
+    assert (inst.policy.objective == "lexicographic") is fam.lexicographic
+    assert not set(EXTREME) & (set(FAMILIES) | set(COMBINED))
+
+
+def test_extreme_suite_is_registered_apart():
+    from benchmarks import registry
+
+    names = registry.SUITES["zoo-extreme"]
+    assert len(names) == 2 * len(EXTREME)
+    spec = registry.get("zoo-xlexmix-2")
+    assert spec.param("needs") == 250 and spec.param("family") == "xlexmix"
+    assert spec.load() == generate("S", needs=250, seed=2, blocks=True, family="xlexmix")
+

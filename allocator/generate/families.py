@@ -157,16 +157,55 @@ COMBINED: dict[str, Family] = {f.name: f for f in (
 )}
 
 
+# Extremes: each knob pushed well past anything the papers or the independent markets showed,
+# alone or together, to find where the engine is wrong or weak rather than to measure it on
+# likely markets. Registered as the suite ``zoo-extreme`` (250 needs, seeds 1 and 2). The
+# lexicographic ones found a defect: phase 1 dropped the weighted answer for a dearer one that
+# left the same unmet (models/heuristic.md, "Ties and time in phase 1").
+EXTREME: dict[str, Family] = {f.name: f for f in (
+    Family("xallcare", "95% of needs in care, half of whom cannot continue with their "
+           "provider", current_share=0.95, cannot_continue_share=0.5),
+    Family("xbeds", "90% placements, in schemes of 1.5 beds", placement_share=0.9,
+           beds_per_scheme=1.5),
+    Family("xcapbound", "offers with twice the planned work, provider caps at 50-60% of "
+           "their offers' sum: the caps bind, the offers do not", offer_headroom=2.0,
+           provider_cap_share=(0.5, 0.6)),
+    Family("xeverywhere", "every hourly provider in two more zones, every need accepts two "
+           "neighbouring zones", second_zone_share=1.0, third_zone_share=1.0,
+           neighbour_share_package=1.0, neighbour_share_placement=1.0,
+           two_neighbours_share=1.0),
+    Family("xcapped", "a 5% cap on any provider's share of a lot", max_provider_share=0.05),
+    Family("xblockall", "highly complex lots block-only, all their demand on contracts in "
+           "force", block_only=True, block_only_cover=1.0),
+    Family("xlexmix", "lexicographic, 60% in care, 30% of whom cannot continue; provider "
+           "caps drawn at 50-80% of their offers, never below their planned work",
+           lexicographic=True, provider_cap_share=(0.5, 0.8), current_share=0.6,
+           cannot_continue_share=0.3),
+    Family("xhoursonly", "home care only, a 10% provider share cap", placement_share=0.0,
+           max_provider_share=0.1),
+    Family("xlexcap", "lexicographic, an 8% provider share cap, block-only highly complex "
+           "lots", lexicographic=True, max_provider_share=0.08, block_only=True),
+    Family("xkitchen", "everything at once: 70% in care (30% cannot continue), 60% "
+           "placements in 1.2-bed schemes, caps drawn at 40-70% (never below planned work), "
+           "dense, wide reach, a 12% share cap, block-only lots at 60% cover",
+           current_share=0.7, cannot_continue_share=0.3, placement_share=0.6,
+           beds_per_scheme=1.2, provider_cap_share=(0.4, 0.7),
+           second_zone_share=0.8, neighbour_share_package=0.6, neighbour_share_placement=0.6,
+           two_neighbours_share=0.5, max_provider_share=0.12, block_only=True,
+           block_only_cover=0.6),
+)}
+
+
 def family(name: str | Family | None) -> Family:
     """The family called ``name`` (``None``: base), with a clear error for unknown names."""
     if name is None:
         return BASE
     if isinstance(name, Family):
         return name
-    found = FAMILIES.get(name) or COMBINED.get(name)
+    found = FAMILIES.get(name) or COMBINED.get(name) or EXTREME.get(name)
     if found is None:
         raise ValueError(f"unknown family {name!r}; choose one of "
-                         f"{', '.join([*FAMILIES, *COMBINED])}")
+                         f"{', '.join([*FAMILIES, *COMBINED, *EXTREME])}")
     return found
 
 
@@ -175,4 +214,4 @@ def variant(base: Family, name: str, **changes: object) -> Family:
     return replace(base, name=name, **changes)  # type: ignore[arg-type]
 
 
-__all__ = ["BASE", "COMBINED", "FAMILIES", "Family", "family", "variant"]
+__all__ = ["BASE", "COMBINED", "EXTREME", "FAMILIES", "Family", "family", "variant"]
