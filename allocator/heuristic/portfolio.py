@@ -479,6 +479,7 @@ class _Portfolio:
         self.bound_method = "none"
         self.parts: list[_Part] = []
         self.mip_injected = 0
+        self.mip_restarted = False  # HiGHS's warm-started answer was inconsistent (.mip)
         self.regions_plan: dict[str, Any] = {}  # regional.plan's reasons, when it declined
         self.admissible: Evaluation | None = None  # lexicographic: best search answer under the cap
         self.admissible_next = 0.0  # lexicographic: when the next search answer may be evaluated
@@ -846,6 +847,7 @@ class _Portfolio:
                      threads=params.threads or 1, seed=int(params.seed))
         status, values, bound = ans.status, ans.values, ans.bound
         self.mip_injected = ans.injected
+        self.mip_restarted = ans.restarted
         self._drain()
         if not status.has_solution or values is None:
             return None
@@ -985,6 +987,9 @@ class _Portfolio:
             candidates.append((mip[0], "mip"))
             extra["mip_status"] = mip[2]
             extra["mip_fed_answers"] = self.mip_injected
+            if self.mip_restarted:
+                extra["mip_restarted"] = ("HiGHS reported an objective its values were not "
+                                          "worth, warm-started: solved again without the start")
         if self.lexicographic and self.phase1 is not None \
                 and self.phase1.evaluation is not None:
             candidates.append((self.phase1.evaluation, "phase 1"))

@@ -122,3 +122,38 @@ def test_blocks_without_an_answer_keep_the_newest_one_and_claim_no_bound(monkeyp
     assert np.allclose(ans.values, better)
     assert ans.objective == pytest.approx(float(model.c @ better + model.offset))
     assert ans.objective < float(model.c @ start + model.offset)
+
+
+def test_a_warm_start_highs_misreports_is_solved_again_without_it() -> None:
+    """highspy 1.16, warm-started from this assignment of the extreme market
+    ``zoo-xcapbound-2`` (the search's answer at the time), hands back the start's values
+    (worth 49,608.65) with an objective of 48,718.64, "Optimal", and that as its bound: below
+    the LP bound (49,047.51) and the optimum (49,072.3). ``auto`` read it as proven and stopped
+    its searches at 0.6 s of 10. Whatever HiGHS does, the answer must be worth what it says,
+    and its bound no higher than what it found and no lower than a defect's."""
+    import json
+    from pathlib import Path
+
+    from allocator.core.evaluate import chosen_from_solution
+    from allocator.core.result import Solution
+    from allocator.generate import generate
+
+    inst = generate("S", needs=250, seed=2, blocks=True, family="xcapbound")
+    p = Problem.from_instance(inst)
+    doc = json.loads((Path(__file__).parents[1] / "data" / "xcapbound2_highs_start.json")
+                     .read_text())
+    chosen = chosen_from_solution(p, Solution(assignment=doc["assignment"], block=doc["block"]))
+    model = build([(p, 1.0)])
+    start = values_from_chosen(model, [chosen])
+    worth = float(model.c @ start + model.offset)
+    assert worth == pytest.approx(49_608.645, abs=0.01)
+    ans = solve_fed(model, start=start, deadline=time.monotonic() + 3.0,
+                    incoming=lambda: None, gap=1e-6, threads=1, seed=0)
+    assert ans.values is not None and ans.objective is not None
+    assert ans.objective == pytest.approx(float(model.c @ ans.values + model.offset), abs=1e-6)
+    assert evaluate(p, chosen_from_values(model, ans.values)[0]).feasible
+    if ans.bound is not None:
+        assert 49_047.5 <= ans.bound <= ans.objective + 1e-6
+    if ans.status == Status.optimal:
+        assert ans.objective <= 49_072.31 + 0.01
+    assert ans.objective < worth  # solved, not the start handed back
