@@ -90,8 +90,9 @@ WEIGHTED_FIRST_SHARE = 0.5  # lexicographic: the weighted solve first, in this s
 WEIGHTED_UNPROVEN_SHARE = 0.6  # ... where the unmet LP does not fit (its route cannot be proven)
 MIN_JOB_S = 2.0  # halves: no search child is started with less time than this left
 MIN_PHASE_S = 1.0  # lexicographic: a phase with less search time than this is not started
-PHASE1_SHARE_PROVEN = 0.75  # lexicographic: phase 1's share of the time left when the
-# weighted answer is proven optimal (phase 2 is then solved unless phase 1 leaves less unmet)
+PHASE1_SHARE_PROVEN = 0.75  # lexicographic: phase 1's share of the time left (at most half
+# the limit) when the weighted answer is proven optimal: phase 2 is then solved unless phase 1
+# leaves less unmet
 # auto: HiGHS's thread this much nicer than the searches it shares the two cores with. On the
 # S zoo (dense, sharecap, blockonly; 3 seeds each, 10 s) the mean gap went from 0.028, 0.069,
 # 0.069% to 0.016, 0.031, 0.045%; HiGHS's bounds barely moved (its root does most of it)
@@ -249,8 +250,9 @@ def solve_lexicographic(problem: Problem, params: Any) -> Result:
     * otherwise :func:`unmet_only` (the unmet term, ties broken by cost) is solved, started
       from the weighted answer, in at most half the time left (three quarters of it when the
       weighted answer is proven optimal: phase 2 under its unmet term is then solved
-      already), with its own proven bound; the weighted answer is kept instead of its answer
-      when it comes first in the lexicographic order (:func:`_lex_better`). Where the LP does
+      already), never more than half the limit, with its own proven bound; the weighted
+      answer is kept instead of its answer when it comes first in the lexicographic order
+      (:func:`_lex_better`). Where the LP does
       not fit, the weighted solve still runs first (in :data:`WEIGHTED_UNPROVEN_SHARE` of
       the time) and only competes: at L the tie-broken search alone leaves more unmet than
       the weighted one.
@@ -307,13 +309,14 @@ def solve_lexicographic(problem: Problem, params: Any) -> Result:
         else tie_weight(problem)
     p1_problem = unmet_only(problem, tie)
     left = total - (time.monotonic() - t0)
-    # Phase 1's own time. Where the weighted answer is proven optimal, phase 2 under its
-    # unmet term is solved already (the weighted optimum is feasible under that cap, so
-    # optimal there): phase 2 needs time only if phase 1 leaves less unmet, and phase 1 gets
-    # PHASE1_SHARE_PROVEN of what is left. Otherwise the two phases share it.
+    # Phase 1's own time, at most half the limit (DESIGN.md clarification 6). Where the
+    # weighted answer is proven optimal, phase 2 under its unmet term is solved already (the
+    # weighted optimum is feasible under that cap, so optimal there): phase 2 needs time only
+    # if phase 1 leaves less unmet, and phase 1 gets PHASE1_SHARE_PROVEN of what is left, up
+    # to that half. Otherwise the two phases share what is left.
     proven_weighted = weighted is not None and weighted[1].status == Status.optimal
-    p1_limit = (PHASE1_SHARE_PROVEN * (left - 2 * overhead) if proven_weighted
-                else min(total / 2, (left - 2 * overhead) / 2))
+    share = PHASE1_SHARE_PROVEN if proven_weighted else 0.5
+    p1_limit = min(total / 2, share * (left - 2 * overhead))
     start = None if weighted is None or p1_problem.n_pairs != problem.n_pairs \
         else weighted[0].chosen
     r1 = _Portfolio(p1_problem, params.model_copy(update={
