@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, func, insert, select
 
 from allocator.core.evaluate import evaluate
 from allocator.core.params import SolveParams
@@ -119,18 +119,26 @@ class NightlyOutcome:
     runtime_s: float
     n_new: int
     n_suggested: int
-    n_unmet: int
+    n_unmet: int  # every need left unmet: new referrals and people in care displaced
     n_moves: int
     messages: list[str] = field(default_factory=list)
+    # of n_unmet, people in care whose provider can no longer serve them and who have no place
+    n_unmet_in_care: int = 0
 
     def summary(self) -> str:
         head = (f"run {self.run_id}" + (" (unchanged book: the recorded run)" if self.reused
                                         else ""))
         obj = "" if self.objective is None else f", objective {self.objective:,.2f}"
         bound = "" if self.bound is None else f", bound {self.bound:,.2f}"
+        # the unmet count splits between the referrals and the people in care: on a book with
+        # 120 people whose provider could not continue, "15 new referral(s): 13 suggested,
+        # 14 unmet" read as if 14 of the 15 referrals had no place
+        displaced = (f"; {self.n_unmet_in_care} in care whose provider can no longer serve "
+                     "them have no place" if self.n_unmet_in_care else "")
         return (f"{head}: {self.status}{obj}{bound}, {self.runtime_s:.1f} s; "
                 f"{self.n_new} new referral(s): {self.n_suggested} suggested,"
-                f" {self.n_unmet} unmet; {self.n_moves} move(s)")
+                f" {self.n_unmet - self.n_unmet_in_care} unmet; {self.n_moves} move(s)"
+                f"{displaced}")
 
 
 # ------------------------------------------------------------------------------- inputs
@@ -401,7 +409,8 @@ def run_nightly(engine: Engine, options: NightlyOptions | None = None, *,
             existing = session.execute(select(m.Run).where(m.Run.fingerprint == fp)
                                        ).scalar_one_or_none()
             if existing is not None:
-                return _outcome(existing, reused=True, messages=messages)
+                return _outcome(existing, reused=True, messages=messages,
+                                in_care=_unmet_in_care(session, existing.id))
         planned = plan(instance, pins, rejected, options)
         if before_write is not None:
             before_write()
@@ -412,12 +421,15 @@ def run_nightly(engine: Engine, options: NightlyOptions | None = None, *,
                                   " added or decisions taken): nothing was written; run again")
             run = _record(session, planned, fp, instance_hash, version, started, runtime,
                           options)
+            in_care = sum(1 for row in planned.suggestions
+                          if row.action == "unmet" and row.from_provider_id)
         # The solver's own status words ("Optimal", "Interrupted by user" when the portfolio
         # stops a helper) say nothing the summary line does not; they stay in the run's record
         # and are shown only when the run found no solution.
         note = planned.message if planned.message and not planned.result.status.has_solution \
             else None
-        return _outcome(run, reused=False, messages=messages + ([note] if note else []))
+        return _outcome(run, reused=False, messages=messages + ([note] if note else []),
+                        in_care=in_care)
 
 
 def _record(session, planned: Plan, fp: str, instance_hash: str, version: int, started,
@@ -455,10 +467,18 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=float))
 
 
-def _outcome(run: m.Run, *, reused: bool, messages: list[str]) -> NightlyOutcome:
+def _unmet_in_care(session, run_id: int) -> int:
+    """People in care a run left unmet (displaced from a provider that cannot serve them)."""
+    return int(session.execute(select(func.count()).select_from(m.Suggestion).where(
+        m.Suggestion.run_id == run_id, m.Suggestion.action == "unmet",
+        m.Suggestion.from_provider_id.is_not(None))).scalar_one())
+
+
+def _outcome(run: m.Run, *, reused: bool, messages: list[str],
+             in_care: int = 0) -> NightlyOutcome:
     return NightlyOutcome(
         run_id=run.id, reused=reused, fingerprint=run.fingerprint, status=run.status,
         objective=run.objective, bound=run.bound, runtime_s=run.runtime_s, n_new=run.n_new,
         n_suggested=run.n_suggested, n_unmet=run.n_unmet, n_moves=run.n_moves,
-        messages=[msg for msg in messages if msg])
+        messages=[msg for msg in messages if msg], n_unmet_in_care=in_care)
 

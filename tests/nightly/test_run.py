@@ -141,3 +141,44 @@ def test_max_moves_moves_at_most_k_and_states_each_saving(engine):
             assert run.objective <= run.baseline_objective + 1e-6
             assert run.baseline_objective == pytest.approx(pinned.objective)
 
+
+
+def test_the_summary_counts_people_in_care_apart_from_the_referrals(engine):
+    """A person in care whose provider can no longer serve them (no eligible offer) and who
+    finds no place is unmet too, but not a referral: the summary line says so apart. On a
+    book of 120 such people the line read "15 new referral(s): 13 suggested, 14 unmet"."""
+    from allocator.instance.schema import Instance
+    from allocator.store import book
+
+    inst = Instance.model_validate({
+        "zones": [{"id": "z"}],
+        "providers": [{"id": "home", "quality": 80}, {"id": "scheme", "quality": 80}],
+        "offers": [
+            {"provider": "home", "zone": "z", "service": "personal_care", "unit": "hours",
+             "price": 20, "capacity": 10, "max_complexity": "highly_complex"},
+            {"provider": "scheme", "zone": "z", "service": "supported_living", "unit": "beds",
+             "price": 900, "capacity": 2, "max_complexity": "highly_complex"},
+        ],
+        "needs": [
+            {"id": "c1", "kind": "package", "zone": "z", "service": "personal_care",
+             "complexity": "complex", "care_group": "OP", "quantity": 5,
+             "current_provider": "scheme"},
+            {"id": "new", "kind": "package", "zone": "z", "service": "personal_care",
+             "complexity": "complex", "care_group": "OP", "quantity": 8, "priority": "urgent"},
+        ],
+        "policy": {"unmet_penalty": {"urgent": 500, "standard": 100}},
+    })
+    with transaction(engine) as session:
+        book.import_instance(session, inst)
+    out = run_nightly(engine, OPTS)
+    with transaction(engine) as session:
+        rows = {s.need_id: (s.action, s.from_provider_id) for s in session.execute(
+            select(m.Suggestion).where(m.Suggestion.run_id == out.run_id)).scalars()}
+    assert rows == {"new": ("assign", None), "c1": ("unmet", "scheme")}
+    assert (out.n_new, out.n_suggested, out.n_unmet, out.n_unmet_in_care) == (1, 1, 1, 1)
+    line = out.summary()
+    assert "1 new referral(s): 1 suggested, 0 unmet" in line
+    assert "1 in care whose provider can no longer serve them have no place" in line
+    again = run_nightly(engine, OPTS)  # the recorded run, counted the same way
+    assert again.reused and again.n_unmet_in_care == 1 and again.summary().endswith(
+        "have no place")
