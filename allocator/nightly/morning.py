@@ -5,8 +5,10 @@ Tables (the same in both):
 * **New referrals** - every new referral, its suggested provider and weekly cost, or why it is
   unmet and the cheapest change that would serve it;
 * **Moves** - people in care the run suggests moving (with ``--max-moves``), and the saving;
-* **Unmet by zone** - unmet referrals by zone and priority, hours (or beds) and people, like the
-  unmet-need table of seed 001;
+  people in care whose provider can no longer serve them go here too, with their new
+  provider or "no place";
+* **Unmet by zone** - unmet need by zone and priority, hours (or beds) and people (referrals
+  and people in care with no place), like the unmet-need table of seed 001;
 * **Providers** - utilisation of each provider's hours (people in care plus tonight's
   suggestions) and beds;
 * **Blocks** - block volume in force, used, void;
@@ -151,12 +153,24 @@ def build_report(engine: Engine, run_id: int) -> MorningReport:
         currency = state.currency
     new_rows, move_rows = [], []
     unmet: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
+    in_care_unmet = 0
     for s in suggestions:
         need = needs[s.need_id]
         if s.action == "move":
             move = s.explanation.get("move", {})
             move_rows.append([s.need_id, need.zone_id, s.from_provider_id, s.provider_id,
                               s.quantity, move.get("from_cost"), s.cost, s.saving, s.reason])
+            continue
+        if s.action == "unmet" and s.from_provider_id:
+            # a person in care whose provider can no longer serve them, with no place: not a
+            # new referral; listed with the moves, "no place" as where they go
+            in_care_unmet += 1
+            move_rows.append([s.need_id, need.zone_id, s.from_provider_id, "no place",
+                              s.quantity, None, None, None, s.reason])
+            unit = "beds" if need.kind == "placement" else "hours"
+            cell = unmet[(need.zone_id, f"{need.priority} ({unit})")]
+            cell[0] += s.quantity
+            cell[1] += 1
             continue
         change = s.explanation.get("change", {}).get("sentence", "") if s.action == "unmet" \
             else ""
@@ -189,6 +203,7 @@ def build_report(engine: Engine, run_id: int) -> MorningReport:
         ("gap", None if run.gap is None else f"{100 * run.gap:.4f}%"),
         ("time (s)", run.runtime_s), ("needs in the model", run.n_needs),
         ("new referrals", run.n_new), ("suggested", run.n_suggested), ("unmet", run.n_unmet),
+        ("of which people in care with no place", in_care_unmet),
         ("moves", run.n_moves), ("max moves", run.max_moves),
         ("objective if nobody moves", run.baseline_objective),
         ("previous run", previous.id if previous else "none"),

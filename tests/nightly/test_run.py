@@ -143,10 +143,9 @@ def test_max_moves_moves_at_most_k_and_states_each_saving(engine):
 
 
 
-def test_the_summary_counts_people_in_care_apart_from_the_referrals(engine):
-    """A person in care whose provider can no longer serve them (no eligible offer) and who
-    finds no place is unmet too, but not a referral: the summary line says so apart. On a
-    book of 120 such people the line read "15 new referral(s): 13 suggested, 14 unmet"."""
+def _displaced_book(engine):
+    """A book with one referral (placed) and one person in care whose provider can no longer
+    serve them (no eligible offer) and who finds no place; its first nightly run."""
     from allocator.instance.schema import Instance
     from allocator.store import book
 
@@ -170,7 +169,14 @@ def test_the_summary_counts_people_in_care_apart_from_the_referrals(engine):
     })
     with transaction(engine) as session:
         book.import_instance(session, inst)
-    out = run_nightly(engine, OPTS)
+    return run_nightly(engine, OPTS)
+
+
+def test_the_summary_counts_people_in_care_apart_from_the_referrals(engine):
+    """The person in care with no place is unmet too, but not a referral: the summary line says
+    so apart. On a book of 120 such people the line read "15 new referral(s): 13 suggested,
+    14 unmet"."""
+    out = _displaced_book(engine)
     with transaction(engine) as session:
         rows = {s.need_id: (s.action, s.from_provider_id) for s in session.execute(
             select(m.Suggestion).where(m.Suggestion.run_id == out.run_id)).scalars()}
@@ -182,3 +188,19 @@ def test_the_summary_counts_people_in_care_apart_from_the_referrals(engine):
     again = run_nightly(engine, OPTS)  # the recorded run, counted the same way
     assert again.reused and again.n_unmet_in_care == 1 and again.summary().endswith(
         "have no place")
+
+
+def test_the_morning_report_lists_people_in_care_with_no_place_apart(engine):
+    """The morning report's "New referrals" table held the displaced person with no place as
+    if they were a referral; they are listed with the moves ("no place") and counted in the
+    summary."""
+    from allocator.nightly.morning import build_report
+
+    report = build_report(engine, _displaced_book(engine).run_id)
+    new_rows = report.tables["New referrals"][1]
+    assert [r[0] for r in new_rows] == ["new"]
+    moves = report.tables["Moves"][1]
+    assert [(r[0], r[2], r[3]) for r in moves] == [("c1", "scheme", "no place")]
+    assert ("of which people in care with no place", 1) in report.summary
+    header, unmet_rows = report.tables["Unmet by zone"]
+    assert unmet_rows[-1][0] == "total" and unmet_rows[-1][3] == 1
