@@ -184,6 +184,16 @@ def highs_lp(highspy, *, cost, A, col_lo, col_hi, row_lo, row_hi, offset: float 
     return lp
 
 
+
+def misreported(c: np.ndarray, offset: float, values: np.ndarray,
+                objective: float) -> float | None:
+    """What ``values`` are worth when HiGHS reported another ``objective`` for them (beyond
+    1e-6 relative), else None. highspy 1.16, warm-started, may hand back the start's values
+    with a lower objective than they are worth and call it optimal; both HiGHS paths
+    (:func:`solve` and :func:`allocator.heuristic.mip.solve_fed`) check with this."""
+    actual = float(np.dot(c, values) + offset)
+    return actual if abs(actual - objective) > 1e-6 * max(1.0, abs(actual)) else None
+
 def solve(
     model: MatrixModel,
     options: SolverOptions,
@@ -265,8 +275,8 @@ def solve(
         # our deadline callback stopped it: nobody interrupted anything
         message = "Time limit reached (stopped at the deadline)"
     if values is not None and objective is not None:
-        actual = float(np.dot(c, values) + off)
-        if abs(actual - objective) > 1e-6 * max(1.0, abs(actual)):
+        actual = misreported(c, off, values, objective)
+        if actual is not None:
             # Seen with highspy 1.16 on a nightly model warm-started from a feasible
             # assignment: HiGHS returned the start's values but reported a lower objective and
             # a bound below the true optimum, "Optimal". Such an answer proves nothing: solve

@@ -202,7 +202,7 @@ def solve_fed(model: MatrixModel, *, start: np.ndarray | None, deadline: float,
     """
     import highspy
 
-    from allocator.exact.highs import highs_lp, set_threads, status_of
+    from allocator.exact.highs import highs_lp, misreported, set_threads, status_of
 
     h = new_highs()
     h.setOptionValue("time_limit", float(max(0.05, deadline - time.monotonic())))
@@ -244,24 +244,20 @@ def solve_fed(model: MatrixModel, *, start: np.ndarray | None, deadline: float,
         # an LP (a block of continuous columns only): HiGHS leaves the MIP bound at 0
         bound = float(info.objective_function_value) if status == Status.optimal else np.nan
     objective = float(info.objective_function_value) if has else None
-    if values is not None and objective is not None:
-        actual = float(np.dot(model.c, values) + model.offset)
-        if abs(actual - objective) > 1e-6 * max(1.0, abs(actual)):
-            # highspy 1.16, warm-started (as in allocator.exact.highs.solve): it may hand back
-            # the start's values with a lower objective than they are worth, "Optimal", and
-            # that objective as its bound. Seen on zoo-xcapbound-2 (250 needs): reported
-            # 48,718.64 for values worth 49,608.65 (the start), below the LP bound 49,047.51;
-            # auto took it as proven and stopped its searches at 0.6 s, 0.066% above the LP
-            # (the optimum is 49,072.3). Such an answer proves nothing: solve again without
-            # the start, or keep the values with no claim and no bound.
-            injected_before = injected[0]
-            if start is not None and deadline - time.monotonic() > 0.05:
-                again = solve_fed(model, start=None, deadline=deadline, incoming=incoming,
-                                  gap=gap, threads=threads, seed=seed, max_nodes=max_nodes)
-                return MipAnswer(status=again.status, values=again.values,
-                                 objective=again.objective, bound=again.bound,
-                                 injected=injected_before + again.injected, restarted=True)
-            return MipAnswer(status=Status.feasible, values=values, objective=actual,
-                             bound=None, injected=injected_before, restarted=True)
+    actual = None if values is None or objective is None else \
+        misreported(model.c, model.offset, values, objective)
+    if actual is not None:
+        # Seen on zoo-xcapbound-2 (250 needs), warm-started: reported 48,718.64 for values worth
+        # 49,608.65 (the start), "Optimal", below the LP bound 49,047.51; auto took it as proven
+        # and stopped its searches at 0.6 s, 0.066% above the LP (the optimum is 49,072.3).
+        # Solve again without the start, or keep the values with no claim and no bound.
+        if start is not None and deadline - time.monotonic() > 0.05:
+            again = solve_fed(model, start=None, deadline=deadline, incoming=incoming, gap=gap,
+                              threads=threads, seed=seed, max_nodes=max_nodes)
+            return MipAnswer(status=again.status, values=again.values,
+                             objective=again.objective, bound=again.bound,
+                             injected=injected[0] + again.injected, restarted=True)
+        return MipAnswer(status=Status.feasible, values=values, objective=actual, bound=None,
+                         injected=injected[0], restarted=True)
     return MipAnswer(status=status, values=values, objective=objective,
                      bound=bound if np.isfinite(bound) else None, injected=injected[0])

@@ -161,16 +161,17 @@ def build_report(engine: Engine, run_id: int) -> MorningReport:
             move_rows.append([s.need_id, need.zone_id, s.from_provider_id, s.provider_id,
                               s.quantity, move.get("from_cost"), s.cost, s.saving, s.reason])
             continue
+        if s.action == "unmet":
+            unit = "beds" if need.kind == "placement" else "hours"
+            cell = unmet[(need.zone_id, f"{need.priority} ({unit})")]
+            cell[0] += s.quantity
+            cell[1] += 1
         if s.action == "unmet" and s.from_provider_id:
             # a person in care whose provider can no longer serve them, with no place: not a
             # new referral; listed with the moves, "no place" as where they go
             in_care_unmet += 1
             move_rows.append([s.need_id, need.zone_id, s.from_provider_id, "no place",
                               s.quantity, None, None, None, s.reason])
-            unit = "beds" if need.kind == "placement" else "hours"
-            cell = unmet[(need.zone_id, f"{need.priority} ({unit})")]
-            cell[0] += s.quantity
-            cell[1] += 1
             continue
         change = s.explanation.get("change", {}).get("sentence", "") if s.action == "unmet" \
             else ""
@@ -179,11 +180,6 @@ def build_report(engine: Engine, run_id: int) -> MorningReport:
                          s.provider_id or "", s.offer_id or "", s.cost, s.block_quantity,
                          s.reason if s.action == "assign" else
                          s.explanation.get("detail", s.reason), change])
-        if s.action == "unmet":
-            unit = "beds" if need.kind == "placement" else "hours"
-            cell = unmet[(need.zone_id, f"{need.priority} ({unit})")]
-            cell[0] += s.quantity
-            cell[1] += 1
     # table rows mix labels and numbers
     unmet_rows: list[list[Any]] = [[zone, prio, qty, int(people)]
                                    for (zone, prio), (qty, people) in sorted(unmet.items())]

@@ -421,8 +421,7 @@ def run_nightly(engine: Engine, options: NightlyOptions | None = None, *,
                                   " added or decisions taken): nothing was written; run again")
             run = _record(session, planned, fp, instance_hash, version, started, runtime,
                           options)
-            in_care = sum(1 for row in planned.suggestions
-                          if row.action == "unmet" and row.from_provider_id)
+            in_care = _unmet_in_care(session, run.id)
         # The solver's own status words ("Optimal", "Interrupted by user" when the portfolio
         # stops a helper) say nothing the summary line does not; they stay in the run's record
         # and are shown only when the run found no solution.
