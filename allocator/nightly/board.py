@@ -74,8 +74,49 @@ class Overview:
     zones: list[Capacity]
     providers: list[Capacity]
     waiting: list[Waiting]
-    runs: list[m.Run]
+    runs: list[RunLine]
     batches: list[m.IntakeBatch]
+
+
+@dataclass(frozen=True)
+class RunLine:
+    """A recorded run as its tables show it: the referrals left unmet apart from the people in
+    care whose provider can no longer serve them and who have no place (both are ``unmet``
+    suggestions; the run's ``n_unmet`` counts them together)."""
+
+    id: int
+    finished_at: datetime | None
+    status: str
+    objective: float | None
+    bound: float | None
+    n_new: int
+    n_suggested: int
+    n_unmet: int
+    n_moves: int
+    n_unmet_in_care: int
+
+    @property
+    def n_unmet_referrals(self) -> int:
+        return self.n_unmet - self.n_unmet_in_care
+
+
+def unmet_in_care(session: Session, run_ids: list[int]) -> dict[int, int]:
+    """Per run, the people in care it left unmet (an ``unmet`` suggestion with a provider to
+    come from: displaced from a provider that can no longer serve them)."""
+    if not run_ids:
+        return {}
+    counts = dict(session.execute(
+        select(m.Suggestion.run_id, func.count()).where(
+            m.Suggestion.run_id.in_(run_ids), m.Suggestion.action == "unmet",
+            m.Suggestion.from_provider_id.is_not(None)).group_by(m.Suggestion.run_id)).all())
+    return {r: int(counts.get(r, 0)) for r in run_ids}
+
+
+def _lines(session: Session, rows: list[m.Run]) -> list[RunLine]:
+    in_care = unmet_in_care(session, [r.id for r in rows])
+    return [RunLine(id=r.id, finished_at=r.finished_at, status=r.status, objective=r.objective,
+                    bound=r.bound, n_new=r.n_new, n_suggested=r.n_suggested, n_unmet=r.n_unmet,
+                    n_moves=r.n_moves, n_unmet_in_care=in_care[r.id]) for r in rows]
 
 
 def _utc(t: datetime | None) -> datetime | None:
@@ -104,8 +145,8 @@ def book_overview(engine: Engine, *, runs: int = 8, batches: int = 8) -> Overvie
         new = session.execute(select(m.Need.zone_id, m.Need.priority, m.Need.kind,
                                      m.Need.quantity, m.Need.created_at)
                               .where(m.Need.status == "new")).all()
-        recent_runs = list(session.execute(select(m.Run).order_by(m.Run.id.desc())
-                                           .limit(runs)).scalars())
+        recent_runs = _lines(session, list(session.execute(
+            select(m.Run).order_by(m.Run.id.desc()).limit(runs)).scalars()))
         recent_batches = list(session.execute(select(m.IntakeBatch)
                                               .order_by(m.IntakeBatch.id.desc())
                                               .limit(batches)).scalars())
@@ -353,10 +394,10 @@ def _detail(session: Session, run_id: int, need_id: str) -> SuggestionDetail:
                             provider_names=names)
 
 
-def runs(engine: Engine, limit: int = 20) -> list[m.Run]:
+def runs(engine: Engine, limit: int = 20) -> list[RunLine]:
     with transaction(engine) as session:
-        return list(session.execute(select(m.Run).order_by(m.Run.id.desc()).limit(limit))
-                    .scalars())
+        return _lines(session, list(session.execute(
+            select(m.Run).order_by(m.Run.id.desc()).limit(limit)).scalars()))
 
 
 def overview_tables(o: Overview) -> dict[str, tuple[list[str], list[list[Any]]]]:

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, insert, select
 
 from allocator.core.evaluate import evaluate
 from allocator.core.params import SolveParams
@@ -37,6 +37,7 @@ from allocator.core.usage import Usage
 from allocator.exact.solve import EXACT_SOLVERS, finish, solve_model, warm_start_values
 from allocator.instance.io import dump_json
 from allocator.instance.schema import Instance
+from allocator.nightly.board import unmet_in_care
 from allocator.nightly.continuity import NightlyModel, nightly_model, pinned_overloads
 from allocator.nightly.explain import Explainer
 from allocator.solvers import certify, solve
@@ -468,9 +469,7 @@ def _jsonable(value: Any) -> Any:
 
 def _unmet_in_care(session, run_id: int) -> int:
     """People in care a run left unmet (displaced from a provider that cannot serve them)."""
-    return int(session.execute(select(func.count()).select_from(m.Suggestion).where(
-        m.Suggestion.run_id == run_id, m.Suggestion.action == "unmet",
-        m.Suggestion.from_provider_id.is_not(None))).scalar_one())
+    return unmet_in_care(session, [run_id])[run_id]
 
 
 def _outcome(run: m.Run, *, reused: bool, messages: list[str],

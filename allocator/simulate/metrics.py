@@ -133,8 +133,15 @@ def replication_values(run: PolicyRun, week_frame: pd.DataFrame) -> dict[str, fl
     return out
 
 
-def interval(values: Iterable[float]) -> tuple[float, float | None, float | None]:
-    """Mean and Student-t 95% interval of independent values (no interval for one value)."""
+def interval(values: Iterable[float], within: tuple[float, float] | None = None
+             ) -> tuple[float, float | None, float | None]:
+    """Mean and Student-t 95% interval of independent values (no interval for one value).
+
+    ``within``: the range the quantity can take (people, hours, days and pounds are never
+    negative; utilisation is at most 1). The interval is cut to it: its part outside holds no
+    possible value, so the cut interval covers the true mean whenever the whole one does, and
+    a commissioner is not shown "-1.6 days waited" from two replications.
+    """
     from scipy import stats
 
     v = np.asarray([x for x in values if np.isfinite(x)], dtype=float)
@@ -144,7 +151,15 @@ def interval(values: Iterable[float]) -> tuple[float, float | None, float | None
     if len(v) < 2:
         return m, None, None
     half = float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)))
-    return m, m - half, m + half
+    lo, hi = m - half, m + half
+    if within is not None:
+        lo, hi = max(lo, within[0]), min(hi, within[1])
+    return m, lo, hi
+
+
+def range_of(metric: str) -> tuple[float, float]:
+    """The values a metric of :data:`METRICS` (or of the zone table) can take."""
+    return (0.0, 1.0) if metric in ("utilisation", "bed_occupancy") else (0.0, float("inf"))
 
 
 def summarise(values: pd.DataFrame, policies: Sequence[str]) -> dict[str, dict[str, object]]:
@@ -158,7 +173,7 @@ def summarise(values: pd.DataFrame, policies: Sequence[str]) -> dict[str, dict[s
         entry: dict[str, object] = {"replications": int(len(rows))}
         for m in METRICS:
             key = "days_waited_p90" if m == "days_waited_p90" else f"{m}_mean"
-            mean, lo, hi = interval(rows[m])
+            mean, lo, hi = interval(rows[m], range_of(m))
             entry[key] = _num(mean)
             entry[f"{key}_ci95"] = None if lo is None else [_num(lo), _num(hi)]
         out[name] = entry
@@ -193,7 +208,7 @@ def zone_summary(zones: pd.DataFrame, policies: Sequence[str]) -> pd.DataFrame:
         for zone, g in per_rep[per_rep["policy"] == name].groupby("zone", sort=False):
             row: dict[str, object] = {"policy": name, "zone": zone}
             for m in ("unmet_hours", "waiting_people", "unmet_beds", "utilisation"):
-                mean, lo, hi = interval(g[m])
+                mean, lo, hi = interval(g[m], range_of(m))
                 row[m] = mean
                 row[f"{m}_ci95_low"], row[f"{m}_ci95_high"] = lo, hi
             rows.append(row)

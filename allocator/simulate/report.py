@@ -22,7 +22,7 @@ import pandas as pd
 
 from allocator.report.html import CSS, _figure, _img, _png, _table
 from allocator.report.writers import write_csv, write_workbook
-from allocator.simulate.metrics import METRICS, MONEY_TERMS, PENALTY_TERMS, interval
+from allocator.simulate.metrics import METRICS, MONEY_TERMS, PENALTY_TERMS, interval, range_of
 from allocator.simulate.run import SimulationResult
 
 FORMATS = ("json", "csv", "xlsx", "html")
@@ -162,7 +162,8 @@ def unmet_over_year(result: SimulationResult) -> bytes:
     for i, name in enumerate(result.policies):
         w = result.weekly[result.weekly["policy"] == name]
         weeks = np.sort(w["week"].unique())
-        stats = [interval(w.loc[w["week"] == k, "unmet_hours"]) for k in weeks]
+        stats = [interval(w.loc[w["week"] == k, "unmet_hours"], range_of("unmet_hours"))
+                 for k in weeks]
         mean = np.array([s[0] for s in stats])
         ax.plot(weeks, mean, color=COLOURS[i % len(COLOURS)], label=name)
         if all(s[1] is not None for s in stats):

@@ -206,3 +206,64 @@ def test_a_run_that_ends_at_its_first_figures_is_said_in_words(client, book_url)
     assert "progress.png" in two and "progress-in-words" not in two
     running = client.get(f"/night/jobs/{ids[2]}").text
     assert "progress.png" in running
+
+
+def test_the_run_tables_count_people_in_care_with_no_place_apart(tmp_path):
+    """A run that places its one referral and leaves one person in care with no place (their
+    provider can no longer serve them): the runs tables of the night and book pages say
+    "unmet 0" and "in care, no place 1", where they said "unmet 1" beside "suggested 1" of
+    one referral."""
+    from fastapi.testclient import TestClient
+    from store.databases import migrated_engine
+
+    from allocator.instance.schema import Instance
+    from allocator.nightly.run import NightlyOptions, run_nightly
+    from allocator.store import book
+    from allocator.store.users import add_user
+    from allocator.web.app import create_app
+
+    from .conftest import PASSWORD, settings_for
+
+    url = f"sqlite:///{tmp_path / 'displaced.db'}"
+    inst = Instance.model_validate({
+        "zones": [{"id": "z"}],
+        "providers": [{"id": "home", "quality": 80}, {"id": "scheme", "quality": 80}],
+        "offers": [
+            {"provider": "home", "zone": "z", "service": "personal_care", "unit": "hours",
+             "price": 20, "capacity": 10, "max_complexity": "highly_complex"},
+            {"provider": "scheme", "zone": "z", "service": "supported_living", "unit": "beds",
+             "price": 900, "capacity": 2, "max_complexity": "highly_complex"},
+        ],
+        "needs": [
+            {"id": "c1", "kind": "package", "zone": "z", "service": "personal_care",
+             "complexity": "complex", "care_group": "OP", "quantity": 5,
+             "current_provider": "scheme"},
+            {"id": "new", "kind": "package", "zone": "z", "service": "personal_care",
+             "complexity": "complex", "care_group": "OP", "quantity": 8, "priority": "urgent"},
+        ],
+        "policy": {"unmet_penalty": {"urgent": 500, "standard": 100}},
+    })
+    for engine in migrated_engine(url):
+        with transaction(engine) as session:
+            book.import_instance(session, inst)
+            add_user(session, "broker", "broker", PASSWORD)
+        out = run_nightly(engine, NightlyOptions(time_limit=10))
+    assert (out.n_new, out.n_suggested, out.n_unmet, out.n_unmet_in_care) == (1, 1, 1, 1)
+
+    def run_row(html: str) -> dict[str, str]:
+        """The first row of the table headed "in care, no place", by heading."""
+        table = next(t for t in re.findall(r"<table.*?</table>", html, re.S)
+                     if "in care, no place" in t)
+        heads = re.findall(r"<th[^>]*>([^<]*)</th>", table)
+        body = table[table.index("<tbody>"):]
+        cells = [re.sub(r"<[^>]+>", "", c).strip()
+                 for c in re.findall(r"<td[^>]*>(.*?)</td>", body[:body.index("</tr>")], re.S)]
+        return dict(zip(heads, cells, strict=False))
+
+    with TestClient(create_app(settings_for(url, tmp_path)), base_url="http://testserver") as c:
+        login(c, "broker")
+        for page in ("/night", "/book"):
+            row = run_row(c.get(page).text)
+            assert (row["new"], row["suggested"], row["unmet"], row["in care, no place"]) == (
+                "1", "1", "0", "1"), (page, row)
+        assert "1 suggested, 0 unmet, 1 in care with no place" in c.get("/book").text
