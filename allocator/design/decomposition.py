@@ -419,8 +419,9 @@ def _key(y: np.ndarray, cap: np.ndarray) -> bytes:
                                                           6).tobytes()
 
 
-def solve_benders(ctx: DesignContext) -> Result:
-    """The L-shaped method of :mod:`allocator.design.benders`, then exact evaluation."""
+def solve_benders(ctx: DesignContext, *, extensive_after: bool = True) -> Result:
+    """The L-shaped method of :mod:`allocator.design.benders`, then exact evaluation (and,
+    with ``extensive_after``, the extensive form in the time left where it fits)."""
     aggregates = grouped_aggregates(ctx.core, ctx.demands, ctx.lot_demand,
                                     ctx.params.aggregate_groups)
     if not any(len(m.rows_of("award capacity")) for _, m in aggregates):
@@ -468,16 +469,44 @@ def solve_benders(ctx: DesignContext) -> Result:
     if not loop.candidates:
         return Result(status=Status.time_limit_no_solution, solver=ctx.solver, bound=loop.lower,
                       runtime_s=ctx.elapsed(), extra=extra)
-    res = _final_candidates(ctx, loop, extra)
-    return _extensive_after(ctx, _bound_after(ctx, loop, res))
+    res = _bound_after(ctx, loop, _final_candidates(ctx, loop, extra))
+    return _extensive_after(ctx, res, ctx.params.max_columns) if extensive_after else res
+
+
+def solve_benders_extensive(ctx: DesignContext) -> Result:
+    """``auto`` where the extensive form fits: Benders for a design, then the extensive form
+    started from it.
+
+    The extensive form's MIP alone can sit on a poor design for the whole limit where the
+    capacities bind (``xcapbound``: 45,558 at 60 s, 12% above its bound, where Benders' exact
+    evaluation found 40,583), and Benders alone proves only its LP recourse where that is far
+    below the MIP's (``xkitchen``: 291,028 against 321,320). Benders gets
+    ``hybrid_share`` of the limit (its loop and its exact evaluation); the extensive form the
+    rest, with Benders' design and allocations as its first incumbent; the better design and
+    the larger bound are kept (:func:`_extensive_after`).
+    """
+    share = ctx.params.hybrid_share
+    first = replace(ctx, deadline=ctx.t0 + share * (ctx.deadline - ctx.t0))
+    res = solve_benders(first, extensive_after=False)
+    if not res.status.has_solution:  # no design to start from: the extensive form alone
+        ext = solve_extensive(ctx)
+        bounds = [b for b in (res.bound, ext.bound) if b is not None]
+        bound = max(bounds) if bounds else None
+        if ext.objective is not None and bound is not None:
+            bound = min(bound, ext.objective)
+        return replace(ext, bound=bound,
+                       extra={**ext.extra, "benders_first": {"status": res.status.value,
+                                                             "bound": res.bound}})
+    return _extensive_after(ctx, res, ctx.params.hybrid_columns)
 
 
 # the extensive form is only started after the loop with at least this much time left
 EXTENSIVE_AFTER_MIN_S = 1.0
 
 
-def _extensive_after(ctx: DesignContext, res: Result) -> Result:
-    """The time the loop left, to the extensive form when it fits (``max_columns``).
+def _extensive_after(ctx: DesignContext, res: Result, max_columns: int) -> Result:
+    """The time the loop left, to the extensive form when it fits (``max_columns``), started
+    from the loop's design.
 
     Benders' cuts come from the LP recourse, so the loop ends once no cut is new even where the
     LP recourse is far below the MIP recourse (a few lumpy needs against small capacities):
@@ -488,11 +517,11 @@ def _extensive_after(ctx: DesignContext, res: Result) -> Result:
     """
     params = ctx.params
     if res.objective is None or not res.status.has_solution or res.status == Status.optimal \
-            or ctx.columns > params.max_columns or ctx.left() < EXTENSIVE_AFTER_MIN_S:
+            or ctx.columns > max_columns or ctx.left() < EXTENSIVE_AFTER_MIN_S:
         return res
     started = ctx.elapsed()
     with muted():  # its incumbents may be dearer than the loop's design, shown already
-        ext = solve_extensive(ctx)
+        ext = solve_extensive(ctx, start=res)
     info = {"status": ext.status.value, "objective": ext.objective, "bound": ext.bound,
             "seconds": ctx.elapsed() - started}
     LOG.info("benders: extensive form after the loop: %s", info)
@@ -505,7 +534,8 @@ def _extensive_after(ctx: DesignContext, res: Result) -> Result:
     status = Status.optimal if bound is not None and (
         gap(best.objective, bound) or 0.0) <= params.gap else Status.feasible
     extra = {**res.extra, "extensive_after": info}
-    if better:
+    if better:  # the allocations of the design returned (the scenario tables read them)
+        extra["outcomes"] = ext.extra["outcomes"]
         extra["design_from"] = "the extensive form, after the Benders loop"
     runtime = ctx.elapsed()
     return replace(best, bound=bound, status=status, extra=extra, runtime_s=runtime,

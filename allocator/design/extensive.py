@@ -14,25 +14,31 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from allocator.core.evaluate import chosen_from_solution
 from allocator.core.problem import Problem
 from allocator.core.result import Result
 from allocator.design.context import Awards, DesignContext, result, solve_params
 from allocator.design.recourse import design_holders, holder_keys, outcome_of, with_awards
 from allocator.design.scenarios import Demand
-from allocator.exact.model import MatrixModel, build, chosen_from_values
+from allocator.exact.model import MatrixModel, build, chosen_from_values, values_from_chosen
 from allocator.exact.solve import solve_model
 from allocator.instance.schema import Instance
 
 
-def solve_extensive(ctx: DesignContext) -> Result:
-    """Solve the design model over all of ``ctx.demands`` as one MIP."""
+def solve_extensive(ctx: DesignContext, start: Result | None = None) -> Result:
+    """Solve the design model over all of ``ctx.demands`` as one MIP.
+
+    ``start``: a design solved on every demand (a result of another method on ``ctx``), the
+    MIP's first incumbent.
+    """
     ds = ctx.demands
     problems = design_problems(ctx.instance, ds)
     model = build([(p, d.weight) for p, d in zip(problems, ds, strict=True)], design=True,
                   expected_lot_demand=ctx.lot_demand)
     build_s = ctx.elapsed()
     sp = solve_params(ctx, max(0.01, ctx.left()), ctx.params.threads)
-    res, phases = solve_model(model, sp, ctx.kind)
+    warm = None if start is None else start_values(model, problems, start)
+    res, phases = solve_model(model, sp, ctx.kind, warm_start=warm)
     extra = {**ctx.common, "build_s": build_s, "columns": model.n_cols, "rows": model.n_rows,
              "phases": [{"phase": n, "status": r.status.value, "objective": r.objective,
                          "bound": r.bound, "runtime_s": r.runtime_s} for n, r in phases],
@@ -49,6 +55,24 @@ def solve_extensive(ctx: DesignContext) -> Result:
         outcomes.append(outcome_of(fixed, d, ch, res.status, None, 0.0, res.message))
     return result(ctx, awards, outcomes, status=res.status, bound=res.bound, extra=extra,
                   build_s=build_s)
+
+
+def start_values(model: MatrixModel, problems: Sequence[Problem],
+                 start: Result) -> np.ndarray | None:
+    """The extensive form's column values of a design and its allocations (``start``: a
+    design result with its outcomes, as :func:`allocator.design.context.result` makes them),
+    or None when it carries no solution on every demand."""
+    outcomes = start.extra.get("outcomes") or []
+    if start.solution is None or len(outcomes) != len(problems) or any(
+            o.solution is None for o in outcomes):
+        return None
+    awards = start.solution.awards or {}
+    keys = holder_keys(problems[0])
+    chosen = [chosen_from_solution(p, o.solution) for p, o in zip(problems, outcomes,
+                                                                     strict=True)]
+    return values_from_chosen(model, chosen,
+                              volume=np.array([awards.get(k, 0.0) for k in keys]),
+                              award=np.array([1.0 if k in awards else 0.0 for k in keys]))
 
 
 def design_problems(instance: Instance, ds: Sequence[Demand]) -> list[Problem]:

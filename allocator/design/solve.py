@@ -18,6 +18,12 @@ and runs one method on it. ``models/lot_design.md`` states the model and the met
   MIP recourse under fixed awards) and polish. The bound reported is the larger of the
   master's (valid: the LP recourse is at most the MIP recourse) and the wait-and-see LP bound
   (each scenario's own design LP, weighted).
+* **benders+extensive** (``auto`` only: weighted objective, bids to award, at most
+  ``hybrid_columns`` columns): Benders as above in ``hybrid_share`` of the limit, then the
+  extensive form in the rest, its MIP started from Benders' design and allocations; the
+  better design and the larger bound are kept. Neither alone holds on every structure: the
+  extensive form's MIP can keep a poor design for the whole limit where capacities bind, and
+  Benders proves only its LP recourse where that is far below the MIP's.
 * **groups** (larger, lexicographic objective, or on request;
   :mod:`allocator.design.decomposition`): scenario groups small enough for the extensive form;
   each group's design MIP gives a candidate and a bound; every candidate is evaluated on every
@@ -51,6 +57,7 @@ from allocator.design.context import DesignContext
 from allocator.design.decomposition import (
     GroupOutcome,
     solve_benders,
+    solve_benders_extensive,
     solve_group,
     solve_groups,
     solve_independent,
@@ -79,6 +86,7 @@ METHODS: dict[str, Callable[[DesignContext], Result]] = {
     "extensive": solve_extensive,
     "independent": solve_independent,
     "benders": solve_benders,
+    "benders+extensive": solve_benders_extensive,
     "groups": solve_groups,
 }
 
@@ -97,6 +105,10 @@ class DesignParams(BaseModel):
     verbose: bool = False
     method: Literal["auto", "extensive", "benders", "groups"] = "auto"
     max_columns: int = Field(20_000, ge=1)  # auto: extensive form up to this many columns
+    # auto, weighted, with bids: Benders first, then the extensive form started from its
+    # design, up to this many columns; Benders gets hybrid_share of the limit
+    hybrid_columns: int = Field(80_000, ge=0)
+    hybrid_share: float = Field(0.4, gt=0, lt=1)
     recourse_time_limit: float = Field(60.0, gt=0)  # one scenario under fixed awards
     improve_rounds: int = Field(4, ge=0)  # polishing: re-award for fixed assignments, re-solve
     # benders
@@ -185,7 +197,8 @@ def solve_design(
     if n_bids == 0:
         method = "independent"
     elif params.method == "auto":
-        method = ("extensive" if columns <= params.max_columns
+        method = ("benders+extensive" if kind == "weighted" and columns <= params.hybrid_columns
+                  else "extensive" if columns <= params.max_columns
                   else "benders" if kind == "weighted" else "groups")
     elif params.method == "benders" and kind != "weighted":
         method = "groups"  # Benders cuts need the weighted objective

@@ -319,7 +319,7 @@ def test_bound_only_iterations_spend_the_time_the_final_stage_left(setup, monkey
 
     inst, ds, base, D = setup
     # the Benders loop's own bound: the extensive form after it (which closes this market) off
-    monkeypatch.setattr(decomposition, "_extensive_after", lambda ctx, res: res)
+    monkeypatch.setattr(decomposition, "_extensive_after", lambda ctx, res, max_columns: res)
     optimum = solve_design(inst, DesignParams(method="extensive", gap=0.0)).objective
     common = dict(method="benders", time_limit=120, lp_phase_share=0.0, master_inout=0.0,
                   gap=1e-9)
@@ -514,7 +514,7 @@ def test_the_time_a_benders_loop_leaves_goes_to_the_extensive_form(monkeypatch):
     assert res.extra["method"] == "benders" and res.extra["extensive_after"]["status"] == "optimal"
     assert check(inst, res.solution, reported=res).ok
     with monkeypatch.context() as m:
-        m.setattr(decomposition, "_extensive_after", lambda ctx, res: res)
+        m.setattr(decomposition, "_extensive_after", lambda ctx, res, max_columns: res)
         alone = solve_design(inst, params)
     assert alone.status == Status.feasible and alone.objective > optimum * 1.05
     assert alone.bound is not None and alone.bound < optimum
@@ -543,3 +543,44 @@ def test_a_benders_design_shows_its_own_progress_only(setup):
     best = [e.objective for e in seen if e.objective is not None]
     lows = [e.bound for e in seen if e.bound is not None]
     assert best == sorted(best, reverse=True) and lows == sorted(lows)
+
+
+def test_auto_starts_the_extensive_form_from_the_benders_design(setup, monkeypatch):
+    """``auto`` on a weighted design small enough for the extensive form: Benders first, then
+    the extensive form's MIP started from Benders' design and allocations. The start is a
+    whole, feasible solution of the extensive form worth exactly Benders' expected cost; the
+    answer is the extensive optimum, checked."""
+    from allocator.design import decomposition
+    from allocator.design.extensive import design_problems, start_values
+    from allocator.exact.model import build
+
+    inst, ds, base, D = setup
+    optimum = solve_design(inst, DesignParams(method="extensive", gap=0.0)).objective
+    starts = []
+    real = decomposition.solve_extensive
+
+    def spy(ctx, start=None):
+        assert start is not None and start.objective is not None
+        problems = design_problems(ctx.instance, ctx.demands)
+        model = build([(p, d.weight) for p, d in zip(problems, ctx.demands, strict=True)],
+                      design=True, expected_lot_demand=ctx.lot_demand)
+        v = start_values(model, problems, start)
+        assert v is not None
+        act = model.A @ v
+        assert (act >= model.row_lo - 1e-6).all() and (act <= model.row_hi + 1e-6).all()
+        assert (v >= model.col_lo - 1e-9).all() and (v <= model.col_hi + 1e-9).all()
+        starts.append((float(model.c @ v + model.offset), start.objective))
+        return real(ctx, start=start)
+
+    monkeypatch.setattr(decomposition, "solve_extensive", spy)
+    res = solve_design(inst, DesignParams(time_limit=60, gap=1e-9))
+    assert res.extra["method"] == "benders+extensive"
+    assert len(starts) == 1 and starts[0][0] == pytest.approx(starts[0][1], rel=1e-9)
+    assert res.objective == pytest.approx(optimum, rel=1e-6)
+    assert res.status == Status.optimal and res.solution is not None
+    assert check(inst, res.solution, reported=res).ok
+    # the extensive form alone where Benders does not apply (lexicographic) or it does not fit
+    lex = solve_design(inst, DesignParams(time_limit=60, objective="lexicographic"))
+    assert lex.extra["method"] == "extensive"
+    big = solve_design(inst, DesignParams(time_limit=60, hybrid_columns=1))
+    assert big.extra["method"] == "extensive"
