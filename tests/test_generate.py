@@ -341,6 +341,25 @@ def test_lots_blocks_bids_and_scenarios():
         assert 0 <= b.min_volume <= b.max_volume and b.award_cost >= 0
 
 
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_design_market_asks_no_lot_for_more_providers_than_bid_there(seed):
+    """With contracts in force and bids at S (2 zones), the highly complex lot's only
+    suppliers held contracts there, so nobody bid, and its block section still asked for one
+    awarded provider: ``allocator design`` called every such market infeasible. Contracts in
+    force do not count (clarification 7), so the lot asks for the bidders there."""
+    from allocator.design.limits import unreachable_limits
+    from allocator.design.scenarios import demands
+    from allocator.design.solve import expected_lot_demand
+
+    inst = generate("S", seed=seed, blocks=True, bids=True, scenarios=3)
+    for lot in inst.lots:
+        bidders = {b.provider for b in inst.block_bids if b.lot == lot.id}
+        if lot.block is not None:
+            assert lot.block.min_providers <= len(bidders), lot.id
+    base = Problem.from_instance(inst, mode="design")
+    assert not unreachable_limits(inst, base, expected_lot_demand(inst, demands(inst)))
+
+
 def test_regions_keep_providers_in_their_county():
     """L/XL structure on two counties: offers outside the home county are rare."""
     inst = generate(needs=12_800, providers=400, zones=16, seed=1)

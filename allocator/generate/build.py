@@ -180,6 +180,8 @@ def instance_document(market: Market, *, name: str, seed: int, blocks: bool, bid
         if bids:
             bid_rows = block_bids(streams[1], market, lots, supply, provider_ids, held)
     lot_rows = _open_unfunded_lots(lots.rows, contracts, bid_rows)
+    if bids:
+        lot_rows = _bidders_enough(lot_rows, bid_rows)
     return {
         "schema_version": 1,
         "name": name,
@@ -226,6 +228,25 @@ def _open_unfunded_lots(rows: list[dict], contracts: list[dict], bids: list[dict
     funded = {c["lot"] for c in contracts} | {b["lot"] for b in bids}
     return [row if row["framework"] or row["id"] in funded else {**row, "framework": True}
             for row in rows]
+
+
+def _bidders_enough(rows: list[dict], bids: list[dict]) -> list[dict]:
+    """A lot's ``min_providers`` counts awarded bids only (clarification 7), and a provider
+    holding a contract in a lot does not bid in it: where fewer providers bid than the lot
+    asks for (a highly complex lot whose only suppliers hold contracts there), it asks for
+    the bidders there. Without this, ``--blocks --bids`` at S made markets whose design is
+    infeasible ("lot SL-HC needs at least 1 block provider(s) but has 0 awardable bid(s)")."""
+    bidders: dict[str, set[str]] = {}
+    for b in bids:
+        bidders.setdefault(b["lot"], set()).add(b["provider"])
+    out = []
+    for row in rows:
+        block = row.get("block")
+        n = len(bidders.get(row["id"], ()))
+        if block is not None and block.get("min_providers", 0) > n:
+            row = {**row, "block": {**block, "min_providers": n}}
+        out.append(row)
+    return out
 
 
 def _zones(market: Market, zone_ids: list[str]) -> list[dict]:
