@@ -345,7 +345,8 @@ def test_lots_blocks_bids_and_scenarios():
 def test_a_design_market_asks_no_lot_for_more_providers_than_bid_there(seed):
     """With contracts in force and bids at S (2 zones), the highly complex lot's only
     suppliers held contracts there, so nobody bid, and its block section still asked for one
-    awarded provider: ``allocator design`` called every such market infeasible. Contracts in
+    awarded provider: ``allocator design`` called such markets infeasible (S seeds 1, 2, 5 and
+    8 of 1-8; none at M). Contracts in
     force do not count (clarification 7), so the lot asks for the bidders there."""
     from allocator.design.limits import unreachable_limits
     from allocator.design.scenarios import demands
