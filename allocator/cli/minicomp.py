@@ -56,17 +56,24 @@ def mini_competition_command(
         write_mini_competition(mc, out)
     except OSError as error:
         _bad_input([f"--out {out}: {error}"])
-    table = Table(title=f"{mc.instance}: lot {mc.lot}")
-    for col in ("cost rank", "provider", "rate", "quality", "score", "whole-market cost",
-                "bound", "status", "flags"):
-        table.add_column(col)
-    for b in mc.by_cost():
-        table.add_row(
-            str(b.cost_rank or "-"), b.provider, f"{b.rate:,.2f}", f"{b.quality:g}",
-            "-" if b.score is None else f"{b.score:.2f}",
-            "-" if b.whole_market_cost is None else f"{b.whole_market_cost:,.2f}",
-            "-" if b.whole_market_bound is None else f"{b.whole_market_bound:,.2f}",
-            b.status, _flags(b))
+    rows = [(str(b.cost_rank or "-"), b.provider, f"{b.rate:,.2f}", f"{b.quality:g}",
+             "-" if b.score is None else f"{b.score:.2f}",
+             "-" if b.whole_market_cost is None else f"{b.whole_market_cost:,.2f}",
+             "-" if b.whole_market_bound is None else f"{b.whole_market_bound:,.2f}",
+             _flags(b)) for b in mc.by_cost()]
+    table = Table(title=f"{mc.instance}: lot {mc.lot}", box=None, pad_edge=False,
+                  header_style="bold underline")
+    # names and figures are never cut (an 80-column log showed "81,79…"): those columns are
+    # as wide as their widest cell (and one-word headings); two-word headings and the notes
+    # wrap instead
+    for k, col in enumerate(("rank", "provider", "rate", "quality", "score",
+                             "whole-\nmarket cost", "bound", "notes")):
+        words = [w for r in rows for w in r[k].split()] + (
+            [] if "\n" in col else [col])
+        table.add_column(col, min_width=max(map(len, words)),
+                         justify="left" if k in (1, 7) else "right")
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
     console.print(sentence(mc))
     for note in mc.notes:
@@ -79,9 +86,13 @@ def mini_competition_command(
 
 
 def _flags(bid) -> str:
+    """The notes of a bid's row: what is not as it should be (nothing for a proven,
+    admissible bid at a normal rate)."""
     flags = []
     if not bid.admissible:
         flags.append("inadmissible")
+    elif bid.status not in ("optimal", "feasible"):
+        flags.append(bid.status.replace("_", " "))
     if bid.abnormally_low:
         flags.append("abnormally low")
     if bid.admissible and not bid.proven:

@@ -166,8 +166,16 @@ def test_a_bid_proven_infeasible_alone_leaves_the_winner_proven(tmp_path):
     path = tmp_path / "market.json"
     save_instance(market, path)
     res = CliRunner().invoke(app, ["mini-competition", str(path), "--lot", "L",
-                                   "--out", str(tmp_path / "out"), "--time-limit", "30"])
+                                   "--out", str(tmp_path / "out"), "--time-limit", "30"],
+                             env={"COLUMNS": "80"})
     assert res.exit_code == 0, res.output
+    # in an 80-column log every figure is whole (they were cut: "81,79…") and the notes say
+    # why D has none
+    assert "…" not in res.output, res.output
+    for b in mc.bids:
+        for figure in (b.rate, b.whole_market_cost, b.whole_market_bound):
+            assert figure is None or f"{figure:,.2f}" in res.output, (figure, res.output)
+    assert "infeasible" in res.output
     # the report as a commissioner reads it: places as places, points as points, no "<NA>",
     # and the reasons in their own table
     html = (tmp_path / "out" / "report.html").read_text()
