@@ -24,6 +24,33 @@ def load_book(engine: Engine, seed: int = SEED, n_needs: int = 14) -> None:
         book.import_instance(session, inst, offers=offers)
 
 
+def load_displaced_book(engine: Engine) -> None:
+    """A book with one referral (room for it) and one person in care whose provider can no
+    longer serve them (no eligible offer) and who finds no place."""
+    from allocator.instance.schema import Instance
+
+    inst = Instance.model_validate({
+        "zones": [{"id": "z"}],
+        "providers": [{"id": "home", "quality": 80}, {"id": "scheme", "quality": 80}],
+        "offers": [
+            {"provider": "home", "zone": "z", "service": "personal_care", "unit": "hours",
+             "price": 20, "capacity": 10, "max_complexity": "highly_complex"},
+            {"provider": "scheme", "zone": "z", "service": "supported_living", "unit": "beds",
+             "price": 900, "capacity": 2, "max_complexity": "highly_complex"},
+        ],
+        "needs": [
+            {"id": "c1", "kind": "package", "zone": "z", "service": "personal_care",
+             "complexity": "complex", "care_group": "OP", "quantity": 5,
+             "current_provider": "scheme"},
+            {"id": "new", "kind": "package", "zone": "z", "service": "personal_care",
+             "complexity": "complex", "care_group": "OP", "quantity": 8, "priority": "urgent"},
+        ],
+        "policy": {"unmet_penalty": {"urgent": 500, "standard": 100}},
+    })
+    with transaction(engine) as session:
+        book.import_instance(session, inst)
+
+
 def snapshot(engine: Engine) -> dict[str, object]:
     """Everything a run or an intake may write, to compare before and after."""
     with transaction(engine) as session:

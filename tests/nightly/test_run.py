@@ -10,7 +10,7 @@ from allocator.nightly.run import BookChanged, NightlyOptions, run_nightly
 from allocator.store import models as m
 from allocator.store.engine import transaction
 from allocator.store.lock import LockHeld
-from nightly.helpers import load_book, snapshot, start_child
+from nightly.helpers import load_book, load_displaced_book, snapshot, start_child
 
 OPTS = NightlyOptions(time_limit=10)
 
@@ -146,29 +146,7 @@ def test_max_moves_moves_at_most_k_and_states_each_saving(engine):
 def _displaced_book(engine):
     """A book with one referral (placed) and one person in care whose provider can no longer
     serve them (no eligible offer) and who finds no place; its first nightly run."""
-    from allocator.instance.schema import Instance
-    from allocator.store import book
-
-    inst = Instance.model_validate({
-        "zones": [{"id": "z"}],
-        "providers": [{"id": "home", "quality": 80}, {"id": "scheme", "quality": 80}],
-        "offers": [
-            {"provider": "home", "zone": "z", "service": "personal_care", "unit": "hours",
-             "price": 20, "capacity": 10, "max_complexity": "highly_complex"},
-            {"provider": "scheme", "zone": "z", "service": "supported_living", "unit": "beds",
-             "price": 900, "capacity": 2, "max_complexity": "highly_complex"},
-        ],
-        "needs": [
-            {"id": "c1", "kind": "package", "zone": "z", "service": "personal_care",
-             "complexity": "complex", "care_group": "OP", "quantity": 5,
-             "current_provider": "scheme"},
-            {"id": "new", "kind": "package", "zone": "z", "service": "personal_care",
-             "complexity": "complex", "care_group": "OP", "quantity": 8, "priority": "urgent"},
-        ],
-        "policy": {"unmet_penalty": {"urgent": 500, "standard": 100}},
-    })
-    with transaction(engine) as session:
-        book.import_instance(session, inst)
+    load_displaced_book(engine)
     return run_nightly(engine, OPTS)
 
 

@@ -214,38 +214,19 @@ def test_the_run_tables_count_people_in_care_with_no_place_apart(tmp_path):
     "unmet 0" and "in care, no place 1", where they said "unmet 1" beside "suggested 1" of
     one referral."""
     from fastapi.testclient import TestClient
+    from nightly.helpers import load_displaced_book
     from store.databases import migrated_engine
 
-    from allocator.instance.schema import Instance
     from allocator.nightly.run import NightlyOptions, run_nightly
-    from allocator.store import book
     from allocator.store.users import add_user
     from allocator.web.app import create_app
 
     from .conftest import PASSWORD, settings_for
 
     url = f"sqlite:///{tmp_path / 'displaced.db'}"
-    inst = Instance.model_validate({
-        "zones": [{"id": "z"}],
-        "providers": [{"id": "home", "quality": 80}, {"id": "scheme", "quality": 80}],
-        "offers": [
-            {"provider": "home", "zone": "z", "service": "personal_care", "unit": "hours",
-             "price": 20, "capacity": 10, "max_complexity": "highly_complex"},
-            {"provider": "scheme", "zone": "z", "service": "supported_living", "unit": "beds",
-             "price": 900, "capacity": 2, "max_complexity": "highly_complex"},
-        ],
-        "needs": [
-            {"id": "c1", "kind": "package", "zone": "z", "service": "personal_care",
-             "complexity": "complex", "care_group": "OP", "quantity": 5,
-             "current_provider": "scheme"},
-            {"id": "new", "kind": "package", "zone": "z", "service": "personal_care",
-             "complexity": "complex", "care_group": "OP", "quantity": 8, "priority": "urgent"},
-        ],
-        "policy": {"unmet_penalty": {"urgent": 500, "standard": 100}},
-    })
     for engine in migrated_engine(url):
+        load_displaced_book(engine)
         with transaction(engine) as session:
-            book.import_instance(session, inst)
             add_user(session, "broker", "broker", PASSWORD)
         out = run_nightly(engine, NightlyOptions(time_limit=10))
     assert (out.n_new, out.n_suggested, out.n_unmet, out.n_unmet_in_care) == (1, 1, 1, 1)
