@@ -189,6 +189,11 @@ def test_a_brokers_night(server, page, any_book_url, tmp_path):
     page.get_by_role("link", name="The book", exact=True).click()
     expect(page.locator(".card").first).to_contain_text("48")
     shot("book_after")
+    # each half of the page holds its tables (the runs table, one column wider, once ran
+    # under the referral files beside it)
+    for section in page.locator(".two > section").all():
+        width = section.evaluate("s => [s.scrollWidth, s.clientWidth]")
+        assert width[0] <= width[1], (section.inner_text()[:40], width)
     with transaction(make_engine(any_book_url)) as session:
         assert session.get(m.Need, need).status == "active"
         decision = session.query(m.Decision).filter_by(need_id=other_need).one()
