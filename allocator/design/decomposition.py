@@ -492,9 +492,13 @@ def solve_benders_extensive(ctx: DesignContext) -> Result:
         ext = solve_extensive(ctx)
         bounds = [b for b in (res.bound, ext.bound) if b is not None]
         bound = max(bounds) if bounds else None
+        status = ext.status
         if ext.objective is not None and bound is not None:
             bound = min(bound, ext.objective)
-        return replace(ext, bound=bound,
+            if ext.status.has_solution:  # Benders' bound may close the extensive form's gap
+                status = Status.optimal if (gap(ext.objective, bound) or 0.0) <= \
+                    ctx.params.gap else Status.feasible
+        return replace(ext, bound=bound, status=status,
                        extra={**ext.extra, "benders_first": {"status": res.status.value,
                                                              "bound": res.bound}})
     return _extensive_after(ctx, res, ctx.params.hybrid_columns)

@@ -10,15 +10,22 @@ the pieces the decomposition reuses on scenario groups and when re-choosing awar
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from allocator.core.evaluate import chosen_from_solution
 from allocator.core.problem import Problem
 from allocator.core.result import Result
-from allocator.design.context import Awards, DesignContext, result, solve_params
-from allocator.design.recourse import design_holders, holder_keys, outcome_of, with_awards
+from allocator.design.context import Awards, DesignContext, result, solution_of, solve_params
+from allocator.design.recourse import (
+    Outcome,
+    Pool,
+    design_holders,
+    holder_keys,
+    outcome_of,
+    with_awards,
+)
 from allocator.design.scenarios import Demand
 from allocator.exact.model import MatrixModel, build, chosen_from_values, values_from_chosen
 from allocator.exact.solve import solve_model
@@ -59,17 +66,24 @@ def solve_extensive(ctx: DesignContext, start: Result | None = None) -> Result:
 
 def start_values(model: MatrixModel, problems: Sequence[Problem],
                  start: Result) -> np.ndarray | None:
-    """The extensive form's column values of a design and its allocations (``start``: a
-    design result with its outcomes, as :func:`allocator.design.context.result` makes them),
-    or None when it carries no solution on every demand."""
+    """The extensive form's column values of a design result and its allocations (``start``,
+    with its outcomes as :func:`allocator.design.context.result` makes them), or None when it
+    carries no solution on every demand."""
     outcomes = start.extra.get("outcomes") or []
     if start.solution is None or len(outcomes) != len(problems) or any(
             o.solution is None for o in outcomes):
         return None
-    awards = start.solution.awards or {}
+    return scored_values(model, problems, start.solution.awards or {}, outcomes)
+
+
+def scored_values(model: MatrixModel, problems: Sequence[Problem],
+                  awards: Mapping[Pool, float], outcomes: Sequence[Outcome]) -> np.ndarray:
+    """Every column of the extensive form (y, V, and each demand's x, u, b) for ``awards`` and
+    the demands' allocations under them (``outcomes``, one per problem, each with a
+    solution)."""
     keys = holder_keys(problems[0])
-    chosen = [chosen_from_solution(p, o.solution) for p, o in zip(problems, outcomes,
-                                                                     strict=True)]
+    chosen = [chosen_from_solution(p, solution_of(o))
+              for p, o in zip(problems, outcomes, strict=True)]
     return values_from_chosen(model, chosen,
                               volume=np.array([awards.get(k, 0.0) for k in keys]),
                               award=np.array([1.0 if k in awards else 0.0 for k in keys]))

@@ -14,9 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
-
-from allocator.core.evaluate import chosen_from_solution
 from allocator.core.problem import Problem
 from allocator.core.progress import muted
 from allocator.design.context import (
@@ -26,13 +23,11 @@ from allocator.design.context import (
     evaluate,
     expected,
     rank,
-    solution_of,
     solve_params,
 )
-from allocator.design.extensive import awards_from_values, design_problems
+from allocator.design.extensive import awards_from_values, design_problems, scored_values
 from allocator.design.limits import limits_ok
-from allocator.design.recourse import holder_keys
-from allocator.exact.model import MatrixModel, build, values_from_chosen
+from allocator.exact.model import MatrixModel, build
 from allocator.exact.solve import solve_model
 
 LOG = logging.getLogger("allocator.design")
@@ -84,12 +79,7 @@ class Reaward:
         ctx = self.ctx
         awards, outcomes = current
         problems, model = self._model()
-        chosen = [chosen_from_solution(p, solution_of(o))
-                  for p, o in zip(problems, outcomes, strict=True)]
-        keys = holder_keys(problems[0])
-        volume = np.array([awards.get(k, 0.0) for k in keys])
-        y = np.array([1.0 if k in awards else 0.0 for k in keys])
-        start = values_from_chosen(model, chosen, volume=volume, award=y)
+        start = scored_values(model, problems, awards, outcomes)
         lo, hi = model.col_lo.copy(), model.col_hi.copy()
         for d in model.demands:
             n = d.problem.n_pairs + d.problem.n_needs  # x then u: fixed at the current assignment

@@ -584,3 +584,22 @@ def test_auto_starts_the_extensive_form_from_the_benders_design(setup, monkeypat
     assert lex.extra["method"] == "extensive"
     big = solve_design(inst, DesignParams(time_limit=60, hybrid_columns=1))
     assert big.extra["method"] == "extensive"
+
+
+def test_auto_without_a_benders_design_gives_the_extensive_forms_answer(setup, monkeypatch):
+    """Benders' share ended with no design (a limit shorter than its first evaluation): the
+    extensive form alone then answers, with the larger bound, never above its cost."""
+    from allocator.core.result import Result
+    from allocator.design import decomposition
+
+    inst, ds, base, D = setup
+    optimum = solve_design(inst, DesignParams(method="extensive", gap=0.0)).objective
+    monkeypatch.setattr(decomposition, "solve_benders", lambda ctx, extensive_after=True: Result(
+        status=Status.time_limit_no_solution, solver="highs-design", bound=optimum * 0.5))
+    res = solve_design(inst, DesignParams(time_limit=60, gap=1e-9))
+    assert res.extra["method"] == "benders+extensive"
+    assert res.extra["benders_first"] == {"status": "time_limit_no_solution",
+                                          "bound": optimum * 0.5}
+    assert res.status == Status.optimal and res.objective == pytest.approx(optimum, rel=1e-6)
+    assert res.bound is not None and res.bound <= res.objective
+    assert check(inst, res.solution, reported=res).ok
