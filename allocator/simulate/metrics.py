@@ -199,6 +199,19 @@ def differences(values: pd.DataFrame, policies: Sequence[str]) -> pd.DataFrame:
                                        "ci95_high", "baseline_mean", "significant"])
 
 
+def weekly_band(weekly: pd.DataFrame, policies: Sequence[str], metric: str) -> pd.DataFrame:
+    """Per policy and week: the mean of ``metric`` over replications and its 95% interval
+    (cut to the metric's range, :func:`interval`; no interval from one replication)."""
+    rows = []
+    for name in policies:
+        w = weekly[weekly["policy"] == name]
+        for week, g in w.groupby("week", sort=True):
+            mean, lo, hi = interval(g[metric], range_of(metric))
+            rows.append({"policy": name, "week": int(week), metric: mean, "ci95_low": lo,
+                         "ci95_high": hi})
+    return pd.DataFrame(rows, columns=["policy", "week", metric, "ci95_low", "ci95_high"])
+
+
 def zone_summary(zones: pd.DataFrame, policies: Sequence[str]) -> pd.DataFrame:
     """Per policy and zone: unmet hours, people waiting, beds and utilisation, with intervals."""
     per_rep = zones.groupby(["policy", "zone", "replication"], sort=False).mean(

@@ -19,10 +19,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from allocator.report.html import CSS, _figure, _img, _png, _table
 from allocator.report.writers import write_csv, write_workbook
-from allocator.simulate.metrics import METRICS, MONEY_TERMS, PENALTY_TERMS, interval, range_of
+from allocator.simulate.metrics import METRICS, MONEY_TERMS, PENALTY_TERMS
 from allocator.simulate.run import SimulationResult
 
 FORMATS = ("json", "csv", "xlsx", "html")
@@ -159,18 +160,17 @@ def _interval(lo: Any, hi: Any) -> str:
 def unmet_over_year(result: SimulationResult) -> bytes:
     """Unmet hours a week over the weeks, per policy: mean over replications and 95% band."""
     fig, ax = _figure(7.5, 3.2)
+    band = result.unmet_band()
     for i, name in enumerate(result.policies):
-        w = result.weekly[result.weekly["policy"] == name]
-        weeks = np.sort(w["week"].unique())
-        stats = [interval(w.loc[w["week"] == k, "unmet_hours"], range_of("unmet_hours"))
-                 for k in weeks]
-        mean = np.array([s[0] for s in stats])
-        ax.plot(weeks, mean, color=COLOURS[i % len(COLOURS)], label=name)
-        if all(s[1] is not None for s in stats):
-            ax.fill_between(weeks, [s[1] for s in stats], [s[2] for s in stats],
+        b = band[band["policy"] == name].sort_values("week")
+        ax.plot(b["week"], b["unmet_hours"], color=COLOURS[i % len(COLOURS)], label=name)
+        if len(b) and b["ci95_low"].notna().all() and b["ci95_high"].notna().all():
+            ax.fill_between(b["week"], b["ci95_low"], b["ci95_high"],
                             color=COLOURS[i % len(COLOURS)], alpha=0.15, linewidth=0)
     ax.set_xlabel("week")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("unmet hours a week")
+    ax.set_ylim(bottom=0)
     ax.set_title("Unmet hours over the year (mean over replications, 95% band)")
     ax.legend(fontsize=8)
     return _png(fig)
@@ -233,3 +233,42 @@ def _e(text: Any) -> str:
     import html
 
     return html.escape(str(text), quote=True)
+
+
+def sentences(result: SimulationResult) -> list[str]:
+    """What each policy changes against the first one, in words: unmet hours, days waited and
+    the weekly cost paid, each a paired difference with its 95% interval, and whether the
+    replications show it (an interval that excludes 0) or not."""
+    if len(result.policies) < 2 or result.differences.empty:
+        return []
+    base = result.policies[0]
+    d = result.differences
+    what = (("unmet_hours", "unmet hours a week", 1, "fewer", "more"),
+            ("days_waited", "days waited by a referral placed", 1, "fewer", "more"),
+            ("weekly_cost", "paid to providers a week", 0, "less", "more"),
+            ("moves", "people in care moved a week", 1, "fewer", "more"))
+    out = []
+    for name in result.policies[1:]:
+        shown, noise = [], []
+        for metric, words, digits, down, up in what:
+            row = d[(d["policy"] == name) & (d["baseline"] == base) & (d["metric"] == metric)]
+            if row.empty or pd.isna(row["difference"].iloc[0]):
+                continue
+            r = row.iloc[0]
+            diff = float(r["difference"])
+            if not r["significant"]:
+                if metric != "moves" or abs(diff) > 1e-9:
+                    noise.append(words)
+                continue
+            text = f"{abs(diff):,.{digits}f} {down if diff < 0 else up} {words}"
+            if pd.notna(r["ci95_low"]) and pd.notna(r["ci95_high"]):
+                text += f" [{r['ci95_low']:,.{digits}f}, {r['ci95_high']:,.{digits}f}]"
+            shown.append(text)
+        text = f"{name} against {base}: " + ("; ".join(shown) if shown else
+                                              "no difference the replications show")
+        if noise:
+            text += (f"; {', '.join(noise)}: " if shown else " in ") + (
+                "no difference shown (the 95% interval holds 0)" if shown else
+                ", ".join(noise) + " (each 95% interval holds 0)")
+        out.append(text + ".")
+    return out

@@ -49,6 +49,11 @@ class SimulationResult:
         Distribution of days waited by the referrals placed, per policy.
     runs
         Per replication and policy: arrivals, events, wall time and solver calls.
+    band
+        Unmet hours a week per policy and week, the mean over replications with its 95%
+        interval (:func:`allocator.simulate.metrics.weekly_band`); computed from ``weekly``
+        when not given. A result rebuilt from what a web job keeps has weekly means only, and
+        its band (:func:`allocator.web.jobs.simulation_of`).
     """
 
     instance: str
@@ -67,6 +72,13 @@ class SimulationResult:
     workers: int
     where: str
     notes: tuple[str, ...] = field(default=())
+    band: pd.DataFrame | None = None
+
+    def unmet_band(self) -> pd.DataFrame:
+        """Unmet hours a week per policy and week: mean and 95% interval over replications."""
+        if self.band is not None:
+            return self.band
+        return metrics.weekly_band(self.weekly, self.policies, "unmet_hours")
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table, by the name of its CSV file and XLSX sheet."""
@@ -77,10 +89,14 @@ class SimulationResult:
                                  **{f"{k}_high": (v[1] if v else None)
                                     for k, v in s.items() if k.endswith("_ci95")}}
                                 for name, s in self.policies_summary.items()])
-        return {"summary": summary, "differences": self.differences,
-                "zones": self.zone_summary, "weekly": self.weekly,
-                "weekly_zones": self.zones_weekly, "replications": self.values,
-                "waits": self.waits, "runs": self.runs}
+        tables = {"summary": summary, "differences": self.differences,
+                  "zones": self.zone_summary, "weekly": self.weekly,
+                  "weekly_zones": self.zones_weekly, "replications": self.values,
+                  "waits": self.waits, "runs": self.runs}
+        if "replication" not in self.weekly.columns:  # rebuilt: weekly means, no zones by week
+            tables = {("weekly_mean" if k == "weekly" else k): v for k, v in tables.items()
+                      if k != "weekly_zones"}
+        return tables
 
     def document(self) -> dict[str, Any]:
         """The result.json document (DESIGN.md 9.5): ``policies`` beside the weekly tables."""
@@ -94,6 +110,8 @@ class SimulationResult:
             "differences": _records(self.differences),
             "zones": _records(self.zone_summary),
             "weekly": _records(weekly_mean),
+            "unmet_band": _records(self.unmet_band()),
+            "replications": _records(self.values),
             "waits": _records(self.waits),
             "runs": _records(self.runs),
             "runtime_s": self.runtime_s,

@@ -333,7 +333,7 @@ class Lock(Base):
 # ----------------------------------------------------------------------------- the web app
 
 ROLES = ("broker", "commissioner", "admin")
-JOB_KINDS = ("nightly", "compare", "minicomp")
+JOB_KINDS = ("nightly", "compare", "minicomp", "simulate")
 JOB_STATUSES = ("queued", "running", "done", "failed")
 
 
@@ -378,7 +378,8 @@ class AuditEntry(Base):
 
 class Job(Base):
     """A long piece of work started from the web app (a nightly run, a design comparison; the
-    kind ``minicomp`` is a mini-competition run from its page, allocator/web/routes/minicomp.py).
+    kind ``minicomp`` is a mini-competition run from its page, allocator/web/routes/minicomp.py,
+    and ``simulate`` a year of brokerage replayed, allocator/web/routes/simulate.py).
 
     The job runs outside the request; its state and progress are kept here so that a page
     reload (or another broker) sees them. ``progress`` is a list of points ``{"t": seconds,
@@ -389,7 +390,7 @@ class Job(Base):
 
     __tablename__ = "jobs"
     __table_args__ = (
-        CheckConstraint("kind IN ('nightly', 'compare', 'minicomp')", name="kind"),
+        CheckConstraint("kind IN ('nightly', 'compare', 'minicomp', 'simulate')", name="kind"),
         CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
         Index("ix_jobs_kind_id", "kind", "id"),
     )

@@ -21,8 +21,8 @@ from allocator.store.engine import is_sqlite, make_engine
 from allocator.store.migrate import require_current
 from allocator.web import auth
 from allocator.web.jobs import JobRunner
-from allocator.web.pages import STATIC, redirect, render, templates
-from allocator.web.routes import admin, book, designs, minicomp, night
+from allocator.web.pages import STATIC, NotFound, redirect, render, templates
+from allocator.web.routes import admin, book, designs, minicomp, night, simulate
 from allocator.web.security import BodyLimit, CsrfError, SecurityHeaders
 from allocator.web.settings import WebSettings
 
@@ -71,7 +71,7 @@ def create_app(settings: WebSettings) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in (auth.router, book.router, night.router, designs.router, minicomp.router,
-                   admin.router):
+                   simulate.router, admin.router):
         app.include_router(router)
     _handlers(app)
     return app
@@ -95,8 +95,8 @@ def _handlers(app: FastAPI) -> None:
         return render(request, "error.html", status_code=403, title="Form expired",
                       message=str(error))
 
-    @app.exception_handler(night.NotFound)
-    async def not_found(request: Request, error: night.NotFound) -> Response:
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, error: NotFound) -> Response:
         return render(request, "error.html", status_code=404, title="Not found",
                       message=str(error))
 

@@ -1,12 +1,13 @@
-"""Jobs outside the request: nightly runs, design comparisons and mini-competitions on worker
-threads.
+"""Jobs outside the request: nightly runs, design comparisons, mini-competitions and
+simulations (a year of brokerage replayed) on worker threads.
 
 A route creates the job's row (queued) and hands its id to the :class:`JobRunner`; a worker
 thread runs it and keeps its state and progress in the book (:mod:`allocator.store.jobs`), so
 that the page polling it, a reload or another user see the same thing. The work itself is the
 library's: :func:`allocator.nightly.run.run_nightly`,
-:func:`allocator.design.compare.compare_designs` and
-:func:`allocator.design.minicompetition.mini_competition`, exactly as the CLI calls them.
+:func:`allocator.design.compare.compare_designs`,
+:func:`allocator.design.minicompetition.mini_competition` and
+:func:`allocator.simulate.simulate`, exactly as the CLI calls them.
 
 The worker threads are daemons: a server that stops abandons its running job, whose row stays
 ``running`` until the next server start marks it failed (the nightly run writes its run in one
@@ -223,6 +224,16 @@ def compare_job(engine: Engine, job_id: int, params: dict[str, Any]
             "runtime_s": comparison.runtime_s}, message
 
 
+def _market_once(engine: Engine, upload: str | None) -> Any:
+    """The job's market, an uploaded file read once and then deleted (a market names people),
+    or the book's (None)."""
+    try:
+        return _market(engine, upload)
+    finally:
+        if upload:
+            shutil.rmtree(Path(upload).parent, ignore_errors=True)
+
+
 def _market(engine: Engine, path: str | None) -> Any:
     """The market of a job: the uploaded file at ``path``, or the book's market (None)."""
     from allocator.instance.io import load_instance
@@ -251,12 +262,7 @@ def minicomp_job(engine: Engine, job_id: int, params: dict[str, Any]
     from allocator.design.solve import DesignParams
 
     report = Reporter(engine, job_id)
-    upload = params.get("market")
-    try:  # the uploaded market is read once, then deleted (a market names people)
-        market = _market(engine, upload)
-    finally:
-        if upload:
-            shutil.rmtree(Path(upload).parent, ignore_errors=True)
+    market = _market_once(engine, params.get("market"))
     lot, limit = str(params["lot"]), float(params["time_limit"])
     bids = lot_bids(market, lot)
     report.point(note=f"{len(bids)} bid(s) on lot {lot}: each admissible one priced on the"
@@ -318,3 +324,87 @@ def _plain(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)
+
+
+# ----------------------------------------------------------------------------- simulation
+
+
+def simulate_job(engine: Engine, job_id: int, params: dict[str, Any]
+                 ) -> tuple[dict[str, Any], str]:
+    """``allocator simulate`` as a job: the same :func:`allocator.simulate.simulate`.
+
+    ``params``: ``market`` (a file path, or None for the book's market), ``policies`` (their
+    names), ``config`` (:class:`~allocator.simulate.config.SimulationConfig`'s fields),
+    ``workers``. The result keeps what the pages, charts and downloads need
+    (:func:`simulation_record`); the weekly tables per replication and by zone are the CLI's.
+    """
+    from allocator.simulate import SimulationConfig, simulate
+    from allocator.simulate.report import sentences
+
+    report = Reporter(engine, job_id)
+    market = _market_once(engine, params.get("market"))
+    config = SimulationConfig(**params["config"])
+    specs = list(params["policies"])
+    report.point(note=f"{len(specs)} policies, {config.weeks} weeks, {config.replications} "
+                      "replication(s): started", force=True)
+
+    def done(k: int, total: int) -> None:  # called once with 0 at the start, then per one done
+        if k:  # the count rides on the point: thinned points cannot be counted
+            store.add_progress(engine, job_id, {
+                **report.make(None, None, f"replication {k} of {total} done"),
+                "replications_done": k})
+
+    result = simulate(market, specs, config, workers=params.get("workers"), progress=done)
+    lines = sentences(result)
+    message = (f"{len(specs)} policies over {config.weeks} weeks x {config.replications} "
+               f"replication(s) in {result.runtime_s:.1f} s" + (f". {lines[0]}" if lines else ""))
+    return {"simulation": simulation_record(result), "market": market.name,
+            "currency": market.currency}, message
+
+
+def simulation_record(result: Any) -> dict[str, Any]:
+    """What a simulation job keeps: the summary, the small tables (columns and rows, so their
+    order survives any database) and the unmet band; not the weekly tables per replication."""
+    return {
+        "instance": result.instance, "config": result.config.model_dump(mode="json"),
+        "policies": list(result.policies), "zone_ids": list(result.zone_ids),
+        "summary": [{"policy": name, **result.policies_summary[name]}
+                    for name in result.policies],
+        "tables": {"weekly_mean": _records(result.weekly.groupby(["policy", "week"], sort=False)
+                                           .mean(numeric_only=True)
+                                           .drop(columns="replication").reset_index()),
+                   "values": _records(result.values),
+                   "differences": _records(result.differences),
+                   "zones": _records(result.zone_summary),
+                   "waits": _records(result.waits),
+                   "runs": _records(result.runs),
+                   "band": _records(result.unmet_band())},
+        "runtime_s": result.runtime_s, "workers": result.workers, "where": result.where,
+        "notes": list(result.notes),
+    }
+
+
+def simulation_of(result: dict[str, Any]) -> Any:
+    """The :class:`~allocator.simulate.run.SimulationResult` of a done job, rebuilt from
+    :func:`simulation_record` (weekly means rather than weekly rows per replication)."""
+    import pandas as pd
+
+    from allocator.simulate.config import SimulationConfig
+    from allocator.simulate.run import SimulationResult
+
+    doc = result["simulation"]
+    t = doc["tables"]
+
+    def df(name: str) -> pd.DataFrame:
+        return pd.DataFrame(t[name]["rows"], columns=t[name]["columns"])
+
+    summary = {row["policy"]: {k: v for k, v in row.items() if k != "policy"}
+               for row in doc["summary"]}
+    return SimulationResult(
+        instance=doc["instance"], config=SimulationConfig(**doc["config"]),
+        policies=tuple(doc["policies"]), zone_ids=tuple(doc["zone_ids"]),
+        weekly=df("weekly_mean"), zones_weekly=pd.DataFrame(), values=df("values"),
+        policies_summary={name: summary[name] for name in doc["policies"]},
+        differences=df("differences"), zone_summary=df("zones"), waits=df("waits"),
+        runs=df("runs"), runtime_s=float(doc["runtime_s"]), workers=int(doc["workers"]),
+        where=str(doc["where"]), notes=tuple(doc["notes"]), band=df("band"))

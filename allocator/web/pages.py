@@ -85,3 +85,22 @@ def download(body: bytes, filename: str, media_type: str) -> Response:
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
+
+
+class NotFound(LookupError):
+    """A run, need or job that does not exist (404)."""
+
+
+def job_of(request: Request, job_id: int, kind: str, label: str, *,
+           done_for: str | None = None) -> Any:
+    """The job ``job_id`` of ``kind`` (404 naming it as ``label`` otherwise); with ``done_for``
+    (what the caller wants of it: "charts", "workbook"), a done one only."""
+    from allocator.store import jobs as store
+
+    with transaction(reader_of(request)) as session:
+        job = store.get(session, job_id)
+    if job is None or job.kind != kind:
+        raise NotFound(f"there is no {label} {job_id}")
+    if done_for is not None and job.status != "done":
+        raise NotFound(f"{label} {job_id} has no {done_for}: it is {job.status}")
+    return job

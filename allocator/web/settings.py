@@ -32,6 +32,10 @@ class WebSettings(BaseModel):
     page_size: int = Field(50, ge=1, le=1000)
     nightly_time_limit: float = Field(60.0, gt=0)
     compare_max_scenarios: int = Field(200, ge=1)
+    simulate_max_replications: int = Field(100, ge=1)
+    # local worker processes of a simulation job (None: one per core; 1: in the server's job
+    # thread, no processes)
+    simulate_workers: int | None = Field(None, ge=1)
 
 
 def secret_key(data_dir: Path) -> str:

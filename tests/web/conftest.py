@@ -92,6 +92,29 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
     return csrf_of(client.get("/").text)
 
 
+def jobs_of(url: str, kind: str) -> list:
+    """The book's jobs of one kind."""
+    from sqlalchemy import select
+
+    from allocator.store import models as m
+    from allocator.store.engine import make_engine
+
+    with transaction(make_engine(url)) as session:
+        return list(session.execute(select(m.Job).where(m.Job.kind == kind)).scalars())
+
+
+def audit_of(url: str, action: str) -> list:
+    """The audit entries of one action."""
+    from sqlalchemy import select
+
+    from allocator.store import models as m
+    from allocator.store.engine import make_engine
+
+    with transaction(make_engine(url)) as session:
+        return list(session.execute(select(m.AuditEntry)
+                                    .where(m.AuditEntry.action == action)).scalars())
+
+
 def wait_for_job(client: TestClient, url: str, timeout: float = 120.0) -> str:
     """Poll a job's status fragment until it is done or failed; returns its HTML."""
     import time

@@ -112,6 +112,17 @@ def _login(page, base: str, username: str) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
+def _charts_loaded(page, count: int) -> None:
+    """Wait until the page's ``count`` charts have loaded (each a PNG drawn on the server)."""
+    page.wait_for_selector(".charts img")
+    charts = page.locator(".charts img")
+    assert charts.count() == count
+    deadline = time.monotonic() + 60
+    while not charts.evaluate_all("els => els.every(i => i.complete && i.naturalWidth > 0)"):
+        assert time.monotonic() < deadline, "the charts did not load"
+        time.sleep(0.2)
+
+
 def _backend(url: str) -> str:
     return "postgresql" if url.startswith("postgresql") else "sqlite"
 
@@ -214,13 +225,7 @@ def test_a_commissioner_reads_a_comparison(server, page, any_book_url, tmp_path)
     page.wait_for_url("**/designs/jobs/*")
     shot("comparison_running")
     page.get_by_role("link", name="Read the comparison").click()
-    page.wait_for_selector(".charts img")
-    images = page.locator(".charts img")
-    assert images.count() == 4
-    deadline = time.monotonic() + 60
-    while not images.evaluate_all("els => els.every(i => i.complete && i.naturalWidth > 0)"):
-        assert time.monotonic() < deadline, "the charts did not load"
-        time.sleep(0.2)
+    _charts_loaded(page, 4)
     expect(page.get_by_text("Market concentration per lot")).to_be_visible()
     shot("comparison")
 
@@ -236,16 +241,23 @@ def test_a_commissioner_reads_a_comparison(server, page, any_book_url, tmp_path)
     page.get_by_role("button", name="Start the mini-competition").click()
     page.wait_for_url("**/mini-competitions/jobs/*")
     page.get_by_role("link", name="Read the result").click()
-    page.wait_for_selector(".charts img")
-    chart = page.locator(".charts img")
-    deadline = time.monotonic() + 60
-    while not chart.evaluate_all("els => els.every(i => i.complete && i.naturalWidth > 0)"):
-        assert time.monotonic() < deadline, "the chart did not load"
-        time.sleep(0.2)
+    _charts_loaded(page, 1)
     expect(page.get_by_text("A wins on the published score, but awarding the block to B"
                             " costs the whole market £500.00 a week less")).to_be_visible()
     assert page.locator("table.ranking tbody tr").count() == 4
     shot("minicomp_result")
+
+    # a year of brokerage replayed on the book's market (worker processes, as served)
+    page.get_by_role("link", name="A year replayed", exact=True).click()
+    page.get_by_label("Weeks").fill("4")
+    page.get_by_label("Replications").fill("3")
+    shot("simulate_form")
+    page.get_by_role("button", name="Replay").click()
+    page.wait_for_url("**/simulations/jobs/*")
+    page.get_by_role("link", name="Read the result").click()
+    _charts_loaded(page, 4)
+    expect(page.get_by_text("nightly against first_come:")).to_be_visible()
+    shot("simulate_result")
     # a commissioner cannot accept placements
     response = page.goto(f"{base}/night/runs/1")
     assert response is not None and response.status == 403

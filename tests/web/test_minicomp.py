@@ -14,13 +14,12 @@ import re
 from pathlib import Path
 
 from openpyxl import load_workbook
-from sqlalchemy import select
 
 from allocator.store import jobs
 from allocator.store import models as m
-from allocator.store.engine import make_engine, transaction
+from allocator.store.engine import transaction
 
-from .conftest import EVIL, login, market_file, wait_for_job
+from .conftest import EVIL, audit_of, jobs_of, login, market_file, wait_for_job
 
 
 def _check(client, token, path: Path | None):
@@ -34,14 +33,11 @@ def _start(client, token, lot="L", **form):
 
 
 def _jobs(url: str) -> list[m.Job]:
-    with transaction(make_engine(url)) as session:
-        return list(session.execute(select(m.Job).where(m.Job.kind == "minicomp")).scalars())
+    return jobs_of(url, "minicomp")
 
 
 def _audit(url: str, action: str) -> list[m.AuditEntry]:
-    with transaction(make_engine(url)) as session:
-        return list(session.execute(select(m.AuditEntry)
-                                    .where(m.AuditEntry.action == action)).scalars())
+    return audit_of(url, action)
 
 
 def _uploads(client) -> list[Path]:

@@ -17,6 +17,7 @@ from allocator.web.downloads import csv_bytes, xlsx_bytes
 from allocator.web.pages import (
     CSV,
     XLSX,
+    NotFound,
     download,
     engine_of,
     flash,
@@ -25,7 +26,6 @@ from allocator.web.pages import (
     redirect,
     render,
 )
-from allocator.web.routes.night import NotFound
 from allocator.web.security import check_csrf
 from allocator.web.uploads import UploadRefused, save, sha256
 

@@ -19,14 +19,15 @@ from allocator.web.jobs import compare_job
 from allocator.web.pages import (
     CSV,
     XLSX,
+    NotFound,
     download,
     engine_of,
+    job_of,
     reader_of,
     record,
     redirect,
     render,
 )
-from allocator.web.routes.night import NotFound
 from allocator.web.security import check_csrf
 from allocator.web.uploads import Saved, UploadRefused, save
 
@@ -125,11 +126,7 @@ def _named(text: str, names: dict[str, str]) -> str:
 
 
 def _job(request: Request, job_id: int) -> store.m.Job:
-    with transaction(reader_of(request)) as session:
-        job = store.get(session, job_id)
-    if job is None or job.kind != "compare":
-        raise NotFound(f"there is no comparison {job_id}")
-    return job
+    return job_of(request, job_id, "compare", "comparison")
 
 
 @router.get("/jobs/{job_id}")

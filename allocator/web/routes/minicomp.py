@@ -35,12 +35,12 @@ from allocator.web.pages import (
     download,
     engine_of,
     flash,
+    job_of,
     reader_of,
     record,
     redirect,
     render,
 )
-from allocator.web.routes.night import NotFound
 from allocator.web.security import check_csrf
 from allocator.web.uploads import Saved, UploadRefused, save, sha256
 
@@ -226,17 +226,11 @@ def cancel(request: Request, user: Account = Depends(commissioner)) -> Response:
 
 
 def _job(request: Request, job_id: int) -> store.m.Job:
-    with transaction(reader_of(request)) as session:
-        job = store.get(session, job_id)
-    if job is None or job.kind != "minicomp":
-        raise NotFound(f"there is no mini-competition {job_id}")
-    return job
+    return job_of(request, job_id, "minicomp", "mini-competition")
 
 
 def _done(request: Request, job_id: int, what: str) -> tuple[store.m.Job, Any]:
-    job = _job(request, job_id)
-    if job.status != "done":
-        raise NotFound(f"mini-competition {job_id} has no {what}: it is {job.status}")
+    job = job_of(request, job_id, "minicomp", "mini-competition", done_for=what)
     return job, mini_competition_of(job.result)
 
 

@@ -23,9 +23,11 @@ from allocator.web.jobs import nightly_job
 from allocator.web.pages import (
     CSV,
     XLSX,
+    NotFound,
     download,
     engine_of,
     flash,
+    job_of,
     reader_of,
     record,
     redirect,
@@ -36,10 +38,6 @@ from allocator.web.security import check_csrf
 router = APIRouter(prefix="/night", dependencies=[Depends(check_csrf)])
 broker = require("broker")
 SOLVERS = ("auto", "highs", "cbc")
-
-
-class NotFound(LookupError):
-    """A run, need or job that does not exist (404)."""
 
 
 @router.get("")
@@ -84,11 +82,7 @@ def start(request: Request, user: Account = Depends(broker),
 
 
 def _job(request: Request, job_id: int, kind: str = "nightly") -> store.m.Job:
-    with transaction(reader_of(request)) as session:
-        job = store.get(session, job_id)
-    if job is None or job.kind != kind:
-        raise NotFound(f"there is no {kind} job {job_id}")
-    return job
+    return job_of(request, job_id, kind, f"{kind} job")
 
 
 @router.get("/jobs/{job_id}")
