@@ -60,8 +60,10 @@ def mini_competition_command(
              "-" if b.score is None else f"{b.score:.2f}",
              "-" if b.whole_market_cost is None else f"{b.whole_market_cost:,.2f}",
              "-" if b.whole_market_bound is None else f"{b.whole_market_bound:,.2f}",
-             _flags(b)) for b in mc.by_cost()]
-    table = Table(title=f"{mc.instance}: lot {mc.lot}", box=None, pad_edge=False,
+             _flags(b, mc.lexicographic)) for b in mc.by_cost()]
+    title = f"{mc.instance}: lot {mc.lot}" + (
+        " (lexicographic: ranked by unmet need, then cost)" if mc.lexicographic else "")
+    table = Table(title=title, box=None, pad_edge=False,
                   header_style="bold underline")
     # names and figures are never cut (an 80-column log showed "81,79…"): those columns are
     # as wide as their widest cell (and one-word headings); two-word headings and the notes
@@ -85,10 +87,13 @@ def mini_competition_command(
     raise typer.Exit(EXIT_FAILED if unpriced or mc.whole_market_winner is None else EXIT_OK)
 
 
-def _flags(bid) -> str:
+def _flags(bid, lexicographic: bool = False) -> str:
     """The notes of a bid's row: what is not as it should be (nothing for a proven,
-    admissible bid at a normal rate)."""
+    admissible bid at a normal rate); under a lexicographic objective, the unmet-need penalty
+    the ranking compares first."""
     flags = []
+    if lexicographic and bid.whole_market_cost is not None:
+        flags.append(f"unmet {bid.terms.get('unmet', 0.0):,.2f}")
     if not bid.admissible:
         flags.append("inadmissible")
     elif bid.status not in ("optimal", "feasible"):

@@ -97,6 +97,13 @@ def headline(mc: MiniCompetition) -> list[tuple[str, str]]:
                                         f"{mc.price_points:g}"),
             ("score winner", mc.score_winner or "none (no admissible bid)"),
             ("whole-market winner", mc.whole_market_winner or "none (no bid priced)")]
+    if mc.lexicographic:
+        rows.append(("objective", "lexicographic: the whole-market winner leaves the least "
+                                  "unmet need, then costs least"))
+        unmet = mc.unmet_difference_week()
+        if unmet is not None:
+            rows.append(("score winner's unmet-need penalty above the winner's",
+                         f"{money(unmet, cur)} a week"))
     if mc.difference_week is not None:
         rows.append(("score winner costs the market more by",
                      f"{money(mc.difference_week, cur)} a week, "
@@ -117,15 +124,48 @@ def sentence(mc: MiniCompetition) -> str:
     cur = mc.currency
     if mc.score_winner is None or mc.whole_market_winner is None:
         return "No admissible bid could be both scored and priced on the whole market."
+    unproven = "" if mc.winner_proven else " (not proven: see the notes)"
+    if mc.lexicographic:
+        return _lexicographic_sentence(mc, unproven)
     if mc.score_winner == mc.whole_market_winner:
         return (f"{mc.score_winner} wins on the published score and also costs the whole "
-                "market least" + ("" if mc.winner_proven else " (not proven: see the notes)")
-                + ".")
+                "market least" + unproven + ".")
     diff = mc.difference_week or 0.0
     return (f"{mc.score_winner} wins on the published score, but awarding the block to "
             f"{mc.whole_market_winner} costs the whole market {money(diff, cur)} a week less "
             f"({money(WEEKS_PER_YEAR * diff, cur)} a year)"
             + ("" if mc.winner_proven else "; not proven: see the notes") + ".")
+
+
+def _lexicographic_sentence(mc: MiniCompetition, unproven: str) -> str:
+    """The sentence where the market's objective puts unmet need first (clarification 6):
+    the whole-market winner leaves the least unmet need, and may cost more in all."""
+    cur = mc.currency
+    why = " (the market's objective puts unmet need first, then cost)"
+    if mc.score_winner == mc.whole_market_winner:
+        text = (f"{mc.score_winner} wins on the published score and is also the whole-market "
+                f"winner: no other bid leaves less need unmet{why}{unproven}.")
+        cheapest = mc.cheapest()
+        winner = next(b for b in mc.bids if b.provider == mc.whole_market_winner)
+        if cheapest is not None and cheapest.provider != winner.provider and \
+                winner.whole_market_cost is not None and cheapest.whole_market_cost is not None \
+                and winner.whole_market_cost - cheapest.whole_market_cost > 1e-6:
+            more = winner.whole_market_cost - cheapest.whole_market_cost
+            text += (f" {cheapest.provider} would cost the whole market {money(more, cur)} a "
+                     "week less in all, leaving more need unmet.")
+        return text
+    diff = mc.difference_week or 0.0
+    unmet = mc.unmet_difference_week() or 0.0
+    head = (f"{mc.score_winner} wins on the published score, but awarding the block to "
+            f"{mc.whole_market_winner} leaves less need unmet ({money(unmet, cur)} a week less"
+            " in unmet-need penalty)")
+    if diff >= 0:
+        tail = (f" and costs the whole market {money(diff, cur)} a week less in all "
+                f"({money(WEEKS_PER_YEAR * diff, cur)} a year)")
+    else:
+        tail = (f", though it costs the whole market {money(-diff, cur)} a week more in all "
+                f"({money(-WEEKS_PER_YEAR * diff, cur)} a year)")
+    return head + tail + why + ("" if mc.winner_proven else "; not proven: see the notes") + "."
 
 
 def render_mini_competition(mc: MiniCompetition, table: pd.DataFrame | None = None) -> str:

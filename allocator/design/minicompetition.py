@@ -117,6 +117,25 @@ class MiniCompetition:
     winner_proven: bool  # the whole-market winner's cost is at most every other bid's bound
     notes: tuple[str, ...] = ()
     runtime_s: float = 0.0
+    # the market's objective is lexicographic (clarification 6): the whole-market ranking puts
+    # less unmet need first, so its winner may cost more in all than another bid
+    lexicographic: bool = False
+
+    def unmet_difference_week(self) -> float | None:
+        """Expected unmet-need penalty a week of the score winner minus the whole-market
+        winner's (the term a lexicographic ranking compares first)."""
+        s = next((b for b in self.bids if b.provider == self.score_winner), None)
+        w = next((b for b in self.bids if b.provider == self.whole_market_winner), None)
+        if s is None or w is None or s.whole_market_cost is None or w.whole_market_cost is None:
+            return None
+        return float(s.terms.get("unmet", 0.0)) - float(w.terms.get("unmet", 0.0))
+
+    def cheapest(self) -> BidOutcome | None:
+        """The bid whose whole-market cost is least in all (under a lexicographic objective
+        it need not be the whole-market winner)."""
+        costed = [b for b in self.bids if b.whole_market_cost is not None and not b.infeasible]
+        return min(costed, key=lambda b: (_round(b.whole_market_cost), b.cost_rank or 0),
+                   default=None)
 
     @property
     def difference_year(self) -> float | None:
@@ -151,6 +170,8 @@ class MiniCompetition:
             "difference_year": self.difference_year,
             "difference_week_proven_range": [self.difference_week_low,
                                              self.difference_week_high],
+            "objective": "lexicographic" if self.lexicographic else "weighted",
+            "difference_unmet_week": self.unmet_difference_week(),
             "winner_proven": self.winner_proven,
             "notes": list(self.notes),
             "runtime_s": self.runtime_s,
@@ -395,6 +416,7 @@ def _summarise(instance: Instance, lot: str, qp: float, pp: float, bids: list[Bi
         whole_market_winner=c_win.provider if c_win else None,
         difference_week=diff, difference_week_low=low, difference_week_high=high,
         winner_proven=proven, notes=tuple(notes), runtime_s=runtime,
+        lexicographic=lexicographic,
     )
 
 

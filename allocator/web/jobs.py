@@ -305,7 +305,8 @@ def mini_competition_of(result: dict[str, Any]) -> Any:
         whole_market_winner=doc["whole_market_winner"],
         difference_week=doc["difference_week"], difference_week_low=low,
         difference_week_high=high, winner_proven=doc["winner_proven"],
-        notes=tuple(doc.get("notes") or ()), runtime_s=doc.get("runtime_s", 0.0))
+        notes=tuple(doc.get("notes") or ()), runtime_s=doc.get("runtime_s", 0.0),
+        lexicographic=doc.get("objective") == "lexicographic")
 
 
 def _records(df: Any) -> dict[str, Any]:

@@ -386,3 +386,69 @@ def test_progress_is_reported_bid_by_bid():
         (i, n, b.provider, b.status)))
     assert [s[:2] for s in seen] == [(i, len(mc.bids)) for i in range(1, len(mc.bids) + 1)]
     assert {s[2] for s in seen} == {b.provider for b in mc.bids}
+
+
+def lexicographic_market(quality_b: float = 80.0, objective: str = "lexicographic"
+                         ) -> Instance:
+    """Two placements, a block-only lot, two bids: A (rate 7,000 a bed, 2 beds) serves both,
+    B (rate 1,000, 1 bed) one, the other unmet at 6,000 a week. Whole-market costs: A 14,000
+    with nothing unmet, B 7,000 with 6,000 of it unmet. Scores at 60/40: A 60 + 40/7 =
+    65.71; B 60 * quality_b / 90 + 40 (93.33 at quality 80)."""
+    return Instance.model_validate({
+        "name": "lexicographic mini-competition",
+        "zones": [{"id": "z1"}],
+        "providers": [{"id": "A", "quality": 90}, {"id": "B", "quality": quality_b}],
+        "offers": [{"provider": p, "zone": "z1", "service": "supported_living", "unit": "beds",
+                    "price": 0.0, "capacity": beds, "max_complexity": "complex",
+                    "scheme": f"s{p}"} for p, beds in (("A", 2.0), ("B", 1.0))],
+        "needs": [{"id": f"n{k}", "kind": "placement", "zone": "z1",
+                   "service": "supported_living", "complexity": "complex", "care_group": "LD",
+                   "quantity": 1.0, "priority": "standard_bed"} for k in (1, 2)],
+        "lots": [{"id": "L", "unit": "beds", "zones": ["z1"], "services": ["supported_living"],
+                  "complexities": ["less_complex", "complex"], "framework": False,
+                  "block": {}}],
+        "block_bids": [{"provider": "A", "lot": "L", "rate": 7000.0, "max_volume": 2.0},
+                       {"provider": "B", "lot": "L", "rate": 1000.0, "max_volume": 1.0}],
+        "policy": {"unmet_penalty": {"standard_bed": 6000.0}, "objective": objective},
+    })
+
+
+def test_a_lexicographic_winner_that_costs_more_is_said_so():
+    """Under a lexicographic objective the whole-market winner leaves the least unmet need
+    and may cost more in all: the words say so (an independent check found "costs the whole
+    market -£301.00 a week less" on such a market), and the weighted market ranks by cost."""
+    from allocator.design.minicomp_report import headline, sentence
+
+    mc = mini_competition(lexicographic_market(), "L", params=DesignParams(time_limit=30))
+    bids = {b.provider: b for b in mc.bids}
+    assert bids["A"].whole_market_cost == pytest.approx(14_000)
+    assert bids["B"].whole_market_cost == pytest.approx(7_000)
+    assert bids["B"].terms["unmet"] == pytest.approx(6_000) and bids["A"].terms["unmet"] == 0
+    assert mc.score_winner == "B" and mc.whole_market_winner == "A" and mc.lexicographic
+    assert mc.difference_week == pytest.approx(-7_000)
+    assert mc.unmet_difference_week() == pytest.approx(6_000)
+    assert sentence(mc) == (
+        "B wins on the published score, but awarding the block to A leaves less need unmet "
+        "(£6,000.00 a week less in unmet-need penalty), though it costs the whole market "
+        "£7,000.00 a week more in all (£364,000.00 a year) (the market's objective puts unmet "
+        "need first, then cost).")
+    assert "-£" not in sentence(mc)
+    doc = mc.to_dict()
+    assert doc["objective"] == "lexicographic" and doc["difference_unmet_week"] == 6_000
+    assert ("objective", "lexicographic: the whole-market winner leaves the least unmet need,"
+            " then costs least") in headline(mc)
+
+    same = mini_competition(lexicographic_market(quality_b=30), "L",
+                            params=DesignParams(time_limit=30))
+    assert same.score_winner == same.whole_market_winner == "A"
+    assert sentence(same) == (
+        "A wins on the published score and is also the whole-market winner: no other bid "
+        "leaves less need unmet (the market's objective puts unmet need first, then cost). "
+        "B would cost the whole market £7,000.00 a week less in all, leaving more need "
+        "unmet.")
+
+    weighted = mini_competition(lexicographic_market(objective="weighted"), "L",
+                                params=DesignParams(time_limit=30))
+    assert weighted.whole_market_winner == "B" and not weighted.lexicographic
+    assert sentence(weighted) == ("B wins on the published score and also costs the whole "
+                                  "market least.")

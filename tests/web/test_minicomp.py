@@ -222,3 +222,25 @@ def test_a_failing_mini_competition_says_why(client, book_url):
     assert 'class="status failed"' in page
     assert "lot &#39;X&#39; is not in the instance" in page and "internal error" not in page
     assert client.get(f"/mini-competitions/jobs/{job_id}/chart.png").status_code == 404
+
+
+def test_a_lexicographic_market_reads_right(client, tmp_path):
+    """The whole-market winner of a lexicographic market leaves the least unmet need and costs
+    more in all: the cards say that, never a negative "costs more by"."""
+    from design.test_minicompetition import lexicographic_market
+
+    from allocator.instance.io import save_instance
+
+    path = tmp_path / "lex.json"
+    save_instance(lexicographic_market(), path)
+    token = login(client, "commissioner")
+    assert _check(client, token, path).status_code == 200
+    started = _start(client, token)
+    assert started.status_code == 303, started.text
+    job_url = started.headers["location"]
+    assert 'class="status done"' in wait_for_job(client, job_url + "/status")
+    page = client.get(job_url).text
+    assert "B wins on the published score, but awarding the block to A leaves less need" in page
+    assert "the score winner leaves more need unmet" in page and "£6,000.00 a week" in page
+    assert "the score winner costs the market less in all by" in page
+    assert "£7,000.00 a week" in page and "-£" not in page
