@@ -223,16 +223,27 @@ def ranking_chart(mc: MiniCompetition) -> bytes:
     colours = ["#c92a2a" if not b.admissible else "#e67700" if b.abnormally_low
                else "#4263eb" for b in bids]
     left.barh(names[::-1], [b.score or 0.0 for b in bids][::-1], color=colours[::-1])
-    costs = [b.whole_market_cost or 0.0 for b in bids]
-    right.barh(names[::-1], costs[::-1],
-               color=["#2b8a3e" if b.provider == mc.whole_market_winner else "#868e96"
-                      for b in bids][::-1])
-    finite = [c for c in costs if c > 0]
-    if finite:
-        right.set_xlim(0.9 * min(finite), 1.02 * max(finite))
+    # Costs as dots on an axis that need not start at 0 (bars on a cut axis would make a
+    # 0.5% difference look like a halving): the dot is the cost found, the black tick the
+    # proven bound, the line between them what is not proven.
+    costs = [b.whole_market_cost for b in bids]
+    right.set_yticks(range(len(names)), names[::-1])
+    right.set_ylim(-0.6, len(names) - 0.4)
+    shown = [c for c in costs if c is not None] + [
+        b.whole_market_bound for b in bids if b.whole_market_bound is not None]
+    if shown:
+        lo, hi = min(shown), max(shown)
+        pad = max(0.05 * (hi - lo), 0.002 * max(abs(hi), 1.0))
+        right.set_xlim(lo - pad, hi + pad)
     for y, b in enumerate(bids[::-1]):
+        if b.whole_market_cost is not None:
+            colour = "#2b8a3e" if b.provider == mc.whole_market_winner else "#495057"
+            if b.whole_market_bound is not None:
+                right.plot([b.whole_market_bound, b.whole_market_cost], [y, y], color=colour,
+                           lw=1, alpha=0.6)
+            right.plot([b.whole_market_cost], [y], "o", color=colour, ms=7)
         if b.whole_market_bound is not None:
-            right.plot([b.whole_market_bound] * 2, [y - 0.4, y + 0.4], color="black", lw=1.5)
+            right.plot([b.whole_market_bound] * 2, [y - 0.3, y + 0.3], color="black", lw=1.5)
         if b.whole_market_cost is None:
             label = ("inadmissible" if not b.admissible else "infeasible" if b.infeasible
                      else "no cost")
@@ -245,8 +256,8 @@ def ranking_chart(mc: MiniCompetition) -> bytes:
 
     right.xaxis.set_major_locator(MaxNLocator(4))
     right.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:,.0f}"))
-    right.set_title(f"Whole-market cost a week ({mc.currency})\nblack tick: proven bound",
-                    fontsize=10)
+    right.set_title(f"Whole-market cost a week ({mc.currency}; axis not from 0)\n"
+                    "dot: cost found; black tick: proven bound", fontsize=10)
     left.set_title("Published score (points)", fontsize=10)
     for ax_ in (left, right):
         for side in ("top", "right"):
