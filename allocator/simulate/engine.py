@@ -103,6 +103,8 @@ def initial_book(instance: Instance, config: SimulationConfig,
             book.assign({int(n): int(current[n])}, who="initial book")
         except PolicyError:
             pass
+    kept = len(book.in_care())  # those who fit: the others are offered again below
+    over = int(np.count_nonzero(current >= 0)) - kept
     first = _first_mask(problem, config)
     engine = Nightly(None, _params(config), config.max_candidates)
     _offer(engine, book, 0, first)
@@ -111,10 +113,11 @@ def initial_book(instance: Instance, config: SimulationConfig,
     # by the DPS rule, so that day 0 starts with nobody waiting who could be placed
     _offer(FirstCome(config.quality_points, config.price_points), book, 0, first)
     if notes is not None:
-        kept = int(np.count_nonzero(current >= 0))
         notes.append(
-            f"day-0 book: {kept:,} people kept with their current provider, "
-            f"{by_engine - kept:,} placed by the engine"
+            f"day-0 book: {kept:,} people kept with their current provider"
+            + (f" ({over:,} others with a current provider did not fit its capacity and"
+               " were offered again with the referrals)" if over else "")
+            + f", {by_engine - kept:,} placed by the engine"
             + (f" (its solve stopped at the {config.time_limit:g} s limit: the start depends "
                "on the machine's speed, but is the same for every policy and replication)"
                if engine.time_limited else "")
@@ -142,9 +145,10 @@ def _offer(policy: Policy, book: Book, day: int, first: np.ndarray) -> tuple[int
     order = np.lexsort((waiting, book.wait_since[waiting]))
     waiting = waiting[order]
     moves = placed = 0
-    for group in (waiting[first[waiting]], waiting[~first[waiting]]):
-        if len(group) == 0:
-            continue
+    groups = [g for g in (waiting[first[waiting]], waiting[~first[waiting]]) if len(g)]
+    # nobody waiting: the night still runs (moves that save money, under nightly_moves:K; an
+    # independent check found no move on such nights although moves were free and cheaper)
+    for group in groups or [waiting]:
         night = Night(book, day, group, moves_made=moves)
         policy.decide(night)
         moves += night.moved

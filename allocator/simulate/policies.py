@@ -49,7 +49,11 @@ from allocator.store.book import Pin
 
 @runtime_checkable
 class Policy(Protocol):
-    """A brokerage policy: places the night's referrals through ``night``."""
+    """A brokerage policy: places the night's referrals through ``night``.
+
+    ``decide`` is called every night: once per group of referrals waiting (first priorities,
+    then the others), and once with no referral on a night when nobody waits (a policy that
+    moves people in care may still move them then)."""
 
     name: str
 
@@ -139,7 +143,8 @@ class Nightly:
         book = night.book
         p = night.problem
         refs = np.asarray(night.referrals, dtype=np.int64)
-        if len(refs) == 0:
+        budget = 0 if self.moves is None else self.moves - night.moves_made
+        if len(refs) == 0 and budget <= 0:
             return
         room_o, room_p, room_h = book.offer_room(), book.provider_room(), _holder_left(book)
         # pairs of the referrals that fit on their own: no other pair can ever be chosen
@@ -157,7 +162,6 @@ class Nightly:
                 ch = chosen_from_solution(cut, result)
                 served = np.nonzero(ch >= 0)[0]
                 chosen = {int(placeable[i]): int(kp[ch[i]]) for i in served}
-        budget = 0 if self.moves is None else self.moves - night.moves_made
         if budget > 0:
             moved = self._with_moves(night, refs, chosen, budget)
             if moved is not None:

@@ -135,3 +135,22 @@ def test_summary_and_differences(serial):
     assert row["difference"] == pytest.approx(
         s["nightly"]["unmet_hours_mean"] - s["first_come"]["unmet_hours_mean"])
     assert set(serial.zone_summary["zone"]) == set(serial.zone_ids)
+
+
+def test_the_day0_note_counts_who_fits_with_their_current_provider():
+    """A book over a provider's capacity keeps who fits; the note counts those, and the others
+    apart (an independent check read "3 people kept, -3 placed by the engine" on a market
+    with no capacity). A: 10 hours; four people of 4 hours in care with A: two fit, the other
+    two are offered again and fit B (10 hours)."""
+    from .markets import dps_market
+
+    needs = [{"id": f"n{k}", "quantity": 4, "current_provider": "A"} for k in range(4)]
+    notes: list[str] = []
+    placed = initial_book(dps_market(needs), SimulationConfig(weeks=1, replications=1), notes)
+    assert sorted(placed.values()).count("A/Z/personal_care") == 2
+    assert len(placed) == 4
+    (note,) = notes
+    assert note.startswith("day-0 book: 2 people kept with their current provider (2 others "
+                           "with a current provider did not fit its capacity and were offered "
+                           "again with the referrals), 2 placed by the engine"), note
+    assert "-" not in note.split("day-0 book:")[1].split("waiting")[0]

@@ -103,3 +103,34 @@ def test_custom_policy():
     assert result.policies_summary["fill_up"]["placed_mean"] > 0
     with pytest.raises(ValueError, match="not a policy"):
         simulate(devon_sample(), [object()], SimulationConfig(weeks=1, replications=1))
+
+
+def test_moves_that_save_money_happen_on_nights_when_nobody_waits():
+    """nightly_moves:K runs every night, not only on nights with referrals waiting: 60 people
+    in care with B at 25 an hour, A at 20 with room for all, no transfer penalty, and far
+    more capacity than demand (nobody waits). Three move a night, 21 a week, until nobody is
+    left to move (an independent check found 24 moves in six weeks, all on nights with
+    referrals); under nightly nobody moves."""
+    from allocator.instance.schema import Instance
+    from allocator.simulate import SimulationConfig, simulate
+
+    offer = {"zone": "Z", "service": "personal_care", "unit": "hours",
+             "max_complexity": "highly_complex", "capacity": 1000}
+    market = Instance.model_validate({
+        "name": "moves",
+        "zones": [{"id": "Z"}],
+        "providers": [{"id": "A", "quality": 80}, {"id": "B", "quality": 80}],
+        "offers": [{**offer, "provider": "A", "price": 20},
+                   {**offer, "provider": "B", "price": 25}],
+        "needs": [{"id": f"n{k}", "kind": "package", "zone": "Z", "service": "personal_care",
+                   "complexity": "less_complex", "care_group": "OP", "quantity": 1,
+                   "current_provider": "B"} for k in range(60)],
+        "policy": {"unmet_penalty": {"standard": 60}},
+    })
+    res = simulate(market, ["nightly", "nightly_moves:3"],
+                   SimulationConfig(weeks=2, replications=1, seed=3, provider_exit_rate=0),
+                   workers=1)
+    w = res.weekly.set_index(["policy", "week"])["moves"]
+    assert w.loc["nightly"].sum() == 0
+    assert list(w.loc["nightly_moves:3"]) == [21, 21]
+    assert res.weekly["waiting_people"].max() == 0
