@@ -38,6 +38,8 @@ DAILY = ("waiting_people", "unmet_hours", "unmet_beds", "active_hours", "served_
          "ended_waiting", "cost_block", "cost_framework", "cost_quality_zone", "cost_unmet",
          "cost_transfer", "hours_used", "hours_capacity", "beds_used", "beds_capacity")
 # Daily series by zone (days x zones).
+# per provider, summed over the days of a replication (PolicyRun.provider_totals)
+PROVIDER_TOTALS = ("hours_used", "hours_capacity", "beds_used", "beds_capacity")
 ZONE_DAILY = ("waiting_people", "unmet_hours", "unmet_beds", "hours_used", "hours_capacity")
 
 
@@ -52,6 +54,10 @@ class PolicyRun:
     waits
         One row per wait that ended: columns day (it ended), zone, days waited, placed (1) or
         ended while waiting (0), first priority (1) or not (0).
+    provider_totals
+        name -> array over providers, summed over the days (:data:`PROVIDER_TOTALS`): hours
+        used and allowed (the provider's open hours offers, within its cap), beds used and
+        open; a provider's utilisation over the replay is used / allowed.
     runtime_s
         Wall time of the replay; ``solve_s`` of it in solver calls (nightly policies).
     """
@@ -61,6 +67,7 @@ class PolicyRun:
     zone_daily: Mapping[str, np.ndarray]
     waits: np.ndarray
     runtime_s: float
+    provider_totals: Mapping[str, np.ndarray] = field(default_factory=dict)
     solves: int = 0
     solve_s: float = 0.0
     failures: int = 0
@@ -207,6 +214,7 @@ def _replay(problem: Problem, stream: Stream, instance: Instance, config: Simula
 
     rec = {name: np.zeros(days) for name in DAILY}
     zrec = {name: np.zeros((days, n_zones)) for name in ZONE_DAILY}
+    prec = {name: np.zeros(p.n_providers) for name in PROVIDER_TOTALS}
     waits: list[np.ndarray] = []
     # referred and still active, from the stream alone (the conservation check's right side)
     q = p.need_q
@@ -242,7 +250,7 @@ def _replay(problem: Problem, stream: Stream, instance: Instance, config: Simula
         if len(now):
             waits.append(_wait_rows(d, p.need_zone[now], d - book.wait_since[now], 1,
                                     first[now]))
-        _record(rec, zrec, d, book, bed, hour_offer, holder_open, n_zones)
+        _record(rec, zrec, d, book, bed, hour_offer, holder_open, n_zones, prec)
         rec["referred_hours"][d] = referred[d]
         rec["placed"][d] = placed
         rec["moves"][d] = moves
@@ -251,7 +259,7 @@ def _replay(problem: Problem, stream: Stream, instance: Instance, config: Simula
         rec["cost_transfer"][d] = p.transfer_penalty * moves
     solves = getattr(policy, "solves", 0)
     return PolicyRun(
-        policy=policy.name, daily=rec, zone_daily=zrec,
+        policy=policy.name, daily=rec, zone_daily=zrec, provider_totals=prec,
         waits=np.concatenate(waits) if waits else np.zeros((0, 5)),
         runtime_s=time.perf_counter() - t0, solves=int(solves),
         solve_s=float(getattr(policy, "solve_s", 0.0)),
@@ -283,7 +291,7 @@ def _wait_rows(day: int, zone: np.ndarray, waited: np.ndarray, placed: int,
 
 def _record(rec: dict[str, np.ndarray], zrec: dict[str, np.ndarray], d: int, book: Book,
             bed: np.ndarray, hour_offer: np.ndarray, holder_open: np.ndarray,
-            n_zones: int) -> None:
+            n_zones: int, prec: dict[str, np.ndarray] | None = None) -> None:
     p = book.problem
     q = p.need_q
     waiting = book.status == WAITING
@@ -323,3 +331,11 @@ def _record(rec: dict[str, np.ndarray], zrec: dict[str, np.ndarray], d: int, boo
     zrec["hours_used"][d] = np.bincount(zo[hour_offer], weights=book.offer_use[hour_offer],
                                         minlength=n_zones)
     zrec["hours_capacity"][d] = np.bincount(zo, weights=cap_o, minlength=n_zones)
+    if prec is not None:  # per provider, summed over the days
+        op = p.offer_provider
+        prec["hours_used"] += book.provider_use
+        prec["hours_capacity"] += cap_p
+        prec["beds_used"] += np.bincount(op[beds_o], weights=book.offer_use[beds_o],
+                                         minlength=p.n_providers)
+        prec["beds_capacity"] += np.bincount(op[beds_o], weights=book.offer_capacity[beds_o],
+                                             minlength=p.n_providers)

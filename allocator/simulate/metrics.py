@@ -228,6 +228,48 @@ def zone_summary(zones: pd.DataFrame, policies: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def provider_summary(reps: Sequence[ReplicationRun], provider_ids: Sequence[str],
+                     policies: Sequence[str]) -> pd.DataFrame:
+    """Per policy and provider (those with any capacity): hours used and allowed a week and
+    beds used and open (means over the days), and utilisation and bed occupancy over the
+    replay, each a mean over replications with its 95% interval (DESIGN 9.5's "provider
+    utilisation"; the weekly tables have it overall and by zone)."""
+    per: dict[str, list[dict[str, np.ndarray]]] = {name: [] for name in policies}
+    days: dict[str, list[int]] = {name: [] for name in policies}
+    for rep in reps:
+        for run in rep.runs:
+            if run.provider_totals and run.policy in per:
+                per[run.policy].append(dict(run.provider_totals))
+                days[run.policy].append(len(run.daily["waiting_people"]))
+    rows = []
+    ids = np.asarray(provider_ids, dtype=object)
+    for name in policies:
+        if not per[name]:
+            continue
+        tot = {k: np.stack([t[k] for t in per[name]]) for k in per[name][0]}  # reps x providers
+        n_days = np.asarray(days[name], dtype=float)[:, None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            util = np.where(tot["hours_capacity"] > 0,
+                            tot["hours_used"] / tot["hours_capacity"], np.nan)
+            occ = np.where(tot["beds_capacity"] > 0,
+                           tot["beds_used"] / tot["beds_capacity"], np.nan)
+        has = (tot["hours_capacity"].sum(axis=0) > 0) | (tot["beds_capacity"].sum(axis=0) > 0)
+        for j in np.nonzero(has)[0]:
+            row: dict[str, object] = {"policy": name, "provider": ids[j]}
+            for key in ("hours_used", "hours_capacity", "beds_used", "beds_capacity"):
+                row[key] = float(np.mean(tot[key][:, j] / n_days[:, 0]))
+            for key, values in (("utilisation", util[:, j]), ("bed_occupancy", occ[:, j])):
+                values = values[np.isfinite(values)]
+                mean, lo, hi = interval(values, range_of(key)) if len(values) else (
+                    None, None, None)
+                row[key], row[f"{key}_ci95_low"], row[f"{key}_ci95_high"] = mean, lo, hi
+            rows.append(row)
+    return pd.DataFrame(rows, columns=[
+        "policy", "provider", "hours_used", "hours_capacity", "utilisation",
+        "utilisation_ci95_low", "utilisation_ci95_high", "beds_used", "beds_capacity",
+        "bed_occupancy", "bed_occupancy_ci95_low", "bed_occupancy_ci95_high"])
+
+
 # waiting time bins (days) for the distribution table and chart
 WAIT_BINS = (0, 1, 2, 3, 5, 8, 15, 29, 57, 92, 183, 10**9)
 

@@ -116,6 +116,10 @@ def render(result: SimulationResult) -> str:
                                "utilisation"]].rename(columns={
                                    "unmet_hours": "Number of hours",
                                    "waiting_people": "Number of people"})))
+    pivot = provider_pivot(result)
+    if len(pivot):
+        parts.append("<h2>Provider utilisation over the replay</h2>")
+        parts.append(_table(pivot))
     parts.append("<h2>Days waited by the referrals placed</h2>")
     parts.append(_table(result.waits.pivot(index="days_waited", columns="policy",
                                            values="share").reindex(
@@ -132,6 +136,30 @@ def render(result: SimulationResult) -> str:
                  "report.</p>")
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def provider_pivot(result: SimulationResult) -> pd.DataFrame:
+    """One row per provider: its hours (and beds) open a week, then its utilisation (and bed
+    occupancy) under each policy, means over the replay and the replications."""
+    pr = result.providers
+    if pr is None or pr.empty:
+        return pd.DataFrame()
+    first = pr[pr["policy"] == result.policies[0]].set_index("provider")
+    out = pd.DataFrame({"provider": first.index,
+                        "hours open a week": first["hours_capacity"].round(1).to_numpy()})
+    beds = bool((pr["beds_capacity"] > 0).any())
+    if beds:
+        out["beds open"] = first["beds_capacity"].round(1).to_numpy()
+    for name in result.policies:
+        g = pr[pr["policy"] == name].set_index("provider").reindex(first.index)
+        out[f"utilisation: {name}"] = [_pct(v) for v in g["utilisation"]]
+        if beds:
+            out[f"bed occupancy: {name}"] = [_pct(v) for v in g["bed_occupancy"]]
+    return out
+
+
+def _pct(v: Any) -> str:
+    return "-" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{100 * v:.1f}%"
 
 
 def headline(result: SimulationResult) -> pd.DataFrame:

@@ -49,6 +49,10 @@ class SimulationResult:
         Distribution of days waited by the referrals placed, per policy.
     runs
         Per replication and policy: arrivals, events, wall time and solver calls.
+    providers
+        Per policy and provider: hours and beds used and open a week, utilisation and bed
+        occupancy over the replay with 95% intervals
+        (:func:`allocator.simulate.metrics.provider_summary`).
     band
         Unmet hours a week per policy and week, the mean over replications with its 95%
         interval (:func:`allocator.simulate.metrics.weekly_band`); computed from ``weekly``
@@ -73,6 +77,7 @@ class SimulationResult:
     where: str
     notes: tuple[str, ...] = field(default=())
     band: pd.DataFrame | None = None
+    providers: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def unmet_band(self) -> pd.DataFrame:
         """Unmet hours a week per policy and week: mean and 95% interval over replications."""
@@ -90,7 +95,8 @@ class SimulationResult:
                                     for k, v in s.items() if k.endswith("_ci95")}}
                                 for name, s in self.policies_summary.items()])
         tables = {"summary": summary, "differences": self.differences,
-                  "zones": self.zone_summary, "weekly": self.weekly,
+                  "zones": self.zone_summary, "providers": self.providers,
+                  "weekly": self.weekly,
                   "weekly_zones": self.zones_weekly, "replications": self.values,
                   "waits": self.waits, "runs": self.runs}
         if "replication" not in self.weekly.columns:  # rebuilt: weekly means, no zones by week
@@ -109,6 +115,7 @@ class SimulationResult:
             "policies": self.policies_summary,
             "differences": _records(self.differences),
             "zones": _records(self.zone_summary),
+            "providers": _records(self.providers),
             "weekly": _records(weekly_mean),
             "unmet_band": _records(self.unmet_band()),
             "replications": _records(self.values),
@@ -288,7 +295,8 @@ def _result(instance: Instance, config: SimulationConfig, pols: Sequence[Policy]
         zone_summary=metrics.zone_summary(zones, names),
         waits=metrics.wait_distribution(((r.policy, r.waits) for rep in reps for r in rep.runs),
                                         names),
-        runs=runs, runtime_s=runtime, workers=workers, where=where, notes=tuple(notes))
+        runs=runs, runtime_s=runtime, workers=workers, where=where, notes=tuple(notes),
+        providers=metrics.provider_summary(reps, [pr.id for pr in instance.providers], names))
 
 
 def replication_arrays(result: ReplicationRun) -> dict[str, np.ndarray]:

@@ -377,6 +377,7 @@ def simulation_record(result: Any) -> dict[str, Any]:
                    "values": _records(result.values),
                    "differences": _records(result.differences),
                    "zones": _records(result.zone_summary),
+                   "providers": _records(result.providers),
                    "waits": _records(result.waits),
                    "runs": _records(result.runs),
                    "band": _records(result.unmet_band())},
@@ -408,4 +409,5 @@ def simulation_of(result: dict[str, Any]) -> Any:
         policies_summary={name: summary[name] for name in doc["policies"]},
         differences=df("differences"), zone_summary=df("zones"), waits=df("waits"),
         runs=df("runs"), runtime_s=float(doc["runtime_s"]), workers=int(doc["workers"]),
-        where=str(doc["where"]), notes=tuple(doc["notes"]), band=df("band"))
+        where=str(doc["where"]), notes=tuple(doc["notes"]), band=df("band"),
+        providers=df("providers") if "providers" in t else pd.DataFrame())

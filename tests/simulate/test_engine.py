@@ -154,3 +154,32 @@ def test_the_day0_note_counts_who_fits_with_their_current_provider():
                            "with a current provider did not fit its capacity and were offered "
                            "again with the referrals), 2 placed by the engine"), note
     assert "-" not in note.split("day-0 book:")[1].split("waiting")[0]
+
+
+def test_provider_totals_add_up_to_the_market_and_give_its_utilisation(market, replication):
+    """Each provider's hours used and allowed, summed over the days, add up to the market's
+    daily figures; the per-provider table is those totals over the days, and a provider's
+    utilisation is used / allowed, never above 1."""
+    from allocator.simulate.metrics import provider_summary
+
+    ids = [p.id for p in market.providers]
+    for run in replication.runs:
+        t, d = run.provider_totals, run.daily
+        np.testing.assert_allclose(t["hours_used"].sum(), d["hours_used"].sum(), rtol=1e-9)
+        np.testing.assert_allclose(t["hours_capacity"].sum(), d["hours_capacity"].sum(),
+                                   rtol=1e-9)
+        np.testing.assert_allclose(t["beds_used"].sum(), d["beds_used"].sum(), rtol=1e-9,
+                                   atol=1e-9)
+    table = provider_summary([replication], ids, POLICIES)
+    days = len(replication.runs[0].daily["waiting_people"])
+    for run in replication.runs:
+        rows = table[table["policy"] == run.policy].set_index("provider")
+        t = run.provider_totals
+        for j, pid in enumerate(ids):
+            if t["hours_capacity"][j] <= 0:
+                continue
+            row = rows.loc[pid]
+            assert row["hours_used"] == pytest.approx(t["hours_used"][j] / days)
+            assert row["utilisation"] == pytest.approx(
+                t["hours_used"][j] / t["hours_capacity"][j])
+            assert 0 <= row["utilisation"] <= 1 + 1e-9

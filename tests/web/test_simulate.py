@@ -109,12 +109,17 @@ def test_a_replay_end_to_end_has_the_numbers_of_the_library(sim_client, book_url
     for r in rows:
         want = direct.policies_summary[r["policy"]]["weekly_cost_mean"]
         assert float(r["weekly_cost_mean"]) == pytest.approx(want, rel=1e-6)
+    providers = client.get(f"{job_url}/providers.csv")
+    prow = list(csv.DictReader(io.StringIO(providers.content.decode("utf-8-sig"))))
+    assert len(prow) == len(direct.providers) and {r["provider"] for r in prow} == set(
+        direct.providers["provider"])
+    assert "Provider utilisation over the replay" in page
     assert client.get(f"{job_url}/weekly.csv").status_code == 404  # not a kept table
     book = load_workbook(io.BytesIO(client.get(f"{job_url}/simulation.xlsx").content))
-    assert {"summary", "differences", "zones", "weekly_mean", "replications", "waits",
-            "runs"} <= set(book.sheetnames)
+    assert {"summary", "differences", "zones", "providers", "weekly_mean", "replications",
+            "waits", "runs"} <= set(book.sheetnames)
     assert len(_audit(book_url, "simulation started")) == 1
-    assert len(_audit(book_url, "simulation downloaded")) == 2
+    assert len(_audit(book_url, "simulation downloaded")) == 3
 
 
 def test_an_uploaded_market_is_replayed_and_deleted(sim_client, book_url, tmp_path):
@@ -204,7 +209,7 @@ def test_what_a_job_keeps_rebuilds_the_result_in_any_key_order():
     assert back.policies == result.policies
     assert list(back.policies_summary) == list(result.policies)
     assert back.policies_summary == json.loads(json.dumps(result.policies_summary))
-    for name in ("differences", "zone_summary", "waits", "runs", "values"):
+    for name in ("differences", "zone_summary", "waits", "runs", "values", "providers"):
         pd.testing.assert_frame_equal(getattr(back, name).reset_index(drop=True),
                                       getattr(result, name).reset_index(drop=True),
                                       check_dtype=False, obj=name)

@@ -45,7 +45,7 @@ BOOK = "the book's market"
 POLICIES = ("first_come", "nightly", "nightly_moves")
 CHARTS = {"unmet": "unmet_over_year", "waits": "wait_chart", "cost": "cost_chart",
           "zones": "zone_chart"}
-CSV_TABLES = ("summary", "differences", "zones")
+CSV_TABLES = ("summary", "differences", "zones", "providers")
 DEFAULTS: dict[str, Any] = {"policies": list(POLICIES), "moves": 5, "weeks": 52,
                             "replications": 20, "seed": 0, "exit_rate": 0.01,
                             "opening_rate": 0.02, "quality_points": 60.0,
@@ -186,7 +186,7 @@ def _rows(df: Any) -> list[dict[str, Any]]:
 def job_page(request: Request, job_id: int, user: Account = Depends(commissioner)
              ) -> Response:
     from allocator.simulate.metrics import METRICS
-    from allocator.simulate.report import headline, sentences
+    from allocator.simulate.report import headline, provider_pivot, sentences
 
     job = _job(request, job_id)
     context: dict[str, Any] = {}
@@ -209,7 +209,7 @@ def job_page(request: Request, job_id: int, user: Account = Depends(commissioner
             "differences": _rows(shown), "metrics": METRICS, "zones": _zones(result),
             "waits": [(label, [row.get(p) for p in result.policies])
                       for label, row in zip(waits.index, _rows(waits), strict=True)],
-            "runs": _rows(runs), "charts": CHARTS,
+            "runs": _rows(runs), "charts": CHARTS, "providers": provider_pivot(result),
             "currency": job.result.get("currency", "GBP")}
     return render(request, "simulate_job.html", job=job, kind="simulate", **context)
 
