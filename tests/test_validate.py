@@ -363,3 +363,28 @@ def test_validated_data_is_immutable() -> None:
         inst.lots[0].zones.append("z9")  # type: ignore[attr-defined]
     with pytest.raises(pydantic.ValidationError):
         inst.needs[0].quantity = 99.0  # type: ignore[misc]
+
+
+def test_rules_an_independent_reading_of_design_md_found_open(tmp_path: Path) -> None:
+    """Three rules of DESIGN.md section 3 an independent implementation put to the engine:
+    a travel factor is for hours only (a 1-bed scheme with 1.5 left its placement unmet);
+    a demand multiplier of 0 would make every package quantity 0, which no need may have; a
+    placement's quantity is 1, so it may be left out."""
+    problem = one(tmp_path, lambda d: d["offers"][2].update(travel_factor=1.5))
+    assert (problem.table, problem.field) == ("offers", "travel_factor")
+    assert problem.message == ("travel_factor applies to hours only (DESIGN.md section 3); a "
+                               "beds offer has travel_factor 1, got 1.5")
+    problem = one(tmp_path, lambda d: d["scenarios"][0].update(demand_multiplier=0))
+    assert (problem.table, problem.row, problem.field) == ("scenarios", "S1",
+                                                           "demand_multiplier")
+    assert problem.message == "must be > 0, got 0"
+    document = base()
+    document["offers"][2]["travel_factor"] = 1  # 1 on beds is the default, said or not
+    document["needs"].append({"id": "N9", "kind": "placement", "zone": "Z2",
+                              "service": "supported_living", "complexity": "complex",
+                              "care_group": "LD"})
+    path = tmp_path / "ok.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    instance, found = validate_path(path)
+    assert not found and instance is not None
+    assert next(n for n in instance.needs if n.id == "N9").quantity == 1.0

@@ -313,7 +313,10 @@ def _priced(common: dict[str, Any], qs: float, ps: float, median: float | None,
             result: Result, params: DesignParams, currency: str = "GBP") -> BidOutcome:
     from allocator.core.reasons import money
 
-    low = median is not None and median > 0 and common["rate"] < ABNORMALLY_LOW * median
+    # "below 80% of the median": a rate at exactly 80% is not below it (0.8 * 16.5 is
+    # 13.200000000000001 in floating point: an independent check found 13.20 flagged)
+    low = median is not None and median > 0 and \
+        common["rate"] < ABNORMALLY_LOW * median * (1 - 1e-9)
     reason = ""
     if low:
         assert median is not None

@@ -117,6 +117,12 @@ class Offer(Row):
     def _scheme_only_for_beds(self) -> Offer:
         if self.scheme is not None and self.unit != "beds":
             raise ValueError("scheme is only allowed on offers in unit 'beds'")
+        if self.unit == "beds" and self.travel_factor != 1:
+            # DESIGN.md section 3: "travel_factor (>=1, default 1; hours only)"; a scheme's
+            # capacity is its vacancies (an independent check found a factor of 1.5 applied
+            # to a 1-bed scheme, leaving its placement unmet)
+            raise ValueError(f"travel_factor applies to hours only (DESIGN.md section 3); a "
+                             f"beds offer has travel_factor 1, got {self.travel_factor:g}")
         return self
 
     @property
@@ -140,6 +146,15 @@ class Need(Row):
     priority: Id = "standard"
     acceptable_zones: tuple[Id, ...] | None = None
     current_provider: Id | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _placement_quantity_defaults_to_one(cls, data: Any) -> Any:
+        # DESIGN.md section 3: "quantity (hours/week > 0; placements: 1)"
+        if isinstance(data, dict) and data.get("kind") == "placement" and \
+                data.get("quantity") in (None, ""):
+            data = {**data, "quantity": 1.0}
+        return data
 
     @model_validator(mode="after")
     def _placement_is_one_bed(self) -> Need:
@@ -257,7 +272,8 @@ class Policy(Row):
 class Scenario(Row):
     id: Id
     weight: NonNegative
-    demand_multiplier: Annotated[float, Field(ge=0, allow_inf_nan=False), NOT_BOOL] | None = None
+    # > 0: a multiplier of 0 would make every package's quantity 0, which no need may have
+    demand_multiplier: Annotated[float, Field(gt=0, allow_inf_nan=False), NOT_BOOL] | None = None
     needs: tuple[Need, ...] | None = None
 
     @model_validator(mode="after")

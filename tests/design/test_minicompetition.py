@@ -452,3 +452,19 @@ def test_a_lexicographic_winner_that_costs_more_is_said_so():
     assert weighted.whole_market_winner == "B" and not weighted.lexicographic
     assert sentence(weighted) == ("B wins on the published score and also costs the whole "
                                   "market least.")
+
+
+def test_a_rate_at_exactly_80_percent_of_the_median_is_not_abnormally_low():
+    """DESIGN 9.4: a bid whose rate is *below* 80% of the median is flagged. 13.20 against a
+    median of 16.50 is exactly 80% (0.8 * 16.5 is 13.200000000000001 in floating point: an
+    independent check found it flagged); 13.19 is below."""
+    base = hand_market()
+    for rate_a, flagged in ((13.20, False), (13.19, True)):
+        rates = {"A": rate_a, "B": 16.50, "C": 1.0, "D": 19.80}
+        inst = base.model_copy(update={"block_bids": tuple(
+            b.model_copy(update={"rate": rates[b.provider]}) for b in base.block_bids)})
+        mc = mini_competition(inst, "L", params=DesignParams(time_limit=30))
+        bids = {b.provider: b for b in mc.bids}
+        assert mc.median_rate == pytest.approx(16.50)
+        assert bids["A"].abnormally_low is flagged, rate_a
+        assert not bids["C"].admissible and not bids["C"].abnormally_low
