@@ -16,6 +16,7 @@ take that context and do what the methods have in common:
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -61,13 +62,19 @@ class DesignContext:
     deadline: float  # time.perf_counter() by which the solve should end
     columns: int  # the extensive form's estimated column count
     common: Mapping[str, Any]  # the ``extra`` every result of the solve carries
+    # set when another method solving the same design beside this one has proven its optimum
+    # (``auto``'s extensive form beside Benders): from then on no time is left
+    stop: threading.Event | None = None
 
     def elapsed(self) -> float:
         """Seconds since the solve started."""
         return time.perf_counter() - self.t0
 
     def left(self) -> float:
-        """Seconds left before the deadline (negative once past it)."""
+        """Seconds left before the deadline (negative once past it, or once ``stop`` is
+        set)."""
+        if self.stop is not None and self.stop.is_set():
+            return min(-1.0, self.deadline - time.perf_counter())
         return self.deadline - time.perf_counter()
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -474,22 +475,64 @@ def solve_benders(ctx: DesignContext, *, extensive_after: bool = True) -> Result
 
 
 def solve_benders_extensive(ctx: DesignContext) -> Result:
-    """``auto`` where the extensive form fits: Benders for a design, then the extensive form
-    started from it.
+    """``auto`` where the extensive form fits: Benders and the extensive form at once, the
+    better design and the larger bound kept.
 
-    The extensive form's MIP alone can sit on a poor design for the whole limit where the
-    capacities bind (``xcapbound``: 45,558 at 60 s, 12% above its bound, where Benders' exact
-    evaluation found 40,583), and Benders alone proves only its LP recourse where that is far
-    below the MIP's (``xkitchen``: 291,028 against 321,320). Benders gets
-    ``hybrid_share`` of the limit (its loop and its exact evaluation); the extensive form the
-    rest, with Benders' design and allocations as its first incumbent; the better design and
-    the larger bound are kept (:func:`_extensive_after`).
+    Neither method holds on every market. The extensive form's MIP alone can sit on a poor
+    design for the whole limit where the capacities bind (``xcapbound``: 45,558 at 60 s, 12%
+    above its bound, where Benders' exact evaluation found 40,583); Benders alone proves only
+    its LP recourse where that is far below the MIP's (``xkitchen``: 291,028 against
+    321,320), and on others the extensive form simply does better (``xbeds`` at 60 s: 0.38%
+    against Benders' 1.11%). Splitting the limit between them (Benders first, then the
+    extensive form started from its design) lost to the better method alone at 60 s on three
+    of six markets: each had too little of the limit. So the extensive form runs in a process
+    of its own (one thread, :func:`extensive_beside`) for the whole limit while Benders runs
+    here; both answers are designs of the same model and both bounds bound the same optimum
+    (:func:`_keep_better`). Benders' answer alone is returned when it is proven (optimal, or
+    no design meets the limits) or when the other process fails or is late.
     """
-    share = ctx.params.hybrid_share
-    first = replace(ctx, deadline=ctx.t0 + share * (ctx.deadline - ctx.t0))
-    res = solve_benders(first, extensive_after=False)
-    if not res.status.has_solution:  # no design to start from: the extensive form alone
-        ext = solve_extensive(ctx)
+    import multiprocessing
+
+    spawn = multiprocessing.get_context("spawn")
+    receive, send = spawn.Pipe(duplex=False)
+    child = spawn.Process(target=extensive_beside, name="allocator-extensive",
+                          args=(send, ctx.instance, ctx.params, time.time() + ctx.left()),
+                          daemon=True)
+    child.start()
+    send.close()  # the child's end: a child that dies leaves the parent an EOF, not a wait
+    # the child's answer is read as soon as it comes: an optimum proven there stops Benders
+    # (its ctx then has no time left), rather than Benders running its whole course
+    stop = threading.Event()
+    box: dict[str, Any] = {}
+
+    def watch() -> None:
+        box["answer"] = _receive(receive, ctx.left() + EXTENSIVE_GRACE_S)
+        ext_ = box["answer"][0]
+        if ext_ is not None and ext_.status == Status.optimal:
+            stop.set()
+
+    watcher = threading.Thread(target=watch, name="allocator-extensive-watch", daemon=True)
+    watcher.start()
+    try:
+        res = solve_benders(replace(ctx, stop=stop), extensive_after=False)
+        if res.status in (Status.optimal, Status.infeasible) and not stop.is_set():
+            return replace(res, extra={**res.extra, "extensive_beside": "stopped: Benders' "
+                                       f"answer is {res.status.value}"})
+        watcher.join(timeout=max(0.0, ctx.left()) + EXTENSIVE_GRACE_S + 1.0)
+        ext, note = box.get("answer", (None, f"no answer {EXTENSIVE_GRACE_S:g} s after the "
+                                             "deadline"))
+    finally:
+        if child.is_alive():
+            child.terminate()
+        child.join(timeout=5)
+        receive.close()
+    if ext is None:
+        LOG.warning("benders: the extensive form beside it gave no answer (%s)", note)
+        return replace(res, extra={**res.extra, "extensive_beside": note})
+    info = {"status": ext.status.value, "objective": ext.objective, "bound": ext.bound,
+            "seconds": ext.runtime_s}
+    LOG.info("benders: extensive form beside the loop: %s", info)
+    if not res.status.has_solution or res.objective is None:  # no design from Benders
         bounds = [b for b in (res.bound, ext.bound) if b is not None]
         bound = max(bounds) if bounds else None
         status = ext.status
@@ -498,10 +541,49 @@ def solve_benders_extensive(ctx: DesignContext) -> Result:
             if ext.status.has_solution:  # Benders' bound may close the extensive form's gap
                 status = Status.optimal if (gap(ext.objective, bound) or 0.0) <= \
                     ctx.params.gap else Status.feasible
-        return replace(ext, bound=bound, status=status,
-                       extra={**ext.extra, "benders_first": {"status": res.status.value,
-                                                             "bound": res.bound}})
-    return _extensive_after(ctx, res, ctx.params.hybrid_columns)
+        return replace(ext, bound=bound, status=status, runtime_s=ctx.elapsed(),
+                       extra={**ext.extra, **ctx.common, "extensive_beside": info,
+                              "benders_first": {"status": res.status.value,
+                                                "bound": res.bound}})
+    return _keep_better(ctx, res, ext, "extensive_beside", info,
+                        "the extensive form, beside the Benders loop")
+
+
+# seconds after the deadline the parent waits for the extensive form's process to answer
+EXTENSIVE_GRACE_S = 5.0
+
+
+def extensive_beside(conn: Any, instance: Instance, params: Any, wall_deadline: float) -> None:
+    """The extensive form of ``instance`` (its scenarios) on one thread until
+    ``wall_deadline`` (``time.time()``), its :class:`Result` sent on ``conn`` (or the error's
+    text). Run in a spawned process by :func:`solve_benders_extensive`."""
+    from allocator.design.solve import solve_design
+
+    try:
+        # to send the answer back in time (its solve may run a little over: 2.6 s at 300 s)
+        left = wall_deadline - time.time()
+        left -= 0.5 + min(2.0, 0.05 * max(0.0, left))
+        mine = params.model_copy(update={"method": "extensive", "threads": 1,
+                                         "time_limit": max(0.5, left)})
+        with muted():
+            conn.send(("ok", solve_design(instance, mine)))
+    except Exception as error:  # the parent keeps Benders' answer and says why
+        conn.send(("error", f"{type(error).__name__}: {error}"))
+    finally:
+        conn.close()
+
+
+def _receive(conn: Any, timeout: float) -> tuple[Result | None, str]:
+    """The extensive form's answer from its process, or None and why not."""
+    try:
+        if not conn.poll(max(0.0, timeout)):
+            return None, f"no answer {EXTENSIVE_GRACE_S:g} s after the deadline"
+        kind, payload = conn.recv()
+    except (EOFError, OSError) as error:
+        return None, f"its process ended without an answer ({type(error).__name__})"
+    if kind != "ok":
+        return None, str(payload)
+    return payload, ""
 
 
 # the extensive form is only started after the loop with at least this much time left
@@ -519,7 +601,6 @@ def _extensive_after(ctx: DesignContext, res: Result, max_columns: int) -> Resul
     the model fits the extensive form and time is left, that MIP gets it; the better design
     is kept and the larger of the two bounds (both are bounds on the same optimum).
     """
-    params = ctx.params
     if res.objective is None or not res.status.has_solution or res.status == Status.optimal \
             or ctx.columns > max_columns or ctx.left() < EXTENSIVE_AFTER_MIN_S:
         return res
@@ -529,6 +610,15 @@ def _extensive_after(ctx: DesignContext, res: Result, max_columns: int) -> Resul
     info = {"status": ext.status.value, "objective": ext.objective, "bound": ext.bound,
             "seconds": ctx.elapsed() - started}
     LOG.info("benders: extensive form after the loop: %s", info)
+    return _keep_better(ctx, res, ext, "extensive_after", info,
+                        "the extensive form, after the Benders loop")
+
+
+def _keep_better(ctx: DesignContext, res: Result, ext: Result, key: str,
+                 info: dict[str, Any], source: str) -> Result:
+    """Benders' answer ``res`` or the extensive form's ``ext``, whichever is cheaper, with
+    its own allocations, and the larger of the two bounds (both bound the same optimum)."""
+    assert res.objective is not None
     better = (ext.status.has_solution and ext.objective is not None
               and ext.objective < res.objective - 1e-9 * max(1.0, abs(res.objective)))
     best = ext if better else res
@@ -536,11 +626,11 @@ def _extensive_after(ctx: DesignContext, res: Result, max_columns: int) -> Resul
     bounds = [b for b in (res.bound, ext.bound) if b is not None]
     bound = min(max(bounds), best.objective) if bounds else None
     status = Status.optimal if bound is not None and (
-        gap(best.objective, bound) or 0.0) <= params.gap else Status.feasible
-    extra = {**res.extra, "extensive_after": info}
+        gap(best.objective, bound) or 0.0) <= ctx.params.gap else Status.feasible
+    extra = {**res.extra, key: info}
     if better:  # the allocations of the design returned (the scenario tables read them)
         extra["outcomes"] = ext.extra["outcomes"]
-        extra["design_from"] = "the extensive form, after the Benders loop"
+        extra["design_from"] = source
     runtime = ctx.elapsed()
     return replace(best, bound=bound, status=status, extra=extra, runtime_s=runtime,
                    solve_s=runtime - (best.build_s or 0.0))

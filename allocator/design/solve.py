@@ -19,9 +19,9 @@ and runs one method on it. ``models/lot_design.md`` states the model and the met
   master's (valid: the LP recourse is at most the MIP recourse) and the wait-and-see LP bound
   (each scenario's own design LP, weighted).
 * **benders+extensive** (``auto`` only: weighted objective, bids to award, at most
-  ``hybrid_columns`` columns): Benders as above in ``hybrid_share`` of the limit, then the
-  extensive form in the rest, its MIP started from Benders' design and allocations; the
-  better design and the larger bound are kept. Neither alone holds on every structure: the
+  ``hybrid_columns`` columns): Benders as above here, and the extensive form on one thread
+  in a process of its own, both for the whole limit; the better design and the larger bound
+  are kept. Neither alone holds on every structure: the
   extensive form's MIP can keep a poor design for the whole limit where capacities bind, and
   Benders proves only its LP recourse where that is far below the MIP's.
 * **groups** (larger, lexicographic objective, or on request;
@@ -105,10 +105,9 @@ class DesignParams(BaseModel):
     verbose: bool = False
     method: Literal["auto", "extensive", "benders", "groups"] = "auto"
     max_columns: int = Field(20_000, ge=1)  # auto: extensive form up to this many columns
-    # auto, weighted, with bids: Benders first, then the extensive form started from its
-    # design, up to this many columns; Benders gets hybrid_share of the limit
+    # auto, weighted, with bids: Benders and, in a process of its own, the extensive form at
+    # once, up to this many columns
     hybrid_columns: int = Field(80_000, ge=0)
-    hybrid_share: float = Field(0.4, gt=0, lt=1)
     recourse_time_limit: float = Field(60.0, gt=0)  # one scenario under fixed awards
     improve_rounds: int = Field(4, ge=0)  # polishing: re-award for fixed assignments, re-solve
     # benders

@@ -545,11 +545,11 @@ def test_a_benders_design_shows_its_own_progress_only(setup):
     assert best == sorted(best, reverse=True) and lows == sorted(lows)
 
 
-def test_auto_starts_the_extensive_form_from_the_benders_design(setup, monkeypatch):
-    """``auto`` on a weighted design small enough for the extensive form: Benders first, then
-    the extensive form's MIP started from Benders' design and allocations. The start is a
-    whole, feasible solution of the extensive form worth exactly Benders' expected cost; the
-    answer is the extensive optimum, checked."""
+def test_benders_ends_with_the_extensive_form_started_from_its_design(setup, monkeypatch):
+    """An explicit ``--method benders`` on a design small enough for the extensive form: the
+    time the loop leaves goes to the extensive form's MIP started from Benders' design and
+    allocations. The start is a whole, feasible solution of the extensive form worth exactly
+    Benders' expected cost; the answer is the extensive optimum, checked."""
     from allocator.design import decomposition
     from allocator.design.extensive import design_problems, start_values
     from allocator.exact.model import build
@@ -573,13 +573,32 @@ def test_auto_starts_the_extensive_form_from_the_benders_design(setup, monkeypat
         return real(ctx, start=start)
 
     monkeypatch.setattr(decomposition, "solve_extensive", spy)
-    res = solve_design(inst, DesignParams(time_limit=60, gap=1e-9))
-    assert res.extra["method"] == "benders+extensive"
+    res = solve_design(inst, DesignParams(method="benders", time_limit=60, gap=1e-9,
+                                          lp_phase_share=0.0))
+    assert res.extra["method"] == "benders" and "extensive_after" in res.extra
     assert len(starts) == 1 and starts[0][0] == pytest.approx(starts[0][1], rel=1e-9)
     assert res.objective == pytest.approx(optimum, rel=1e-6)
     assert res.status == Status.optimal and res.solution is not None
     assert check(inst, res.solution, reported=res).ok
-    # the extensive form alone where Benders does not apply (lexicographic) or it does not fit
+
+
+def test_auto_runs_the_extensive_form_beside_benders(setup):
+    """``auto`` on a weighted design small enough for the extensive form: Benders here and the
+    extensive form in a process of its own, both for the whole limit; the answer is the
+    optimum (brute force in the extensive form alone), checked, with the other method's
+    figures in ``extra``. The extensive form alone where Benders does not apply
+    (lexicographic) or the model is above ``hybrid_columns``."""
+    inst, ds, base, D = setup
+    optimum = solve_design(inst, DesignParams(method="extensive", gap=0.0)).objective
+    res = solve_design(inst, DesignParams(time_limit=60, gap=1e-9))
+    assert res.extra["method"] == "benders+extensive"
+    beside = res.extra["extensive_beside"]
+    assert isinstance(beside, str) and beside.startswith("stopped") or (
+        beside["status"] in ("optimal", "feasible") and beside["objective"] is not None)
+    assert res.objective == pytest.approx(optimum, rel=1e-6)
+    assert res.status == Status.optimal and res.solution is not None
+    assert res.bound is not None and res.bound <= res.objective + 1e-6
+    assert check(inst, res.solution, reported=res).ok
     lex = solve_design(inst, DesignParams(time_limit=60, objective="lexicographic"))
     assert lex.extra["method"] == "extensive"
     big = solve_design(inst, DesignParams(time_limit=60, hybrid_columns=1))
@@ -587,8 +606,8 @@ def test_auto_starts_the_extensive_form_from_the_benders_design(setup, monkeypat
 
 
 def test_auto_without_a_benders_design_gives_the_extensive_forms_answer(setup, monkeypatch):
-    """Benders' share ended with no design (a limit shorter than its first evaluation): the
-    extensive form alone then answers, with the larger bound, never above its cost."""
+    """Benders ended with no design (a limit shorter than its first evaluation): the
+    extensive form beside it then answers, with the larger bound, never above its cost."""
     from allocator.core.result import Result
     from allocator.design import decomposition
 
@@ -603,3 +622,53 @@ def test_auto_without_a_benders_design_gives_the_extensive_forms_answer(setup, m
     assert res.status == Status.optimal and res.objective == pytest.approx(optimum, rel=1e-6)
     assert res.bound is not None and res.bound <= res.objective
     assert check(inst, res.solution, reported=res).ok
+
+
+def test_auto_keeps_benders_answer_when_the_extensive_form_gives_none(setup, monkeypatch):
+    """The extensive form's process late, failed or dead: Benders' answer, checked, says so;
+    the process is not left running."""
+    import multiprocessing
+
+    from allocator.design import decomposition
+
+    inst, ds, base, D = setup
+    started = []
+    real_start = multiprocessing.get_context("spawn").Process.start
+
+    def start(self):
+        started.append(self)
+        return real_start(self)
+
+    monkeypatch.setattr(multiprocessing.get_context("spawn").Process, "start", start)
+    monkeypatch.setattr(decomposition, "_receive",
+                        lambda conn, timeout: (None, "no answer 5 s after the deadline"))
+    res = solve_design(inst, DesignParams(time_limit=20, gap=1e-9, lp_phase_share=0.0))
+    assert res.extra["method"] == "benders+extensive"
+    if res.status != Status.optimal:  # a proven Benders answer stops the other at once
+        assert res.extra["extensive_beside"] == "no answer 5 s after the deadline"
+    assert res.status.has_solution and check(inst, res.solution, reported=res).ok
+    assert len(started) == 1 and not started[0].is_alive()
+
+
+def test_the_extensive_process_sends_its_answer_or_its_error(setup):
+    """What the process runs, here in this process: the extensive form's answer on the pipe,
+    within the time it was given; an error is sent as text, never raised."""
+    import multiprocessing
+    import time
+
+    from allocator.design.decomposition import _receive, extensive_beside
+
+    inst, ds, base, D = setup
+    receive, send = multiprocessing.Pipe(duplex=False)
+    extensive_beside(send, inst, DesignParams(gap=0.0), time.time() + 30)
+    res, note = _receive(receive, 1.0)
+    assert note == "" and res is not None and res.status == Status.optimal
+    assert res.objective == pytest.approx(
+        solve_design(inst, DesignParams(method="extensive", gap=0.0)).objective, rel=1e-9)
+    receive, send = multiprocessing.Pipe(duplex=False)
+    extensive_beside(send, inst, None, time.time() + 30)  # no parameters: an error
+    res, note = _receive(receive, 1.0)
+    assert res is None and note.startswith("AttributeError")
+    receive, send = multiprocessing.Pipe(duplex=False)
+    send.close()  # a process that died before answering
+    assert _receive(receive, 1.0) == (None, "its process ended without an answer (EOFError)")
