@@ -14,6 +14,8 @@ from pathlib import Path
 from fastapi import UploadFile
 
 CHUNK = 64 * 1024
+MARKET_SUFFIXES = (".json", ".xlsx")  # a market the pages accept: JSON or a workbook
+BOOK_MARKET = "the book's market"  # how a page names the market read from the book
 
 
 class UploadRefused(ValueError):

@@ -29,11 +29,10 @@ from allocator.web.pages import (
     render,
 )
 from allocator.web.security import check_csrf
-from allocator.web.uploads import Saved, UploadRefused, save
+from allocator.web.uploads import BOOK_MARKET, MARKET_SUFFIXES, Saved, UploadRefused, save
 
 router = APIRouter(prefix="/designs", dependencies=[Depends(check_csrf)])
 commissioner = require("commissioner")
-MARKET_SUFFIXES = (".json", ".xlsx")
 DESIGN_SUFFIXES = (".json", ".toml")
 TABLES = ("summary", "lots", "providers", "scenarios", "awards")
 
@@ -106,7 +105,7 @@ async def compare(request: Request, user: Account = Depends(commissioner),
               "designs": [label for label, _ in loaded], "scenarios": scenarios, "seed": seed,
               "time_limit": time_limit,
               "names": [names[label] for label, _ in loaded],
-              "market_name": saved_market.name if saved_market else "the book's market"}
+              "market_name": saved_market.name if saved_market else BOOK_MARKET}
     title = (f"{len(loaded)} design(s) on {params['market_name']}: "
              + ", ".join(d.name for _, d in loaded))
     with transaction(engine_of(request)) as session:

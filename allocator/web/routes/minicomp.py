@@ -42,13 +42,11 @@ from allocator.web.pages import (
     render,
 )
 from allocator.web.security import check_csrf
-from allocator.web.uploads import Saved, UploadRefused, save, sha256
+from allocator.web.uploads import BOOK_MARKET, MARKET_SUFFIXES, Saved, UploadRefused, save, sha256
 
 router = APIRouter(prefix="/mini-competitions", dependencies=[Depends(check_csrf)])
 commissioner = require("commissioner")
-MARKET_SUFFIXES = (".json", ".xlsx")
 PENDING = "minicomp"  # the session's key for the checked market
-BOOK = "the book's market"
 DEFAULTS = {"lot": "", "quality_points": 60.0, "price_points": 40.0, "time_limit": 60.0}
 
 
@@ -62,7 +60,7 @@ def _pending(request: Request) -> dict[str, Any] | None:
     if not isinstance(pending, dict):
         return None
     if pending.get("source") == "book":
-        return {"name": BOOK, "path": None}
+        return {"name": BOOK_MARKET, "path": None}
     folder, suffix = str(pending.get("id", "")), str(pending.get("suffix", ""))
     path = _uploads(request) / folder / f"upload{suffix}"
     if not re.fullmatch(r"[0-9a-f]{16}", folder) or suffix not in MARKET_SUFFIXES \
@@ -134,7 +132,7 @@ async def check_market(request: Request, user: Account = Depends(commissioner),
     _discard(request)  # one checked market at a time
     problems: list[str] = []
     saved: Saved | None = None
-    name = BOOK
+    name = BOOK_MARKET
     lots: list[dict[str, Any]] = []
     try:
         if market is not None and market.filename:

@@ -36,12 +36,10 @@ from allocator.web.pages import (
     render,
 )
 from allocator.web.security import check_csrf
-from allocator.web.uploads import Saved, UploadRefused, save
+from allocator.web.uploads import BOOK_MARKET, MARKET_SUFFIXES, Saved, UploadRefused, save
 
 router = APIRouter(prefix="/simulations", dependencies=[Depends(check_csrf)])
 commissioner = require("commissioner")
-MARKET_SUFFIXES = (".json", ".xlsx")
-BOOK = "the book's market"
 POLICIES = ("first_come", "nightly", "nightly_moves")
 CHARTS = {"unmet": "unmet_over_year", "waits": "wait_chart", "cost": "cost_chart",
           "zones": "zone_chart"}
@@ -119,7 +117,7 @@ async def start(request: Request, user: Account = Depends(commissioner),
     except ValueError as error:
         problems.append(f"policies: {error}")
     saved: Saved | None = None
-    name = BOOK
+    name = BOOK_MARKET
     if not problems:
         try:
             if market is not None and market.filename:
