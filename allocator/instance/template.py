@@ -50,13 +50,15 @@ NOTES: dict[str, str] = {
     "unit": "hours (care at home) or beds (placements, supported living).",
     "price": "The framework price per unit per week.",
     "max_complexity": "The most complex needs this offer takes.",
-    "travel_factor": "Hours of capacity used per hour of care (travel). 1 when empty.",
+    "travel_factor": "Hours of capacity used per hour of care (travel). 1 when empty; hours "
+                     "offers only (a beds offer leaves it empty or 1).",
     "care_groups": "Care groups served, separated by ; (empty: any).",
     "scheme": "Scheme id for supported-living or residential beds (optional).",
     "kind": "package (hours at home) or placement (one bed).",
     "complexity": "less_complex, complex or highly_complex.",
     "care_group": "OP, OPMH, PD, LD, MH or Autism.",
-    "quantity": "How much care the person needs each week.",
+    "quantity": "How much care the person needs each week (hours); a placement is 1 bed "
+                "(empty: 1).",
     "priority": ('standard, urgent, hospital_discharge, ...: each needs a penalty on the'
                  ' policy sheet (unmet_penalty.<priority>).'),
     "acceptable_zones": ('Other zones the person may be served in, separated by ; (empty:'
