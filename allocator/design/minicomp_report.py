@@ -105,11 +105,14 @@ def headline(mc: MiniCompetition) -> list[tuple[str, str]]:
             rows.append(("score winner's unmet-need penalty above the winner's",
                          f"{money(unmet, cur)} a week"))
     if mc.difference_week is not None:
-        rows.append(("score winner costs the market more by",
-                     f"{money(mc.difference_week, cur)} a week, "
-                     f"{money(WEEKS_PER_YEAR * mc.difference_week, cur)} a year"))
+        # unmet-first, the score winner may cost less in all: said in words, not as "more
+        # by" a negative amount
+        diff = mc.difference_week
+        rows.append((f"score winner costs the market {'less' if diff < 0 else 'more'} by",
+                     f"{money(abs(diff), cur)} a week, "
+                     f"{money(WEEKS_PER_YEAR * abs(diff), cur)} a year"))
         if mc.difference_week_low is not None and mc.difference_week_high is not None:
-            rows.append(("difference proven to lie in",
+            rows.append(("score winner's cost minus the winner's, proven to lie in",
                          f"[{money(mc.difference_week_low, cur)}, "
                          f"{money(mc.difference_week_high, cur)}] a week"))
     rows.append(("whole-market winner proven", "yes" if mc.winner_proven else "no"))
@@ -186,9 +189,14 @@ def render_mini_competition(mc: MiniCompetition, table: pd.DataFrame | None = No
         parts.append(_img(ranking_chart(mc), "score and whole-market cost per bid"))
         parts.append("</div>")
     parts.append("<h2>Ranking by whole-market cost</h2>")
-    parts.append(_table(table[["cost_rank", "provider", "rate", "quality", "whole_market_cost",
-                               "whole_market_bound", "status", "extra_cost_vs_winner",
-                               "awarded_volume"]]))
+    shown = table[["cost_rank", "provider", "rate", "quality", "whole_market_cost",
+                   "whole_market_bound", "status", "extra_cost_vs_winner", "awarded_volume"]]
+    # Unmet-first (lexicographic), a bid ranked below the winner can cost less in all: the
+    # column says "less" in words rather than showing a negative extra cost.
+    shown = shown.assign(extra_cost_vs_winner=[
+        _against_winner(v, mc.currency) for v in shown["extra_cost_vs_winner"]]).rename(
+        columns={"extra_cost_vs_winner": "cost_in_all_against_the_winner"})
+    parts.append(_table(shown))
     # the reasons are sentences: their own table, where they have the width to be read
     flagged = table[table["reason"].fillna("").astype(str) != ""]
     if len(flagged):
@@ -211,6 +219,16 @@ def render_mini_competition(mc: MiniCompetition, table: pd.DataFrame | None = No
         f"{WEEKS_PER_YEAR} weeks.</p>")
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _against_winner(value: Any, currency: str) -> str:
+    """A bid's whole-market cost against the winner's, in words: "£301.00 more", "£12.50
+    less" (possible only unmet-first), "the same", or "–" where either is not priced."""
+    if value is None or pd.isna(value):
+        return "–"
+    if abs(float(value)) < 0.005:
+        return "the same"
+    return f"{money(abs(float(value)), currency)} {'more' if value > 0 else 'less'}"
 
 
 def ranking_chart(mc: MiniCompetition) -> bytes:

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from fastapi import UploadFile
+from fastapi import Request, UploadFile
+
+if TYPE_CHECKING:
+    from allocator.instance.schema import Instance
 
 CHUNK = 64 * 1024
 MARKET_SUFFIXES = (".json", ".xlsx")  # a market the pages accept: JSON or a workbook
@@ -62,3 +67,48 @@ async def save(upload: UploadFile | None, folder: Path, suffixes: tuple[str, ...
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class MarketRefused(ValueError):
+    """A commissioner's market could not be read: ``problems`` name the upload as the user
+    named it (never the server's path), or the book's market."""
+
+    def __init__(self, name: str, problems: list[str]) -> None:
+        super().__init__("; ".join(problems[:5]))
+        self.name = name
+        self.problems = problems
+
+
+async def read_market(request: Request, upload: UploadFile | None,
+                      folder: Path) -> tuple[Instance, Saved | None]:
+    """The market a commissioner's form names: the upload when one was chosen (kept under
+    ``folder``, for the job to read), else the book's market (with its people in care).
+
+    A refusal, of the file or of what it holds, raises :class:`MarketRefused` with at most 50
+    problems, the upload's path in them replaced by its name; nothing of a refused upload is
+    kept. The caller deletes a kept upload (``Saved.path.parent``) if it refuses the form for
+    another reason."""
+    from allocator.instance.errors import InstanceError
+    from allocator.instance.io import load_instance
+    from allocator.store.book import export_instance
+    from allocator.store.engine import transaction
+    from allocator.web.pages import reader_of
+
+    saved: Saved | None = None
+    name = BOOK_MARKET
+    try:
+        if upload is not None and upload.filename:
+            saved = await save(upload, folder, MARKET_SUFFIXES,
+                               request.app.state.settings.max_upload_bytes, "market")
+            name = saved.name
+            return load_instance(saved.path), saved
+        with transaction(reader_of(request)) as session:
+            return export_instance(session), None
+    except UploadRefused as error:
+        raise MarketRefused(name, [str(error)]) from None
+    except InstanceError as error:
+        where = str(saved.path) if saved else ""
+        if saved is not None:
+            shutil.rmtree(saved.path.parent, ignore_errors=True)
+        raise MarketRefused(name, [str(p).replace(where, name) if where else str(p)
+                                   for p in error.problems[:50]]) from None

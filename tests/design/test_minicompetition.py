@@ -417,7 +417,7 @@ def test_a_lexicographic_winner_that_costs_more_is_said_so():
     """Under a lexicographic objective the whole-market winner leaves the least unmet need
     and may cost more in all: the words say so (an independent check found "costs the whole
     market -£301.00 a week less" on such a market), and the weighted market ranks by cost."""
-    from allocator.design.minicomp_report import headline, sentence
+    from allocator.design.minicomp_report import headline, render_mini_competition, sentence
 
     mc = mini_competition(lexicographic_market(), "L", params=DesignParams(time_limit=30))
     bids = {b.provider: b for b in mc.bids}
@@ -437,6 +437,12 @@ def test_a_lexicographic_winner_that_costs_more_is_said_so():
     assert doc["objective"] == "lexicographic" and doc["difference_unmet_week"] == 6_000
     assert ("objective", "lexicographic: the whole-market winner leaves the least unmet need,"
             " then costs least") in headline(mc)
+    # the HTML report's ranking says "less" in words, not a negative extra cost
+    html = render_mini_competition(mc)
+    assert "Cost in all against the winner" in html or "cost in all against the winner" in html
+    assert "£7,000.00 less" in html and "the same" in html
+    assert ("score winner costs the market less by", "£7,000.00 a week, £364,000.00 a year"
+            ) in headline(mc)
 
     same = mini_competition(lexicographic_market(quality_b=30), "L",
                             params=DesignParams(time_limit=30))

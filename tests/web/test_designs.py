@@ -64,3 +64,24 @@ def test_a_bad_design_file_is_refused_naming_file_row_and_field(client, tmp_path
     assert "/uploads/" not in response.text
     assert "None yet." in response.text  # no job was started
     assert not any((client.app.state.settings.data_dir / "uploads").rglob("*.json"))
+
+
+def test_a_bad_market_is_refused_by_its_name_and_nothing_is_kept(client, tmp_path):
+    """A market that does not load refuses the comparison with the problems named by the
+    upload's own name (never the server's path), and neither it nor the designs are kept;
+    a market with an unknown zone in a design is refused the same way."""
+    token = login(client, "commissioner")
+    market, designs = design_files(tmp_path / "designs")
+    bad = tmp_path / "county.json"
+    bad.write_text('{"name": "broken", "zones": [{"id": "z1"}], "providers": 3}')
+    response = client.post("/designs/compare", files=_files(bad, designs[:1]),
+                           data={"csrf_token": token, "scenarios": "2"})
+    assert response.status_code == 400
+    assert "county.json" in response.text and "providers" in response.text
+    assert "/uploads/" not in response.text and "upload.json" not in response.text
+    assert "None yet." in response.text
+    wrong = client.post("/designs/compare", data={"csrf_token": token, "scenarios": "2"},
+                        files=[*_files(None, designs[:1]),
+                               ("market", ("market.csv", b"a,b\n", "text/csv"))])
+    assert wrong.status_code == 400 and "must be .json or .xlsx" in wrong.text
+    assert not any((client.app.state.settings.data_dir / "uploads").rglob("*.*"))

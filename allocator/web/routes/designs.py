@@ -29,7 +29,14 @@ from allocator.web.pages import (
     render,
 )
 from allocator.web.security import check_csrf
-from allocator.web.uploads import BOOK_MARKET, MARKET_SUFFIXES, Saved, UploadRefused, save
+from allocator.web.uploads import (
+    BOOK_MARKET,
+    MarketRefused,
+    Saved,
+    UploadRefused,
+    read_market,
+    save,
+)
 
 router = APIRouter(prefix="/designs", dependencies=[Depends(check_csrf)])
 commissioner = require("commissioner")
@@ -59,8 +66,6 @@ async def compare(request: Request, user: Account = Depends(commissioner),
                   time_limit: Annotated[float, Form(gt=0, le=3600)] = 60.0) -> Response:
     from allocator.design.designs import apply_design, load_design
     from allocator.instance.errors import InstanceError
-    from allocator.instance.io import load_instance
-    from allocator.store.book import export_instance
 
     settings = request.app.state.settings
     folder = settings.data_dir / "uploads"
@@ -70,9 +75,12 @@ async def compare(request: Request, user: Account = Depends(commissioner),
         problems.append(f"scenarios: at most {settings.compare_max_scenarios}")
     saved_market: Saved | None = None
     saved_designs: list[Saved] = []
+    inst = None
     try:
-        if market is not None and market.filename:
-            saved_market = await save(market, folder, MARKET_SUFFIXES, limit, "market")
+        inst, saved_market = await read_market(request, market, folder)
+    except MarketRefused as error:
+        problems += error.problems
+    try:
         for upload in designs or []:
             if upload.filename:
                 saved_designs.append(await save(upload, folder, DESIGN_SUFFIXES, limit,
@@ -81,15 +89,10 @@ async def compare(request: Request, user: Account = Depends(commissioner),
         problems.append(str(error))
     if not saved_designs and not problems:
         problems.append("choose at least one lot design file (.json or .toml)")
-    names = {str(s.path): s.name for s in [*saved_designs, *([saved_market] or [])] if s}
+    names = {str(s.path): s.name for s in [*saved_designs, saved_market] if s}
     loaded = []
-    if not problems:
+    if not problems and inst is not None:
         try:
-            if saved_market is not None:
-                inst = load_instance(saved_market.path)
-            else:
-                with transaction(reader_of(request)) as session:
-                    inst = export_instance(session)
             for s in saved_designs:
                 loaded.append((str(s.path), load_design(s.path)))
             for label, design in loaded:

@@ -42,7 +42,14 @@ from allocator.web.pages import (
     render,
 )
 from allocator.web.security import check_csrf
-from allocator.web.uploads import BOOK_MARKET, MARKET_SUFFIXES, Saved, UploadRefused, save, sha256
+from allocator.web.uploads import (
+    BOOK_MARKET,
+    MARKET_SUFFIXES,
+    MarketRefused,
+    Saved,
+    read_market,
+    sha256,
+)
 
 router = APIRouter(prefix="/mini-competitions", dependencies=[Depends(check_csrf)])
 commissioner = require("commissioner")
@@ -126,29 +133,21 @@ def minicomp_form(request: Request, user: Account = Depends(commissioner)) -> Re
 async def check_market(request: Request, user: Account = Depends(commissioner),
                        market: Annotated[UploadFile | None, File()] = None) -> Response:
     """Step 1: read the market (an upload, or the book's) and list its lots with bids."""
-    from allocator.instance.errors import InstanceError
-
-    settings = request.app.state.settings
     _discard(request)  # one checked market at a time
     problems: list[str] = []
     saved: Saved | None = None
     name = BOOK_MARKET
     lots: list[dict[str, Any]] = []
     try:
-        if market is not None and market.filename:
-            saved = await save(market, _uploads(request), MARKET_SUFFIXES,
-                               settings.max_upload_bytes, "market")
-            name = saved.name
-        lots = _lots(_market(request, saved.path if saved else None))
+        instance, saved = await read_market(request, market, _uploads(request))
+        name = saved.name if saved else BOOK_MARKET
+        lots = _lots(instance)
         if not lots:
             problems.append(f"{name}: no lot has block bids, so there is nothing to compete"
                             " (a mini-competition needs block bids on the lot)")
-    except UploadRefused as error:
-        problems.append(str(error))
-    except InstanceError as error:
-        where = str(saved.path) if saved else ""
-        problems += [str(p).replace(where, name) if where else str(p)
-                     for p in error.problems[:50]]
+    except MarketRefused as error:
+        name = error.name
+        problems += error.problems
     if problems:
         if saved is not None:
             shutil.rmtree(saved.path.parent, ignore_errors=True)  # nothing kept of a refusal

@@ -36,7 +36,7 @@ from allocator.web.pages import (
     render,
 )
 from allocator.web.security import check_csrf
-from allocator.web.uploads import BOOK_MARKET, MARKET_SUFFIXES, Saved, UploadRefused, save
+from allocator.web.uploads import BOOK_MARKET, MarketRefused, Saved, read_market
 
 router = APIRouter(prefix="/simulations", dependencies=[Depends(check_csrf)])
 commissioner = require("commissioner")
@@ -80,11 +80,8 @@ async def start(request: Request, user: Account = Depends(commissioner),
     """Check the market and the choices, then start the job (nothing is kept of a refusal)."""
     from pydantic import ValidationError
 
-    from allocator.instance.errors import InstanceError
-    from allocator.instance.io import load_instance
     from allocator.simulate import SimulationConfig
     from allocator.simulate.run import make_policies
-    from allocator.store.book import export_instance
 
     settings = request.app.state.settings
     chosen = [p for p in POLICIES if p in (policy or [])]
@@ -120,23 +117,15 @@ async def start(request: Request, user: Account = Depends(commissioner),
     name = BOOK_MARKET
     if not problems:
         try:
-            if market is not None and market.filename:
-                saved = await save(market, settings.data_dir / "uploads", MARKET_SUFFIXES,
-                                   settings.max_upload_bytes, "market")
-                name = saved.name
-                instance = load_instance(saved.path)
-            else:
-                with transaction(reader_of(request)) as session:
-                    instance = export_instance(session)
+            instance, saved = await read_market(request, market,
+                                                settings.data_dir / "uploads")
+            name = saved.name if saved else BOOK_MARKET
             if not instance.needs:
                 problems.append(f"{name}: no needs, so no book to start from and no referral "
                                 "rates to replay")
-        except UploadRefused as error:
-            problems.append(str(error))
-        except InstanceError as error:
-            where = str(saved.path) if saved else ""
-            problems += [str(p).replace(where, name) if where else str(p)
-                         for p in error.problems[:50]]
+        except MarketRefused as error:
+            name = error.name
+            problems += error.problems
     if problems or config is None:
         if saved is not None:
             shutil.rmtree(saved.path.parent, ignore_errors=True)  # nothing kept of a refusal
