@@ -7,7 +7,15 @@ rest. The second core finishes the rest in seconds and then idles for the whole 
 searches the large component too:
 
 1. *Stage 1.* One search (a child process) solves the LP relaxation of the component, rounds
-   it and polishes it, with no LNS: the bound, and an answer to share out.
+   it and polishes it, with no LNS: the bound, and an answer to share out. Of its two
+   constructions (the LP's rounding, and people kept with their current provider) only the
+   one with the lower objective is polished (``SearchOptions.polish = "best"``): each polish
+   takes 25-37 s at L on one core while the other idles, and on zoo-indep L-1 and L-2 the
+   construction that was better before its polish was better after it (by 80,000 and
+   67,000 a week). With it the epochs start 32-47 s sooner: L-1 0.422% -> 0.408%, L-2
+   0.517% -> 0.490% (one run each, 300 s). Leaving out the halves' own local search as well
+   (``polish = "none"``: it found 8-16 shift moves and 50-180 ejection chains an epoch, in
+   20-30 s of it) gave 0.444% and 0.485%: it stays.
 2. *Epochs.* The component's needs are cut into two halves of whole zones (:func:`bisect`:
    :func:`.regions.partition`, its couplings randomised from the second epoch on, so that the
    border moves). Each half is searched in its own child (local search on its start, then

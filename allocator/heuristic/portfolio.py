@@ -625,7 +625,7 @@ class _Portfolio:
             if start is not None:
                 job["start"] = from_problem_chosen(part_data, start[needs])
             if i == large:  # stage 1 of the halves: LP, rounding and polish, no LNS
-                job["options"] = dataclasses.replace(options, lns=False)
+                job["options"] = dataclasses.replace(options, lns=False, polish="best")
                 job["want_guide"] = True
             self.parts.append(_Part(part_data, needs, Worker(job)))
             if i == large:
@@ -695,6 +695,8 @@ class _Portfolio:
                     tw.guide = out["guide"]
         if tw.epochs:
             tw.epochs[-1]["objective"] = _total([q.objective for q in tw.current])
+            tw.epochs[-1]["search"] = [None if q.worker.outcome is None
+                                       else q.worker.outcome["stats"] for q in tw.current]
         groups = None if end - now < MIN_EPOCH_S else \
             bisect(whole, None if not tw.epochs else tw.rng)
         if groups is None:
@@ -712,7 +714,7 @@ class _Portfolio:
             sub, pairs, start = residual(whole, g, chosen, shares[j], keep_constant=j == 0)
             job = {"data": sub, "start": start, "deadline": until,
                    # each half first runs the local search (shift moves, ejection chains)
-                   # on its start, then LNS: measured at L, that beat LNS alone
+                   # on its start, then LNS: measured at L, that beat LNS alone (.halves)
                    "options": dataclasses.replace(tw.options, lp=False, bounds=False,
                                                   seed=tw.options.seed + 1000 * (k + 1) + j)}
             if tw.guide is not None:
@@ -982,6 +984,8 @@ class _Portfolio:
             tw = self.twin
             if tw.epochs and tw.epochs[-1].get("objective") is None:
                 tw.epochs[-1]["objective"] = _total([q.objective for q in tw.current])
+                tw.epochs[-1]["search"] = [None if q.worker.outcome is None
+                                           else q.worker.outcome["stats"] for q in tw.current]
             extra["halves"] = {"stage1": tw.stats[0] if tw.stats else None,
                                "epochs": tw.epochs}
         if self.admissible is not None:

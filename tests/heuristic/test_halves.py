@@ -189,10 +189,15 @@ def test_portfolio_searches_a_large_component_in_halves(monkeypatch, groups: int
     assert res.extra["parts"] == groups + 1
     info = res.extra["halves"]
     assert info["stage1"]["neighbourhoods"] == 0
+    # stage 1 polishes the better of its two constructions only (people are in care here)
+    assert data.pair_current.any() and info["stage1"]["constructions"] == 1
     assert len(info["epochs"]) >= 2
     for epoch in info["epochs"]:
         assert sum(epoch["needs"]) == covered
         assert epoch["objective"] is not None
+        # each epoch keeps its searches' counters (one per half, or the whole at the end)
+        assert len(epoch["search"]) == len(epoch["needs"])
+        assert all(s is not None and s["neighbourhoods"] >= 0 for s in epoch["search"])
     report = check(instance, res.solution, reported=res)
     assert report.ok, report.summary()
     lp = lp_bound(data, labels, n_comp, time_limit=60.0, max_pairs=10**7)

@@ -10,6 +10,7 @@ to stderr, not on time.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -69,3 +70,34 @@ def test_child_asked_to_stop_still_answers_and_exits_cleanly(data):
 def test_run_to_end_returns_the_outcome(data):
     out = run_to_end({"data": data, "options": SearchOptions(seed=3), "budget_s": 5.0})
     assert np.asarray(out["chosen"]).shape == (data.n_needs,)
+
+
+def test_polish_options_say_which_constructions_get_local_search():
+    """``SearchOptions.polish``: "none" returns the start untouched (a half of the halves);
+    "all" runs shift moves and ejection chains on it; after the LP, "best" polishes one
+    construction where "all" polishes the rounding and the keep-in-care one. Each runs in
+    the search's child process (OR-Tools and highspy never share a process)."""
+    from allocator.heuristic.construct import regret_greedy
+    from allocator.heuristic.state import Assignment
+
+    instance = market_instance(300, 12, 4, seed=11)
+    data = from_problem(Problem.from_instance(instance))
+    assert data.pair_current.any()  # people in care: two constructions after the LP
+    rng = np.random.default_rng(4)
+    start = regret_greedy(data, rc=data.pair_cost * rng.uniform(0.3, 3.0, data.n_pairs))
+    begin = Assignment(data, start).objective
+    plain = SearchOptions(seed=1, lp=False, bounds=False, lns=False)
+    out = {}
+    for how in ("none", "all"):
+        out[how] = run_to_end({"data": data, "start": start, "budget_s": 60.0,
+                               "options": dataclasses.replace(plain, polish=how)})
+    assert out["none"]["objective"] == pytest.approx(begin, rel=1e-12)
+    assert out["none"]["stats"]["constructions"] == 0
+    assert out["none"]["stats"]["shift_moves"] == 0
+    assert out["all"]["objective"] < begin - 1e-6  # random preferences leave moves that pay
+    assert out["all"]["stats"]["shift_moves"] + out["all"]["stats"]["ejection_chains"] > 0
+    after_lp = {how: run_to_end({"data": data, "budget_s": 60.0, "options": SearchOptions(
+        seed=1, lns=False, polish=how)}) for how in ("all", "best")}
+    assert after_lp["all"]["stats"]["constructions"] == 2
+    assert after_lp["best"]["stats"]["constructions"] == 1
+    assert after_lp["best"]["objective"] >= after_lp["all"]["objective"] - 1e-6
