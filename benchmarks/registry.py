@@ -205,7 +205,7 @@ def _extreme() -> list[Spec]:
 
 
 INDEPENDENT = REPO / "instances" / "independent" / "gen.py"
-INDEPENDENT_SEEDS = {"S": (1, 2, 3, 4, 5, 6), "M": (1, 2, 3), "L": (1, 2)}
+INDEPENDENT_SEEDS = {"S": (1, 2, 3, 4, 5, 6), "M": (1, 2, 3), "L": (1, 2), "XL": (1,)}
 
 
 def _independent(scale: str, seed: int) -> Any:

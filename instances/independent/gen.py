@@ -34,6 +34,10 @@ SCALES = {
     # a region: about nine counties of M's density (833 needs and 26 providers a zone), its
     # zones on one 8 x 9 grid, so neighbouring zones cross whatever borders a solver draws
     "L": dict(n_needs=60000, n_providers=1875, n_zones=72),
+    # England, as issue 15's table has it: ten regions of L's density (the same needs and
+    # providers a zone), its 720 zones on one 24 x 30 grid (added after the generator was
+    # written; the scales only set these three numbers)
+    "XL": dict(n_needs=600000, n_providers=18750, n_zones=720),
 }
 
 DEFAULTS = dict(
@@ -165,12 +169,13 @@ def gen(n_needs, n_providers, n_zones, seed, **knobs):
 
     def choose(pool, z, m):
         pool = list(pool)
+        w = [zone_weight(p, z) for p in pool]  # the same weights each draw: computed once
         chosen = []
         for _ in range(min(m, len(pool))):
-            w = [zone_weight(p, z) for p in pool]
             p = pick(rng, list(zip(pool, w)))
             chosen.append(p)
-            pool.remove(p)
+            i = pool.index(p)
+            del pool[i], w[i]
         return chosen
 
     demand = {}
@@ -200,8 +205,9 @@ def gen(n_needs, n_providers, n_zones, seed, **knobs):
                                "capacity": max(5.0, round(total * wi / sum(w) * 2) / 2),
                                "max_complexity": mx, "travel_factor": tf, "care_groups": cgs})
     # every home provider sells something
+    selling = {o["provider"] for o in offers}
     for p in home:
-        if not any(o["provider"] == p for o in offers):
+        if p not in selling:
             z = p_home_zone[p]
             offers.append({"provider": p, "zone": z, "service": "personal_care", "unit": "hours",
                            "price": r2(pc_base[z] * rng.uniform(0.95, 1.1)),
@@ -243,8 +249,9 @@ def gen(n_needs, n_providers, n_zones, seed, **knobs):
                        "price": float(round(rng.uniform(lo, hi))), "capacity": float(cap),
                        "max_complexity": mx, "travel_factor": 1.0,
                        "care_groups": cg, "scheme": f"S{s_no:04d}"})
+    selling = {o["provider"] for o in offers}
     for p in sl:  # an SL provider with no scheme gets a small one at home
-        if not any(o["provider"] == p for o in offers):
+        if p not in selling:
             s_no += 1
             z = p_home_zone[p]
             offers.append({"provider": p, "zone": z, "service": "supported_living", "unit": "beds",
@@ -254,14 +261,18 @@ def gen(n_needs, n_providers, n_zones, seed, **knobs):
                            "scheme": f"S{s_no:04d}"})
 
     # ---- provider caps: 80-100% of their hours offers ----
+    hours_of = {}  # provider -> its hours offers, in the offers' order
+    for o in offers:
+        if o["unit"] == "hours":
+            hours_of.setdefault(o["provider"], []).append(o)
     for p in home:
-        tot = sum(o["capacity"] for o in offers if o["provider"] == p and o["unit"] == "hours")
+        tot = sum(o["capacity"] for o in hours_of.get(p, []))
         providers[p]["capacity"] = float(round(tot * rng.uniform(k["cap_low"], k["cap_high"]), 1))
     # rescale hours supply so that its effective size (provider caps, travel) is exactly
     # hours_supply_ratio x demand; the zone-level noise above stays
     eff = 0.0
     for p in home:
-        os_ = [o for o in offers if o["provider"] == p and o["unit"] == "hours"]
+        os_ = hours_of.get(p, [])
         s = sum(o["capacity"] for o in os_)
         tf = sum(o["capacity"] * o["travel_factor"] for o in os_) / s
         eff += min(s, providers[p]["capacity"]) / tf
@@ -270,7 +281,7 @@ def gen(n_needs, n_providers, n_zones, seed, **knobs):
         if o["unit"] == "hours":
             o["capacity"] = max(2.0, round(o["capacity"] * f * 2) / 2)
     for p in home:
-        tot = sum(o["capacity"] for o in offers if o["provider"] == p and o["unit"] == "hours")
+        tot = sum(o["capacity"] for o in hours_of.get(p, []))
         c = min(max(providers[p]["capacity"] * f, k["cap_low"] * tot), k["cap_high"] * tot)
         providers[p]["capacity"] = float(math.ceil(c * 10) / 10 if c < k["cap_low"] * tot + 0.05 else math.floor(c * 10) / 10)
 
@@ -282,9 +293,10 @@ def gen(n_needs, n_providers, n_zones, seed, **knobs):
                 and RANK[n["complexity"]] <= RANK[o["max_complexity"]]
                 and (not o["care_groups"] or n["care_group"] in o["care_groups"])
                 and quality[o["provider"]] >= mfq)
-    by_svc = {}
+    by_svc_zone = {}  # (service, zone) -> offers, in the offers' order
     for oi, o in enumerate(offers):
-        by_svc.setdefault(o["service"], []).append(oi)
+        by_svc_zone.setdefault((o["service"], o["zone"]), []).append(oi)
+    active = {key: {offers[oi]["provider"] for oi in ois} for key, ois in by_svc_zone.items()}
     left = [o["capacity"] for o in offers]
     pleft = {p: providers[p].get("capacity", float("inf")) for p in range(n_providers)}
     order = list(range(n_needs))
@@ -293,7 +305,10 @@ def gen(n_needs, n_providers, n_zones, seed, **knobs):
     n_cant = round(k["cannot_continue"] * n_in)
     for rank_i, ni in enumerate(order[:n_in]):
         n = needs[ni]
-        el = [oi for oi in by_svc[n["service"]] if eligible(n, offers[oi])]
+        # eligible offers are in an acceptable zone: the same list as a scan of all the
+        # service's offers, in the same order
+        el = sorted(oi for z in set(n.get("acceptable_zones", [n["zone"]]))
+                    for oi in by_svc_zone.get((n["service"], z), []) if eligible(n, offers[oi]))
         elp = {offers[oi]["provider"] for oi in el}
         if rank_i < n_cant:
             same_kind = [p for p in (home if n["kind"] == "package" else sl) if p not in elp]
@@ -301,8 +316,8 @@ def gen(n_needs, n_providers, n_zones, seed, **knobs):
                 same_kind = [p for p in range(n_providers) if p not in elp]
             if same_kind:
                 # prefer a provider still active in the zone (e.g. a different service or lower complexity)
-                near = [p for p in same_kind if any(offers[oi]["provider"] == p and offers[oi]["zone"] == n["zone"]
-                                                   for oi in by_svc[n["service"]])]
+                here = active.get((n["service"], n["zone"]), set())
+                near = [p for p in same_kind if p in here]
                 n["current_provider"] = providers[rng.choice(near or same_kind)]["id"]
             continue
         if not el:
