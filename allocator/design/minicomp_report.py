@@ -98,8 +98,9 @@ def headline(mc: MiniCompetition) -> list[tuple[str, str]]:
             ("score winner", mc.score_winner or "none (no admissible bid)"),
             ("whole-market winner", mc.whole_market_winner or "none (no bid priced)")]
     if mc.lexicographic:
-        rows.append(("objective", "lexicographic: the whole-market winner leaves the least "
-                                  "unmet need, then costs least"))
+        # the explanation in the label, which wraps (a long value ran off the table's width)
+        rows.append(("objective (the whole-market winner leaves the least unmet need, then "
+                     "costs least)", "lexicographic"))
         unmet = mc.unmet_difference_week()
         if unmet is not None:
             rows.append(("score winner's unmet-need penalty above the winner's",

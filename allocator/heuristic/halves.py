@@ -12,10 +12,11 @@ searches the large component too:
    one with the lower objective is polished (``SearchOptions.polish = "best"``): each polish
    takes 25-37 s at L on one core while the other idles, and on zoo-indep L-1 and L-2 the
    construction that was better before its polish was better after it (by 80,000 and
-   67,000 a week). With it the epochs start 32-47 s sooner: L-1 0.422% -> 0.408%, L-2
-   0.517% -> 0.490% (one run each, 300 s). Leaving out the halves' own local search as well
-   (``polish = "none"``: it found 8-16 shift moves and 50-180 ejection chains an epoch, in
-   20-30 s of it) gave 0.444% and 0.485%: it stays.
+   67,000 a week); the other is dropped. With it the epochs start 32-47 s sooner: L-1
+   0.422% -> 0.408% (one run each), L-2 0.516-0.517% -> 0.490-0.495% (two runs each), at
+   300 s. Leaving out the halves' own local search as well (``polish = "none"``: it found
+   8-16 shift moves and 50-180 ejection chains an epoch, in 20-30 s of it) gave 0.444% and
+   0.485%: it stays.
 2. *Epochs.* The component's needs are cut into two halves of whole zones (:func:`bisect`:
    :func:`.regions.partition`, its couplings randomised from the second epoch on, so that the
    border moves). Each half is searched in its own child (local search on its start, then

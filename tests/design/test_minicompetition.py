@@ -435,8 +435,8 @@ def test_a_lexicographic_winner_that_costs_more_is_said_so():
     assert "-£" not in sentence(mc)
     doc = mc.to_dict()
     assert doc["objective"] == "lexicographic" and doc["difference_unmet_week"] == 6_000
-    assert ("objective", "lexicographic: the whole-market winner leaves the least unmet need,"
-            " then costs least") in headline(mc)
+    assert ("objective (the whole-market winner leaves the least unmet need, then costs "
+            "least)", "lexicographic") in headline(mc)
     # the HTML report's ranking says "less" in words, not a negative extra cost
     html = render_mini_competition(mc)
     assert "Cost in all against the winner" in html or "cost in all against the winner" in html
