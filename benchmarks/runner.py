@@ -1,13 +1,16 @@
 """Run benchmark solves, each in its own spawned child process.
 
-highspy and OR-Tools cannot share a process, and a fresh process per solve also gives a clean
-peak-memory figure (:class:`TreeMemory`): the larger of (a) the child's own peak resident set
-size plus the largest peak of its own children (CP-SAT and the heuristic run their search in
-grandchildren), and (b) the resident memory of the child and all its descendants together,
-sampled every :data:`SAMPLE_EVERY_S`. (a) alone is no bound when two children run at once (the
-portfolio's two searches, the halves at L): it adds only the largest; and it can overstate,
-since on Linux a process's own peak after fork and exec starts at its parent's size. (b) adds
-the children running at once, and may miss a spike shorter than the sampling interval.
+highspy and OR-Tools cannot share a process, and a fresh process per solve also gives
+a clean peak-memory figure (:class:`TreeMemory`): every :data:`SAMPLE_EVERY_S`, the sum over
+the child and all its living descendants of each one's own peak resident set size (``VmHWM``,
+which the kernel keeps between samples, so a spike in a living process is never missed), and
+the largest such sum is the figure. It is an upper bound of the tree's peak at one moment
+(each process's peak need not come at the same time), and may miss only the last fraction of
+a second of a process that ends between two samples. ``getrusage``'s ``ru_maxrss`` is not
+used for it: on Linux a child's ``ru_maxrss`` after fork and exec starts at its *parent's*
+size, so the child's own peak plus its largest child's counted the child twice at XL (20.2 GB
+reported where the tree held about 10 GB). That figure is kept in the row as
+``peak_mb_rusage`` for comparison with results measured before.
 
 Each solve yields one row (a dict; see :data:`FIELDS`); rows are appended to a JSON-lines file
 as they finish, so a long run can be resumed (``--resume``) and inspected while it runs.
@@ -43,7 +46,8 @@ from .registry import Spec
 FIELDS = (
     "instance", "family", "size", "solver", "time_limit", "status", "objective", "bound", "gap",
     "bench_sense", "bench_offset", "bench_scale", "wall_s", "build_s", "solve_s", "load_s",
-    "prep_s", "peak_mb", "check_ok", "violations", "n_needs", "n_pairs", "message", "progress",
+    "prep_s", "peak_mb", "peak_mb_rusage", "check_ok", "violations", "n_needs", "n_pairs",
+    "message", "progress",
 )
 
 DESIGN_SOLVERS = ("highs", "cbc", "highs-pulp")  # the registry's design backends
@@ -55,6 +59,8 @@ KILL_SLACK_S = {"tiny": 120.0, "orlib": 120.0, "S": 120.0, "M": 180.0, "L": 900.
 # ------------------------------------------------------------------------------ child side
 
 def _peak_mb() -> float:
+    """This process's ``ru_maxrss`` plus its largest child's: overstated after exec (see the
+    module's docstring), kept only to compare with results measured that way."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return (own + kids) / 1024.0  # ru_maxrss is in KiB on Linux
@@ -64,8 +70,12 @@ SAMPLE_EVERY_S = 0.2  # the process tree's memory is summed this often
 
 
 class TreeMemory:
-    """The largest resident memory of this process and all its descendants *together*, sampled
-    every ``every_s`` by a thread from creation until :meth:`stop` (which returns it, in MB)."""
+    """The largest memory of this process and all its descendants *together*: every
+    ``every_s``, from creation until :meth:`stop` (which returns it, in MB), a thread adds up
+    each living process's own peak resident set size (``VmHWM`` in ``/proc/PID/status``; its
+    current resident size where that cannot be read) and keeps the largest sum. The current
+    resident sizes' largest sum is kept too (:attr:`rss_peak`): a lower figure that a spike
+    between two samples can escape."""
 
     def __init__(self, every_s: float = SAMPLE_EVERY_S) -> None:
         import threading
@@ -74,10 +84,23 @@ class TreeMemory:
 
         self._me = psutil.Process()
         self._every = every_s
-        self.peak = 0
+        self.peak = 0  # bytes: the largest sum of the processes' own peaks
+        self.rss_peak = 0  # bytes: the largest sum of their resident sizes at a sample
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tree-memory", daemon=True)
         self._thread.start()
+
+    @staticmethod
+    def _hwm(pid: int) -> int | None:
+        """The process's own peak resident set size in bytes (Linux), or None."""
+        try:
+            with open(f"/proc/{pid}/status", "rb") as fh:
+                for line in fh:
+                    if line.startswith(b"VmHWM:"):
+                        return int(line.split()[1]) * 1024  # kB
+        except (OSError, ValueError, IndexError):
+            return None
+        return None
 
     def _sample(self) -> None:
         import psutil
@@ -88,12 +111,17 @@ class TreeMemory:
         except psutil.Error:
             pass
         total = 0
+        total_hwm = 0
         for proc in procs:
             try:
-                total += proc.memory_info().rss
+                rss = proc.memory_info().rss
             except psutil.Error:  # ended between the listing and the reading
-                pass
-        self.peak = max(self.peak, total)
+                continue
+            hwm = self._hwm(proc.pid)
+            total += rss
+            total_hwm += max(rss, hwm or 0)
+        self.rss_peak = max(self.rss_peak, total)
+        self.peak = max(self.peak, total_hwm)
 
     def _run(self) -> None:
         while not self._stop.wait(self._every):
@@ -293,7 +321,8 @@ def _child(conn: Any, spec: Spec, solver: str, time_limit: float, threads: int |
     except Exception as exc:  # the row says what went wrong; the suite goes on
         row = {"status": "error", "message": f"{type(exc).__name__}: {exc}",
                "traceback": traceback.format_exc()[-2000:]}
-    row["peak_mb"] = max(_peak_mb(), tree.stop())
+    row["peak_mb"] = tree.stop()
+    row["peak_mb_rusage"] = _peak_mb()  # the figure before: see the module's docstring
     conn.send(row)
     conn.close()
 

@@ -250,3 +250,37 @@ print(json.dumps({{"sampled": tree.stop(), "largest_child": largest, "old": _pea
     # when this runs inside the whole suite)
     assert got["sampled"] >= 500, got
     assert got["sampled"] >= got["largest_child"] + 200, got
+
+
+def test_memory_counts_a_parent_once_and_catches_a_spike_between_samples():
+    """On Linux a child's ``ru_maxrss`` after fork and exec starts at its parent's size, so
+    the runner's old figure (own peak plus largest child's) counted a 400 MB parent twice
+    beside a child of a few MB: 20.2 GB was reported at XL where the tree held about 10 GB.
+    The tree's figure adds each process's own peak (``VmHWM``), so it counts the parent once,
+    and it sees a 300 MB spike that lived between two samples of a slow sampler."""
+    import json
+    import subprocess
+
+    root = str(Path(__file__).resolve().parents[1])
+    script = f"""
+import json, subprocess, sys, time
+sys.path.insert(0, {root!r})
+from benchmarks.runner import TreeMemory, _peak_mb
+parent = bytearray(400 * 2**20); parent[::4096] = b'x' * len(parent[::4096])
+tree = TreeMemory(every_s=2.0)
+spike = ("import time; time.sleep(0.3); b = bytearray(300 * 2**20);"
+         " b[::4096] = b'x' * len(b[::4096]); del b; print('ready', flush=True); time.sleep(2.5)")
+kid = subprocess.Popen([sys.executable, "-c", spike], stdout=subprocess.PIPE, text=True)
+assert kid.stdout.readline().strip() == "ready"
+time.sleep(2.2)  # one sample while the child lives, after its spike has gone
+kid.wait()
+print(json.dumps({{"tree": tree.stop(), "rss": tree.rss_peak / 2**20, "old": _peak_mb()}}))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120, check=True)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    # the parent counted once: 400 MB and the interpreter, plus the child's 300 MB spike
+    assert 700 <= got["tree"] <= 900, got
+    # the resident sizes at the samples never saw the spike; the old figure saw the parent twice
+    assert got["rss"] < 600, got
+    assert got["old"] >= 800, got
