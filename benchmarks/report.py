@@ -33,7 +33,7 @@ CSV_COLUMNS = (
     "instance", "family", "size", "solver", "time_limit", "status", "objective", "bound",
     "gap", "reference", "reference_kind", "gap_ref", "gap_lp", "best_bound", "gap_best",
     "benchmark_objective",
-    "t_1pct", "t_01pct", "wall_s", "build_s", "solve_s", "peak_mb", "peak_mb_rusage", "check_ok",
+    "t_1pct", "t_01pct", "wall_s", "build_s", "solve_s", "peak_mb", "peak_mb_sampled", "check_ok",
     "violations", "n_needs", "n_pairs", "message",
 )
 
@@ -304,9 +304,9 @@ def markdown(rows: list[dict[str, Any]], suite: str, command: str, solvers: list
             "`t 1%`/`t 0.1%` seconds until the incumbent was "
             "within 1% / 0.1% of that reference; wall time of the solve call (build included); "
             "peak memory: the solving process's tree, every 0.2 s the sum of each living "
-            "process's own peak (`VmHWM`), the largest such sum (rows measured before "
-            "2026-12-06 used `ru_maxrss`, which counts a process's parent again after exec; "
-            "the CSV keeps that figure as `peak_mb_rusage`); `check`: the "
+            "process's own peak since the sample before (`VmHWM`, reset at each sample), "
+            "the largest such sum (rows measured before 2026-12-06 used `ru_maxrss`, which "
+            "counts a process's parent again after exec); `check`: the "
             "independent checker on the returned solution.", ""]
     return "\n".join(out)
 

@@ -1,16 +1,18 @@
 """Run benchmark solves, each in its own spawned child process.
 
 highspy and OR-Tools cannot share a process, and a fresh process per solve also gives
-a clean peak-memory figure (:class:`TreeMemory`): every :data:`SAMPLE_EVERY_S`, the sum over
-the child and all its living descendants of each one's own peak resident set size (``VmHWM``,
-which the kernel keeps between samples, so a spike in a living process is never missed), and
-the largest such sum is the figure. It is an upper bound of the tree's peak at one moment
-(each process's peak need not come at the same time), and may miss only the last fraction of
-a second of a process that ends between two samples. ``getrusage``'s ``ru_maxrss`` is not
-used for it: on Linux a child's ``ru_maxrss`` after fork and exec starts at its *parent's*
-size, so the child's own peak plus its largest child's counted the child twice at XL (20.2 GB
-reported where the tree held about 10 GB). That figure is kept in the row as
-``peak_mb_rusage`` for comparison with results measured before.
+a clean peak-memory figure (:class:`TreeMemory`): every :data:`SAMPLE_EVERY_S`, each process
+of the tree (the child and all its living descendants) reports its own peak resident set size
+since the last sample (``VmHWM`` in ``/proc/PID/status``, which the kernel keeps between
+samples, reset after each reading through ``/proc/PID/clear_refs``), and the largest sum over
+the samples is the figure: an upper bound of the tree's memory at any one moment between two
+samples (the processes' peaks within 0.2 s need not coincide), which misses only the last
+fraction of a second of a process that ends between two samples. ``getrusage``'s
+``ru_maxrss`` is not used: on Linux a child's ``ru_maxrss`` after fork and exec starts at its
+*parent's* size, so the child's own peak plus its largest child's counted a large solving
+process twice. Nor are peaks since the start (``VmHWM`` never reset): a solving process's
+peak while it loads and builds, added to its children's peaks minutes later, is no moment.
+The largest sum of resident sizes at a sample is kept beside it (``peak_mb_sampled``).
 
 Each solve yields one row (a dict; see :data:`FIELDS`); rows are appended to a JSON-lines file
 as they finish, so a long run can be resumed (``--resume``) and inspected while it runs.
@@ -30,7 +32,6 @@ import math
 import multiprocessing as mp
 import os
 import re
-import resource
 import sys
 import tempfile
 import time
@@ -46,7 +47,7 @@ from .registry import Spec
 FIELDS = (
     "instance", "family", "size", "solver", "time_limit", "status", "objective", "bound", "gap",
     "bench_sense", "bench_offset", "bench_scale", "wall_s", "build_s", "solve_s", "load_s",
-    "prep_s", "peak_mb", "peak_mb_rusage", "check_ok", "violations", "n_needs", "n_pairs",
+    "prep_s", "peak_mb", "peak_mb_sampled", "check_ok", "violations", "n_needs", "n_pairs",
     "message", "progress",
 )
 
@@ -58,24 +59,18 @@ KILL_SLACK_S = {"tiny": 120.0, "orlib": 120.0, "S": 120.0, "M": 180.0, "L": 900.
 
 # ------------------------------------------------------------------------------ child side
 
-def _peak_mb() -> float:
-    """This process's ``ru_maxrss`` plus its largest child's: overstated after exec (see the
-    module's docstring), kept only to compare with results measured that way."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return (own + kids) / 1024.0  # ru_maxrss is in KiB on Linux
-
-
 SAMPLE_EVERY_S = 0.2  # the process tree's memory is summed this often
 
 
 class TreeMemory:
     """The largest memory of this process and all its descendants *together*: every
     ``every_s``, from creation until :meth:`stop` (which returns it, in MB), a thread adds up
-    each living process's own peak resident set size (``VmHWM`` in ``/proc/PID/status``; its
-    current resident size where that cannot be read) and keeps the largest sum. The current
-    resident sizes' largest sum is kept too (:attr:`rss_peak`): a lower figure that a spike
-    between two samples can escape."""
+    each living process's own peak resident set size since the previous sample (``VmHWM`` in
+    ``/proc/PID/status``, then reset by writing ``5`` to ``/proc/PID/clear_refs``; its current
+    resident size where that cannot be read) and keeps the largest sum. Where the reset is
+    refused the peaks run from each process's start: still an upper bound, a looser one
+    (:attr:`reset` says whether every reset worked). The current resident sizes' largest sum
+    is kept too (:attr:`rss_peak`): a lower figure that a spike between two samples escapes."""
 
     def __init__(self, every_s: float = SAMPLE_EVERY_S) -> None:
         import threading
@@ -84,23 +79,31 @@ class TreeMemory:
 
         self._me = psutil.Process()
         self._every = every_s
-        self.peak = 0  # bytes: the largest sum of the processes' own peaks
+        self.peak = 0  # bytes: the largest sum of the processes' peaks between two samples
         self.rss_peak = 0  # bytes: the largest sum of their resident sizes at a sample
+        self.reset = True
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tree-memory", daemon=True)
         self._thread.start()
 
-    @staticmethod
-    def _hwm(pid: int) -> int | None:
-        """The process's own peak resident set size in bytes (Linux), or None."""
+    def _hwm(self, pid: int) -> int | None:
+        """The process's peak resident set size in bytes since the last call (Linux), or
+        None."""
+        peak = None
         try:
             with open(f"/proc/{pid}/status", "rb") as fh:
                 for line in fh:
                     if line.startswith(b"VmHWM:"):
-                        return int(line.split()[1]) * 1024  # kB
+                        peak = int(line.split()[1]) * 1024  # kB
+                        break
         except (OSError, ValueError, IndexError):
             return None
-        return None
+        try:
+            with open(f"/proc/{pid}/clear_refs", "wb") as fh:
+                fh.write(b"5")  # the peak starts again from the current resident size
+        except OSError:
+            self.reset = False
+        return peak
 
     def _sample(self) -> None:
         import psutil
@@ -322,7 +325,7 @@ def _child(conn: Any, spec: Spec, solver: str, time_limit: float, threads: int |
         row = {"status": "error", "message": f"{type(exc).__name__}: {exc}",
                "traceback": traceback.format_exc()[-2000:]}
     row["peak_mb"] = tree.stop()
-    row["peak_mb_rusage"] = _peak_mb()  # the figure before: see the module's docstring
+    row["peak_mb_sampled"] = tree.rss_peak / 2**20
     conn.send(row)
     conn.close()
 

@@ -228,7 +228,7 @@ def test_memory_of_children_running_at_once_is_added():
     script = f"""
 import json, subprocess, sys, time
 sys.path.insert(0, {root!r})
-from benchmarks.runner import TreeMemory, _peak_mb
+from benchmarks.runner import TreeMemory
 hold = ("import time; b = bytearray(250 * 2**20); b[::4096] = b'x' * len(b[::4096]);"
         " print('ready', flush=True); time.sleep(1.5)")
 tree = TreeMemory(every_s=0.05)
@@ -240,7 +240,7 @@ for k in kids:
     k.wait()
 import resource
 largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
-print(json.dumps({{"sampled": tree.stop(), "largest_child": largest, "old": _peak_mb()}}))
+print(json.dumps({{"sampled": tree.stop(), "largest_child": largest}}))
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          timeout=120, check=True)
@@ -252,20 +252,21 @@ print(json.dumps({{"sampled": tree.stop(), "largest_child": largest, "old": _pea
     assert got["sampled"] >= got["largest_child"] + 200, got
 
 
-def test_memory_counts_a_parent_once_and_catches_a_spike_between_samples():
-    """On Linux a child's ``ru_maxrss`` after fork and exec starts at its parent's size, so
-    the runner's old figure (own peak plus largest child's) counted a 400 MB parent twice
-    beside a child of a few MB: 20.2 GB was reported at XL where the tree held about 10 GB.
-    The tree's figure adds each process's own peak (``VmHWM``), so it counts the parent once,
-    and it sees a 300 MB spike that lived between two samples of a slow sampler."""
+def test_memory_counts_a_parent_once_catches_a_spike_and_forgets_an_old_peak():
+    """The tree's figure is each process's own peak since the sample before (``VmHWM``, reset
+    at each sample), summed. A 400 MB parent and a child that holds 300 MB for a moment
+    between two samples of a slow sampler: the figure counts the parent once and sees the
+    spike, where the resident sizes at the samples miss it and ``ru_maxrss`` (no longer
+    used) gives the child the parent's size after exec. A later child beside the parent is
+    not added to the first child's old peak."""
     import json
     import subprocess
 
     root = str(Path(__file__).resolve().parents[1])
     script = f"""
-import json, subprocess, sys, time
+import json, resource, subprocess, sys, time
 sys.path.insert(0, {root!r})
-from benchmarks.runner import TreeMemory, _peak_mb
+from benchmarks.runner import TreeMemory
 parent = bytearray(400 * 2**20); parent[::4096] = b'x' * len(parent[::4096])
 tree = TreeMemory(every_s=2.0)
 spike = ("import time; time.sleep(0.3); b = bytearray(300 * 2**20);"
@@ -274,13 +275,26 @@ kid = subprocess.Popen([sys.executable, "-c", spike], stdout=subprocess.PIPE, te
 assert kid.stdout.readline().strip() == "ready"
 time.sleep(2.2)  # one sample while the child lives, after its spike has gone
 kid.wait()
-print(json.dumps({{"tree": tree.stop(), "rss": tree.rss_peak / 2**20, "old": _peak_mb()}}))
+first = tree.peak / 2**20
+rusage_child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+time.sleep(2.1)  # a sample with the parent alone: its peak is its size again
+small = ("import time; print('ready', flush=True); time.sleep(2.5)")
+kid = subprocess.Popen([sys.executable, "-c", small], stdout=subprocess.PIPE, text=True)
+assert kid.stdout.readline().strip() == "ready"
+time.sleep(2.2)
+kid.wait()
+print(json.dumps({{"first": first, "tree": tree.stop(), "rss": tree.rss_peak / 2**20,
+                  "reset": tree.reset, "rusage_child": rusage_child}}))
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          timeout=120, check=True)
     got = json.loads(out.stdout.strip().splitlines()[-1])
-    # the parent counted once: 400 MB and the interpreter, plus the child's 300 MB spike
-    assert 700 <= got["tree"] <= 900, got
-    # the resident sizes at the samples never saw the spike; the old figure saw the parent twice
+    assert got["reset"], got
+    # the parent counted once (400 MB and the interpreter) plus the child's 300 MB spike
+    assert 700 <= got["first"] <= 900, got
+    # the second child did not add itself to the first one's spike
+    assert got["tree"] == got["first"], got
+    # the resident sizes at the samples never saw the spike
     assert got["rss"] < 600, got
-    assert got["old"] >= 800, got
+    # ru_maxrss of a child holding a few MB: the parent's 400 MB, after exec
+    assert got["rusage_child"] >= 400, got

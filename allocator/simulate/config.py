@@ -45,8 +45,10 @@ class SimulationConfig(BaseModel):
         Mean duration of a package or placement by service (exponential durations, so that
         the book's remaining durations have the same law as new ones: the book is stable).
     provider_exit_rate
-        Chance per provider per year that it leaves the market (its people go back to the
-        waiting list). Assumption: 1% a year (001: "a reducing market of care provision").
+        Rate a year at which each provider leaves the market (its people go back to the
+        waiting list): it leaves after an exponential time, within a year with chance
+        ``1 - exp(-rate)``. Assumption: 0.01, about 1% a year (001: "a reducing market of care
+        provision").
     scheme_opening_rate
         New supported-living schemes per existing scheme per year (seed 004: new schemes open
         under the framework). Assumption: 2% a year.

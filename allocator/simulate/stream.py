@@ -4,7 +4,9 @@ Every policy of a replication replays the same stream: the same referrals arrivi
 days in the same order, ending on the same days, and the same providers leaving and schemes
 opening. Nothing random happens while a policy runs, so the policies differ only by what they
 decide. Each kind of draw has its own child of the replication's seed, so that changing, say,
-the exit rate leaves the arrivals as they were.
+the exit rate leaves the arrivals as they were; and every draw is made day after day (per
+cell) or event after event, so the length of the replay only decides where the stream stops:
+the first 13 weeks of a 52-week study are the 13-week study of the same seed.
 
 Arrivals (Little's law): the book holds ``N[c]`` needs in cell c = (zone, service) and a need
 stays ``D[s]`` days on average, so referrals arrive at ``N[c] / D[s]`` a day (Poisson) and the
@@ -12,6 +14,11 @@ book stays near its size. A referral copies a need of the book drawn at random f
 (complexity, care group, hours, priority, acceptable zones), so the book keeps its mix.
 Durations are exponential: the needs already in the book then have remaining durations of the
 same law, and the book is stable from the first day.
+
+Capacity changes: each provider leaves at an exponential time (``provider_exit_rate`` a year:
+it leaves within the replay with chance ``1 - exp(-rate * years)``), and schemes open as a
+Poisson process (``scheme_opening_rate`` a year per existing scheme), each a copy of a bed
+offer drawn at random, as big as an existing scheme drawn at random; neither happens on day 0.
 """
 
 from __future__ import annotations
@@ -68,54 +75,91 @@ def replication_seeds(seed: int, replications: int) -> list[np.random.SeedSequen
     return list(np.random.SeedSequence(seed).spawn(replications))
 
 
+DAYS_A_YEAR = 364  # 52 weeks: ``SimulationConfig.weeks / 52`` years are ``7 * weeks`` days
+
+
 def draw(instance: Instance, config: SimulationConfig, replication: int) -> Stream:
-    """Draw replication ``replication``'s stream (deterministic for the config's seed)."""
+    """Draw replication ``replication``'s stream (deterministic for the config's seed).
+
+    The stream of a shorter replay is the beginning of a longer one's: every kind of draw has
+    its own generator per cell (arrivals) or per process (exits, openings), drawn day after
+    day or event after event, so ``weeks`` only decides where the stream stops. A 13-week and
+    a 52-week study with one seed see the same first 13 weeks."""
     seq = replication_seeds(config.seed, replication + 1)[replication]
-    rng_arrive, rng_pick, rng_end, rng_events = (np.random.default_rng(s) for s in seq.spawn(4))
+    seq_cells, seq_initial, seq_exit, seq_open = seq.spawn(4)
     days = config.days
     needs = instance.needs
     mean_days = np.array([7.0 * config.mean_weeks[n.service] for n in needs])
 
     # the book's own needs end after an exponential time (memoryless: same law as new ones)
-    initial_end = _end(rng_end, np.zeros(len(needs), dtype=np.int64), mean_days)
+    initial_end = _end(np.random.default_rng(seq_initial), np.zeros(len(needs), dtype=np.int64),
+                       mean_days)
 
-    # arrivals per cell (zone, service) at book size / mean duration a day
+    # arrivals per cell (zone, service) at book size / mean duration a day; each cell draws
+    # its daily counts, the needs they copy, their order within the day and their durations
+    # from generators of its own
     cells: dict[tuple[str, str], list[int]] = {}
     for i, n in enumerate(needs):
         cells.setdefault((n.zone, n.service), []).append(i)
     day_parts: list[np.ndarray] = []
     template_parts: list[np.ndarray] = []
-    for key in sorted(cells):
+    key_parts: list[np.ndarray] = []
+    end_parts: list[np.ndarray] = []
+    keys = sorted(cells)
+    for key, cell_seq in zip(keys, seq_cells.spawn(len(keys)), strict=True):
+        rng_count, rng_pick, rng_order, rng_end = (np.random.default_rng(s)
+                                                   for s in cell_seq.spawn(4))
         members = np.array(cells[key], dtype=np.int64)
         rate = len(members) / (7.0 * config.mean_weeks[key[1]])
-        counts = rng_arrive.poisson(rate, size=days)
+        counts = rng_count.poisson(rate, size=days)
         arrival_days = np.repeat(np.arange(days, dtype=np.int64), counts)
+        picked = members[rng_pick.integers(0, len(members), size=len(arrival_days))]
         day_parts.append(arrival_days)
-        template_parts.append(members[rng_pick.integers(0, len(members), size=len(arrival_days))])
-    arrival_day = np.concatenate(day_parts) if day_parts else np.zeros(0, dtype=np.int64)
-    template = np.concatenate(template_parts) if template_parts else np.zeros(0, dtype=np.int64)
+        template_parts.append(picked)
+        key_parts.append(rng_order.random(len(arrival_days)))
+        end_parts.append(_end(rng_end, arrival_days, mean_days[picked]))
+    empty_i, empty_f = np.zeros(0, dtype=np.int64), np.zeros(0)
+    arrival_day = np.concatenate(day_parts) if day_parts else empty_i
+    template = np.concatenate(template_parts) if template_parts else empty_i
+    arrival_end = np.concatenate(end_parts) if end_parts else empty_i
+    order_key = np.concatenate(key_parts) if key_parts else empty_f
     # arrival order: by day, and in a random order within the day (the phone rings at random)
-    order = np.lexsort((rng_arrive.random(len(arrival_day)), arrival_day))
-    arrival_day, template = arrival_day[order], template[order]
-    arrival_end = _end(rng_end, arrival_day, mean_days[template])
+    order = np.lexsort((order_key, arrival_day))
+    arrival_day, template, arrival_end = arrival_day[order], template[order], arrival_end[order]
 
-    # capacity changes: providers leave, schemes open (uniform days after the first)
-    years = config.weeks / 52.0
+    # providers leave: each at an exponential time (rate a year), from the second day
     n_prov = len(instance.providers)
-    n_exits = min(n_prov, int(rng_events.poisson(config.provider_exit_rate * n_prov * years)))
-    exit_provider = rng_events.choice(n_prov, size=n_exits, replace=False).astype(np.int64)
-    exit_day = rng_events.integers(1, max(2, days), size=n_exits).astype(np.int64)
+    wait = np.random.default_rng(seq_exit).exponential(1.0, size=n_prov)
+    exit_provider = np.zeros(0, dtype=np.int64)
+    exit_day = np.zeros(0, dtype=np.int64)
+    if config.provider_exit_rate > 0 and n_prov:
+        day_of = 1 + np.floor(wait / config.provider_exit_rate * DAYS_A_YEAR)
+        exit_provider = np.nonzero(day_of < days)[0].astype(np.int64)
+        exit_day = day_of[exit_provider].astype(np.int64)
+
+    # schemes open: a Poisson process over the replay (rate a year per existing scheme), each
+    # a copy of a bed offer drawn at random, as big as an existing scheme drawn at random
     bed_offers = np.array([i for i, o in enumerate(instance.offers) if o.unit == "beds"],
                           dtype=np.int64)
-    n_open = int(rng_events.poisson(config.scheme_opening_rate * len(bed_offers) * years)) \
-        if len(bed_offers) else 0
-    opening_template = bed_offers[rng_events.integers(0, max(1, len(bed_offers)), size=n_open)]
-    # a new scheme is as big as an existing one drawn at random
     sizes = np.array([instance.offers[i].capacity for i in bed_offers], dtype=float)
-    opening_capacity = (sizes[rng_events.integers(0, max(1, len(sizes)), size=n_open)]
-                        if n_open else np.zeros(0))
-    opening_day = rng_events.integers(1, max(2, days), size=n_open).astype(np.int64)
-    e, o = np.argsort(exit_day, kind="stable"), np.argsort(opening_day, kind="stable")
+    rng_gap, rng_template, rng_size = (np.random.default_rng(s) for s in seq_open.spawn(3))
+    opening_day_list: list[int] = []
+    rate_open = config.scheme_opening_rate * len(bed_offers)
+    if rate_open > 0:
+        t = 0.0
+        while True:
+            t += float(rng_gap.exponential(1.0)) / rate_open
+            day = 1 + int(np.floor(t * DAYS_A_YEAR))
+            if day >= days:
+                break
+            opening_day_list.append(day)
+    n_open = len(opening_day_list)
+    opening_day = np.array(opening_day_list, dtype=np.int64)
+    opening_template = bed_offers[rng_template.integers(0, max(1, len(bed_offers)),
+                                                        size=n_open)] if n_open else empty_i
+    opening_capacity = (sizes[rng_size.integers(0, len(sizes), size=n_open)]
+                        if n_open else empty_f)
+    e = np.argsort(exit_day, kind="stable")
     return Stream(
         replication=replication,
         initial_end=initial_end,
@@ -124,9 +168,9 @@ def draw(instance: Instance, config: SimulationConfig, replication: int) -> Stre
         arrival_end=arrival_end,
         exit_day=exit_day[e],
         exit_provider=exit_provider[e],
-        opening_day=opening_day[o],
-        opening_template=opening_template[o],
-        opening_capacity=opening_capacity[o],
+        opening_day=opening_day,
+        opening_template=opening_template,
+        opening_capacity=opening_capacity,
     )
 
 

@@ -183,3 +183,49 @@ def test_provider_totals_add_up_to_the_market_and_give_its_utilisation(market, r
             assert row["utilisation"] == pytest.approx(
                 t["hours_used"][j] / t["hours_capacity"][j])
             assert 0 <= row["utilisation"] <= 1 + 1e-9
+
+
+def test_a_shorter_replay_is_the_beginning_of_a_longer_one(market):
+    """The stream of a 2-week study is the first 2 weeks of the 4-week study of the same seed
+    (arrivals, their order, templates and endings; exits; openings), so a commissioner who
+    replays a quarter and then a year sees the same quarter. Before, every draw depended on
+    the number of days and the two studies shared nothing."""
+    short_cfg = CONFIG.model_copy(update={"weeks": 2})
+    long_cfg = CONFIG.model_copy(update={"weeks": 4})
+    for rep in (0, 1):
+        a, b = draw(market, short_cfg, rep), draw(market, long_cfg, rep)
+        np.testing.assert_array_equal(a.initial_end, b.initial_end)
+        n = a.n_arrivals
+        assert 0 < n < b.n_arrivals
+        assert np.all(b.arrival_day[n:] >= 14)
+        np.testing.assert_array_equal(a.arrival_day, b.arrival_day[:n])
+        np.testing.assert_array_equal(a.arrival_template, b.arrival_template[:n])
+        np.testing.assert_array_equal(a.arrival_end, b.arrival_end[:n])
+        early = b.exit_day < 14
+        np.testing.assert_array_equal(a.exit_day, b.exit_day[early])
+        np.testing.assert_array_equal(a.exit_provider, b.exit_provider[early])
+        early = b.opening_day < 14
+        np.testing.assert_array_equal(a.opening_day, b.opening_day[early])
+        np.testing.assert_array_equal(a.opening_template, b.opening_template[early])
+        np.testing.assert_array_equal(a.opening_capacity, b.opening_capacity[early])
+    # the high test rates make both kinds of capacity change happen within the short study
+    assert len(draw(market, short_cfg, 0).exit_day) + len(draw(market, short_cfg, 1).exit_day)
+    assert len(draw(market, short_cfg, 0).opening_day) + len(
+        draw(market, short_cfg, 1).opening_day)
+
+
+def test_the_first_weeks_of_a_longer_replay_are_the_shorter_replay(market):
+    """End to end: each policy's weekly figures over a 2-week replay equal the first 2 weeks
+    of the 4-week replay of the same seed."""
+    short_cfg = CONFIG.model_copy(update={"weeks": 2, "replications": 1})
+    long_cfg = CONFIG.model_copy(update={"weeks": 4, "replications": 1})
+    short = simulate(market, POLICIES, short_cfg, runner=SerialRunner())
+    long = simulate(market, POLICIES, long_cfg, runner=SerialRunner())
+    ts, tl = tables(short), tables(long)
+    for name in ("weekly", "weekly_zones"):
+        a = ts[name].reset_index(drop=True)
+        b = tl[name]
+        assert b["week"].max() > a["week"].max()
+        b = b[b["week"] <= a["week"].max()].reset_index(drop=True)
+        assert len(a) > 0 and len(b) == len(a)
+        pd.testing.assert_frame_equal(a, b, obj=name)
