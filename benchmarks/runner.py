@@ -7,7 +7,11 @@ since the last sample (``VmHWM`` in ``/proc/PID/status``, which the kernel keeps
 samples, reset after each reading through ``/proc/PID/clear_refs``), and the largest sum over
 the samples is the figure: an upper bound of the tree's memory at any one moment between two
 samples (the processes' peaks within 0.2 s need not coincide), which misses only the last
-fraction of a second of a process that ends between two samples. ``getrusage``'s
+fraction of a second of a process that ends between two samples. A child whose command line
+is still its parent's has been forked and not yet exec'd (its pages are its parent's, copied
+on write): it is not counted, else each worker started by a 10 GB process added 10 GB
+(``zoo-indep-XL-1``: 20.2 GB reported where the tree held about 8 GB; nothing here forks
+without exec). ``getrusage``'s
 ``ru_maxrss`` is not used: on Linux a child's ``ru_maxrss`` after fork and exec starts at its
 *parent's* size, so the child's own peak plus its largest child's counted a large solving
 process twice. Nor are peaks since the start (``VmHWM`` never reset): a solving process's
@@ -113,10 +117,21 @@ class TreeMemory:
             procs += self._me.children(recursive=True)
         except psutil.Error:
             pass
+        cmdline: dict[int, list[str]] = {}
+        for proc in procs:
+            try:
+                cmdline[proc.pid] = proc.cmdline()
+            except psutil.Error:
+                pass
         total = 0
         total_hwm = 0
         for proc in procs:
             try:
+                if proc is not self._me and cmdline.get(proc.pid) == cmdline.get(proc.ppid()):
+                    # forked and not yet exec'd (subprocess.Popen, for a fraction of a second
+                    # while the page tables are copied): its pages are its parent's, and a
+                    # 10 GB parent starting a worker would be counted twice
+                    continue
                 rss = proc.memory_info().rss
             except psutil.Error:  # ended between the listing and the reading
                 continue

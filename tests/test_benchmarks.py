@@ -298,3 +298,32 @@ print(json.dumps({{"first": first, "tree": tree.stop(), "rss": tree.rss_peak / 2
     assert got["rss"] < 600, got
     # ru_maxrss of a child holding a few MB: the parent's 400 MB, after exec
     assert got["rusage_child"] >= 400, got
+
+
+def test_memory_does_not_count_a_forked_child_before_its_exec_twice():
+    """A child forked from a 400 MB process and not yet exec'd shows the parent's 400 MB as
+    its own (copy on write) until its exec; a worker started by a 10 GB solving process at XL
+    was counted twice so. The child here stays in that state for a second: the figure counts
+    the parent once."""
+    import json
+    import subprocess
+
+    root = str(Path(__file__).resolve().parents[1])
+    script = f"""
+import json, os, sys, time
+sys.path.insert(0, {root!r})
+from benchmarks.runner import TreeMemory
+parent = bytearray(400 * 2**20); parent[::4096] = b'x' * len(parent[::4096])
+tree = TreeMemory(every_s=0.1)
+pid = os.fork()
+if pid == 0:
+    time.sleep(1.0)
+    os._exit(0)
+os.waitpid(pid, 0)
+print(json.dumps({{"tree": tree.stop(), "rss": tree.rss_peak / 2**20}}))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120, check=True)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert 400 <= got["tree"] < 600, got
+    assert got["rss"] < 600, got

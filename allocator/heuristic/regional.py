@@ -18,7 +18,9 @@ regions of a few counties, and two passes run in child processes, two at once (o
    (:func:`~allocator.heuristic.regions.split_by_use`) and each region is searched on its own
    (:mod:`allocator.heuristic.search`: LP, rounding, local search, LNS) within a time in
    proportion to its eligible pairs. The shares add up to the capacities, so the regions'
-   assignments together are feasible; they are evaluated exactly.
+   assignments together are feasible; they are evaluated exactly. Where the cut is thick
+   (above :data:`THICK_CUT`) this pass is replaced by the whole market's greedy and pass 3
+   (see :data:`THICK_CUT`).
 
 What is lost against one search of the whole: a region cannot borrow what another leaves
 unused on a cut row. Pass 1 takes at most :data:`LP_SHARE` of the time; regions whose LP is
@@ -296,15 +298,16 @@ def solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float,
         client.close()
 
 
-# Pass 3, where the cut is thick (cut share above THICK_CUT, only above WHOLE_MAX_PAIRS, since
-# below it :func:`plan` declines such cuts): the capacity split of pass 2 strands capacity on
-# the rows the regions share. From RECUT_AT of the time the regions are cut again along other
-# borders (the couplings randomised) and each is searched beside the others' answers: its own
-# load on every row plus a share of the slack (:func:`.halves.residual`), so capacity one region
-# left unused goes to the others. Up to RECUT_ROUNDS rounds share the time left, each cut along
-# other borders and started from the best answer so far.
+# Where the cut is thick (cut share above THICK_CUT, only above WHOLE_MAX_PAIRS, since below
+# it :func:`plan` declines such cuts), pass 2 is skipped: a capacity split strands capacity on
+# the rows the regions share, and each region's sliver of them starves it. The first answer is
+# the whole market's greedy (:func:`_greedy_start`), and pass 3 has the rest of the time: the
+# regions are cut again along other borders (the couplings randomised) and each is searched
+# beside the others' answers: its own load on every row plus a share of the slack
+# (:func:`.halves.residual`), so capacity one region left unused goes to the others. Up to
+# RECUT_ROUNDS rounds share the time left, each cut along other borders and started from the
+# best answer so far.
 THICK_CUT = 0.25
-RECUT_AT = 0.45
 RECUT_ROUNDS = 3
 
 

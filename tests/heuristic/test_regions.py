@@ -337,8 +337,10 @@ def test_prices_of_the_regions_never_bound_above_the_optimum(seed: int) -> None:
 
 def test_a_thick_cut_is_cut_again_beside_the_answer(monkeypatch) -> None:
     """Cut into quarters (a cut share above THICK_CUT, allowed here by MAX_CUT_SHARE = 1):
+    no searches on split capacities (pass 2); the first answer is the whole market's greedy,
+    the cheaper of the one on costs and the one on reduced costs at the regions' prices; then
     pass 3 cuts the market again along other borders, round by round, and searches each
-    region beside the others' answers. Its answer is checked, the best of pass 2's and the
+    region beside the others' answers. Its answer is checked, the best of the greedy's and the
     rounds', and the bound is the same valid bound."""
     instance, problem, data = _two_counties()
     cap = (data.n_pairs + data.n_needs) // 4
@@ -348,7 +350,11 @@ def test_a_thick_cut_is_cut_again_beside_the_answer(monkeypatch) -> None:
     assert regional.cut_share(data, partition(data, cap)) > regional.THICK_CUT
     res = solve(problem, SolveParams(solver="heuristic", time_limit=30.0, seed=3))
     assert res.status in (Status.feasible, Status.optimal), res.message
+    first = res.extra["first_answer"]
+    assert set(first["greedy"]) == {"costs", "reduced costs at the regions' prices"}
+    assert res.extra["search"] == [{}] * res.extra["regions"]  # no pass 2
     recut = res.extra["recut"]
+    assert recut["objective_before"] == pytest.approx(min(first["greedy"].values()), rel=1e-12)
     rounds = recut["rounds"]
     assert 2 <= len(rounds) <= regional.RECUT_ROUNDS  # 16 s for three rounds of 4-5 s
     assert rounds[0]["regions"] >= 4
@@ -360,7 +366,7 @@ def test_a_thick_cut_is_cut_again_beside_the_answer(monkeypatch) -> None:
     tol = 1e-9 * abs(recut["objective_before"])
     seen = [recut["objective_before"], *(r["objective"] for r in rounds)]
     assert all(b <= a + tol for a, b in zip(seen, seen[1:], strict=False))
-    # the best of pass 2's answer and the rounds', each round started from the best so far
+    # the best of the greedy's answer and the rounds', each round started from the best so far
     best = min([recut["objective_before"], *(r["objective"] for r in rounds)])
     assert recut["objective_after"] == pytest.approx(best, rel=1e-12)
     assert res.objective == pytest.approx(best, rel=1e-9)

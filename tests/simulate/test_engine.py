@@ -185,13 +185,19 @@ def test_provider_totals_add_up_to_the_market_and_give_its_utilisation(market, r
             assert 0 <= row["utilisation"] <= 1 + 1e-9
 
 
-def test_a_shorter_replay_is_the_beginning_of_a_longer_one(market):
+def test_a_shorter_replay_is_the_beginning_of_a_longer_one():
     """The stream of a 2-week study is the first 2 weeks of the 4-week study of the same seed
     (arrivals, their order, templates and endings; exits; openings), so a commissioner who
     replays a quarter and then a year sees the same quarter. Before, every draw depended on
-    the number of days and the two studies shared nothing."""
-    short_cfg = CONFIG.model_copy(update={"weeks": 2})
-    long_cfg = CONFIG.model_copy(update={"weeks": 4})
+    the number of days and the two studies shared nothing. (A generated market with
+    supported-living schemes, so that schemes open.)"""
+    from allocator.generate import generate
+
+    market = generate("S", needs=200, providers=20, zones=4, seed=3)
+    assert any(o.unit == "beds" for o in market.offers)
+    rates = {"provider_exit_rate": 2.0, "scheme_opening_rate": 2.0}
+    short_cfg = CONFIG.model_copy(update={"weeks": 2, **rates})
+    long_cfg = CONFIG.model_copy(update={"weeks": 4, **rates})
     for rep in (0, 1):
         a, b = draw(market, short_cfg, rep), draw(market, long_cfg, rep)
         np.testing.assert_array_equal(a.initial_end, b.initial_end)
