@@ -32,7 +32,8 @@ def simulate_command(
     dask: Annotated[str | None, typer.Option(
         help="Run on this dask.distributed scheduler (tcp://HOST:PORT).")] = None,
     exit_rate: Annotated[float, typer.Option(
-        help="Chance per provider per year that it leaves the market.")] = 0.01,
+        help="Rate a year at which each provider leaves the market (an exponential time: "
+        "0.01 is about 1% a year).")] = 0.01,
     opening_rate: Annotated[float, typer.Option(
         help="New supported-living schemes per scheme per year.")] = 0.02,
     time_limit: Annotated[float, typer.Option(
