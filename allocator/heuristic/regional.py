@@ -374,7 +374,8 @@ def _recut(problem: Problem, data: SearchData, params: Any, current: np.ndarray,
 
 
 def _split_searches(problem: Problem, data: SearchData, params: Any, regions: list[_Region],
-                    share: np.ndarray, bound: float, progress: list, t0: float,
+                    share: np.ndarray, bound: float,
+                    progress: list[tuple[float, float | None, float | None]], t0: float,
                     deadline: float, client: Any, remote_errors: list[str]
                     ) -> tuple[np.ndarray, Any, int]:
     """Pass 2 (a thin cut): each region searched on its share of the capacities until
