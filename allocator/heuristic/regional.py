@@ -312,11 +312,12 @@ RECUT_ROUNDS = 3
 
 
 def _recut(problem: Problem, data: SearchData, params: Any, current: np.ndarray,
-           ev: Any, deadline: float, client: Any,
-           remote_errors: list[str]) -> tuple[Any, dict[str, Any]]:
+           ev: Any, deadline: float, client: Any, remote_errors: list[str],
+           on_better: Any = None) -> tuple[Any, dict[str, Any]]:
     """Pass 3 (see THICK_CUT), in up to RECUT_ROUNDS rounds sharing the time left, each cut
     along other borders and started from the best answer so far: returns the best evaluation
-    and what each round did."""
+    and what each round did. ``on_better(objective)`` is called when a round improves on the
+    best answer (for the solve's progress)."""
     from allocator.heuristic.halves import lift, residual
     from allocator.heuristic.regions import partition, reached_rows, row_shares, size_of
 
@@ -369,6 +370,8 @@ def _recut(problem: Problem, data: SearchData, params: Any, current: np.ndarray,
             "objective": after.objective if after.feasible else None})
         if after.feasible and after.objective < best.objective:
             best, current = after, new
+            if on_better is not None:
+                on_better(best.objective)
     info["objective_after"] = best.objective
     return best, info
 
@@ -537,7 +540,13 @@ def _solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float
                                                 progress, t0, deadline, client, remote_errors)
     recut: dict[str, Any] = {}
     if thick and ev.feasible and deadline - time.monotonic() >= 2 * MIN_JOB_S:
-        ev, recut = _recut(problem, data, params, current, ev, deadline, client, remote_errors)
+        def better(objective: float) -> None:
+            progress.append((max(round(time.monotonic() - t0, 4), progress[-1][0]),
+                             objective, bound))
+            report(*progress[-1], "regions")
+
+        ev, recut = _recut(problem, data, params, current, ev, deadline, client, remote_errors,
+                           on_better=better)
     runtime = time.monotonic() - t0
     extra = {"objective_kind": "weighted", "parts": len(regions), "regions": len(regions),
              "cut_rows": cut_rows,

@@ -370,6 +370,15 @@ def test_a_thick_cut_is_cut_again_beside_the_answer(monkeypatch) -> None:
     best = min([recut["objective_before"], *(r["objective"] for r in rounds)])
     assert recut["objective_after"] == pytest.approx(best, rel=1e-12)
     assert res.objective == pytest.approx(best, rel=1e-9)
+    # the progress shows the greedy's answer and every round that improved on the best, as
+    # they came (at XL the rounds take most of the half hour)
+    answers = [o for _, o, _ in res.progress if o is not None]
+    improved = [o for a, o in zip(seen, seen[1:], strict=False) if o < a - tol]
+    assert answers[0] == pytest.approx(recut["objective_before"], rel=1e-12)
+    for o in improved:
+        assert any(a == pytest.approx(o, rel=1e-12) for a in answers)
+    times = [t for t, _, _ in res.progress]
+    assert times == sorted(times)
     report = check(instance, res.solution, reported=res)
     assert report.ok, report.summary()
     n_comp, labels = components(data)
