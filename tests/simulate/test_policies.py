@@ -134,3 +134,34 @@ def test_moves_that_save_money_happen_on_nights_when_nobody_waits():
     assert w.loc["nightly"].sum() == 0
     assert list(w.loc["nightly_moves:3"]) == [21, 21]
     assert res.weekly["waiting_people"].max() == 0
+
+
+def test_tenants_are_not_moved_home_to_save_money():
+    """Supported living: 6 tenants in scheme B at 900 a week, scheme A at 700 with room for
+    all, no transfer penalty, nobody waiting. A move would save 200 a week each, but a tenant
+    moves home only to let a referral in: under nightly_moves:3 nobody moves (on the
+    Devon-like county such moves filled the vacancies later placements needed). The same
+    market in hours moves everyone (the test above)."""
+    from allocator.instance.schema import Instance
+    from allocator.simulate import SimulationConfig, simulate
+
+    offer = {"zone": "Z", "service": "supported_living", "unit": "beds",
+             "max_complexity": "highly_complex", "capacity": 8, "care_groups": ["LD"]}
+    market = Instance.model_validate({
+        "name": "tenants",
+        "zones": [{"id": "Z"}],
+        "providers": [{"id": "A", "quality": 80}, {"id": "B", "quality": 80}],
+        "offers": [{**offer, "provider": "A", "price": 700, "scheme": "A house"},
+                   {**offer, "provider": "B", "price": 900, "scheme": "B house"}],
+        "needs": [{"id": f"t{k}", "kind": "placement", "zone": "Z",
+                   "service": "supported_living", "complexity": "complex", "care_group": "LD",
+                   "quantity": 1, "priority": "standard_bed", "current_provider": "B"}
+                  for k in range(6)],
+        "policy": {"unmet_penalty": {"standard": 60, "standard_bed": 6000},
+                   "transfer_penalty": 0},
+    })
+    cfg = SimulationConfig(weeks=1, replications=1, seed=3, provider_exit_rate=0,
+                           scheme_opening_rate=0, mean_weeks={"supported_living": 10_000})
+    res = simulate(market, ["nightly_moves:3"], cfg, workers=1)
+    assert res.weekly["moves"].sum() == 0
+    assert res.weekly["waiting_people"].max() == 0
