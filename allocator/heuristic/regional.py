@@ -520,7 +520,6 @@ def _solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float
         bound, bound_method = priced[0], priced[1]
     progress.append((round(time.monotonic() - t0, 4), None, bound))
     report(*progress[-1], "regions")
-    share = split_by_use(data, [r.rows for r in regions], [r.load for r in regions], eligible)
     cut_rows = int(((eligible > 0).sum(axis=0) > 1).sum())
 
     if cut is None:
@@ -536,6 +535,9 @@ def _solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float
                          bound))
         report(*progress[-1], "regions")
     else:
+        # the capacity split (pass 2 only: a thick cut never uses it)
+        share = split_by_use(data, [r.rows for r in regions], [r.load for r in regions],
+                             eligible)
         current, ev, fallback = _split_searches(problem, data, params, regions, share, bound,
                                                 progress, t0, deadline, client, remote_errors)
     recut: dict[str, Any] = {}
