@@ -13,6 +13,9 @@ the options and the deadline. The child answers on its stdout with pickled messa
 
 A job ``{"kind": "lp", ...}`` (:mod:`allocator.heuristic.regional`'s first pass) instead
 solves the LP relaxation alone and answers one ``("done", ...)`` with its bound and row loads.
+A job ``{"kind": "pdlp", ...}`` (the same pass where the regions' cut is thick) runs PDLP on
+the LP of the whole market, given as its matrices, in rounds, and sends the row prices after
+each round: ``("prices", t, prices, iterations)``.
 
 ``t`` is a :func:`time.monotonic` instant (the clock is system-wide on Linux, so parent and
 child agree). Writing ``("stop",)`` (or closing stdin) asks the child to finish early. The
@@ -235,6 +238,9 @@ def _run(job: dict, outbox: queue.Queue, stopped: threading.Event) -> None:
     if job.get("kind") == "lp":
         outbox.put(("done", _relaxation(job)))
         return
+    if job.get("kind") == "pdlp":
+        outbox.put(("done", _pdlp_prices(job, outbox, stopped)))
+        return
     from allocator.heuristic.search import search
 
     data = job["data"]
@@ -300,6 +306,58 @@ def _relaxation(job: dict) -> dict:
     return {"bound": float(bound), "load": load[:-1], "lam": relax.lam,
             "solved": f"{relax.solved_components}/{relax.components}",
             "exact": bool(np.isfinite(relax.value)), "lp_s": round(relax.runtime_s, 3),
+            "t": time.monotonic()}
+
+
+def _pdlp_prices(job: dict, outbox: queue.Queue, stopped: threading.Event) -> dict:
+    """The job ``{"kind": "pdlp", "c", "A", "row_hi", "col_hi", "offset", "price_rows",
+    "deadline", "round_s"}``: PDLP (OR-Tools' first-order LP method) on
+    ``min c.x + offset, A x <= row_hi, 0 <= x <= col_hi``, in rounds of at most ``round_s``
+    seconds, each started from the previous round's primal and dual answer. After each round
+    the prices of the rows ``price_rows`` (a slice: the capacity rows), ``max(0, -dual)``,
+    are sent; the parent makes them a bound (``L(lambda)`` is valid for any prices, however
+    far PDLP is from converging). Rounds end at the deadline, on a stop, or when PDLP
+    reports the LP solved within its tolerance."""
+    from ortools.pdlp import solve_log_pb2, solvers_pb2
+    from ortools.pdlp.python import pdlp
+
+    qp = pdlp.QuadraticProgram()
+    qp.objective_vector = job["c"]
+    qp.objective_offset = float(job["offset"])
+    qp.constraint_matrix = job["A"]
+    qp.constraint_lower_bounds = np.full(len(job["row_hi"]), -np.inf)
+    qp.constraint_upper_bounds = job["row_hi"]
+    qp.variable_lower_bounds = np.zeros(len(job["c"]))
+    qp.variable_upper_bounds = job["col_hi"]
+    del job["A"]
+    rows = job["price_rows"]
+    start = None
+    rounds = iterations = 0
+    reason = "not started"
+    while not stopped.is_set():
+        left = job["deadline"] - time.monotonic()
+        if left < 1.0:
+            break
+        params = solvers_pb2.PrimalDualHybridGradientParams()
+        params.num_threads = int(job.get("threads", 2))
+        params.termination_criteria.time_sec_limit = min(float(job["round_s"]), left)
+        crit = params.termination_criteria.simple_optimality_criteria
+        crit.eps_optimal_relative = crit.eps_optimal_absolute = float(job.get("tolerance", 1e-5))
+        res = pdlp.primal_dual_hybrid_gradient(qp, params, initial_solution=start)
+        rounds += 1
+        iterations += int(res.solve_log.iteration_count)
+        reason = solve_log_pb2.TerminationReason.Name(res.solve_log.termination_reason)
+        dual = np.asarray(res.dual_solution)
+        if len(dual) == len(job["row_hi"]) and np.isfinite(dual).all():
+            outbox.put(("prices", time.monotonic(), np.maximum(0.0, -dual[rows]), iterations))
+        if res.solve_log.termination_reason == solve_log_pb2.TERMINATION_REASON_OPTIMAL:
+            break
+        if res.solve_log.termination_reason != solve_log_pb2.TERMINATION_REASON_TIME_LIMIT:
+            break  # numerical trouble or infeasibility: no round after it would help
+        start = pdlp.PrimalAndDualSolution()
+        start.primal_solution = res.primal_solution
+        start.dual_solution = res.dual_solution
+    return {"rounds": rounds, "iterations": iterations, "reason": reason,
             "t": time.monotonic()}
 
 

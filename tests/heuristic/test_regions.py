@@ -351,7 +351,11 @@ def test_a_thick_cut_is_cut_again_beside_the_answer(monkeypatch) -> None:
     res = solve(problem, SolveParams(solver="heuristic", time_limit=30.0, seed=3))
     assert res.status in (Status.feasible, Status.optimal), res.message
     first = res.extra["first_answer"]
-    assert set(first["greedy"]) == {"costs", "reduced costs at the regions' prices"}
+    assert set(first["greedy"]) == {"costs", "reduced costs at the bound's prices"}
+    # pass 1 on a thick cut: PDLP on the whole market's LP, no region LP
+    assert not any(res.extra["region_lp"])
+    assert res.extra["whole_lp"]["rounds_priced"] >= 1
+    assert res.extra["bound_method"].startswith("lagrangian of the whole at the prices of PDLP")
     assert res.extra["search"] == [{}] * res.extra["regions"]  # no pass 2
     recut = res.extra["recut"]
     assert recut["objective_before"] == pytest.approx(min(first["greedy"].values()), rel=1e-12)
@@ -384,4 +388,10 @@ def test_a_thick_cut_is_cut_again_beside_the_answer(monkeypatch) -> None:
     n_comp, labels = components(data)
     lp = lp_bound(data, labels, n_comp, time_limit=60.0, max_pairs=10**7)
     assert res.bound is not None and res.bound <= lp.bound + TOL * abs(lp.bound)
+    # the whole LP's prices: a bound near the LP of the whole (the regions' LP prices on this
+    # cut had proved less, see test_prices_of_the_regions_bound_the_whole_and_count_capacity_once)
+    regions, summed, priced = _priced(data, partition(data, cap))
+    assert priced is not None
+    assert res.bound >= lp.bound - 1e-3 * abs(lp.bound)
+    assert res.bound > priced[0]
 
