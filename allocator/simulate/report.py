@@ -105,7 +105,7 @@ def render(result: SimulationResult) -> str:
             ["policy", "baseline", "metric", "difference", "interval", "baseline_mean",
              "significant"]]))
     parts.append('<div class="charts">')
-    parts.append(_img(unmet_over_year(result), "unmet hours over the year"))
+    parts.append(_img(unmet_over_year(result), f"unmet hours over {_span(result.unmet_band())}"))
     parts.append(_img(wait_chart(result), "days waited"))
     parts.append(_img(cost_chart(result), "weekly cost by term"))
     parts.append(_img(zone_chart(result), "unmet hours by zone"))
@@ -185,6 +185,13 @@ def _interval(lo: Any, hi: Any) -> str:
     return f"[{lo:,.2f}, {hi:,.2f}]"
 
 
+def _span(band: Any) -> str:
+    """The replay's length in words, from the weeks of a weekly table: "the year" for 52
+    weeks (a replay of 13 weeks is not a year)."""
+    weeks = int(band["week"].nunique()) if len(band) else 0
+    return "the year" if weeks == 52 else "1 week" if weeks == 1 else f"{weeks} weeks"
+
+
 def unmet_over_year(result: SimulationResult) -> bytes:
     """Unmet hours a week over the weeks, per policy: mean over replications and 95% band."""
     fig, ax = _figure(7.5, 3.2)
@@ -199,7 +206,7 @@ def unmet_over_year(result: SimulationResult) -> bytes:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("unmet hours a week")
     ax.set_ylim(bottom=0)
-    ax.set_title("Unmet hours over the year (mean over replications, 95% band)")
+    ax.set_title(f"Unmet hours over {_span(band)} (mean over replications, 95% band)")
     ax.legend(fontsize=8)
     return _png(fig)
 

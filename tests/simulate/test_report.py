@@ -40,6 +40,8 @@ def test_files(tmp_path):
     html = (tmp_path / "out" / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 4
     assert "Unmet need by zone" in html
+    # a two-week replay is not called a year (the chart's alt text; its title says the same)
+    assert 'alt="unmet hours over 2 weeks"' in html and "over the year" not in html
 
 
 def test_cli(tmp_path):
