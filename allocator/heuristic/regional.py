@@ -34,7 +34,8 @@ size's share of the time times the cluster's worker threads (all the time left w
 at least as many threads as regions). The parent combines the answers exactly as locally, so
 a region whose search ends by itself (gap closed, or stalled at its largest work limit) gives
 the same answer on the cluster as here; only searches cut by their deadline depend on the
-machine they ran on.
+machine they ran on. Where the cut is thick, pass 1 is one PDLP solve of the whole market's LP
+(:func:`_whole_prices`), which runs on this machine whether or not there is a cluster.
 """
 
 from __future__ import annotations
