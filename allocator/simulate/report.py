@@ -242,7 +242,8 @@ def cost_chart(result: SimulationResult) -> bytes:
         bottom += vals
     ax.set_ylabel("a week")
     ax.set_title("Weekly cost by term (block and framework are paid; the rest are penalties)")
-    ax.legend(fontsize=7, ncol=3)
+    # beside the bars, not over them (inside, the legend hid the top of the stacks)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return _png(fig)
 
 
