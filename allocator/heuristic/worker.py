@@ -340,6 +340,7 @@ def _pdlp_prices(job: dict, outbox: queue.Queue, stopped: threading.Event) -> di
             break
         params = solvers_pb2.PrimalDualHybridGradientParams()
         params.num_threads = int(job.get("threads", 2))
+        params.num_shards = int(job.get("shards", 0))  # 0: PDLP's default
         params.termination_criteria.time_sec_limit = min(float(job["round_s"]), left)
         crit = params.termination_criteria.simple_optimality_criteria
         crit.eps_optimal_relative = crit.eps_optimal_absolute = float(job.get("tolerance", 1e-5))
