@@ -320,10 +320,12 @@ RECUT_ROUNDS = 3
 # 118.6, 129.8, 130.5 M after each).
 PDLP_ROUND_S = 60.0
 PDLP_ROUNDS = 2
-# PDLP's shards (pieces of the matrix the threads share out): on the XL LP, two threads, 100 s
-# from the start, 64 shards ran 113 iterations and proved 131.7 M where PDLP's default ran 74
-# and proved 127.1 M (one thread: 18 iterations).
-PDLP_SHARDS = 64
+# PDLP's shards (pieces of the matrix the threads share out; 0: PDLP's default). On the XL LP,
+# two threads, 100 s from the start, 64 shards ran 113 iterations and proved 131.7 M where the
+# default ran 74 and proved 127.1 M (one thread: 18 iterations); but in the 1,800 s solve 64
+# shards ended at bound 135.7 M and gap 3.80% against 135.8 M and 3.48% with the default
+# (benchmarks/results/zoo-indep-xl-pdlp64.md), so the default stays.
+PDLP_SHARDS = 0
 
 
 def _recut(problem: Problem, data: SearchData, params: Any, current: np.ndarray,
