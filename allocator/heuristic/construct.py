@@ -154,3 +154,58 @@ def first_assignment(data: SearchData, rc: np.ndarray | None = None) -> np.ndarr
     if Assignment(data, kept).objective < Assignment(data, plain).objective:
         return kept
     return plain
+
+
+def round_fractional(data: SearchData, x: np.ndarray, rc: np.ndarray | None = None,
+                     at_least: float = 0.5) -> np.ndarray:
+    """A feasible assignment from a fractional one (an LP answer, exact or approximate).
+
+    Each need's pair with the largest share ``x`` is a candidate where that share is at least
+    ``at_least`` (so at most one per need); candidates are placed in decreasing order of their
+    share while they fit every row, and the needs left (split, unmet by the LP, or crowded out)
+    are then placed by :func:`regret_greedy` on ``rc``. Unlike
+    :func:`.relaxation.round_relaxation`, which keeps only the pairs the LP serves wholly,
+    this suits first-order LP answers (PDLP's), whose shares are near 0 and 1 but rarely on
+    them, and whose rows may be overfull within the method's tolerance.
+
+    Parameters
+    ----------
+    data
+        The search data.
+    x
+        Share per search pair (clipped to [0, 1]).
+    rc
+        Preference per pair for the greedy completion (default: the pairs' own costs).
+    at_least
+        The smallest share that makes a candidate.
+
+    Returns
+    -------
+    numpy.ndarray
+        Search pair per need, -1 unmet.
+    """
+    rc = data.pair_cost if rc is None else rc
+    chosen = np.full(data.n_needs, -1, dtype=np.int64)
+    load = np.zeros(data.n_rows + 1)
+    if data.n_pairs:
+        xs = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
+        # pairs are grouped by need: sorted by (need, -share) each need's best comes first
+        order = np.lexsort((-xs, data.pair_need))
+        start = data.need_start
+        has = np.nonzero(start[1:] > start[:-1])[0]
+        best = order[start[has]]
+        keep = xs[best] >= at_least
+        best = best[keep]
+        best = best[np.argsort(-xs[best], kind="stable")]
+        unmet = data.unmet_cost
+        best = best[rc[best] < unmet[data.pair_need[best]]]
+        cap = data.row_cap + TOL * np.maximum(1.0, np.where(np.isinf(data.row_cap), 1.0,
+                                                            data.row_cap))
+        rows, w, need = data.pair_rows, data.pair_w, data.pair_need
+        for k in best:
+            r = rows[k]
+            if np.all(load[r] + w[k] <= cap[r]):
+                chosen[need[k]] = k
+                load[r] += w[k]
+    rest = np.nonzero(chosen < 0)[0]
+    return regret_greedy(data, rc=rc, load=load, needs=rest, chosen=chosen)

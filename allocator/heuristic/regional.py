@@ -310,6 +310,13 @@ def solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float,
 # best answer so far.
 THICK_CUT = 0.25
 RECUT_ROUNDS = 3
+# Pass 3's parts are larger than pass 2's regions (at most RECUT_MAX_PAIRS eligible pairs plus
+# needs): fewer, longer searches, each free to move needs across more of the market. On
+# zoo-indep-L-1 forced into regions at 150 s (one run each): parts of at most 200,000 ended at
+# 14,271,443 (gap 2.65%), 400,000 at 14,186,215 (1.98%), 800,000 at 14,109,173 (1.37%); on
+# zoo-indep-XL-1 at 1,800 s, 1,600,000 ended at 139,752,560 (2.88%) where 200,000 had ended at
+# 140,738,197 (3.48%; benchmarks/results/zoo-indep-xl-recut.md, zoo-indep-xl-pdlp.md).
+RECUT_MAX_PAIRS = 1_600_000
 # On such a cut pass 1 is PDLP on the LP of the *whole* market (:func:`_whole_prices`), not
 # the regions' LPs: the regions' prices made a bound 6.7% below the whole LP on zoo-indep-L-1
 # forced into regions, and on zoo-indep-XL-1 the whole market's PDLP prices proved 133.5 M
@@ -346,7 +353,7 @@ def _recut(problem: Problem, data: SearchData, params: Any, current: np.ndarray,
         if deadline - now < 2 * MIN_JOB_S:
             break
         until = now + (deadline - now) / (RECUT_ROUNDS - k)
-        groups = partition(data, REGION_MAX_PAIRS, noise=rng)
+        groups = partition(data, RECUT_MAX_PAIRS, noise=rng)
         shares = row_shares(data, groups)
         regions = []
         for i, g in enumerate(groups):
@@ -454,13 +461,14 @@ def _split_searches(problem: Problem, data: SearchData, params: Any, regions: li
 
 
 def _whole_prices(data: SearchData, end: float, on_bound: Any
-                  ) -> tuple[tuple[float, str, np.ndarray] | None, dict]:
+                  ) -> tuple[tuple[float, str, np.ndarray] | None, dict, np.ndarray | None]:
     """Prices for every row from PDLP on the LP of the whole market, in one child process
     (OR-Tools, two threads) until ``end``: the best Lagrangian bound of the whole at the
     prices of PDLP's rounds (:func:`.lagrangian.dual_value`, valid for any prices whether or
     not PDLP has converged), how it was got and the prices (one per row), or None when no
     round ended with prices; and what was run, for ``Result.extra``. ``on_bound(value)`` is
-    called on every better bound."""
+    called on every better bound. Also the shares PDLP's last round gives each search pair
+    (None if none came), for :func:`_greedy_start` to round."""
     from allocator.heuristic.lagrangian import dual_value
     from allocator.heuristic.lp import lp_model
     from allocator.heuristic.worker import Worker
@@ -469,7 +477,7 @@ def _whole_prices(data: SearchData, end: float, on_bound: Any
     model, _, used = lp_model(data)
     job: dict[str, Any] = {
         "kind": "pdlp", "c": model.c, "A": model.A.tocsc(), "row_hi": model.row_hi,
-        "col_hi": model.col_hi, "offset": model.offset,
+        "col_hi": model.col_hi, "offset": model.offset, "primal_cols": data.n_pairs,
         "price_rows": slice(data.n_needs, data.n_needs + len(used)), "deadline": end,
         "round_s": max(PDLP_ROUND_S, (end - time.monotonic()) / PDLP_ROUNDS), "threads": SLOTS,
         "shards": PDLP_SHARDS}
@@ -479,12 +487,15 @@ def _whole_prices(data: SearchData, end: float, on_bound: Any
     del job
     best: tuple[float, str, np.ndarray] | None = None
     info: dict[str, Any] = {"columns": columns, "nonzeros": nonzeros, "rounds_priced": 0}
+    primal: np.ndarray | None = None
 
     def take(msgs: list[tuple]) -> None:
-        nonlocal best
+        nonlocal best, primal
         for msg in msgs:
             if msg[0] != "prices":
                 continue
+            if len(msg) > 4 and msg[4] is not None:
+                primal = msg[4]  # the latest round's: the nearest PDLP came to the LP
             lam = np.zeros(data.n_rows + 1)
             lam[used] = msg[2]
             value = float(dual_value(data, lam)[0])
@@ -509,18 +520,19 @@ def _whole_prices(data: SearchData, end: float, on_bound: Any
     if worker.error is not None:
         info["error"] = worker.error.strip().splitlines()[-1]
     info["s"] = round(time.monotonic() - started, 3)
-    return best, info
+    return best, info, primal
 
 
 def _greedy_start(problem: Problem, data: SearchData,
-                  priced: tuple[float, str, np.ndarray] | None) -> tuple[np.ndarray, Any, dict]:
+                  priced: tuple[float, str, np.ndarray] | None,
+                  primal: np.ndarray | None = None) -> tuple[np.ndarray, Any, dict]:
     """The first answer where the cut is thick: the whole market's construction
     (:func:`.construct.first_assignment`: regret greedy, or people kept with their current
     provider) on its own costs and on the reduced costs at the bound's prices, the cheapest
     of them. Measured on ``zoo-indep-L-1`` forced into nine regions (150 s): pass 2's searches
     on split capacities came to 15,685,744 at 45% of the time; the regret greedy took 1.4 s
     and came to 15,451,221 on costs, 15,320,676 at the prices (mean on shared rows)."""
-    from allocator.heuristic.construct import first_assignment
+    from allocator.heuristic.construct import first_assignment, round_fractional
     from allocator.heuristic.lagrangian import reduced_costs
 
     started = time.monotonic()
@@ -530,9 +542,16 @@ def _greedy_start(problem: Problem, data: SearchData,
     options: list[tuple[str, np.ndarray | None]] = [("costs", None)]
     if priced is not None:
         options.append(("reduced costs at the bound's prices", np.r_[priced[2], 0.0]))
+    if priced is not None and primal is not None:
+        options.append(("PDLP's answer to the whole LP, rounded, the rest on reduced costs",
+                        np.r_[priced[2], 0.0]))
+        options.append(("PDLP's answer to the whole LP, rounded, the rest on costs", None))
     for how, lam in options:
         rc = None if lam is None else reduced_costs(data, lam)
-        chosen = first_assignment(data, rc)
+        if how.startswith("PDLP") and primal is not None:
+            chosen = round_fractional(data, primal, rc)
+        else:
+            chosen = first_assignment(data, rc)
         ev = evaluate(problem, to_problem_chosen(data, chosen))
         tried[how] = ev.objective if ev.feasible else float("inf")
         if ev.feasible and (best is None or ev.objective < best[1].objective):
@@ -571,6 +590,7 @@ def _solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float
     bound_method = ""
     lp_end = t0 + LP_SHARE * (deadline - t0)
     priced: tuple[float, str, np.ndarray] | None = None
+    primal: np.ndarray | None = None
     whole_lp: dict[str, Any] = {}
     if thick:
         # ---- pass 1 on a thick cut: PDLP on the LP of the whole market
@@ -578,7 +598,7 @@ def _solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float
             progress.append((round(time.monotonic() - t0, 4), None, value))
             report(*progress[-1], "regions")
 
-        priced, whole_lp = _whole_prices(data, lp_end, whole_bound)
+        priced, whole_lp, primal = _whole_prices(data, lp_end, whole_bound)
         if priced is not None:
             bound, bound_method = priced[0], priced[1]
         else:  # no prices from PDLP: the regions' LPs in a share of the time left
@@ -622,8 +642,9 @@ def _solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float
     start_info: dict[str, Any] = {}
     if thick:
         # ---- a thick cut: pass 2 is skipped (split capacities starve every region); the
-        # first answer is the whole market's greedy, and pass 3 gets the time
-        current, ev, start_info = _greedy_start(problem, data, priced)
+        # first answer is the whole market's greedy or PDLP's answer rounded, and pass 3 gets
+        # the time
+        current, ev, start_info = _greedy_start(problem, data, priced, primal)
         progress.append((max(round(time.monotonic() - t0, 4), progress[-1][0]), ev.objective,
                          bound))
         report(*progress[-1], "regions")

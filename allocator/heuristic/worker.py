@@ -15,7 +15,8 @@ A job ``{"kind": "lp", ...}`` (:mod:`allocator.heuristic.regional`'s first pass)
 solves the LP relaxation alone and answers one ``("done", ...)`` with its bound and row loads.
 A job ``{"kind": "pdlp", ...}`` (the same pass where the regions' cut is thick) runs PDLP on
 the LP of the whole market, given as its matrices, in rounds, and sends the row prices after
-each round: ``("prices", t, prices, iterations)``.
+each round: ``("prices", t, prices, iterations, primal | None)``, the primal being the shares
+of the first ``primal_cols`` columns (float32) when the job asks for them.
 
 ``t`` is a :func:`time.monotonic` instant (the clock is system-wide on Linux, so parent and
 child agree). Writing ``("stop",)`` (or closing stdin) asks the child to finish early. The
@@ -315,9 +316,10 @@ def _pdlp_prices(job: dict, outbox: queue.Queue, stopped: threading.Event) -> di
     ``min c.x + offset, A x <= row_hi, 0 <= x <= col_hi``, in rounds of at most ``round_s``
     seconds, each started from the previous round's primal and dual answer. After each round
     the prices of the rows ``price_rows`` (a slice: the capacity rows), ``max(0, -dual)``,
-    are sent; the parent makes them a bound (``L(lambda)`` is valid for any prices, however
-    far PDLP is from converging). Rounds end at the deadline, on a stop, or when PDLP
-    reports the LP solved within its tolerance."""
+    are sent, with the shares of the first ``primal_cols`` columns when the job has that key;
+    the parent makes the prices a bound (``L(lambda)`` is valid for any prices, however
+    far PDLP is from converging) and rounds the shares. Rounds end at the deadline, on a
+    stop, or when PDLP reports the LP solved within its tolerance."""
     from ortools.pdlp import solve_log_pb2, solvers_pb2
     from ortools.pdlp.python import pdlp
 
@@ -350,7 +352,14 @@ def _pdlp_prices(job: dict, outbox: queue.Queue, stopped: threading.Event) -> di
         reason = solve_log_pb2.TerminationReason.Name(res.solve_log.termination_reason)
         dual = np.asarray(res.dual_solution)
         if len(dual) == len(job["row_hi"]) and np.isfinite(dual).all():
-            outbox.put(("prices", time.monotonic(), np.maximum(0.0, -dual[rows]), iterations))
+            primal = None
+            n_primal = int(job.get("primal_cols", 0))
+            if n_primal:  # the first columns' shares, for a rounding in the parent
+                primal = np.asarray(res.primal_solution)[:n_primal].astype(np.float32)
+                if not np.isfinite(primal).all():
+                    primal = None
+            outbox.put(("prices", time.monotonic(), np.maximum(0.0, -dual[rows]), iterations,
+                        primal))
         if res.solve_log.termination_reason == solve_log_pb2.TERMINATION_REASON_OPTIMAL:
             break
         if res.solve_log.termination_reason != solve_log_pb2.TERMINATION_REASON_TIME_LIMIT:

@@ -264,6 +264,7 @@ def test_regions_on_a_dask_cluster_give_the_local_answer(monkeypatch) -> None:
     problem = Problem.from_instance(instance)
     data = from_problem(problem)
     monkeypatch.setattr(regional, "REGION_MAX_PAIRS", (data.n_pairs + data.n_needs) // 3)
+    monkeypatch.setattr(regional, "RECUT_MAX_PAIRS", (data.n_pairs + data.n_needs) // 3)
     monkeypatch.setattr(regional, "MIN_REGION_S", 0.5)
     monkeypatch.setattr(regional, "MAX_CUT_SHARE", 1.0)  # cut however thick
     local = solve(problem, SolveParams(solver="heuristic", time_limit=120.0, seed=1))
@@ -337,21 +338,26 @@ def test_prices_of_the_regions_never_bound_above_the_optimum(seed: int) -> None:
 
 def test_a_thick_cut_is_cut_again_beside_the_answer(monkeypatch) -> None:
     """Cut into quarters (a cut share above THICK_CUT, allowed here by MAX_CUT_SHARE = 1):
-    no searches on split capacities (pass 2); the first answer is the whole market's greedy,
-    the cheaper of the one on costs and the one on reduced costs at the regions' prices; then
+    no searches on split capacities (pass 2); the first answer is the cheapest of the whole
+    market's greedy on costs, the same on reduced costs at the bound's prices, and PDLP's
+    answer to the whole LP rounded; then
     pass 3 cuts the market again along other borders, round by round, and searches each
     region beside the others' answers. Its answer is checked, the best of the greedy's and the
     rounds', and the bound is the same valid bound."""
     instance, problem, data = _two_counties()
     cap = (data.n_pairs + data.n_needs) // 4
     monkeypatch.setattr(regional, "REGION_MAX_PAIRS", cap)
+    monkeypatch.setattr(regional, "RECUT_MAX_PAIRS", cap)
     monkeypatch.setattr(regional, "MIN_REGION_S", 0.5)
     monkeypatch.setattr(regional, "MAX_CUT_SHARE", 1.0)
     assert regional.cut_share(data, partition(data, cap)) > regional.THICK_CUT
     res = solve(problem, SolveParams(solver="heuristic", time_limit=30.0, seed=3))
     assert res.status in (Status.feasible, Status.optimal), res.message
     first = res.extra["first_answer"]
-    assert set(first["greedy"]) == {"costs", "reduced costs at the bound's prices"}
+    assert set(first["greedy"]) == {
+        "costs", "reduced costs at the bound's prices",
+        "PDLP's answer to the whole LP, rounded, the rest on reduced costs",
+        "PDLP's answer to the whole LP, rounded, the rest on costs"}
     # pass 1 on a thick cut: PDLP on the whole market's LP, no region LP
     assert not any(res.extra["region_lp"])
     assert res.extra["whole_lp"]["rounds_priced"] >= 1
