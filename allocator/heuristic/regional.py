@@ -314,9 +314,10 @@ RECUT_ROUNDS = 3
 # needs): fewer, longer searches, each free to move needs across more of the market. On
 # zoo-indep-L-1 forced into regions at 150 s (one run each): parts of at most 200,000 ended at
 # 14,271,443 (gap 2.65%), 400,000 at 14,186,215 (1.98%), 800,000 at 14,109,173 (1.37%); on
-# zoo-indep-XL-1 at 1,800 s, 1,600,000 ended at 139,752,560 (2.88%) where 200,000 had ended at
-# 140,738,197 (3.48%; benchmarks/results/zoo-indep-xl-recut.md, zoo-indep-xl-pdlp.md).
-RECUT_MAX_PAIRS = 1_600_000
+# zoo-indep-XL-1 at 1,800 s, 3,200,000 ended at 139,517,872 (2.74%), 1,600,000 at 139,752,560
+# (2.88%) and 200,000 at 140,738,197 (3.48%) (benchmarks/results/zoo-indep-xl-recut3200.md,
+# zoo-indep-xl-recut.md, zoo-indep-xl-pdlp.md), each at most 10.6 GB.
+RECUT_MAX_PAIRS = 3_200_000
 # On such a cut pass 1 is PDLP on the LP of the *whole* market (:func:`_whole_prices`), not
 # the regions' LPs: the regions' prices made a bound 6.7% below the whole LP on zoo-indep-L-1
 # forced into regions, and on zoo-indep-XL-1 the whole market's PDLP prices proved 133.5 M
