@@ -60,6 +60,7 @@ from allocator.design.polish import polish
 from allocator.design.recourse import Pool
 from allocator.design.scenarios import Demand
 from allocator.design.sweep import chunks
+from allocator.exact.highs import stopped_when
 from allocator.exact.model import build
 from allocator.exact.solve import solve_model
 from allocator.instance.schema import Instance
@@ -520,6 +521,15 @@ def solve_benders_extensive(ctx: DesignContext) -> Result:
         if res.status in (Status.optimal, Status.infeasible) and not stop.is_set():
             return replace(res, extra={**res.extra, "extensive_beside": "stopped: Benders' "
                                        f"answer is {res.status.value}"})
+        if "answer" not in box and res.status.has_solution:
+            # the loop ended before the deadline (no cut was new): this core would wait idle
+            # for the other process, so the extensive form runs here too, on one thread,
+            # started from the loop's design (as ``--method benders`` does), and stops when
+            # the other process proves the optimum first
+            res = _extensive_after(replace(ctx, stop=stop), res, ctx.params.hybrid_columns,
+                                   threads=1)
+            if res.status == Status.optimal:
+                return res
         watcher.join(timeout=max(0.0, ctx.left()) + EXTENSIVE_GRACE_S + 1.0)
         ext, note = box.get("answer", (None, f"no answer {EXTENSIVE_GRACE_S:g} s after the "
                                              "deadline"))
@@ -599,7 +609,8 @@ def _receive(conn: Any, timeout: float) -> tuple[Result | None, str]:
 EXTENSIVE_AFTER_MIN_S = 1.0
 
 
-def _extensive_after(ctx: DesignContext, res: Result, max_columns: int) -> Result:
+def _extensive_after(ctx: DesignContext, res: Result, max_columns: int,
+                     threads: int | None = None) -> Result:
     """The time the loop left, to the extensive form when it fits (``max_columns``), started
     from the loop's design.
 
@@ -614,7 +625,11 @@ def _extensive_after(ctx: DesignContext, res: Result, max_columns: int) -> Resul
             or ctx.columns > max_columns or ctx.left() < EXTENSIVE_AFTER_MIN_S:
         return res
     started = ctx.elapsed()
-    with muted():  # its incumbents may be dearer than the loop's design, shown already
+    if threads is not None:
+        ctx = replace(ctx, params=ctx.params.model_copy(update={"threads": threads}))
+    halt = ctx.stop
+    with muted(), stopped_when(lambda: halt is not None and halt.is_set()):
+        # muted: its incumbents may be dearer than the loop's design, shown already
         ext = solve_extensive(ctx, start=res)
     info = {"status": ext.status.value, "objective": ext.objective, "bound": ext.bound,
             "seconds": ctx.elapsed() - started}

@@ -194,6 +194,26 @@ def misreported(c: np.ndarray, offset: float, values: np.ndarray,
     actual = float(np.dot(c, values) + offset)
     return actual if abs(actual - objective) > 1e-6 * max(1.0, abs(actual)) else None
 
+_STOP = threading.local()
+
+
+class stopped_when:
+    """Within this block, a HiGHS MIP solved on this thread also stops (as at its time
+    limit, with its incumbent and bound) once ``predicate()`` is true, checked from HiGHS's
+    interrupt callback. Used where another process may prove the same optimum first."""
+
+    def __init__(self, predicate: Callable[[], bool]) -> None:
+        self.predicate = predicate
+
+    def __enter__(self) -> stopped_when:
+        self.outer = getattr(_STOP, "predicate", None)
+        _STOP.predicate = self.predicate
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _STOP.predicate = self.outer
+
+
 def solve(
     model: MatrixModel,
     options: SolverOptions,
@@ -239,9 +259,10 @@ def solve(
         # HiGHS checks its time limit between phases, not during root cut rounds (seen: 70 s
         # over on a county); the MIP interrupt callback stops it at the deadline as well
         deadline = deadline_of_run
+        halt = getattr(_STOP, "predicate", None)
 
         def interrupt(event) -> None:
-            if time.perf_counter() >= deadline:
+            if time.perf_counter() >= deadline or (halt is not None and halt()):
                 event.interrupt()
 
         h.cbMipInterrupt += interrupt
@@ -271,9 +292,11 @@ def solve(
         b = float(info.mip_dual_bound)
         bound = b if np.isfinite(b) else None
     message = str(h.modelStatusToString(h.getModelStatus()))
-    if message == "Interrupted by user" and time.perf_counter() >= deadline_of_run:
-        # our deadline callback stopped it: nobody interrupted anything
-        message = "Time limit reached (stopped at the deadline)"
+    if message == "Interrupted by user":
+        # our callback stopped it, at the deadline or because another process answered first
+        message = ("Time limit reached (stopped at the deadline)"
+                   if time.perf_counter() >= deadline_of_run
+                   else "Stopped early: answered elsewhere")
     if values is not None and objective is not None:
         actual = misreported(c, off, values, objective)
         if actual is not None:

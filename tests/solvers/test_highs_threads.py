@@ -75,3 +75,33 @@ def test_restarting_this_threads_pool_leaves_another_threads_solve_running():
     assert res.status.has_solution and res.objective is not None and res.bound is not None
     assert res.bound <= res.objective + 1e-6 * abs(res.objective)
     assert res.bound >= lps[0].objective - 1e-6 * abs(lps[0].objective)  # at least the LP
+
+
+def test_a_mip_stops_when_its_predicate_says_so_and_keeps_its_incumbent_and_bound():
+    """``highs.stopped_when``: the design's extensive form in the parent stops once the other
+    process has proven the optimum. With a predicate true from the start, a MIP HiGHS does not
+    solve at its root returns as at a time limit (never "optimal"), with a bound no larger
+    than its objective; outside the block the same MIP is solved to optimality, and the
+    stopped bound is at most that optimum."""
+    from allocator.exact import highs
+    from allocator.exact.base import SolverOptions
+    from allocator.exact.model import build
+    from allocator.generate import generate
+
+    model = build([(Problem.from_instance(generate("S", seed=1, family="sharecap", needs=60)), 1.0)])
+    calls = []
+
+    def halt() -> bool:
+        calls.append(1)
+        return True
+
+    with highs.stopped_when(halt):
+        stopped = highs.solve(model, SolverOptions(time_limit=60.0, threads=1))
+    assert calls, "HiGHS never asked (the MIP was solved before its first callback)"
+    assert stopped.status is not Status.optimal
+    assert stopped.message == "Stopped early: answered elsewhere"
+    full = highs.solve(model, SolverOptions(time_limit=60.0, threads=1))
+    assert full.status is Status.optimal
+    assert stopped.bound is None or stopped.bound <= full.objective + 1e-6
+    if stopped.objective is not None:
+        assert stopped.objective >= full.objective - 1e-6
