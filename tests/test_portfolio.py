@@ -197,3 +197,22 @@ def test_an_answer_without_an_lp_in_time_still_has_a_proven_bound(monkeypatch) -
     assert res.bound is not None
     assert res.bound <= ref.objective + TOL * max(1.0, abs(ref.objective))
     assert check(instance, res.solution, reported=res).ok
+
+
+@pytest.mark.parametrize("threshold, constructions", [(10**9, 2), (0, 1)])
+def test_large_searches_polish_only_the_better_construction(monkeypatch, threshold,
+                                                            constructions):
+    """From ``POLISH_BEST_PAIRS`` eligible pairs a search polishes only the better of its two
+    constructions after the LP (people in care here, so there are two); below it, both. The
+    answer is checked either way."""
+    from allocator.generate import generate
+    from allocator.heuristic import portfolio
+
+    inst = generate("S", seed=1, family="incare", needs=150)
+    problem = Problem.from_instance(inst)
+    monkeypatch.setattr(portfolio, "POLISH_BEST_PAIRS", threshold)
+    monkeypatch.setattr(portfolio, "PARALLEL_MIN_PAIRS", 10**9)  # one search: one count
+    res = solve(problem, SolveParams(solver="heuristic", time_limit=5))
+    stats = res.extra["search"]  # one search: its stats alone
+    assert stats["constructions"] == constructions
+    assert check(inst, res.solution, reported=res).ok

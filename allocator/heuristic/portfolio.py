@@ -97,6 +97,12 @@ PHASE1_SHARE_PROVEN = 0.75  # lexicographic: phase 1's share of the time left (a
 # S zoo (dense, sharecap, blockonly; 3 seeds each, 10 s) the mean gap went from 0.028, 0.069,
 # 0.069% to 0.016, 0.031, 0.045%; HiGHS's bounds barely moved (its root does most of it)
 MIP_NICE = 8
+# From this many eligible pairs in a search, local search after the LP polishes only the
+# better of the two constructions (the LP's rounding, people kept with their current provider;
+# :class:`.search.SearchOptions` ``polish="best"``), not both: on zoo-indep M (about 140,000
+# pairs) at 60 s the LNS then starts at about 25 s instead of 46 s. Below it a polish takes a
+# fraction of a second and both polished answers are candidates (models/heuristic.md)
+POLISH_BEST_PAIRS = 50_000
 ROW_FREE = "row-free (each need at its cheapest pair, capacities ignored: no LP in the time)"
 T = TypeVar("T")
 
@@ -621,7 +627,11 @@ class _Portfolio:
         large = None if self.lexicographic or self.phase1 is not None or use_mip \
             else _large(datas)
         for i, (part_data, needs) in enumerate(zip(datas, groups, strict=True)):
-            job = {"data": part_data, "options": options, "deadline": self.deadline - margin}
+            # from POLISH_BEST_PAIRS, after the LP only the better of the two constructions is
+            # polished: on zoo-indep M each polish took about 20 s of the minute on one core
+            job = {"data": part_data, "deadline": self.deadline - margin,
+                   "options": dataclasses.replace(options, polish="best")
+                   if part_data.n_pairs >= POLISH_BEST_PAIRS else options}
             if start is not None:
                 job["start"] = from_problem_chosen(part_data, start[needs])
             if i == large:  # stage 1 of the halves: LP, rounding and polish, no LNS
