@@ -88,7 +88,8 @@ def test_a_mip_stops_when_its_predicate_says_so_and_keeps_its_incumbent_and_boun
     from allocator.exact.model import build
     from allocator.generate import generate
 
-    model = build([(Problem.from_instance(generate("S", seed=1, family="sharecap", needs=60)), 1.0)])
+    inst = generate("S", seed=1, family="sharecap", needs=60)
+    model = build([(Problem.from_instance(inst), 1.0)])
     calls = []
 
     def halt() -> bool:
