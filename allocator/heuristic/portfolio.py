@@ -627,8 +627,6 @@ class _Portfolio:
         large = None if self.lexicographic or self.phase1 is not None or use_mip \
             else _large(datas)
         for i, (part_data, needs) in enumerate(zip(datas, groups, strict=True)):
-            # from POLISH_BEST_PAIRS, after the LP only the better of the two constructions is
-            # polished: on zoo-indep M each polish took about 20 s of the minute on one core
             job = {"data": part_data, "deadline": self.deadline - margin,
                    "options": dataclasses.replace(options, polish="best")
                    if part_data.n_pairs >= POLISH_BEST_PAIRS else options}
