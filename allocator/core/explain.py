@@ -389,6 +389,9 @@ def _why_not(code, f, o, prov, use, offer_left, prov_left, block_left, share_lef
     d_price, d_quality, d_zone, d_transfer = (
         np.asarray(a).tolist() for a in (d_price, d_quality, d_zone, d_transfer))
     award_lot = f.offer_award_lot.tolist()
+    # the need's own quantity and the offer's travel factor: capacity used is their product
+    tf = f.offer_tf[np.asarray(o, dtype=np.int64)].tolist()
+    q = [u / t if t else u for u, t in zip(use, tf, strict=True)]
     out = []
     for i, c in enumerate(code.tolist()):
         if c == "rejected":
@@ -399,11 +402,11 @@ def _why_not(code, f, o, prov, use, offer_left, prov_left, block_left, share_lef
         elif c == "offer_full":
             a = quantity(max(0.0, offer_left[i]))
             out.append(f"full: offer {oid[o[i]]} has {a} {unit_for(a, unit[i])} left, the need "
-                       f"takes {quantity(use[i])}")
+                       f"takes {_takes(use[i], q[i], tf[i])}")
         elif c == "provider_full":
             a = quantity(max(0.0, prov_left[i]))
             out.append(f"full: provider {pid[prov[i]]} has {a} {unit_for(a, 'hours')} left in "
-                       f"all, the need takes {quantity(use[i])}")
+                       f"all, the need takes {_takes(use[i], q[i], tf[i])}")
         elif c == "block_full":
             out.append(f"full: its block volume has {quantity(max(0.0, block_left[i]))} left "
                        "(block-only lot)")
@@ -424,6 +427,14 @@ def _why_not(code, f, o, prov, use, offer_left, prov_left, block_left, share_lef
             out.append(f"{lead}: had room, dearer by {money(extra[i], cur)} this week"
                        + (f" ({detail})" if detail else ""))
     return out
+
+
+def _takes(use: float, q: float, tf: float) -> str:
+    """What a need takes of an offer's or provider's capacity, with the travel factor named
+    when it is not 1 (DESIGN.md: capacity used is quantity x travel factor, hours only)."""
+    if abs(tf - 1.0) <= TOL:
+        return quantity(use)
+    return f"{quantity(use)} ({quantity(q)} hours of care x travel factor {tf:g})"
 
 
 # --------------------------------------------------------------------------- unmet

@@ -134,6 +134,38 @@ def test_cheapest_changes_for_unmet_needs(explained):
     assert explained.assignment("n2")["alternatives"][0]["code"] == "offer_full"
 
 
+def test_a_full_provider_names_the_travel_factor():
+    """P (20 hours in all) sells at 20 an hour with travel factor 1.2; Q at 25, factor 1. n1 and
+    n2 need 10 hours each: at P each takes 12 of its 20, so one of them goes to Q (450 in all).
+    The alternative P of the one at Q is provider_full, and the sentence says why 10 hours of
+    care take 12 (the broker's page had shown "the need takes 12" for a 10-hour need)."""
+    def need(i):
+        return {"id": i, "kind": "package", "zone": "z1", "service": "personal_care",
+                "complexity": "complex", "care_group": "OP", "quantity": 10}
+
+    inst = Instance.model_validate({
+        "name": "travel factor", "zones": [{"id": "z1"}],
+        "providers": [{"id": "P", "quality": 100, "capacity": 20}, {"id": "Q", "quality": 100}],
+        "offers": [{"provider": "P", "zone": "z1", "service": "personal_care", "unit": "hours",
+                    "price": 20, "capacity": 100, "max_complexity": "highly_complex",
+                    "travel_factor": 1.2},
+                   {"provider": "Q", "zone": "z1", "service": "personal_care", "unit": "hours",
+                    "price": 25, "capacity": 100, "max_complexity": "highly_complex"}],
+        "needs": [need("n1"), need("n2")],
+        "policy": {"unmet_penalty": {"standard": 60}},
+    })
+    p = Problem.from_instance(inst)
+    res = solve(p, SolveParams(solver="highs", time_limit=30))
+    assert res.status.value == "optimal" and res.objective == pytest.approx(450)
+    ex = explain(p, res.solution, usage=Usage.of(p, res.solution))
+    at_q = [n for n, o in res.solution.assignment.items() if o.startswith("Q/")]
+    assert len(at_q) == 1
+    (a,) = _alts(ex, at_q[0])
+    assert a["alternative_provider"] == "P" and a["why_code"] == "provider_full"
+    assert ("8 hours left in all, the need takes 12 (10 hours of care x travel factor 1.2)"
+            in a["why"])
+
+
 def test_a_move_costs_the_transfer_penalty():
     """r (10 h, in care with X at 20 an hour) could go to Y at 18: 180 + a transfer of 50 =
     230 > 200, so it stays; Y is dearer by 30 through the move (price -20, transfer +50)."""
