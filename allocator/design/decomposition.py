@@ -507,6 +507,7 @@ def solve_benders_extensive(ctx: DesignContext) -> Result:
     # (its ctx then has no time left), rather than Benders running its whole course
     stop = threading.Event()
     box: dict[str, Any] = {}
+    ended: int | None = None  # the process's exit code when it ended by itself
 
     def watch() -> None:
         box["answer"] = _receive(receive, ctx.left() + EXTENSIVE_GRACE_S)
@@ -536,11 +537,15 @@ def solve_benders_extensive(ctx: DesignContext) -> Result:
     finally:
         if child.is_alive():
             child.terminate()
+        else:  # it ended by itself: how, for the note (not when ended here)
+            ended = child.exitcode
         child.join(timeout=5)
         # the watcher sees the dead child's EOF; closing the pipe under a watcher still in
         # recv() had it fail inside multiprocessing (a TypeError, seen in CI)
         watcher.join(timeout=5)
         receive.close()
+    if ext is None and ended not in (None, 0):
+        note += f"; {_exit_code(ended)}"
     if ext is None:
         LOG.warning("benders: the extensive form beside it gave no answer (%s)", note)
         res = replace(res, extra={**res.extra, "extensive_beside": note})
@@ -572,12 +577,30 @@ def solve_benders_extensive(ctx: DesignContext) -> Result:
 EXTENSIVE_GRACE_S = 5.0
 
 
+def _exit_code(code: int) -> str:
+    """A child process's exit code in words: a negative one is the signal that ended it."""
+    import signal
+
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"the process was ended by {name}"
+    return f"the process exited with code {code}"
+
+
 def extensive_beside(conn: Any, instance: Instance, params: Any, wall_deadline: float) -> None:
     """The extensive form of ``instance`` (its scenarios) on one thread until
     ``wall_deadline`` (``time.time()``), its :class:`Result` sent on ``conn`` (or the error's
     text). Run in a spawned process by :func:`solve_benders_extensive`."""
+    import faulthandler
+
     from allocator.design.solve import solve_design
 
+    # a crash in a native library (a signal) leaves its Python traceback on stderr: a CI run
+    # once saw this process end with no answer and nothing in the log
+    faulthandler.enable()
     try:
         # to send the answer back in time (its solve may run a little over: 2.6 s at 300 s)
         left = wall_deadline - time.time()

@@ -664,7 +664,7 @@ class _Portfolio:
                 part.worker.finish(timeout=max(5.0, 0.05 * total))
                 self._take(part, part.worker.messages())
                 if part.worker.outcome is None:
-                    error = part.worker.error or part.worker.stderr_tail()
+                    error = part.worker.error or part.worker.why_no_answer()
                 part.worker.close()
         return self._result(data, mip, build_s, error)
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 import pickle
 import queue
+import signal
 import subprocess
 import sys
 import tempfile
@@ -142,6 +143,25 @@ class Worker:
         text = self._stderr.read().decode(errors="replace")
         return text[-limit:]
 
+    def why_no_answer(self) -> str:
+        """For a child that ended without an answer: its exit code (a signal by name) and the
+        end of what it wrote on stderr (a native crash leaves its traceback there)."""
+        code = self.proc.poll()
+        if code is None:
+            how = "the search child had not ended"
+        elif code < 0:
+            try:
+                how = f"the search child was ended by {signal.Signals(-code).name}"
+            except ValueError:
+                how = f"the search child was ended by signal {-code}"
+        else:
+            how = f"the search child exited with code {code}"
+        self._stderr.seek(0)
+        text = self._stderr.read().decode(errors="replace")
+        crash = text.find("Fatal Python error")  # faulthandler's report: its head first
+        tail = (text[crash:crash + 2000] if crash >= 0 else text[-2000:]).strip()
+        return f"{how}: {tail}" if tail else f"{how}, with nothing on stderr"
+
     def close(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
@@ -173,8 +193,7 @@ def run_to_end(job: dict[str, Any], grace_s: float = 30.0) -> dict[str, Any]:
         w.finish(timeout=grace_s)
         w.messages()
         if w.outcome is None:
-            raise RuntimeError(w.error or f"the search child ended without an answer: "
-                               f"{w.stderr_tail()}")
+            raise RuntimeError(w.error or f"no answer: {w.why_no_answer()}")
         return w.outcome
     finally:
         w.close()
@@ -183,6 +202,9 @@ def run_to_end(job: dict[str, Any], grace_s: float = 30.0) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ child side
 
 def _child() -> None:
+    import faulthandler
+
+    faulthandler.enable()  # a native crash (a signal) leaves its Python traceback on stderr
     # the protocol owns the real stdout; anything C libraries print goes to stderr
     proto_fd = os.dup(1)
     os.dup2(2, 1)

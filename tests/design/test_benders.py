@@ -729,3 +729,53 @@ def test_auto_runs_the_extensive_form_here_too_when_the_loop_ends_early(monkeypa
     assert res.status == Status.optimal
     assert res.objective == pytest.approx(ref.objective, rel=1e-9)
     assert check(inst, res.solution, reported=res).ok
+
+
+def test_a_process_beside_that_is_killed_is_named_with_its_signal(monkeypatch):
+    """A CI run once saw the extensive form's process end with no answer and nothing in the
+    log. Its exit code now goes into the note (a signal by name), and the time Benders leaves
+    still goes to the extensive form here. The process is killed (SIGKILL) as soon as it has
+    started; Benders waits until the parent has read its end."""
+    import multiprocessing
+    import os
+    import signal
+    import threading
+
+    from random_instances import random_instance
+    from reference import brute_force
+
+    from allocator.design import decomposition
+
+    inst = random_instance(26, design=True, n_scenarios=0)
+    ref = brute_force(inst)
+    assert ref.objective is not None
+    spawn = multiprocessing.get_context("spawn")
+    real_start, real_receive, real_benders = (spawn.Process.start, decomposition._receive,
+                                              decomposition.solve_benders)
+    read = threading.Event()
+
+    def start(self):
+        real_start(self)
+        os.kill(self.pid, signal.SIGKILL)
+        self.join(timeout=10)
+
+    def receive(conn, timeout):
+        try:
+            return real_receive(conn, timeout)
+        finally:
+            read.set()
+
+    def benders(ctx, extensive_after=True):
+        assert read.wait(timeout=30)
+        return real_benders(ctx, extensive_after=extensive_after)
+
+    monkeypatch.setattr(spawn.Process, "start", start)
+    monkeypatch.setattr(decomposition, "_receive", receive)
+    monkeypatch.setattr(decomposition, "solve_benders", benders)
+    res = solve_design(inst, DesignParams(time_limit=30, gap=0.0))
+    assert res.extra["extensive_beside"] == ("its process ended without an answer (EOFError); "
+                                             "the process was ended by SIGKILL")
+    assert res.status == Status.optimal
+    assert res.objective == pytest.approx(ref.objective, rel=1e-9)
+    assert check(inst, res.solution, reported=res).ok
+    assert decomposition._exit_code(3) == "the process exited with code 3"

@@ -67,6 +67,43 @@ def test_child_asked_to_stop_still_answers_and_exits_cleanly(data):
         w.close()
 
 
+def test_a_child_that_dies_is_described_by_its_signal_and_stderr(data):
+    """A child killed mid-search (SIGKILL) leaves no error message: the description names
+    the signal. A child that crashes in native code (SIGSEGV, sent to itself here) has
+    faulthandler write its Python traceback to stderr, and the description carries it."""
+    import os
+    import signal
+
+    w = Worker({"data": data, "options": SearchOptions(seed=4),
+                "deadline": time.monotonic() + 600.0})
+    try:
+        os.kill(w.proc.pid, signal.SIGKILL)
+        w.proc.wait(timeout=30)
+        _answer(w)
+        assert w.outcome is None and w.error is None and w.eof
+        assert w.why_no_answer().startswith("the search child was ended by SIGKILL")
+    finally:
+        w.close()
+    w = Worker({"data": data, "options": SearchOptions(seed=4),
+                "deadline": time.monotonic() + 600.0})
+    try:
+        _first_message(w)  # the child has read its job (faulthandler is on by then)
+        os.kill(w.proc.pid, signal.SIGSEGV)
+        w.proc.wait(timeout=30)
+        _answer(w)
+        why = w.why_no_answer()
+        assert why.startswith("the search child was ended by SIGSEGV: ")
+        assert "Fatal Python error: Segmentation fault" in why
+    finally:
+        w.close()
+
+
+def _first_message(w: Worker, within: float = 60.0) -> None:
+    end = time.monotonic() + within
+    while not w.messages(timeout=0.1) and time.monotonic() < end:
+        pass
+
+
 def test_run_to_end_returns_the_outcome(data):
     out = run_to_end({"data": data, "options": SearchOptions(seed=3), "budget_s": 5.0})
     assert np.asarray(out["chosen"]).shape == (data.n_needs,)
