@@ -430,11 +430,12 @@ def _why_not(code, f, o, prov, use, offer_left, prov_left, block_left, share_lef
 
 
 def _takes(use: float, q: float, tf: float) -> str:
-    """What a need takes of an offer's or provider's capacity, with the travel factor named
-    when it is not 1 (DESIGN.md: capacity used is quantity x travel factor, hours only)."""
+    """What a need takes of an offer's or provider's capacity, with its hours of care beside
+    when the offer's travel factor is not 1 (DESIGN.md: capacity used is quantity x travel
+    factor, hours only), in the words of :mod:`allocator.core.reasons`."""
     if abs(tf - 1.0) <= TOL:
         return quantity(use)
-    return f"{quantity(use)} ({quantity(q)} hours of care x travel factor {tf:g})"
+    return f"{quantity(use)} with travel time, for {quantity(q)} hours of care"
 
 
 # --------------------------------------------------------------------------- unmet

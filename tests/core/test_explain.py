@@ -162,7 +162,7 @@ def test_a_full_provider_names_the_travel_factor():
     assert len(at_q) == 1
     (a,) = _alts(ex, at_q[0])
     assert a["alternative_provider"] == "P" and a["why_code"] == "provider_full"
-    assert ("8 hours left in all, the need takes 12 (10 hours of care x travel factor 1.2)"
+    assert ("8 hours left in all, the need takes 12 with travel time, for 10 hours of care"
             in a["why"])
 
 
