@@ -322,12 +322,20 @@ RECUT_MAX_PAIRS = 3_200_000
 # the regions' LPs: the regions' prices made a bound 6.7% below the whole LP on zoo-indep-L-1
 # forced into regions, and on zoo-indep-XL-1 the whole market's PDLP prices proved 133.5 M
 # after 150 s, 135.5 M after 300 s and 136.3 M after 450 s where the regions' LPs had proved
-# 128.9 M in 300 s. The prices of each round are a bound. Two rounds share the pass's time (each
-# at least PDLP_ROUND_S): every round starts PDLP again (scaling, step sizes) from the last
-# answer, and in rounds of 60 s the same XL market reached only 130.5 M by 450 s (69.4, 103.7,
-# 118.6, 129.8, 130.5 M after each).
+# 128.9 M in 300 s. PDLP runs in one round (PDLP_ROUNDS) until WHOLE_LP_SHARE of the time:
+# every round starts PDLP again (scaling, step sizes) from the last answer, so each restart
+# loses ground (in rounds of 60 s the same XL market reached only 130.5 M by 450 s: 69.4,
+# 103.7, 118.6, 129.8, 130.5 M after each), and one long round goes further: 136.97 M after
+# 762 s and 137.62 M after 1,505 s in two rounds of 750 s (a diagnostic script, quiet
+# machine). In the 1,800 s solve, two rounds in a quarter of the time (until 7b68c15) proved
+# 135.7 M and the answer was 139,517,872 (2.74%, zoo-indep-xl-recut3200.md); one round in
+# 40% of it proved 136,774,459 at 708 s, and pass 3, with about 960 s instead of 1,210 s,
+# ended at 139,519,140 (1.97%, zoo-indep-xl-pdlp1.md): the start rounded from PDLP's longer
+# round is better (148.8 M against 149.2 M), which makes up for the shorter search. The
+# prices of the round are a bound.
 PDLP_ROUND_S = 60.0
-PDLP_ROUNDS = 2
+PDLP_ROUNDS = 1
+WHOLE_LP_SHARE = 0.4  # of the time, at most, for PDLP on the whole market (thick cut)
 # PDLP's shards (pieces of the matrix the threads share out; 0: PDLP's default). On the XL LP,
 # two threads, 100 s from the start, 64 shards ran 113 iterations and proved 131.7 M where the
 # default ran 74 and proved 127.1 M (one thread: 18 iterations); but in the 1,800 s solve 64
@@ -591,7 +599,7 @@ def _solve_regions(problem: Problem, data: SearchData, params: Any, *, t0: float
     thick = cut > THICK_CUT
     bound = -np.inf
     bound_method = ""
-    lp_end = t0 + LP_SHARE * (deadline - t0)
+    lp_end = t0 + (WHOLE_LP_SHARE if thick else LP_SHARE) * (deadline - t0)
     priced: tuple[float, str, np.ndarray] | None = None
     primal: np.ndarray | None = None
     whole_lp: dict[str, Any] = {}
