@@ -204,7 +204,10 @@ def run_to_end(job: dict[str, Any], grace_s: float = 30.0) -> dict[str, Any]:
 def _child() -> None:
     import faulthandler
 
-    faulthandler.enable()  # a native crash (a signal) leaves its Python traceback on stderr
+    try:  # a native crash (a signal) leaves its Python traceback on stderr
+        faulthandler.enable()
+    except (AttributeError, OSError, RuntimeError, ValueError):  # no usable stderr
+        pass
     # the protocol owns the real stdout; anything C libraries print goes to stderr
     proto_fd = os.dup(1)
     os.dup2(2, 1)

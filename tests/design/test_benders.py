@@ -779,3 +779,20 @@ def test_a_process_beside_that_is_killed_is_named_with_its_signal(monkeypatch):
     assert res.objective == pytest.approx(ref.objective, rel=1e-9)
     assert check(inst, res.solution, reported=res).ok
     assert decomposition._exit_code(3) == "the process exited with code 3"
+
+
+def test_the_extensive_process_answers_without_a_usable_stderr(setup, monkeypatch):
+    """faulthandler needs a stderr with a file descriptor; a process without one (a service
+    with stderr closed) still answers rather than failing before its solve."""
+    import multiprocessing
+    import sys
+    import time
+
+    from allocator.design.decomposition import _receive, extensive_beside
+
+    inst, ds, base, D = setup
+    monkeypatch.setattr(sys, "stderr", None)
+    receive, send = multiprocessing.Pipe(duplex=False)
+    extensive_beside(send, inst, DesignParams(gap=0.0), time.time() + 30)
+    res, note = _receive(receive, 1.0)
+    assert note == "" and res is not None and res.status == Status.optimal
