@@ -31,6 +31,7 @@ from typing import Any, Literal
 import numpy as np
 
 from allocator.core.params import SolveParams
+from allocator.core.processes import exit_in_words, report_crashes
 from allocator.core.progress import muted, report
 from allocator.core.result import Result, Status, gap
 from allocator.design.aggregate import grouped_aggregates
@@ -545,7 +546,7 @@ def solve_benders_extensive(ctx: DesignContext) -> Result:
         watcher.join(timeout=5)
         receive.close()
     if ext is None and ended not in (None, 0):
-        note += f"; {_exit_code(ended)}"
+        note += f"; the process {exit_in_words(ended)}"
     if ext is None:
         LOG.warning("benders: the extensive form beside it gave no answer (%s)", note)
         res = replace(res, extra={**res.extra, "extensive_beside": note})
@@ -577,33 +578,15 @@ def solve_benders_extensive(ctx: DesignContext) -> Result:
 EXTENSIVE_GRACE_S = 5.0
 
 
-def _exit_code(code: int) -> str:
-    """A child process's exit code in words: a negative one is the signal that ended it."""
-    import signal
-
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        return f"the process was ended by {name}"
-    return f"the process exited with code {code}"
-
-
 def extensive_beside(conn: Any, instance: Instance, params: Any, wall_deadline: float) -> None:
     """The extensive form of ``instance`` (its scenarios) on one thread until
     ``wall_deadline`` (``time.time()``), its :class:`Result` sent on ``conn`` (or the error's
     text). Run in a spawned process by :func:`solve_benders_extensive`."""
-    import faulthandler
-
     from allocator.design.solve import solve_design
 
     # a crash in a native library (a signal) leaves its Python traceback on stderr: a CI run
     # once saw this process end with no answer and nothing in the log
-    try:
-        faulthandler.enable()
-    except (AttributeError, OSError, RuntimeError, ValueError):  # no usable stderr: no report
-        pass
+    report_crashes()
     try:
         # to send the answer back in time (its solve may run a little over: 2.6 s at 300 s)
         left = wall_deadline - time.time()

@@ -30,7 +30,6 @@ from __future__ import annotations
 import os
 import pickle
 import queue
-import signal
 import subprocess
 import sys
 import tempfile
@@ -146,16 +145,10 @@ class Worker:
     def why_no_answer(self) -> str:
         """For a child that ended without an answer: its exit code (a signal by name) and the
         end of what it wrote on stderr (a native crash leaves its traceback there)."""
+        from allocator.core.processes import exit_in_words
+
         code = self.proc.poll()
-        if code is None:
-            how = "the search child had not ended"
-        elif code < 0:
-            try:
-                how = f"the search child was ended by {signal.Signals(-code).name}"
-            except ValueError:
-                how = f"the search child was ended by signal {-code}"
-        else:
-            how = f"the search child exited with code {code}"
+        how = "the search child " + ("had not ended" if code is None else exit_in_words(code))
         self._stderr.seek(0)
         text = self._stderr.read().decode(errors="replace")
         crash = text.find("Fatal Python error")  # faulthandler's report: its head first
@@ -202,12 +195,9 @@ def run_to_end(job: dict[str, Any], grace_s: float = 30.0) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ child side
 
 def _child() -> None:
-    import faulthandler
+    from allocator.core.processes import report_crashes
 
-    try:  # a native crash (a signal) leaves its Python traceback on stderr
-        faulthandler.enable()
-    except (AttributeError, OSError, RuntimeError, ValueError):  # no usable stderr
-        pass
+    report_crashes()  # a native crash (a signal) leaves its Python traceback on stderr
     # the protocol owns the real stdout; anything C libraries print goes to stderr
     proto_fd = os.dup(1)
     os.dup2(2, 1)

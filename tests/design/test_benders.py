@@ -778,7 +778,9 @@ def test_a_process_beside_that_is_killed_is_named_with_its_signal(monkeypatch):
     assert res.status == Status.optimal
     assert res.objective == pytest.approx(ref.objective, rel=1e-9)
     assert check(inst, res.solution, reported=res).ok
-    assert decomposition._exit_code(3) == "the process exited with code 3"
+    from allocator.core.processes import exit_in_words
+
+    assert exit_in_words(3) == "exited with code 3" and exit_in_words(-11) == "was ended by SIGSEGV"
 
 
 def test_the_extensive_process_answers_without_a_usable_stderr(setup, monkeypatch):
