@@ -7,7 +7,9 @@ rest. The second core finishes the rest in seconds and then idles for the whole 
 searches the large component too:
 
 1. *Stage 1.* One search (a child process) solves the LP relaxation of the component, rounds
-   it and polishes it, with no LNS: the bound, and an answer to share out. Of its two
+   it and polishes it, with no LNS: the bound, and an answer to share out. Its PDLP has two
+   threads (``SearchOptions.lp_threads``): the rest of the market is done in seconds, and the
+   other core would idle until the epochs (zoo-indep-L-2: 34 s instead of 64 s). Of its two
    constructions (the LP's rounding, and people kept with their current provider) only the
    one with the lower objective is polished (``SearchOptions.polish = "best"``): each polish
    takes 25-37 s at L on one core while the other idles, and on zoo-indep L-1 and L-2 the
@@ -57,6 +59,12 @@ DOMINANT = 0.75
 EPOCH_S = 60.0  # about this long between two cuts
 MIN_EPOCH_S = 20.0  # no halves for less than this (starting two children costs seconds at L)
 BALANCE = 0.55  # no half above this share of the component's pairs and needs, where zones allow
+# share of an epoch a half's polish (shift moves, ejection chains) may take before its LNS:
+# on zoo-indep-L-2 the first half's polish had taken 49-61 s of 64 s epochs (22-181
+# neighbourhoods after it); capped, 18.5 s and 549-590 neighbourhoods, with as many chains
+# (107 against 117, 186 against 170: they are found early in the scan), and the gap 0.530% ->
+# 0.506% (one run each, quiet machine)
+POLISH_SHARE = 0.3
 
 
 def bisect(data: SearchData, rng: np.random.Generator | None = None) -> list[np.ndarray] | None:

@@ -28,7 +28,7 @@ def solve_matrix(c: np.ndarray, A: sp.csr_matrix, row_hi: np.ndarray, col_hi: np
                  integer: np.ndarray | None = None, offset: float = 0.0,
                  time_limit: float | None = None, node_limit: int | None = None,
                  seed: int = 0, hint: np.ndarray | None = None, solver: str = "highs",
-                 tolerance: float = 1e-4) -> MatrixAnswer:
+                 tolerance: float = 1e-4, threads: int | None = None) -> MatrixAnswer:
     """min c.x + offset  s.t.  A x <= row_hi,  0 <= x <= col_hi,  x integer where ``integer``.
 
     Parameters
@@ -42,6 +42,8 @@ def solve_matrix(c: np.ndarray, A: sp.csr_matrix, row_hi: np.ndarray, col_hi: np
     solver
         ``"highs"`` (simplex / branch and bound) or ``"pdlp"`` (first-order LP: scales to
         huge LPs, answers within a relative ``tolerance``; its duals are approximate).
+    threads
+        Solver threads (None: the solver's default, one for PDLP).
     """
     from ortools.math_opt import model_parameters_pb2, model_pb2
     from ortools.math_opt.core.python import solver as core
@@ -76,6 +78,7 @@ def solve_matrix(c: np.ndarray, A: sp.csr_matrix, row_hi: np.ndarray, col_hi: np
     params = mathopt.SolveParameters(
         time_limit=None if time_limit is None else timedelta(seconds=max(0.01, time_limit)),
         node_limit=node_limit, random_seed=int(seed) % 2**30 if not solver == "pdlp" else None,
+        threads=threads,
         enable_output=False, relative_gap_tolerance=1e-7 if is_mip else None)
     if solver == "pdlp":
         crit = params.pdlp.termination_criteria.simple_optimality_criteria

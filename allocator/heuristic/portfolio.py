@@ -632,8 +632,11 @@ class _Portfolio:
                    if part_data.n_pairs >= POLISH_BEST_PAIRS else options}
             if start is not None:
                 job["start"] = from_problem_chosen(part_data, start[needs])
-            if i == large:  # stage 1 of the halves: LP, rounding and polish, no LNS
-                job["options"] = dataclasses.replace(options, lns=False, polish="best")
+            if i == large:  # stage 1 of the halves: LP, rounding and polish, no LNS; PDLP
+                # on both cores (the rest of the market is done in seconds: the other core
+                # would idle until the epochs)
+                job["options"] = dataclasses.replace(options, lns=False, polish="best",
+                                                     lp_threads=2)
                 job["want_guide"] = True
             self.parts.append(_Part(part_data, needs, Worker(job)))
             if i == large:
@@ -675,7 +678,15 @@ class _Portfolio:
 
         With less than ``MIN_EPOCH_S`` left (or no cut along zones), the last epoch is one
         search of the whole component from the answer so far, so that the time is not lost."""
-        from allocator.heuristic.halves import EPOCH_S, MIN_EPOCH_S, bisect, lift, lower, residual
+        from allocator.heuristic.halves import (
+            EPOCH_S,
+            MIN_EPOCH_S,
+            POLISH_SHARE,
+            bisect,
+            lift,
+            lower,
+            residual,
+        )
         from allocator.heuristic.regions import row_shares
         from allocator.heuristic.worker import Worker
 
@@ -724,6 +735,7 @@ class _Portfolio:
                    # each half first runs the local search (shift moves, ejection chains)
                    # on its start, then LNS: measured at L, that beat LNS alone (.halves)
                    "options": dataclasses.replace(tw.options, lp=False, bounds=False,
+                                                  polish_share=POLISH_SHARE,
                                                   seed=tw.options.seed + 1000 * (k + 1) + j)}
             if tw.guide is not None:
                 job["guide"] = lower(whole, sub, g, tw.guide)

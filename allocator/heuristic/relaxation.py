@@ -46,12 +46,13 @@ class Relaxation:
 
 
 def solve_relaxation(data: SearchData, labels: np.ndarray, n_components: int, *,
-                     deadline: float, max_pairs: int = 1_000_000, tolerance: float = 1e-4
-                     ) -> Relaxation:
+                     deadline: float, max_pairs: int = 1_000_000, tolerance: float = 1e-4,
+                     threads: int = 1) -> Relaxation:
     """Solve the LP of each component until ``deadline`` (a :func:`time.monotonic` instant).
 
     Components with more than ``max_pairs`` eligible pairs go to PDLP with a relative
-    ``tolerance`` (see the module docstring).
+    ``tolerance`` (see the module docstring), on ``threads`` threads (the simplex method on
+    the others always has one).
     """
     from allocator.heuristic.mathopt import solve_matrix
 
@@ -80,7 +81,8 @@ def solve_relaxation(data: SearchData, labels: np.ndarray, n_components: int, *,
         else:
             ans = solve_matrix(model.c, model.A, model.row_hi, model.col_hi,
                                offset=model.offset, time_limit=left,
-                               solver="pdlp" if approximate else "highs", tolerance=tolerance)
+                               solver="pdlp" if approximate else "highs", tolerance=tolerance,
+                               threads=threads if approximate else None)
             if ans.x is None or ans.row_dual is None or (ans.status != "optimal"
                                                          and not approximate):
                 exact = False
