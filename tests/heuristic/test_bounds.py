@@ -98,10 +98,11 @@ def test_ejection_chains_improve_a_greedy_market() -> None:
 
 @pytest.mark.parametrize("seed", range(8))
 def test_pruned_ejection_chains_are_the_chains_found_without_pruning(seed: int) -> None:
-    """``eject`` skips the needs and pairs that cannot make a chain pay before it looks at
-    them: round after round, from the greedy and from shift moves' answers, on tight and
-    loose markets, it applies the same chains as looking at every pair, and ends at the same
-    assignment."""
+    """``eject`` skips the needs and pairs that cannot make a chain pay or cannot fit before it
+    tests them, and keeps the pairs each full row serves and each pair's fit-alone flag up to
+    date as chains apply: round after round, from the greedy and from shift moves' answers,
+    on tight and loose markets, it applies the same chains as testing every pair exactly
+    (``prune=False``, the code before), and ends at the same assignment."""
     tightness = (0.8, 1.0, 1.1, 1.3)[seed % 4]
     problem = Problem.from_instance(market_instance(300 + 40 * seed, 20, 3, seed=seed,
                                                     tightness=tightness))

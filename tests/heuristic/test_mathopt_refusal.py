@@ -50,3 +50,35 @@ def test_a_refused_answer_is_no_answer_and_other_errors_propagate() -> None:
     assert out.returncode == 0, out.stderr
     lines = out.stdout.strip().splitlines()
     assert lines[-3:] == ["real optimal 1.0", "refused none True True", "bug propagates"]
+
+
+THREADS = textwrap.dedent("""
+    import numpy as np, scipy.sparse as sp
+    from allocator.heuristic import mathopt
+
+    # a small assignment LP: 30 needs, 6 offers of capacity 4, each need on 3 offers
+    rng = np.random.default_rng(3)
+    n, m = 30, 6
+    cols = [(i, o) for i in range(n) for o in rng.choice(m, 3, replace=False)]
+    c = np.array([rng.uniform(1, 10) - 20.0 for _ in cols])  # serving saves on unmet
+    rows, idx = [], []
+    for j, (i, o) in enumerate(cols):
+        rows += [i, n + o]; idx += [j, j]
+    A = sp.csr_matrix((np.ones(len(rows)), (rows, idx)), shape=(n + m, len(cols)))
+    hi = np.r_[np.ones(n), np.full(m, 4.0)]
+    simplex = mathopt.solve_matrix(c, A, hi, np.ones(len(cols)))
+    for t in (1, 2):
+        ans = mathopt.solve_matrix(c, A, hi, np.ones(len(cols)), solver="pdlp",
+                                   tolerance=1e-7, threads=t)
+        close = abs(ans.objective - simplex.objective) <= 1e-4 * abs(simplex.objective)
+        print(t, ans.status, close)
+""")
+
+
+def test_pdlp_takes_a_thread_count_and_answers_the_same() -> None:
+    """Stage 1 of the halves runs PDLP on two threads (``SearchOptions.lp_threads``): MathOpt
+    accepts the count, and one and two threads reach the simplex method's optimum."""
+    out = subprocess.run([sys.executable, "-c", THREADS], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-2:] == ["1 optimal True", "2 optimal True"]
