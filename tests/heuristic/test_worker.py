@@ -138,3 +138,58 @@ def test_polish_options_say_which_constructions_get_local_search():
     assert after_lp["all"]["stats"]["constructions"] == 2
     assert after_lp["best"]["stats"]["constructions"] == 1
     assert after_lp["best"]["objective"] >= after_lp["all"]["objective"] - 1e-6
+
+
+_ORPHAN_PARENT = """
+import time
+import numpy as np
+import scipy.sparse as sp
+from allocator.heuristic.worker import Worker
+rng = np.random.default_rng(0)
+n, m = 300_000, 3_000
+A = sp.csr_matrix((rng.random(3 * n), (rng.integers(0, m, 3 * n), np.repeat(np.arange(n), 3))),
+                  shape=(m, n))
+w = Worker({"kind": "pdlp", "c": -rng.random(n), "A": A, "row_hi": np.ones(m),
+            "col_hi": np.ones(n), "offset": 0.0, "price_rows": slice(0, m), "threads": 1,
+            "tolerance": 1e-14, "round_s": 600.0, "deadline": time.monotonic() + 600.0})
+print(w.proc.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_child_whose_parent_is_killed_ends_at_once():
+    """A parent killed outright (SIGKILL) cannot read its child's answer: the child ends
+    within seconds, even in the middle of a 600 s PDLP round (a native call), instead of
+    working on to its deadline on every core (51 s on ``zoo-indep-L-2`` before)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    parent = subprocess.Popen([sys.executable, "-c", _ORPHAN_PARENT], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        line = parent.stdout.readline()
+        assert line.strip().isdigit(), parent.stderr.read() if parent.stderr else line
+        child = int(line)
+        time.sleep(3.0)  # the child has read its job and is inside PDLP's round
+        assert _alive(child), "the child ended before its parent was killed"
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait(timeout=30)
+        end = time.monotonic() + 60.0  # a hang guard, not a measure: the round is 600 s
+        while _alive(child) and time.monotonic() < end:
+            time.sleep(0.1)
+        assert not _alive(child), "the orphaned child is still working"
+    finally:
+        parent.kill()
+        parent.wait()
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (an orphan nobody has reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
