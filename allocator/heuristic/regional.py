@@ -481,15 +481,17 @@ def _whole_prices(data: SearchData, end: float, on_bound: Any
     called on every better bound. Also the shares PDLP's last round gives each search pair
     (None if none came), for :func:`_greedy_start` to round."""
     from allocator.heuristic.lagrangian import dual_value
-    from allocator.heuristic.lp import lp_model
+    from allocator.heuristic.lp import merged_lp_model, unmerge
     from allocator.heuristic.worker import Worker
 
     started = time.monotonic()
-    model, _, used = lp_model(data)
+    model, types, used = merged_lp_model(data)  # needs of one type merged: the same LP
+    n_t = len(types.reps)
+    x_cols = int((data.need_start[types.reps + 1] - data.need_start[types.reps]).sum())
     job: dict[str, Any] = {
         "kind": "pdlp", "c": model.c, "A": model.A.tocsc(), "row_hi": model.row_hi,
-        "col_hi": model.col_hi, "offset": model.offset, "primal_cols": data.n_pairs,
-        "price_rows": slice(data.n_needs, data.n_needs + len(used)), "deadline": end,
+        "col_hi": model.col_hi, "offset": model.offset, "primal_cols": x_cols,
+        "price_rows": slice(n_t, n_t + len(used)), "deadline": end,
         "round_s": max(PDLP_ROUND_S, (end - time.monotonic()) / PDLP_ROUNDS), "threads": SLOTS,
         "shards": PDLP_SHARDS}
     columns, nonzeros = model.n_cols, int(model.A.nnz)
@@ -497,7 +499,8 @@ def _whole_prices(data: SearchData, end: float, on_bound: Any
     worker = Worker(job)
     del job
     best: tuple[float, str, np.ndarray] | None = None
-    info: dict[str, Any] = {"columns": columns, "nonzeros": nonzeros, "rounds_priced": 0}
+    info: dict[str, Any] = {"columns": columns, "nonzeros": nonzeros, "rounds_priced": 0,
+                            "need_types": n_t}
     primal: np.ndarray | None = None
 
     def take(msgs: list[tuple]) -> None:
@@ -506,7 +509,8 @@ def _whole_prices(data: SearchData, end: float, on_bound: Any
             if msg[0] != "prices":
                 continue
             if len(msg) > 4 and msg[4] is not None:
-                primal = msg[4]  # the latest round's: the nearest PDLP came to the LP
+                # the latest round's (the nearest PDLP came to the LP), as each need's shares
+                primal = unmerge(data, types, msg[4])[1].astype(np.float32)
             lam = np.zeros(data.n_rows + 1)
             lam[used] = msg[2]
             value = float(dual_value(data, lam)[0])

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from allocator.heuristic.data import SearchData
-from allocator.heuristic.lp import lp_model
+from allocator.heuristic.lp import merged_lp_model, unmerge
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def solve_relaxation(data: SearchData, labels: np.ndarray, n_components: int, *,
             exact = False
             continue
         approximate = bool(pair_count[comp] > max_pairs)
-        model, pairs, used = lp_model(data, needs)
+        model, types, used = merged_lp_model(data, needs)
         if len(used) == 0:  # nothing binds: every need takes its cheapest option
             ans_x = None
         else:
@@ -87,8 +87,9 @@ def solve_relaxation(data: SearchData, labels: np.ndarray, n_components: int, *,
                                                          and not approximate):
                 exact = False
                 continue
-            ans_x = np.clip(ans.x[:len(pairs)], 0.0, 1.0)
-            lam[used] = np.maximum(0.0, -ans.row_dual[len(needs):len(needs) + len(used)])
+            pairs, ans_x = unmerge(data, types, ans.x)
+            n_t = len(types.reps)
+            lam[used] = np.maximum(0.0, -ans.row_dual[n_t:n_t + len(used)])
             if approximate:
                 split, exact = True, False
             else:
