@@ -206,8 +206,9 @@ def _watch_parent() -> None:
     of its stdin only between two steps of its search, and a native call in progress runs on
     to its end (51 s on both cores for stage 1's PDLP on ``zoo-indep-L-2``; at XL a PDLP
     round of 720 s holding 5 GB). A thread cannot watch for it: OR-Tools' PDLP binding
-    holds the GIL for its whole round. So a small process does, forked here before any
-    thread starts and holding none of the protocol's pipes: every ``PARENT_WATCH_S`` it reads
+    holds the GIL for its whole round. So a small process does, forked here before this
+    module starts its own threads (the writer, the stdin listener) and holding none of the
+    protocol's pipes (it uses only ``os``, ``time`` and ``open``): every ``PARENT_WATCH_S`` it reads
     this child's parent in ``/proc`` and, once that is no longer the parent that started it,
     sends SIGKILL (nothing is lost: nobody can read an answer). It ends by itself when this
     child ends. Linux only (``/proc``); elsewhere there is no watchdog."""
