@@ -31,7 +31,7 @@ from typing import Any, Literal
 import numpy as np
 
 from allocator.core.params import SolveParams
-from allocator.core.processes import exit_in_words, report_crashes
+from allocator.core.processes import exit_in_words, report_crashes, watch_parent
 from allocator.core.progress import muted, report
 from allocator.core.result import Result, Status, gap
 from allocator.design.aggregate import grouped_aggregates
@@ -584,6 +584,8 @@ def extensive_beside(conn: Any, instance: Instance, params: Any, wall_deadline: 
     text). Run in a spawned process by :func:`solve_benders_extensive`."""
     from allocator.design.solve import solve_design
 
+    # ended with this process's parent (a kill -9 there), not at its own time limit
+    watch_parent()
     # a crash in a native library (a signal) leaves its Python traceback on stderr: a CI run
     # once saw this process end with no answer and nothing in the log
     report_crashes()

@@ -29,6 +29,8 @@ from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol, TypeVar
 
+from allocator.core.processes import watch_parent
+
 R = TypeVar("R")
 
 
@@ -85,8 +87,11 @@ class LocalRunner:
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
+            # each worker forks a watchdog that ends it with this process (a sweep's LP or
+            # MIP would otherwise run on to its own time limit after a kill -9 here)
             self._pool = ProcessPoolExecutor(
-                max_workers=self._workers, mp_context=multiprocessing.get_context("spawn")
+                max_workers=self._workers, mp_context=multiprocessing.get_context("spawn"),
+                initializer=watch_parent,
             )
         return self._pool
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 import os
 import pickle
 import queue
-import signal
 import subprocess
 import sys
 import tempfile
@@ -195,49 +194,10 @@ def run_to_end(job: dict[str, Any], grace_s: float = 30.0) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------ child side
 
-PARENT_WATCH_S = 0.5  # how often the watchdog looks for the parent's end
-
-
-def _watch_parent() -> None:
-    """Fork a watchdog that kills this child when the process that started it is gone.
-
-    A parent killed outright (``kill -9``, the out-of-memory killer, a web server stopped
-    hard) can no longer read the child's answer, yet the child worked on: it notices the end
-    of its stdin only between two steps of its search, and a native call in progress runs on
-    to its end (51 s on both cores for stage 1's PDLP on ``zoo-indep-L-2``; at XL a PDLP
-    round of 720 s holding 5 GB). A thread cannot watch for it: OR-Tools' PDLP binding
-    holds the GIL for its whole round. So a small process does, forked here before this
-    module starts its own threads (the writer, the stdin listener) and holding none of the
-    protocol's pipes (it uses only ``os``, ``time`` and ``open``): every ``PARENT_WATCH_S`` it reads
-    this child's parent in ``/proc`` and, once that is no longer the parent that started it,
-    sends SIGKILL (nothing is lost: nobody can read an answer). It ends by itself when this
-    child ends. Linux only (``/proc``); elsewhere there is no watchdog."""
-    if not sys.platform.startswith("linux"):
-        return
-    parent, me = os.getppid(), os.getpid()
-    if os.fork() != 0:
-        return
-    try:  # the watchdog: never returns
-        os.closerange(0, 2)  # stdin and stdout: the parent sees their ends when the child's go
-        stat = f"/proc/{me}/stat"
-        while True:
-            time.sleep(PARENT_WATCH_S)
-            if os.getppid() != me:  # this child has ended: the watchdog was handed on
-                break
-            with open(stat) as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            if ppid != parent:
-                os.kill(me, signal.SIGKILL)
-                break
-    except BaseException:  # noqa: BLE001 - the watchdog never reports, it only ends
-        pass
-    os._exit(0)
-
-
 def _child() -> None:
-    from allocator.core.processes import report_crashes
+    from allocator.core.processes import report_crashes, watch_parent
 
-    _watch_parent()
+    watch_parent()  # forked before this module starts its threads (the writer, the listener)
     report_crashes()  # a native crash (a signal) leaves its Python traceback on stderr
     # the protocol owns the real stdout; anything C libraries print goes to stderr
     proto_fd = os.dup(1)

@@ -4,6 +4,10 @@ does not lose the sweep; the same seeds give the same numbers."""
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import pandas as pd
 import pytest
@@ -168,3 +172,59 @@ def test_runner_choice_and_chunks():
     assert chunks(list(range(5)), 2) == [[0, 1, 2], [3, 4]]
     assert chunks(list(range(2)), 8) == [[0], [1]]
     assert chunks([], 3) == []
+
+
+_ORPHAN_SWEEP = """
+import os, threading, time
+from allocator.design.sweep import LocalRunner
+runner = LocalRunner(2)
+threading.Thread(target=runner.map, args=(time.sleep, [(600.0,), (600.0,)]), daemon=True).start()
+me, workers, end = os.getpid(), [], time.monotonic() + 60.0
+while len(workers) < 2 and time.monotonic() < end:
+    time.sleep(0.2)
+    workers = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = open(f"/proc/{pid}/stat").read()
+            cmd = open(f"/proc/{pid}/cmdline").read()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == me and "spawn_main" in cmd:
+            workers.append(pid)
+print(" ".join(workers), flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the watchdog reads /proc")
+def test_sweep_workers_end_with_their_parent():
+    """A design run killed outright (SIGKILL: a web server stopped hard, the out-of-memory
+    killer) leaves no sweep worker behind: each ends within seconds, in the middle of a task
+    that would run for 600 s, instead of running its LP or MIP on to its own time limit."""
+    parent = subprocess.Popen([sys.executable, "-c", _ORPHAN_SWEEP], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        line = parent.stdout.readline().split()
+        assert len(line) == 2, parent.stderr.read() if parent.stderr else line
+        workers = [int(p) for p in line]
+        time.sleep(1.0)  # both are inside their task
+        assert all(_alive(w) for w in workers), "a worker ended before its parent was killed"
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait(timeout=30)
+        end = time.monotonic() + 60.0  # a hang guard, not a measure: the tasks take 600 s
+        while any(_alive(w) for w in workers) and time.monotonic() < end:
+            time.sleep(0.1)
+        assert not any(_alive(w) for w in workers), "an orphaned sweep worker is still working"
+    finally:
+        parent.kill()
+        parent.wait()
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (an orphan nobody has reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
