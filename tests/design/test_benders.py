@@ -798,3 +798,52 @@ def test_the_extensive_process_answers_without_a_usable_stderr(setup, monkeypatc
     extensive_beside(send, inst, DesignParams(gap=0.0), time.time() + 30)
     res, note = _receive(receive, 1.0)
     assert note == "" and res is not None and res.status == Status.optimal
+
+
+def test_the_wait_and_see_bound_is_skipped_only_where_it_cannot_pay():
+    """The wait-and-see LP is at most the relaxed phase's best point's value: it is computed
+    only when that value is more than WAIT_AND_SEE_MIN_GAIN above the bound so far."""
+    from allocator.design.decomposition import (
+        WAIT_AND_SEE_MIN_GAIN,
+        _CutLoop,
+        _wait_and_see_may_pay,
+    )
+
+    loop = _CutLoop(master=None, sweep=None, wait_and_see=None)  # type: ignore[arg-type]
+    assert _wait_and_see_may_pay(loop)  # no bound yet
+    loop.raise_bound(100_000.0)
+    assert _wait_and_see_may_pay(loop)  # no relaxed point yet
+    loop.relaxed_upper = 100_000.0 * (1 + WAIT_AND_SEE_MIN_GAIN / 2)
+    assert not _wait_and_see_may_pay(loop)
+    loop.relaxed_upper = 100_000.0 * (1 + 2 * WAIT_AND_SEE_MIN_GAIN)
+    assert _wait_and_see_may_pay(loop)
+
+
+def test_a_relaxed_phase_out_of_time_skips_a_wait_and_see_bound_that_cannot_pay(setup,
+                                                                               monkeypatch):
+    """End to end, with a relaxed phase that ran out of time far from its best point: the
+    wait-and-see LP runs, and does not when the threshold says it cannot pay; either way the
+    bound is a bound."""
+    import allocator.design.decomposition as dec
+
+    inst, ds, base, D = setup
+    optimum = solve_design(inst, DesignParams(method="extensive", gap=0.0)).objective
+    calls = []
+    real = dec._Sweep.wait_and_see
+
+    def counted(self):
+        calls.append(1)
+        return real(self)
+
+    monkeypatch.setattr(dec._Sweep, "wait_and_see", counted)
+    monkeypatch.setattr(dec, "_relaxed_phase", lambda ctx, loop: (
+        setattr(loop, "relaxed_upper", 1.0e9), loop.raise_bound(-1.0e9), False)[-1])
+    for gain, expect in ((0.005, 1), (1.0e9, 0)):
+        calls.clear()
+        monkeypatch.setattr(dec, "WAIT_AND_SEE_MIN_GAIN", gain)
+        res = solve_design(inst, DesignParams(method="benders", time_limit=60, gap=1e-9))
+        assert len(calls) == expect
+        assert res.bound is not None and res.bound <= optimum + 1e-6 * abs(optimum)
+        ws = res.extra["wait_and_see_bound"]
+        assert (ws is None) == (expect == 0)
+        assert ws is None or ws <= optimum + 1e-6 * abs(optimum)
