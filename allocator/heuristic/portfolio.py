@@ -52,6 +52,7 @@ unmet term is proven minimal too (``extra["unmet_proven"]``, ``extra["unmet_boun
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import os
 import sys
@@ -78,6 +79,8 @@ from allocator.heuristic.data import (
     to_problem_chosen,
 )
 from allocator.heuristic.search import SearchOptions
+
+LOG = logging.getLogger("allocator.heuristic")
 
 SOLVERS = ("heuristic", "auto")
 MIP_MAX_PAIRS = 20_000  # auto hands the search's answers to HiGHS up to this size
@@ -1059,7 +1062,14 @@ class _Portfolio:
                 status = Status.feasible
         message = ""
         if error.strip():
-            message = f"search process: {error.strip().splitlines()[-1]}"
+            # the answer stands (it is checked, and its bound is the bound), but a search
+            # that failed may leave it far poorer than the market allows: the message names
+            # the failure and ``extra`` keeps the child's whole traceback for whoever mends it
+            message = (f"search process: {error.strip().splitlines()[-1]} (the answer is "
+                       f"from {source}, without that search)")
+            extra["search_error"] = error.strip()
+            LOG.warning("a search process failed; the answer is from %s: %s", source,
+                        error.strip())
         return Result(status=status, solver=params.solver, objective=objective, bound=bound,
                       runtime_s=runtime, terms=best.terms, solution=to_solution(p, best),
                       build_s=build_s, solve_s=runtime - build_s, message=message,

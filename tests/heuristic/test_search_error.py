@@ -1,0 +1,38 @@
+"""A search child that fails: the answer still comes (from the other sources), checked, with a
+bound; the message names the failure and ``extra`` keeps the child's whole traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from random_instances import random_instance
+
+from allocator.core.check import check
+from allocator.core.problem import Problem
+from allocator.solvers import SolveParams, solve
+
+
+def test_a_failed_search_child_is_named_and_its_traceback_kept(monkeypatch, caplog):
+    import allocator.heuristic.worker as worker
+
+    real = worker.Worker
+
+    class Poisoned(real):  # type: ignore[misc, valid-type]
+        def __init__(self, job, *args, **kwargs):
+            if "data" in job and job.get("kind") is None:  # a search job: its child fails
+                job = {**job, "options": "not search options"}
+            super().__init__(job, *args, **kwargs)
+
+    monkeypatch.setattr(worker, "Worker", Poisoned)
+    instance = random_instance(701)
+    problem = Problem.from_instance(instance)
+    with caplog.at_level(logging.WARNING, logger="allocator.heuristic"):
+        res = solve(problem, SolveParams(solver="heuristic", time_limit=10))
+    assert res.status.has_solution, res.message
+    assert res.message.startswith("search process: "), res.message
+    assert "without that search" in res.message
+    assert "Traceback" in res.extra["search_error"]
+    assert any("a search process failed" in r.getMessage() for r in caplog.records)
+    report = check(instance, res.solution, reported=res)
+    assert report.ok, report.summary()
+    assert res.bound is None or res.bound <= res.objective + 1e-6 * abs(res.objective)
