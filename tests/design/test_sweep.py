@@ -4,13 +4,13 @@ does not lose the sweep; the same seeds give the same numbers."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
 
 import pandas as pd
 import pytest
+from orphans import alive, kill_and_wait
 
 from allocator.core.params import SolveParams
 from allocator.design.compare import compare_designs
@@ -209,22 +209,9 @@ def test_sweep_workers_end_with_their_parent():
         assert len(line) == 2, parent.stderr.read() if parent.stderr else line
         workers = [int(p) for p in line]
         time.sleep(1.0)  # both are inside their task
-        assert all(_alive(w) for w in workers), "a worker ended before its parent was killed"
-        os.kill(parent.pid, signal.SIGKILL)
-        parent.wait(timeout=30)
-        end = time.monotonic() + 60.0  # a hang guard, not a measure: the tasks take 600 s
-        while any(_alive(w) for w in workers) and time.monotonic() < end:
-            time.sleep(0.1)
-        assert not any(_alive(w) for w in workers), "an orphaned sweep worker is still working"
+        assert all(alive(w) for w in workers), "a worker ended before its parent was killed"
+        assert not kill_and_wait(parent, workers), "an orphaned sweep worker is still working"
     finally:
         parent.kill()
         parent.wait()
 
-
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` exists and is not a zombie (an orphan nobody has reaped)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError):
-        return False

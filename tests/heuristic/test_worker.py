@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 import pytest
+from orphans import alive, kill_and_wait
 
 from allocator.core.problem import Problem
 from allocator.heuristic.data import from_problem
@@ -161,8 +162,6 @@ def test_a_child_whose_parent_is_killed_ends_at_once():
     """A parent killed outright (SIGKILL) cannot read its child's answer: the child ends
     within seconds, even in the middle of a 600 s PDLP round (a native call), instead of
     working on to its deadline on every core (51 s on ``zoo-indep-L-2`` before)."""
-    import os
-    import signal
     import subprocess
     import sys
 
@@ -174,22 +173,9 @@ def test_a_child_whose_parent_is_killed_ends_at_once():
         assert line.strip().isdigit(), parent.stderr.read() if parent.stderr else line
         child = int(line)
         time.sleep(3.0)  # the child has read its job and is inside PDLP's round
-        assert _alive(child), "the child ended before its parent was killed"
-        os.kill(parent.pid, signal.SIGKILL)
-        parent.wait(timeout=30)
-        end = time.monotonic() + 60.0  # a hang guard, not a measure: the round is 600 s
-        while _alive(child) and time.monotonic() < end:
-            time.sleep(0.1)
-        assert not _alive(child), "the orphaned child is still working"
+        assert alive(child), "the child ended before its parent was killed"
+        assert not kill_and_wait(parent, [child]), "the orphaned child is still working"
     finally:
         parent.kill()
         parent.wait()
 
-
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` exists and is not a zombie (an orphan nobody has reaped)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError):
-        return False
