@@ -83,6 +83,11 @@ from allocator.heuristic.search import SearchOptions
 LOG = logging.getLogger("allocator.heuristic")
 
 SOLVERS = ("heuristic", "auto")
+# where the answer came from, in the words of a message (``extra["answer_from"]`` keeps the key)
+ANSWER_FROM = {"search": "the other search processes'",
+               "search (interrupted)": "the other search processes', interrupted",
+               "mip": "HiGHS's", "phase 1": "the lexicographic solve's phase 1",
+               "fallback": "a greedy construction made after the search"}
 MIP_MAX_PAIRS = 20_000  # auto hands the search's answers to HiGHS up to this size
 MIP_START_SHARE = 0.3  # auto starts HiGHS at the latest after this share of the time
 PARALLEL_MIN_PAIRS = 2_000  # from this size, two searches on two groups of components
@@ -1066,7 +1071,7 @@ class _Portfolio:
             # that failed may leave it far poorer than the market allows: the message names
             # the failure and ``extra`` keeps the child's whole traceback for whoever mends it
             message = (f"search process: {error.strip().splitlines()[-1]} (the answer is "
-                       f"from {source}, without that search)")
+                       f"{ANSWER_FROM.get(source, source)}, without that process's search)")
             extra["search_error"] = error.strip()
             LOG.warning("a search process failed; the answer is from %s: %s", source,
                         error.strip())

@@ -425,9 +425,11 @@ def run_nightly(engine: Engine, options: NightlyOptions | None = None, *,
             in_care = _unmet_in_care(session, run.id)
         # The solver's own status words ("Optimal", "Interrupted by user" when the portfolio
         # stops a helper) say nothing the summary line does not; they stay in the run's record
-        # and are shown only when the run found no solution.
-        note = planned.message if planned.message and not planned.result.status.has_solution \
-            else None
+        # and are shown only when the run found no solution, or when a search process failed
+        # (the suggestions stand, checked, but may be poorer than the market allows).
+        note = planned.message if planned.message and (
+            not planned.result.status.has_solution
+            or planned.result.extra.get("search_error")) else None
         return _outcome(run, reused=False, messages=messages + ([note] if note else []),
                         in_care=in_care)
 

@@ -44,6 +44,8 @@ th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left;
 th { background: #f1f3f5; } td.num, th.num { text-align: right; white-space: nowrap; }
 img { max-width: 100%; height: auto; }
 .note { color: #666; font-size: 0.85em; }
+.alert { border-left: 4px solid #d9480f; background: #fff4e6; padding: 0.5em 0.8em;
+         max-width: 60em; }
 @page { size: A4 landscape; margin: 1cm; }
 @media print {
   body { max-width: none; margin: 0; padding: 0; font-size: 10pt; }
@@ -92,7 +94,15 @@ def render_html(
         f"solver {_e(result.solver)}, {problem.n_needs:,} needs, {problem.n_providers:,} "
         f"providers, {len(problem.zone_ids):,} zones</p>",
     ]
-    if result.message:
+    if result.extra.get("search_error"):
+        # a search process failed: the answer stands (checked, with its bound) but may be
+        # poorer than the market allows, which a grey note would not make plain
+        parts.append(f'<p class="alert" role="alert"><strong>A search process failed.</strong> '
+                     f"{_e(result.message)}. This answer is checked and its bound holds, but "
+                     "it may be dearer than a full solve would find: solve again, and if it "
+                     "happens again send result.json (its extra.search_error holds the "
+                     "error in full) to whoever supports the engine.</p>")
+    elif result.message:
         parts.append(f'<p class="note">{_e(result.message)}</p>')
     parts.append("<h2>Objective</h2>")
     parts.append(_kv_table(_headline(result, fields, cur)))

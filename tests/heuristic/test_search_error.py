@@ -9,10 +9,12 @@ from random_instances import random_instance
 
 from allocator.core.check import check
 from allocator.core.problem import Problem
+from allocator.heuristic.portfolio import ANSWER_FROM
 from allocator.solvers import SolveParams, solve
 
 
-def test_a_failed_search_child_is_named_and_its_traceback_kept(monkeypatch, caplog):
+def test_a_failed_search_child_is_named_and_its_traceback_kept(monkeypatch, caplog,
+                                                              tmp_path):
     import allocator.heuristic.worker as worker
 
     real = worker.Worker
@@ -30,9 +32,16 @@ def test_a_failed_search_child_is_named_and_its_traceback_kept(monkeypatch, capl
         res = solve(problem, SolveParams(solver="heuristic", time_limit=10))
     assert res.status.has_solution, res.message
     assert res.message.startswith("search process: "), res.message
-    assert "without that search" in res.message
+    assert f"(the answer is {ANSWER_FROM[res.extra['answer_from']]}, without" in res.message
     assert "Traceback" in res.extra["search_error"]
     assert any("a search process failed" in r.getMessage() for r in caplog.records)
     report = check(instance, res.solution, reported=res)
     assert report.ok, report.summary()
     assert res.bound is None or res.bound <= res.objective + 1e-6 * abs(res.objective)
+    # the report says it where a broker looks, not in a grey note; result.json keeps it all
+    from allocator.report.files import read_result, write_results
+
+    write_results(tmp_path, problem, res)
+    html = (tmp_path / "report.html").read_text()
+    assert '<p class="alert" role="alert"><strong>A search process failed.</strong>' in html
+    assert "Traceback" in read_result(tmp_path / "result.json")["extra"]["search_error"]

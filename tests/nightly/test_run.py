@@ -182,3 +182,25 @@ def test_the_morning_report_lists_people_in_care_with_no_place_apart(engine):
     assert ("of which people in care with no place", 1) in report.summary
     header, unmet_rows = report.tables["Unmet by zone"]
     assert unmet_rows[-1][0] == "total" and unmet_rows[-1][3] == 1
+
+
+def test_a_run_whose_search_process_failed_says_so(engine, monkeypatch):
+    """The suggestions of a run whose search process failed stand (they come from the other
+    sources and are checked), and the run's messages say the search failed, where the
+    solver's own status words are otherwise kept out of them."""
+    import allocator.heuristic.worker as worker
+
+    real = worker.Worker
+
+    class Poisoned(real):  # type: ignore[misc, valid-type]
+        def __init__(self, job, *args, **kwargs):
+            if "data" in job and job.get("kind") is None:  # a search job: its child fails
+                job = {**job, "options": "not search options"}
+            super().__init__(job, *args, **kwargs)
+
+    load_book(engine)
+    monkeypatch.setattr(worker, "Worker", Poisoned)
+    outcome = run_nightly(engine, NightlyOptions(time_limit=10, solver="heuristic"))
+    assert not outcome.reused and outcome.n_suggested + outcome.n_unmet > 0
+    assert any(msg.startswith("search process:") and "without that process's search" in msg
+               for msg in outcome.messages), outcome.messages

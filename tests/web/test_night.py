@@ -253,3 +253,28 @@ def test_the_run_tables_count_people_in_care_with_no_place_apart(tmp_path):
             assert (row["new"], row["suggested"], row["unmet"], row["in care, no place"]) == (
                 "1", "1", "0", "1"), (page, row)
         assert "1 suggested, 0 unmet, 1 in care with no place" in c.get("/book").text
+
+
+def test_a_nightly_jobs_messages_are_shown_where_the_broker_looks(client, book_url):
+    """A nightly run's messages (a search process that failed, a stale lock taken over) are
+    shown on its job page as warnings, beside the link to its suggestions."""
+    token = login(client, "broker")
+    assert token
+    engine = make_engine(book_url)
+    note = ("search process: AttributeError: boom (the answer is HiGHS's, without that "
+            "process's search)")
+    with transaction(engine) as session:
+        job_id = jobs.create(session, "nightly", title="nightly run", user_id=None,
+                             params={}, server="test").id
+    jobs.start(engine, job_id)
+    jobs.finish(engine, job_id, {"run_id": 1, "messages": [note]}, "run 1: feasible")
+    page = client.get(f"/night/jobs/{job_id}").text
+    assert '<p class="flash warn" role="alert">search process: AttributeError: boom' in page
+    with transaction(engine) as session:  # a job with no messages shows no warning
+        quiet_id = jobs.create(session, "nightly", title="nightly run", user_id=None,
+                               params={}, server="test").id
+    jobs.start(engine, quiet_id)
+    jobs.finish(engine, quiet_id, {"run_id": 1, "messages": []}, "run 1: optimal")
+    quiet = client.get(f"/night/jobs/{quiet_id}")
+    assert quiet.status_code == 200 and "run 1: optimal" in quiet.text
+    assert 'class="flash warn"' not in quiet.text
