@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from failing_search import fail_search_children
 from random_instances import random_instance
 
 from allocator.core.check import check
@@ -15,17 +16,7 @@ from allocator.solvers import SolveParams, solve
 
 def test_a_failed_search_child_is_named_and_its_traceback_kept(monkeypatch, caplog,
                                                               tmp_path):
-    import allocator.heuristic.worker as worker
-
-    real = worker.Worker
-
-    class Poisoned(real):  # type: ignore[misc, valid-type]
-        def __init__(self, job, *args, **kwargs):
-            if "data" in job and job.get("kind") is None:  # a search job: its child fails
-                job = {**job, "options": "not search options"}
-            super().__init__(job, *args, **kwargs)
-
-    monkeypatch.setattr(worker, "Worker", Poisoned)
+    fail_search_children(monkeypatch)
     instance = random_instance(701)
     problem = Problem.from_instance(instance)
     with caplog.at_level(logging.WARNING, logger="allocator.heuristic"):

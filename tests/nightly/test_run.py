@@ -3,6 +3,7 @@
 import signal
 
 import pytest
+from failing_search import fail_search_children
 from sqlalchemy import select
 
 from allocator.nightly import run as run_module
@@ -188,18 +189,8 @@ def test_a_run_whose_search_process_failed_says_so(engine, monkeypatch):
     """The suggestions of a run whose search process failed stand (they come from the other
     sources and are checked), and the run's messages say the search failed, where the
     solver's own status words are otherwise kept out of them."""
-    import allocator.heuristic.worker as worker
-
-    real = worker.Worker
-
-    class Poisoned(real):  # type: ignore[misc, valid-type]
-        def __init__(self, job, *args, **kwargs):
-            if "data" in job and job.get("kind") is None:  # a search job: its child fails
-                job = {**job, "options": "not search options"}
-            super().__init__(job, *args, **kwargs)
-
     load_book(engine)
-    monkeypatch.setattr(worker, "Worker", Poisoned)
+    fail_search_children(monkeypatch)
     outcome = run_nightly(engine, NightlyOptions(time_limit=10, solver="heuristic"))
     assert not outcome.reused and outcome.n_suggested + outcome.n_unmet > 0
     assert any(msg.startswith("search process:") and "without that process's search" in msg
