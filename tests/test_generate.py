@@ -415,3 +415,26 @@ def test_shipped_staffordshire_matches_seed_003():
         "less_complex": 71, "complex": 299, "highly_complex": 46}
     assert sum(o.capacity for o in inst.offers) == 479
     assert {z.name for z in inst.zones} >= {"Tamworth", "Lichfield"}
+
+
+@pytest.mark.parametrize("family", ["base", "schemes", "tight", "sharecap", "blockonly"])
+def test_every_lot_has_the_admissible_bidders_it_asks_for(family):
+    """``--blocks --bids`` never makes a design no awards can meet: each lot's block
+    ``min_providers`` is at most the providers whose bids in it are admissible (quality at
+    least the lot's block ``min_quality``). ``schemes`` at S, seed 3, had one bidder in its
+    highly complex lot, of quality 59 against 60."""
+    from allocator.design.limits import unreachable_limits
+    from allocator.design.scenarios import demands
+    from allocator.design.solve import expected_lot_demand
+
+    for seed in range(1, 9):
+        inst = generate("S", seed=seed, blocks=True, bids=True, scenarios=2, family=family)
+        quality = {p.id: p.quality for p in inst.providers}
+        for lot in inst.lots:
+            if lot.block is None:
+                continue
+            admissible = {b.provider for b in inst.block_bids
+                          if b.lot == lot.id and quality[b.provider] >= lot.block.min_quality}
+            assert lot.block.min_providers <= len(admissible), (family, seed, lot.id)
+        base = Problem.from_instance(inst, mode="design")
+        assert not unreachable_limits(inst, base, expected_lot_demand(inst, demands(inst)))

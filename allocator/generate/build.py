@@ -180,14 +180,16 @@ def instance_document(market: Market, *, name: str, seed: int, blocks: bool, bid
         if bids:
             bid_rows = block_bids(streams[1], market, lots, supply, provider_ids, held)
     lot_rows = _open_unfunded_lots(lots.rows, contracts, bid_rows)
+    provider_rows = _providers(market, provider_ids)
     if bids:
-        lot_rows = _bidders_enough(lot_rows, bid_rows)
+        quality = {row["id"]: float(row["quality"]) for row in provider_rows}
+        lot_rows = _bidders_enough(lot_rows, bid_rows, quality)
     return {
         "schema_version": 1,
         "name": name,
         "currency": "GBP",
         "zones": _zones(market, zone_ids),
-        "providers": _providers(market, provider_ids),
+        "providers": provider_rows,
         "offers": _offers(market, zone_ids, provider_ids),
         "needs": _needs(market, zone_ids, provider_ids),
         "lots": lot_rows,
@@ -230,19 +232,22 @@ def _open_unfunded_lots(rows: list[dict], contracts: list[dict], bids: list[dict
             for row in rows]
 
 
-def _bidders_enough(rows: list[dict], bids: list[dict]) -> list[dict]:
+def _bidders_enough(rows: list[dict], bids: list[dict],
+                    quality: dict[str, float]) -> list[dict]:
     """A lot's ``min_providers`` counts awarded bids only (clarification 7), and a provider
     holding a contract in a lot does not bid in it: where fewer providers bid than the lot
     asks for (a highly complex lot whose only suppliers hold contracts there), it asks for
     the bidders there. Without this, ``--blocks --bids`` at S made markets whose design is
-    infeasible ("lot SL-HC needs at least 1 block provider(s) but has 0 awardable bid(s)")."""
-    bidders: dict[str, set[str]] = {}
-    for b in bids:
-        bidders.setdefault(b["lot"], set()).add(b["provider"])
+    infeasible ("lot SL-HC needs at least 1 block provider(s) but has 0 awardable bid(s)").
+    Only admissible bidders count: a bid from a provider below the lot's block
+    ``min_quality`` is dropped when the design is solved (``--family schemes --scale S
+    --seed 3`` had one bidder in SL-HC, of quality 59 against 60, and no design)."""
     out = []
     for row in rows:
         block = row.get("block")
-        n = len(bidders.get(row["id"], ()))
+        floor = 0.0 if block is None else float(block.get("min_quality", 0.0))
+        n = len({b["provider"] for b in bids
+                 if b["lot"] == row["id"] and quality[b["provider"]] >= floor})
         if block is not None and block.get("min_providers", 0) > n:
             row = {**row, "block": {**block, "min_providers": n}}
         out.append(row)
