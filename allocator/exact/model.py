@@ -22,11 +22,13 @@ out; they change nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 
-from allocator.core.problem import Problem
+if TYPE_CHECKING:  # only in annotations: the search's child imports this module without pandas
+    from allocator.core.problem import Problem
 
 INF = float("inf")
 

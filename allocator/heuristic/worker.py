@@ -1,9 +1,11 @@
 """The search in a child process: OR-Tools must never share a process with highspy.
 
 The parent starts ``python -m allocator.heuristic.worker`` (a fresh interpreter, so nothing of
-the parent's ``__main__`` is re-imported, unlike multiprocessing's spawn) and writes one
+the parent's ``__main__`` is re-imported, unlike multiprocessing's spawn) and writes a
 pickled job to its stdin: the :class:`~.data.SearchData` arrays (never the pydantic instance),
-the options and the deadline. The child answers on its stdout with pickled messages:
+the options and the deadline. A child that has answered waits for its next job on the same
+stdin (:class:`Worker` keeps it when the job was not large), and ends at the end of its stdin.
+The child answers on its stdout with pickled messages:
 
 * ``("solution", t, objective, true_objective, chosen | None)`` on every improvement (the
   assignment itself for the first three, then at most once a second, and only for instances
@@ -27,6 +29,7 @@ the parent collects in a temporary file for error reports.
 
 from __future__ import annotations
 
+import atexit
 import os
 import pickle
 import queue
@@ -46,6 +49,16 @@ SEND_MAX_NEEDS = 200_000  # larger assignments only travel at the end
 
 # ------------------------------------------------------------------------------ parent side
 
+REUSE_MAX_PAIRS = 400_000  # a child that searched more pairs than this ends with its job
+_IDLE: list[_Child] = []  # children that have answered their job and wait for another
+_IDLE_LOCK = threading.Lock()
+_IDLE_PID = [os.getpid()]  # the process whose children these are (a fork starts afresh)
+
+
+def _max_idle() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
 @dataclass
 class Message:
     kind: str
@@ -53,34 +66,26 @@ class Message:
     payload: tuple
 
 
-class Worker:
-    """A running search in a child process.
+class _Child:
+    """One child process (``python -m allocator.heuristic.worker``) and the thread reading
+    its stream. Its messages go to the queue of the job it is running."""
 
-    Parameters
-    ----------
-    job
-        ``{"data": SearchData, "options": SearchOptions, "deadline": monotonic instant,
-        "start": optional assignment}``.
-    """
-
-    def __init__(self, job: dict[str, Any]) -> None:
-        self._stderr = tempfile.TemporaryFile()
+    def __init__(self) -> None:
+        self.stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "allocator.heuristic.worker"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
         )
-        self._queue: queue.Queue = queue.Queue()
-        self.outcome: dict | None = None
-        self.error: str | None = None
-        self.eof = False  # the child's stream has ended
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        assert self.proc.stdin is not None
-        try:
-            pickle.dump(job, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            self.proc.stdin.flush()
-        except BrokenPipeError:
-            pass  # the child died at start; the reader reports it
+        self.jobs = 0
+        self._inbox: queue.Queue = queue.Queue()
+        self._lock = threading.Lock()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def route(self, inbox: queue.Queue) -> None:
+        """Send what the child says from now on to ``inbox`` (the next job's)."""
+        with self._lock:
+            self._inbox = inbox
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -90,8 +95,126 @@ class Worker:
                 msg = pickle.load(stream)
             except (EOFError, pickle.UnpicklingError, OSError):
                 break
-            self._queue.put(msg)
-        self._queue.put(("eof",))
+            with self._lock:
+                self._inbox.put(msg)
+        with self._lock:
+            self._inbox.put(("eof",))
+
+    def send(self, obj: Any) -> None:
+        """Write one pickled message on the child's stdin (nothing if it has gone)."""
+        try:
+            assert self.proc.stdin is not None
+            pickle.dump(obj, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            pass
+
+    def stderr_size(self) -> int:
+        return os.fstat(self.stderr.fileno()).st_size
+
+    def end(self, timeout: float) -> None:
+        """Close its stdin (end of file: finish and exit), wait up to ``timeout`` seconds,
+        then kill it."""
+        try:
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=max(0.0, timeout))
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.reader.join(timeout=5.0)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.stderr.close()
+
+
+def _take_idle() -> _Child | None:
+    """An idle child of this process still alive, if there is one."""
+    with _IDLE_LOCK:
+        if _IDLE_PID[0] != os.getpid():  # forked: those children belong to our parent
+            _IDLE.clear()
+            _IDLE_PID[0] = os.getpid()
+        while _IDLE:
+            child = _IDLE.pop()
+            if child.proc.poll() is None:
+                return child
+            child.kill()
+    return None
+
+
+def _give_back(child: _Child) -> bool:
+    """Keep ``child`` for the next job, if there is room; False when it must end."""
+    with _IDLE_LOCK:
+        if _IDLE_PID[0] != os.getpid() or len(_IDLE) >= _max_idle():
+            return False
+        _IDLE.append(child)
+        return True
+
+
+def end_idle_children(timeout: float = 10.0) -> list[int]:
+    """End every idle child (end of file on its stdin; it exits with status 0), and return
+    their exit codes. Called at exit; tests call it to see how the children end."""
+    with _IDLE_LOCK:
+        idle = list(_IDLE) if _IDLE_PID[0] == os.getpid() else []
+        _IDLE.clear()
+    codes = []
+    for child in idle:
+        child.end(timeout)
+        codes.append(int(child.proc.returncode))
+        child.stderr.close()
+    return codes
+
+
+atexit.register(end_idle_children)
+
+
+class Worker:
+    """One job in a child process: a search, an LP or a PDLP run.
+
+    A child that has answered its job (``("done", ...)``) is kept, when its job was not
+    large, for the next :class:`Worker` of this process: starting a child costs its imports
+    (NumPy, SciPy, OR-Tools with pandas: 1-2 s of a core), a cost every search of a small
+    market paid again, two or three times per lexicographic solve. At most one idle child
+    per core is kept; one that has failed, been stopped before answering or run a large job
+    ends as before. Idle children end when this process ends (end of file on their stdin;
+    the watchdog if it is killed).
+
+    Parameters
+    ----------
+    job
+        ``{"data": SearchData, "options": SearchOptions, "deadline": monotonic instant,
+        "start": optional assignment}``.
+    """
+
+    def __init__(self, job: dict[str, Any]) -> None:
+        data = job.get("data")
+        self._reusable = (job.get("kind") in (None, "lp") and data is not None
+                          and int(getattr(data, "n_pairs", REUSE_MAX_PAIRS + 1))
+                          <= REUSE_MAX_PAIRS)
+        self._queue: queue.Queue = queue.Queue()
+        self.outcome: dict | None = None
+        self.error: str | None = None
+        self.eof = False  # the child's stream has ended
+        self._released = False  # the child went back to the idle ones
+        child = _take_idle()
+        self.reused = child is not None
+        if child is None:
+            child = _Child()
+        self._child = child
+        self._stderr_from = child.stderr_size()
+        child.jobs += 1
+        child.route(self._queue)
+        child.send(job)  # a child that died at start: the reader reports it
+
+    @property
+    def proc(self) -> subprocess.Popen:
+        return self._child.proc
 
     def messages(self, timeout: float | None = None) -> list[tuple]:
         """Messages received so far (waiting up to ``timeout`` for the first one)."""
@@ -113,34 +236,35 @@ class Worker:
 
     def stop(self) -> None:
         """Ask the child to finish now (it still sends its best)."""
-        try:
-            assert self.proc.stdin is not None
-            pickle.dump(("stop",), self.proc.stdin)
-            self.proc.stdin.flush()
-        except (BrokenPipeError, OSError, ValueError):
-            pass
+        if not self._released:
+            self._child.send(("stop",))
 
     def finish(self, timeout: float) -> None:
-        """Wait up to ``timeout`` seconds for the child to end; kill it after that.
+        """Let the child go: back to the idle ones when it has answered and may be reused,
+        else wait up to ``timeout`` seconds for it to end and kill it after that.
 
         Its stdin is closed first: the child reads it for ``("stop",)`` until the end, and
         end of file is the same request."""
-        try:
-            if self.proc.stdin is not None:
-                self.proc.stdin.close()
-        except OSError:
-            pass
-        try:
-            self.proc.wait(timeout=max(0.0, timeout))
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self._reader.join(timeout=5.0)
+        if self._released:
+            return
+        self.messages()
+        if (self._reusable and self.outcome is not None and self.error is None
+                and not self.eof and self.proc.poll() is None):
+            self._child.route(queue.Queue())  # nothing more of it reaches this job
+            if _give_back(self._child):
+                self._released = True
+                return
+        self._child.end(timeout)
+
+    def _stderr_text(self) -> str:
+        f = self._child.stderr
+        if f.closed:
+            return ""
+        f.seek(self._stderr_from)
+        return f.read().decode(errors="replace")
 
     def stderr_tail(self, limit: int = 2000) -> str:
-        self._stderr.seek(0)
-        text = self._stderr.read().decode(errors="replace")
-        return text[-limit:]
+        return self._stderr_text()[-limit:]
 
     def why_no_answer(self) -> str:
         """For a child that ended without an answer: its exit code (a signal by name) and the
@@ -149,21 +273,19 @@ class Worker:
 
         code = self.proc.poll()
         how = "the search child " + ("had not ended" if code is None else exit_in_words(code))
-        self._stderr.seek(0)
-        text = self._stderr.read().decode(errors="replace")
+        text = self._stderr_text()
         crash = text.find("Fatal Python error")  # faulthandler's report: its head first
         tail = (text[crash:crash + 2000] if crash >= 0 else text[-2000:]).strip()
         return f"{how}: {tail}" if tail else f"{how}, with nothing on stderr"
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self._stderr.close()
+        if self._released:
+            return
+        self._child.kill()
 
 
 def run_to_end(job: dict[str, Any], grace_s: float = 30.0) -> dict[str, Any]:
-    """Run one job in a fresh child process and wait for its outcome (for remote workers).
+    """Run one job in a child process and wait for its outcome (for remote workers).
 
     The job carries ``budget_s`` (seconds) instead of a ``deadline``: a monotonic instant
     means nothing on another machine, so the deadline is set here, when the job starts. Used
@@ -205,6 +327,7 @@ def _child() -> None:
     out = os.fdopen(proto_fd, "wb")
     inp = sys.stdin.buffer
     outbox: queue.Queue = queue.Queue()
+    jobs: queue.Queue = queue.Queue()
 
     def write() -> None:
         while True:
@@ -220,25 +343,37 @@ def _child() -> None:
     writer = threading.Thread(target=write, daemon=True)
     writer.start()
     stopped = threading.Event()
-    try:
-        job = pickle.load(inp)
 
-        def listen() -> None:
-            while True:
-                try:
-                    msg = pickle.load(inp)
-                except Exception:  # EOF or a closed pipe: the parent is gone or done
-                    break
-                if msg and msg[0] == "stop":
-                    break
-            stopped.set()
+    def listen() -> None:
+        """Jobs and stop requests, in the order the parent wrote them. A job clears the
+        stop of the job before it (a stop the parent sent just as that one answered), so
+        only a stop written after a job reaches it. End of file stops the job running and
+        ends the child once it has answered."""
+        while True:
+            try:
+                msg = pickle.load(inp)
+            except Exception:  # EOF or a closed pipe: the parent is gone or done
+                break
+            if isinstance(msg, dict):
+                stopped.clear()
+                jobs.put(msg)
+            elif msg and msg[0] == "stop":
+                stopped.set()
+        stopped.set()
+        jobs.put(None)
 
-        threading.Thread(target=listen, daemon=True).start()
-        _run(job, outbox, stopped)
-    except BaseException:  # report, never hang the parent
-        import traceback
+    threading.Thread(target=listen, daemon=True).start()
+    while True:
+        job = jobs.get()
+        if job is None:
+            break
+        try:
+            _run(job, outbox, stopped)
+        except BaseException:  # report, never hang the parent; a failed child is not reused
+            import traceback
 
-        outbox.put(("error", traceback.format_exc()))
+            outbox.put(("error", traceback.format_exc()))
+            break
     outbox.put(None)
     writer.join(timeout=60.0)
     out.close()

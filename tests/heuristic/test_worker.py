@@ -18,9 +18,10 @@ import pytest
 from orphans import alive, kill_and_wait
 
 from allocator.core.problem import Problem
+from allocator.heuristic import worker as worker_module
 from allocator.heuristic.data import from_problem
 from allocator.heuristic.search import SearchOptions
-from allocator.heuristic.worker import Worker, run_to_end
+from allocator.heuristic.worker import Worker, end_idle_children, run_to_end
 
 from .market import market_instance
 
@@ -48,6 +49,7 @@ def test_child_exits_with_status_zero_after_its_answer(data, kind):
         assert w.error is None, w.error
         assert w.outcome is not None, w.stderr_tail()
         w.finish(timeout=30.0)
+        end_idle_children()  # a child kept for the next job ends at the end of its stdin
         assert w.proc.returncode == 0, w.stderr_tail()
         assert "Fatal Python error" not in w.stderr_tail()
     finally:
@@ -63,6 +65,7 @@ def test_child_asked_to_stop_still_answers_and_exits_cleanly(data):
         assert w.outcome is not None, w.error or w.stderr_tail()
         assert np.asarray(w.outcome["chosen"]).shape == (data.n_needs,)
         w.finish(timeout=30.0)
+        end_idle_children()
         assert w.proc.returncode == 0, w.stderr_tail()
     finally:
         w.close()
@@ -179,3 +182,106 @@ def test_a_child_whose_parent_is_killed_ends_at_once():
         parent.kill()
         parent.wait()
 
+
+
+def _outcome(job: dict) -> tuple[Worker, dict]:
+    w = Worker(job)
+    _answer(w)
+    assert w.outcome is not None, w.error or w.stderr_tail()
+    return w, w.outcome
+
+
+def _same_answer(a: dict, b: dict) -> None:
+    assert a["objective"] == b["objective"]
+    assert np.array_equal(np.asarray(a["chosen"]), np.asarray(b["chosen"]))
+    assert a["stats"]["neighbourhoods"] == b["stats"]["neighbourhoods"]
+
+
+def test_a_child_that_has_answered_takes_the_next_job_and_answers_it_the_same(data):
+    """A child is kept for the next job once it has answered (its imports cost 1-2 s of a
+    core each time). The next job runs in it and gets the answer a fresh child gives, and a
+    stop sent to the first job just after it answered does not reach the second."""
+    end_idle_children()
+    job = {"data": data, "options": SearchOptions(seed=6), "deadline": time.monotonic() + 60.0}
+    first, fresh = _outcome(dict(job))
+    assert not first.reused
+    first.stop()  # too late for the first job: it has answered
+    first.finish(timeout=30.0)
+    assert first.proc.poll() is None  # kept, waiting for a job
+    second, again = _outcome(dict(job))
+    try:
+        assert second.reused and second.proc.pid == first.proc.pid
+        _same_answer(again, fresh)
+        assert again["stats"]["neighbourhoods"] > 0  # it searched: the stale stop is gone
+    finally:
+        second.finish(timeout=30.0)
+        codes = end_idle_children()
+    assert codes == [0]
+
+
+def test_children_that_failed_or_ran_a_large_job_are_not_kept(data, monkeypatch):
+    end_idle_children()
+    job = {"data": data, "options": "not search options", "deadline": time.monotonic() + 60.0}
+    w = Worker(job)
+    _answer(w)
+    assert w.error is not None and w.outcome is None
+    w.finish(timeout=30.0)
+    assert w.proc.returncode == 0  # it reported, then ended
+    monkeypatch.setattr(worker_module, "REUSE_MAX_PAIRS", data.n_pairs - 1)
+    big, _ = _outcome({"data": data, "options": SearchOptions(seed=1),
+                       "deadline": time.monotonic() + 60.0})
+    assert not big.reused  # nothing was kept from the failed child
+    big.finish(timeout=30.0)
+    assert big.proc.returncode == 0  # too large to keep: it ended
+    assert end_idle_children() == []
+
+
+_IDLE_PARENT = """
+import time
+from allocator.core.problem import Problem
+from allocator.heuristic.data import from_problem
+from allocator.heuristic.search import SearchOptions
+from allocator.heuristic.worker import Worker
+from tests.heuristic.market import market_instance
+data = from_problem(Problem.from_instance(market_instance(40, 6, 2, seed=3)))
+w = Worker({"data": data, "options": SearchOptions(seed=1), "deadline": time.monotonic() + 60})
+while w.outcome is None and w.error is None and not w.eof:
+    w.messages(timeout=0.1)
+w.finish(timeout=30.0)
+assert w.proc.poll() is None, w.error
+print(w.proc.pid, flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("how", ["exit", "kill"])
+def test_idle_children_end_with_their_parent(how):
+    """A kept child waits for a job that will never come once its parent has gone: it ends
+    when the parent exits (end of file on its stdin) or is killed outright (its watchdog)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = _IDLE_PARENT if how == "kill" else _IDLE_PARENT.replace("time.sleep(600)", "")
+    root = Path(__file__).resolve().parents[2]
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, cwd=root,
+                              env={**os.environ, "PYTHONPATH": str(root)})
+    try:
+        assert parent.stdout is not None
+        line = parent.stdout.readline()
+        assert line.strip().isdigit(), parent.stderr.read() if parent.stderr else line
+        child = int(line)
+        if how == "kill":
+            assert alive(child)
+            assert not kill_and_wait(parent, [child]), "the idle child outlived its parent"
+        else:
+            assert parent.wait(timeout=60) == 0
+            end = time.monotonic() + 60.0  # a hang guard, not a measure
+            while alive(child) and time.monotonic() < end:
+                time.sleep(0.1)
+            assert not alive(child), "the idle child outlived its parent's exit"
+    finally:
+        parent.kill()
+        parent.wait()
