@@ -359,6 +359,7 @@ def _child() -> None:
                 jobs.put(msg)
             elif msg and msg[0] == "stop":
                 stopped.set()
+            del msg  # the job is the main loop's alone: it drops it once answered
         stopped.set()
         jobs.put(None)
 
@@ -374,6 +375,8 @@ def _child() -> None:
 
             outbox.put(("error", traceback.format_exc()))
             break
+        del job
+        _give_memory_back()
     outbox.put(None)
     writer.join(timeout=60.0)
     out.close()
@@ -384,6 +387,21 @@ def _child() -> None:
     # report each time. Everything the parent needs has been written and flushed above.
     sys.stderr.flush()
     os._exit(0)
+
+
+def _give_memory_back() -> None:
+    """Between two jobs: free what the last one left (its arrays, cycles among its objects)
+    and hand the heap's free pages back to the system (glibc's ``malloc_trim``), so that an
+    idle child holds about its imports rather than its largest job."""
+    import gc
+
+    gc.collect()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: the pages stay with the process
+        pass
 
 
 def _run(job: dict, outbox: queue.Queue, stopped: threading.Event) -> None:

@@ -285,3 +285,31 @@ def test_idle_children_end_with_their_parent(how):
     finally:
         parent.kill()
         parent.wait()
+
+
+def _memory_kb(pid: int) -> dict[str, int]:
+    with open(f"/proc/{pid}/status") as f:
+        return {k: int(v.split()[0]) for k, v in (line.split(":", 1) for line in f)
+                if k in ("VmRSS", "VmHWM")}
+
+
+def test_a_kept_child_gives_its_jobs_memory_back(data):
+    """An idle child holds about its imports, not its last job: 200 MB carried by the job
+    are gone once it has answered (the job is dropped, cycles collected, the heap trimmed)."""
+    end_idle_children()
+    w = Worker({"data": data, "options": SearchOptions(seed=1, lns=False),
+                "deadline": time.monotonic() + 60.0,
+                "ballast": np.ones(25_000_000)})  # 200 MB that the search never reads
+    _answer(w)
+    assert w.outcome is not None, w.error or w.stderr_tail()
+    w.finish(timeout=30.0)
+    try:
+        assert w.proc.poll() is None  # kept
+        end = time.monotonic() + 30.0  # a hang guard: the child trims after its answer
+        mem = _memory_kb(w.proc.pid)
+        while mem["VmHWM"] - mem["VmRSS"] < 150_000 and time.monotonic() < end:
+            time.sleep(0.1)
+            mem = _memory_kb(w.proc.pid)
+        assert mem["VmHWM"] - mem["VmRSS"] >= 150_000, mem  # at least 150 of the 200 MB freed
+    finally:
+        end_idle_children()
