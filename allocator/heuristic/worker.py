@@ -76,7 +76,6 @@ class _Child:
             [sys.executable, "-m", "allocator.heuristic.worker"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
         )
-        self.jobs = 0
         self._inbox: queue.Queue = queue.Queue()
         self._lock = threading.Lock()
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -202,13 +201,13 @@ class Worker:
         self.error: str | None = None
         self.eof = False  # the child's stream has ended
         self._released = False  # the child went back to the idle ones
+        self._held: list[tuple] = []  # messages finish() read, for the next messages()
         child = _take_idle()
         self.reused = child is not None
         if child is None:
             child = _Child()
         self._child = child
         self._stderr_from = child.stderr_size()
-        child.jobs += 1
         child.route(self._queue)
         child.send(job)  # a child that died at start: the reader reports it
 
@@ -218,9 +217,11 @@ class Worker:
 
     def messages(self, timeout: float | None = None) -> list[tuple]:
         """Messages received so far (waiting up to ``timeout`` for the first one)."""
-        out = []
+        out, self._held = self._held, []  # read by finish(), not yet handed out
         try:
-            out.append(self._queue.get(timeout=timeout) if timeout else self._queue.get_nowait())
+            if not out:
+                out.append(self._queue.get(timeout=timeout) if timeout
+                           else self._queue.get_nowait())
             while True:
                 out.append(self._queue.get_nowait())
         except queue.Empty:
@@ -247,7 +248,7 @@ class Worker:
         end of file is the same request."""
         if self._released:
             return
-        self.messages()
+        self._held = self.messages()  # whether it has answered; the caller still gets them
         if (self._reusable and self.outcome is not None and self.error is None
                 and not self.eof and self.proc.poll() is None):
             self._child.route(queue.Queue())  # nothing more of it reaches this job
@@ -352,7 +353,12 @@ def _child() -> None:
         while True:
             try:
                 msg = pickle.load(inp)
-            except Exception:  # EOF or a closed pipe: the parent is gone or done
+            except (EOFError, OSError):  # the parent is gone or done
+                break
+            except Exception:  # a job that cannot be read: the parent hears why
+                import traceback
+
+                jobs.put(traceback.format_exc())
                 break
             if isinstance(msg, dict):
                 stopped.clear()
@@ -367,6 +373,9 @@ def _child() -> None:
     while True:
         job = jobs.get()
         if job is None:
+            break
+        if isinstance(job, str):
+            outbox.put(("error", f"the job could not be read:\n{job}"))
             break
         try:
             _run(job, outbox, stopped)

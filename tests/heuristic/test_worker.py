@@ -313,3 +313,45 @@ def test_a_kept_child_gives_its_jobs_memory_back(data):
         assert mem["VmHWM"] - mem["VmRSS"] >= 150_000, mem  # at least 150 of the 200 MB freed
     finally:
         end_idle_children()
+
+
+def test_finish_leaves_the_childs_last_messages_to_the_caller(data):
+    """The callers stop a search, finish it, then read its last messages (its final answer
+    and bound among them): finish() reads them to know whether the child may be kept, and
+    must hand them on. It swallowed them when the child had answered before finish()."""
+    end_idle_children()
+    w = Worker({"data": data, "options": SearchOptions(seed=1),
+                "deadline": time.monotonic() + 60.0})
+    end = time.monotonic() + 60.0  # a hang guard: wait until the answer is in the queue
+    while not any(m[0] == "done" for m in list(w._queue.queue)) and time.monotonic() < end:
+        time.sleep(0.05)
+    try:
+        w.finish(timeout=30.0)
+        kinds = [m[0] for m in w.messages()]
+        assert "done" in kinds and "solution" in kinds, kinds
+        assert w.outcome is not None
+        assert w.messages() == []  # handed out once
+    finally:
+        w.close()
+        end_idle_children()
+
+
+class _Unreadable:
+    """Pickles fine; unpickling it in the child raises (``int("not a number")``)."""
+
+    def __reduce__(self):
+        return (int, ("not a number",))
+
+
+def test_a_job_the_child_cannot_read_is_reported(data):
+    w = Worker({"data": data, "options": SearchOptions(seed=1),
+                "deadline": time.monotonic() + 60.0, "extra": _Unreadable()})
+    try:
+        _answer(w)
+        assert w.outcome is None
+        assert w.error is not None and "the job could not be read" in w.error
+        assert "ValueError" in w.error, w.error
+        w.finish(timeout=30.0)
+        assert w.proc.returncode == 0
+    finally:
+        w.close()
