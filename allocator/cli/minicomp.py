@@ -8,6 +8,7 @@ no bid has one (the files say which and why), 2 bad input.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -45,6 +46,13 @@ def mini_competition_command(
     from allocator.design.minicompetition import MiniCompetitionError, mini_competition
 
     params = _params(time_limit=time_limit, gap=gap, solver=solver)
+    bad = [f"--{name}-points {value:g}: must be finite and non-negative"
+           for name, value in (("quality", quality_points), ("price", price_points))
+           if not math.isfinite(value) or value < 0]
+    if not bad and quality_points + price_points <= 0:
+        bad = ["--quality-points 0 and --price-points 0: nothing to score"]
+    if bad:
+        _bad_input(bad)
     inst = _load(instance)
     console = Console(quiet=quiet, highlight=False)
     try:

@@ -263,8 +263,9 @@ def mini_competition(
         Unknown lot, no bids on it, or negative / all-zero points.
     """
     t0 = time.perf_counter()
-    if quality_points < 0 or price_points < 0 or not math.isfinite(quality_points + price_points):
-        raise MiniCompetitionError("quality and price points must be finite and non-negative")
+    for name, value in (("quality points", quality_points), ("price points", price_points)):
+        if not math.isfinite(value) or value < 0:
+            raise MiniCompetitionError(f"{name} {value:g}: must be finite and non-negative")
     if quality_points + price_points <= 0:
         raise MiniCompetitionError("quality and price points are both 0: nothing to score")
     params = params or DesignParams()

@@ -193,6 +193,10 @@ def test_bad_lot_and_points_are_refused():
         mini_competition(hand_market(), "nope")
     with pytest.raises(MiniCompetitionError, match="both 0"):
         mini_competition(hand_market(), "L", quality_points=0, price_points=0)
+    with pytest.raises(MiniCompetitionError, match="price points -5: must be finite"):
+        mini_competition(hand_market(), "L", quality_points=60, price_points=-5)
+    with pytest.raises(MiniCompetitionError, match="quality points nan: must be finite"):
+        mini_competition(hand_market(), "L", quality_points=float("nan"))
     inst = hand_market().model_copy(update={"block_bids": []})
     with pytest.raises(MiniCompetitionError, match="no block bids"):
         mini_competition(inst, "L")
@@ -301,6 +305,15 @@ def test_files_and_cli(tmp_path):
     bad = CliRunner().invoke(app, ["mini-competition", str(path), "--lot", "nope",
                                    "--out", str(tmp_path / "x")])
     assert bad.exit_code == 2 and "not in the instance" in bad.output
+    assert not (tmp_path / "x").exists()
+    # points are named by their option, with the value given
+    for args, said in ((["--price-points", "-5"], "--price-points -5: must be finite"),
+                       (["--quality-points", "inf"], "--quality-points inf: must be finite"),
+                       (["--quality-points", "0", "--price-points", "0"],
+                        "--quality-points 0 and --price-points 0: nothing to score")):
+        bad = CliRunner().invoke(app, ["mini-competition", str(path), "--lot", "L",
+                                       "--out", str(tmp_path / "x"), *args])
+        assert bad.exit_code == 2 and said in bad.output, bad.output
     assert not (tmp_path / "x").exists()
 
 
