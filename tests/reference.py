@@ -344,6 +344,9 @@ def brute_force_design(instance: Instance) -> Reference:
         rules = lots[bid.lot].block
         if rules is not None and quality[bid.provider] < rules.min_quality:
             continue  # below the lot's quality floor: never awardable
+        if quality[bid.provider] < max(lots[bid.lot].min_quality,
+                                       instance.policy.min_framework_quality):
+            continue  # it could do no work in the lot (9.2, clarification 5): not awardable
         bids.append(bid)
     worlds = _world_needs(instance)
     expected: dict[str, float] = defaultdict(float)

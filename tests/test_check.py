@@ -308,6 +308,22 @@ def test_design_limits(awards, fragments):
     assert len(report.violations) == len(fragments)
 
 
+@pytest.mark.parametrize(("change", "fragment"), [
+    ({"lots": "min_quality"}, "below the lot's min_quality 85"),
+    ({"policy": {"min_framework_quality": 85}}, "below the policy's min_framework_quality 85"),
+])
+def test_award_to_a_provider_who_can_do_no_work_in_the_lot(change, fragment):
+    """p1 (quality 80) below the lot's own min_quality (9.2) or the framework floor
+    (clarification 5) gets no work in L1: its bid is not awardable (like block.min_quality)."""
+    inst = design(**({"policy": change["policy"]} if "policy" in change else {}))
+    if "lots" in change:
+        lots = [lot.model_copy(update={"min_quality": 85.0}) for lot in inst.lots]
+        inst = inst.model_copy(update={"lots": tuple(lots)})
+    report = check(inst, Solution(assignment={}, awards={("p1", "L1"): 8}), mode="design")
+    assert any(fragment in v and "not awardable" in v for v in report.violations), \
+        report.violations
+
+
 def test_design_block_needs_award():
     # Without an award p1 holds no block: block-funded hours are a violation.
     report = check(design(), Solution(assignment={"n1": O1}, block={"n1": 5.0},

@@ -420,13 +420,21 @@ class _Checker:
                 )
             lot = self.lots.get(lot_id)
             provider = self.providers.get(provider_id)
-            if lot is not None and lot.block is not None and provider is not None:
-                if provider.quality < lot.block.min_quality:
-                    self.flag(
-                        f"award ({provider_id}, {lot_id}): provider quality "
-                        f"{provider.quality:g} is below the lot's block min_quality "
-                        f"{lot.block.min_quality:g}, the bid is not awardable"
-                    )
+            if lot is not None and provider is not None:
+                # DESIGN.md 5 (block.min_quality); a provider below the lot's min_quality
+                # (9.2) or min_framework_quality (clarification 5) could do no work under it
+                for name, floor in (("the lot's block min_quality",
+                                     lot.block.min_quality if lot.block is not None else 0.0),
+                                    ("the lot's min_quality", lot.min_quality),
+                                    ("the policy's min_framework_quality",
+                                     self.policy.min_framework_quality)):
+                    if provider.quality < floor:
+                        self.flag(
+                            f"award ({provider_id}, {lot_id}): provider quality "
+                            f"{provider.quality:g} is below {name} {floor:g}, the bid is not "
+                            "awardable"
+                        )
+                        break
             awarded[(provider_id, lot_id)] = volume
             cost += bid.award_cost + bid.rate * volume
         return awarded, cost

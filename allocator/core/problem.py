@@ -17,6 +17,13 @@ fixes the awards (volumes and gated capacities) for a recourse or an evaluation.
 
 Per-lot quality (DESIGN.md 9.2): a pair whose cell is in a lot with ``min_quality`` above its
 provider's quality is not eligible, like ``policy.min_framework_quality``.
+
+Bids that cannot be awarded (:func:`bid_exclusion`, design mode): DESIGN.md section 5 drops a
+bid from a provider below its lot's ``block.min_quality``. A provider below the lot's own
+``min_quality`` (9.2) or below ``policy.min_framework_quality`` (clarification 5) gets no work
+in the lot's cells, so an award to it could only be paid for, never used: such bids are
+dropped too, and reported the same way (a tender's quality threshold makes the bid
+non-compliant; without this, a lot's ``min_providers`` could force an award nobody can use).
 """
 
 from __future__ import annotations
@@ -28,12 +35,31 @@ import numpy as np
 import pandas as pd
 
 from allocator.instance.errors import InstanceError
-from allocator.instance.schema import COMPLEXITY_RANK, UNIT_OF_KIND, Instance, Need
+from allocator.instance.schema import COMPLEXITY_RANK, UNIT_OF_KIND, Instance, Lot, Need
 from allocator.instance.validate import check_references
 
 SERVICES = ("personal_care", "individual_support", "group_support", "supported_living")
 CARE_GROUPS = ("OP", "OPMH", "PD", "LD", "MH", "Autism")
 UNITS = ("hours", "beds")
+
+
+def bid_exclusion(provider: str, quality: float, lot: Lot, min_framework_quality: float
+                  ) -> str | None:
+    """Why a bid of ``provider`` (of ``quality``) on ``lot`` cannot be awarded, or None (see
+    the module docstring)."""
+    rules = lot.block
+    if rules is not None and quality < rules.min_quality:
+        return (f"provider {provider} quality {quality:g} is below lot {lot.id} block "
+                f"min_quality {rules.min_quality:g}")
+    if quality < lot.min_quality:
+        return (f"provider {provider} quality {quality:g} is below lot {lot.id} min_quality "
+                f"{lot.min_quality:g}: it gets no work in the lot's cells (DESIGN.md 9.2), so "
+                "an award could only be paid for, never used")
+    if quality < min_framework_quality:
+        return (f"provider {provider} quality {quality:g} is below policy "
+                f"min_framework_quality {min_framework_quality:g}: it gets no work at all "
+                "(clarification 5), so an award could only be paid for, never used")
+    return None
 
 
 def _ro(a: np.ndarray) -> np.ndarray:
@@ -248,15 +274,10 @@ class Problem:
         if mode == "design":
             for bi, bid in enumerate(inst.block_bids):
                 p, li = prov_ix[bid.provider], lot_ix[bid.lot]
-                rules = inst.lots[li].block
-                if rules is not None and provider_quality[p] < rules.min_quality:
-                    dropped.append(
-                        (
-                            bi,
-                            f"provider {bid.provider} quality {provider_quality[p]:g} is below "
-                            f"lot {bid.lot} block min_quality {rules.min_quality:g}",
-                        )
-                    )
+                why = bid_exclusion(bid.provider, float(provider_quality[p]), inst.lots[li],
+                                    inst.policy.min_framework_quality)
+                if why is not None:
+                    dropped.append((bi, why))
                     continue
                 holders.setdefault((p, li), [0.0, 0.0, -1, False])[2] = bi
         hkeys = sorted(holders)

@@ -50,6 +50,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from allocator.core.problem import bid_exclusion
 from allocator.instance.errors import InputProblem, InstanceError
 from allocator.instance.schema import (
     BlockBid,
@@ -177,7 +178,9 @@ def apply_design(market: Instance, design: Design, file: str = "design") -> Inst
     InstanceError
         When the design does not fit the market: a bid or rule naming an unknown lot or
         provider, a lot asking for more block providers than it has awardable bids (bids from
-        providers below the lot's ``block.min_quality`` do not count), a block-only lot that no
+        providers below the lot's ``block.min_quality``, its ``min_quality`` or the policy's
+        ``min_framework_quality`` do not count: :func:`~allocator.core.problem.bid_exclusion`),
+        a block-only lot that no
         one could serve, a contract in force on a lot the design does not have, and every rule
         the instance validation applies (overlapping lots, unknown zones, ...).
     """
@@ -236,7 +239,8 @@ def apply_design(market: Instance, design: Design, file: str = "design") -> Inst
                                          f"'{c.provider}') is on lot '{c.lot}', which the design "
                                          "does not have: add the lot, or set keep_contracts to "
                                          "false"))
-    problems += _lot_problems(design, bids, contracts, providers, file)
+    problems += _lot_problems(design, bids, contracts, providers, file,
+                              market.policy.min_framework_quality)
     # the rest of the instance rules (overlapping lots, units, unknown zones), all at once;
     # rows already reported above are left out so that nothing is said twice
     known = [k for k in sorted(bids, key=lambda k: (k[1], k[0]))
@@ -256,7 +260,7 @@ def apply_design(market: Instance, design: Design, file: str = "design") -> Inst
 
 
 def _lot_problems(design: Design, bids: dict, contracts: list, providers: dict,
-                  file: str) -> list[InputProblem]:
+                  file: str, min_framework_quality: float = 0.0) -> list[InputProblem]:
     problems = []
     by_lot: dict[str, list[BlockBid]] = defaultdict(list)
     for bid in bids.values():
@@ -267,11 +271,14 @@ def _lot_problems(design: Design, bids: dict, contracts: list, providers: dict,
         lot_bids = by_lot.get(lot.id, [])
         if rules is not None:
             ok = [b for b in lot_bids if b.provider in providers
-                  and providers[b.provider].quality >= rules.min_quality]
+                  and bid_exclusion(b.provider, providers[b.provider].quality, lot,
+                                    min_framework_quality) is None]
             if rules.min_providers > len(ok):
                 below = len(lot_bids) - len(ok)
-                note = (f"; {below} bid(s) are from providers below block.min_quality "
-                        f"{rules.min_quality:g}" if below else "")
+                note = (f"; {below} bid(s) are from providers below the lot's quality "
+                        f"thresholds (block.min_quality {rules.min_quality:g}, min_quality "
+                        f"{lot.min_quality:g}, policy min_framework_quality "
+                        f"{min_framework_quality:g})" if below else "")
                 problems.append(InputProblem(
                     file, "lots", lot.id, "block.min_providers",
                     f"asks for at least {rules.min_providers} block provider(s) but the lot has "

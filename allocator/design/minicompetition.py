@@ -6,7 +6,9 @@ For one lot L with block bids, each bid is judged two ways:
   ``quality_points * quality / max(quality) + price_points * min(rate) / rate``, where the
   maximum quality and the minimum rate are taken over the *admissible* bids on L (the ones in
   the competition). A bid whose provider's quality is below L's ``block.min_quality`` is
-  inadmissible: it gets no score and its reason says why.
+  inadmissible: it gets no score and its reason says why. So is a bid whose provider is below
+  L's own ``min_quality`` (9.2) or the policy's ``min_framework_quality``: it could get no work
+  in L, so its award could only be paid for (:func:`allocator.core.problem.bid_exclusion`).
 * **Whole-market cost**: the optimum of the design model (section 5, every scenario) in which
   that bid is the only one left on L, L's block section requires exactly one provider, every
   other lot's bids and block limits are dropped and ``design_targets`` are ignored; contracts in
@@ -42,6 +44,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from allocator.core.problem import bid_exclusion
 from allocator.core.result import Result, Status
 from allocator.design.solve import DesignParams, solve_design
 from allocator.design.sweep import Runner
@@ -271,10 +274,12 @@ def mini_competition(
     params = params or DesignParams()
     bids = lot_bids(instance, lot)
     the_lot = next(item for item in instance.lots if item.id == lot)
-    min_quality = the_lot.block.min_quality if the_lot.block is not None else 0.0
     quality = {p.id: p.quality for p in instance.providers}
+    floor = instance.policy.min_framework_quality
+    excluded = {b.provider: bid_exclusion(b.provider, quality[b.provider], the_lot, floor)
+                for b in bids}
 
-    admissible = [b for b in bids if quality[b.provider] >= min_quality]
+    admissible = [b for b in bids if excluded[b.provider] is None]
     best_q = max((quality[b.provider] for b in admissible), default=0.0)
     low_rate = min((b.rate for b in admissible), default=0.0)
     median = statistics.median(b.rate for b in admissible) if admissible else None
@@ -288,11 +293,11 @@ def mini_competition(
         common: dict[str, Any] = {"provider": bid.provider, "rate": bid.rate, "quality": q,
                   "min_volume": bid.min_volume, "max_volume": bid.max_volume,
                   "award_cost": bid.award_cost}
-        if q < min_quality:
+        why = excluded[bid.provider]
+        if why is not None:
             outcomes.append(BidOutcome(
-                **common, admissible=False,
-                reason=(f"inadmissible: quality {q:g} is below the lot's block min_quality "
-                        f"{min_quality:g}"), status="inadmissible"))
+                **common, admissible=False, reason=f"inadmissible: {why}",
+                status="inadmissible"))
             if on_bid is not None:
                 on_bid(len(outcomes), len(bids), outcomes[-1])
             continue

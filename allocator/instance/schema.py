@@ -200,7 +200,7 @@ class Lot(Row):
     block: BlockRules | None = None
     # DESIGN.md 9.2: providers below this quality get no work in the lot's cells (on top of
     # policy.min_framework_quality).
-    min_quality: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] = 0.0
+    min_quality: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False), NOT_BOOL] = 0.0
     # Extension (not in DESIGN.md section 3; default keeps its semantics): in a reservation
     # lot the block volume reserves capacity but every use is still paid at the offer price,
     # i.e. the framework term charges price * q * x instead of price * q * (x - b). It is what
@@ -239,8 +239,8 @@ class DesignTarget(Row):
     lots: Annotated[tuple[Id, ...], Field(min_length=1)]
     min_block_share: Share = 0.0
     max_block_share: Share = 1.0
-    min_providers: Annotated[int, Field(ge=0)] = 0
-    max_providers: Annotated[int, Field(ge=0)] | None = None
+    min_providers: Annotated[int, Field(ge=0), NOT_BOOL] = 0
+    max_providers: Annotated[int, Field(ge=0), NOT_BOOL] | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> DesignTarget:

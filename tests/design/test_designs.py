@@ -61,7 +61,7 @@ def test_min_providers_above_the_bids_is_rejected(tmp_path):
     (line,) = problems_of(excinfo)
     assert str(path) in line and "lots, sl, field 'block.min_providers'" in line
     assert "at least 3 block provider(s) but the lot has 1 awardable bid(s)" in line
-    assert "below block.min_quality 75" in line  # p3 (quality 55) does not count
+    assert "below the lot's quality thresholds (block.min_quality 75" in line  # p3 (55)
 
 
 def test_shares_outside_zero_one_are_rejected(tmp_path):

@@ -95,6 +95,27 @@ def test_hand_worked_winners_differ():
     assert bids["B"].awarded_volume == pytest.approx(2)
 
 
+def test_bids_that_could_do_no_work_in_the_lot_are_inadmissible():
+    """B (90) and D (60) pass the lot's block min_quality 50 but not its own min_quality 95
+    (DESIGN.md 9.2: no work in its cells), so their awards could only be paid for: they are
+    inadmissible, with the reason, and A (100) is the only bid ranked. With the framework
+    floor at 70 instead, D (60) is refused for that."""
+    doc = hand_market().model_dump()
+    doc["lots"][0]["min_quality"] = 95
+    mc = mini_competition(Instance.model_validate(doc), "L", params=DesignParams(time_limit=30))
+    bids = {b.provider: b for b in mc.bids}
+    assert [p for p in "ABCD" if bids[p].admissible] == ["A"]
+    assert "below lot L min_quality 95" in (bids["B"].reason or "")
+    assert "below lot L block min_quality 50" in (bids["C"].reason or "")
+    assert mc.score_winner == "A" and mc.whole_market_winner == "A"
+    doc = hand_market().model_dump()
+    doc["policy"]["min_framework_quality"] = 70
+    mc = mini_competition(Instance.model_validate(doc), "L", params=DesignParams(time_limit=30))
+    bids = {b.provider: b for b in mc.bids}
+    assert [p for p in "ABCD" if bids[p].admissible] == ["A", "B"]
+    assert "below policy min_framework_quality 70" in (bids["D"].reason or "")
+
+
 def test_inadmissible_and_abnormally_low_flags():
     mc = mini_competition(hand_market(), "L", params=DesignParams(time_limit=30))
     bids = {b.provider: b for b in mc.bids}

@@ -269,3 +269,30 @@ def test_lot_min_quality_is_an_eligibility_rule():
     assert "min_quality of lot B (60)" in row.detail
     report = check(inst, Solution(assignment={"n1": "P1-Z1", "n2": "P2-Z2"}))
     assert any("below lot B's min_quality 60" in v for v in report.violations)
+
+
+def test_a_bid_that_could_do_no_work_in_its_lot_is_not_awardable():
+    """The check module's market: lot L1 asks for one block provider of block.min_quality 50;
+    p1 (quality 80) bids, p2 (40) is below that floor. With the lot's own min_quality at 85
+    (DESIGN.md 9.2) p1 gets no work in L1 either, so its award could only be paid for: it is
+    dropped like p2's, and the lot's min_providers cannot be met (literally, it would force an
+    award of 4 h that nobody can use). At 80 p1 is awardable again and the design solves."""
+    from test_check import design
+
+    inst = design()
+    lots = tuple(lot.model_copy(update={"min_quality": 85.0}) for lot in inst.lots)
+    result = solve_design(inst.model_copy(update={"lots": lots}),
+                          DesignParams(solver="highs", time_limit=30))
+    assert result.status.value == "infeasible"
+    assert "lot L1 needs at least 1 block provider(s) but has 0 awardable bid(s)" in \
+        result.message
+    reasons = {d["provider"]: d["reason"] for d in result.extra["dropped_bids"]}
+    assert "below lot L1 min_quality 85" in reasons["p1"]
+    assert "below lot L1 block min_quality 50" in reasons["p2"]
+    assert brute_force(inst.model_copy(update={"lots": lots})).objective is None
+    lots = tuple(lot.model_copy(update={"min_quality": 80.0}) for lot in inst.lots)
+    result = solve_design(inst.model_copy(update={"lots": lots}),
+                          DesignParams(solver="highs", time_limit=30))
+    assert result.status.value == "optimal"
+    assert result.objective == pytest.approx(brute_force(
+        inst.model_copy(update={"lots": lots})).objective)

@@ -133,6 +133,19 @@ def test_lot_min_quality_range(tmp_path: Path) -> None:
     assert "<= 100, got 120" in found[0].message
 
 
+def test_true_and_false_are_not_numbers_in_the_additions(tmp_path: Path) -> None:
+    """pydantic's lax mode would read ``true`` as 1: a lot's quality threshold of 1, a
+    target's one provider. Refused, as everywhere else in the schema."""
+    def change(d: dict[str, Any]) -> None:
+        d["lots"][0]["min_quality"] = True
+        d["design_targets"][0].update(min_providers=True, max_providers=False)
+
+    found = {(p.table, p.row, p.field): p.message for p in problems(tmp_path, change)}
+    assert set(found) == {("lots", "L1", "min_quality"), ("design_targets", "T", "min_providers"),
+                          ("design_targets", "T", "max_providers")}
+    assert all("must be a number, not true/false" in m for m in found.values())
+
+
 def test_csv_design_target_cell_is_named(tmp_path: Path) -> None:
     src = tmp_path / "m.json"
     src.write_text(json.dumps(document()), encoding="utf-8")

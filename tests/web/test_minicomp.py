@@ -84,8 +84,7 @@ def test_a_mini_competition_end_to_end(client, book_url, tmp_path):
     assert "whole-market winner" in b_row and "£1,600.00" in b_row
     assert "score winner" in a_row and "£2,100.00" in a_row and "90.86" in a_row
     assert '<span class="tag warn">yes</span>' in d_row  # abnormally low
-    assert "inadmissible" in c_row and "quality 40 is below the lot&#39;s block min_quality 50" \
-        in c_row
+    assert "inadmissible" in c_row and "quality 40 is below lot L block min_quality 50" in c_row
 
     chart = client.get(job_url + "/chart.png")
     assert chart.headers["content-type"] == "image/png" and chart.content[:4] == b"\x89PNG"
