@@ -58,12 +58,6 @@ MIN_PAIRS = 400_000
 DOMINANT = 0.75
 EPOCH_S = 60.0  # about this long between two cuts
 MIN_EPOCH_S = 20.0  # no halves for less than this (starting two children costs seconds at L)
-# Time shared by measured progress: an epoch ends before its EPOCH_S once its halves have run
-# STALL_MIN_S and their summed objective fell, over the last STALL_WINDOW_S, by less than
-# STALL_SHARE of what the epoch's mean rate gives in that window (and another epoch fits).
-STALL_MIN_S = 20.0
-STALL_WINDOW_S = 10.0
-STALL_SHARE = 0.25
 BALANCE = 0.55  # no half above this share of the component's pairs and needs, where zones allow
 # share of an epoch a half's polish (shift moves, ejection chains) may take before its LNS:
 # on zoo-indep-L-2 the first half's polish had taken 49-61 s of 64 s epochs (22-181

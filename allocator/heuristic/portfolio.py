@@ -423,7 +423,7 @@ def _niced(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 def _total(values: Sequence[float | None]) -> float | None:
     """The sum of the values, or None while any of them is still None."""
-    known = [v for v in values if v is not None]
+    known = [float(v) for v in values if v is not None]
     return sum(known) if len(known) == len(values) else None
 
 
@@ -474,9 +474,6 @@ class _Twin:
         self.guide: np.ndarray | None = None
         self.rng = np.random.default_rng(options.seed)
         self.over = False  # no further epoch
-        # the current epoch's halves' summed objective each time it changed (monotonic
-        # time, objective), for :meth:`_Portfolio._stalled`; None once its halves are stopped
-        self.trace: list[tuple[float, float]] | None = None
 
 
 class _Portfolio:
@@ -666,9 +663,6 @@ class _Portfolio:
                     if self._epoch(self.deadline - margin):
                         continue
                     tw.over = True
-                elif tw is not None and not tw.over and self._stalled(self.deadline - margin):
-                    for q in tw.current:  # the epoch ends: see _stalled
-                        q.worker.stop()
                 if done:
                     break
         finally:
@@ -761,50 +755,9 @@ class _Portfolio:
             self.parts.append(part)
             tw.current.append(part)
             tw.pairs.append((g, pairs))
-        tw.trace = [] if len(tw.current) > 1 else None
         tw.epochs.append({"start_s": round(now - self.t0, 3), "end_s": round(until - self.t0, 3),
                           "needs": [len(g) for g in groups],
                           "pairs": [q.data.n_pairs for q in tw.current]})
-        return True
-
-    def _stalled(self, end: float) -> bool:
-        """Whether the current epoch's halves have stopped paying for their time (time shared
-        by measured progress, :mod:`.halves`): after ``STALL_MIN_S`` of the epoch, their summed
-        objective fell by less over the last ``STALL_WINDOW_S`` than ``STALL_SHARE`` of what
-        the epoch's own mean rate would give, and another epoch of halves fits before ``end``.
-        A new cut then pays more: its halves' local search finds moves the old cut's LNS no
-        longer reaches."""
-        from allocator.heuristic.halves import (
-            MIN_EPOCH_S,
-            STALL_MIN_S,
-            STALL_SHARE,
-            STALL_WINDOW_S,
-        )
-
-        tw = self.twin
-        if tw is None or tw.trace is None or len(tw.current) < 2 or not tw.epochs:
-            return False
-        now = time.monotonic()
-        value = _total([q.objective for q in tw.current])
-        if value is None:
-            return False
-        if not tw.trace or value < tw.trace[-1][1]:
-            tw.trace.append((now, value))
-        started = self.t0 + tw.epochs[-1]["start_s"]
-        if now - started < STALL_MIN_S or end - now < MIN_EPOCH_S + STALL_MIN_S:
-            return False
-        first = tw.trace[0][1]
-        # the objective STALL_WINDOW_S ago: the last value noted at or before then
-        before = first
-        for t, v in tw.trace:
-            if t > now - STALL_WINDOW_S:
-                break
-            before = v
-        rate = (first - value) / (now - started)
-        if before - value > STALL_SHARE * rate * STALL_WINDOW_S:  # (an epoch that finds
-            return False  # nothing at all ends too)
-        tw.epochs[-1]["stalled_s"] = round(now - self.t0, 3)
-        tw.trace = None
         return True
 
     def _capped_bound(self, until: float) -> bool:
