@@ -241,11 +241,14 @@ def _bidders_enough(rows: list[dict], bids: list[dict],
     infeasible ("lot SL-HC needs at least 1 block provider(s) but has 0 awardable bid(s)").
     Only admissible bidders count: a bid from a provider below the lot's block
     ``min_quality`` is dropped when the design is solved (``--family schemes --scale S
-    --seed 3`` had one bidder in SL-HC, of quality 59 against 60, and no design)."""
+    --seed 3`` had one bidder in SL-HC, of quality 59 against 60, and no design), and so is
+    one below the lot's own ``min_quality`` or the policy's ``min_framework_quality``
+    (:func:`allocator.core.problem.bid_exclusion`)."""
     out = []
     for row in rows:
         block = row.get("block")
-        floor = 0.0 if block is None else float(block.get("min_quality", 0.0))
+        floor = max(0.0 if block is None else float(block.get("min_quality", 0.0)),
+                    float(row.get("min_quality", 0.0)), cal.MIN_FRAMEWORK_QUALITY)
         n = len({b["provider"] for b in bids
                  if b["lot"] == row["id"] and quality[b["provider"]] >= floor})
         if block is not None and block.get("min_providers", 0) > n:
