@@ -248,8 +248,9 @@ def solvers_command() -> None:
 def validate_command(
     file: Annotated[Path, typer.Argument(help="Instance: .json, .xlsx or a CSV folder.")],
 ) -> None:
-    """Validate an instance and list every problem, one per line (exit 2 if any)."""
-    from allocator.instance.validate import validate_path
+    """Validate an instance and list every problem, one per line (exit 2 if any); then what
+    is valid but probably not meant, as notes (exit 0)."""
+    from allocator.instance.validate import notes, validate_path
 
     inst, problems = validate_path(file)
     if problems or inst is None:
@@ -261,6 +262,8 @@ def validate_command(
                f"providers, {len(inst.offers)} offers, {len(inst.needs)} needs, "
                f"{len(inst.lots)} lots, {len(inst.block_contracts)} block contracts, "
                f"{len(inst.block_bids)} bids, {len(inst.scenarios)} scenarios")
+    for note in notes(inst):
+        typer.echo(f"note: {note}")
 
 
 @app.command("check")

@@ -499,3 +499,23 @@ def validate_path(path: str | Path) -> tuple[Instance | None, list[InputProblem]
     except InstanceError as error:
         return None, error.problems
 
+
+
+def notes(instance: Instance) -> list[str]:
+    """What is valid but probably not meant: said by ``allocator validate`` after its ``ok``
+    line, never a problem (the instance loads and solves as written).
+
+    * An offer with ``if_awarded: LOT`` whose provider has neither a block bid nor a contract
+      in force in LOT never has any capacity (DESIGN.md 9.1: capacity x y, with y = 0 for
+      good); a misspelt provider or lot reads exactly like that.
+    """
+    holders = {(c.provider, c.lot) for c in instance.block_contracts}
+    holders |= {(b.provider, b.lot) for b in instance.block_bids}
+    said = []
+    for offer in instance.offers:
+        lot = offer.if_awarded
+        if lot is not None and (offer.provider, lot) not in holders:
+            said.append(f"offers, {offer.key}, field 'if_awarded': provider {offer.provider} has "
+                        f"neither a block bid nor a contract in force in lot {lot}, so this "
+                        "offer never has capacity (DESIGN.md 9.1)")
+    return said

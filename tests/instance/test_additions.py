@@ -157,3 +157,23 @@ def test_csv_design_target_cell_is_named(tmp_path: Path) -> None:
     assert instance is None
     assert [(p.table, p.row, p.field) for p in found] == [("design_targets", "T", "lots")]
     assert "unknown lot 'L7'" in found[0].message
+
+
+def test_validate_notes_an_offer_that_can_never_exist(tmp_path: Path) -> None:
+    """Valid (DESIGN.md 9.1: capacity 0 for good), but a misspelt provider or lot reads the
+    same: ``allocator validate`` says so after its ``ok`` line and still exits 0."""
+    from typer.testing import CliRunner
+
+    from allocator.cli.main import app
+
+    doc = document()
+    path = tmp_path / "market.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    res = CliRunner().invoke(app, ["validate", str(path)])
+    assert res.exit_code == 0 and "note:" not in res.output  # P2 bids in L2: its offer exists
+    doc["offers"][1]["if_awarded"] = "L1"  # P2 has no bid and no contract in L1
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    res = CliRunner().invoke(app, ["validate", str(path)])
+    assert res.exit_code == 0, res.output
+    assert ("note: offers, new, field 'if_awarded': provider P2 has neither a block bid nor a "
+            "contract in force in lot L1, so this offer never has capacity") in res.output
